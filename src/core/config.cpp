@@ -1,0 +1,312 @@
+#include "core/config.h"
+
+#include <boost/program_options.hpp>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace po = boost::program_options;
+
+namespace ride {
+namespace {
+
+// One table drives --help, file parsing and value checking, so the three never disagree.
+class Options {
+ public:
+  explicit Options(JobConfig& c) : desc_("ride run options (file: [section] key = value; "
+                                          "command line: --section.key=value)") {
+    add<std::string>("job.mode", &c.mode, "stream | batch: produce at the frame rate while "
+                     "processing, or store every frame first and then process", "stream or batch");
+    add<int>("job.brokers", &c.brokers, "broker ranks (-1 = auto)", "an integer");
+    add<int>("job.ingest", &c.ingest, "ingest ranks (-1 = auto: 1)", "an integer");
+    add<int>("job.workers", &c.workers, "worker ranks (-1 = auto)", "an integer");
+    add<int>("job.spares", &c.spares, "spare ranks (-1 = auto: 1 when there are >= 6 ranks)",
+             "an integer");
+    add<double>("job.stall_timeout_s", &c.stall_timeout_s,
+                "abort when no frame is committed for this long while work remains", "a number");
+    add<int>("ingest.streams", &c.streams, "number of synthetic camera streams", "an integer");
+    add<int>("ingest.width", &c.width, "frame width in pixels", "an integer");
+    add<int>("ingest.height", &c.height, "frame height in pixels", "an integer");
+    add<double>("ingest.fps", &c.fps, "frames per second per stream (stream mode)", "a number");
+    add<std::uint64_t>("ingest.frames", &c.frames, "frames per stream (0 = fps x duration_s)",
+                       "a non-negative integer");
+    add<double>("ingest.duration_s", &c.duration_s, "seconds of video per stream", "a number");
+    add<std::string>("ingest.partitioning", &c.partitioning,
+                     "round_robin (stateless tasks) | key (all frames of a stream to one "
+                     "partition, in order)", "round_robin or key");
+    add<std::uint64_t>("ingest.seed", &c.seed, "seed of the synthetic frame generator",
+                       "a non-negative integer");
+    add<int>("ingest.max_in_flight", &c.max_in_flight,
+             "produce requests per broker awaiting acknowledgement", "an integer");
+    add<int>("topic.partitions", &c.partitions, "partitions of the input topic (-1 = one per "
+             "worker)", "an integer");
+    add<int>("worker.batch_frames", &c.batch_frames, "frames per FETCH", "an integer");
+    add<int>("worker.threads", &c.threads, "CPU threads per worker for the task", "an integer");
+    add<double>("worker.fetch_wait_ms", &c.fetch_wait_ms,
+                "how long a broker holds an empty FETCH before answering", "a number");
+    add<std::string>("task.name", &c.task, "task to run: stddev", "stddev");
+    add<int>("task.window", &c.window, "std-dev filter window (odd)", "an odd integer");
+    add<std::string>("output.path", &c.results_path, "HDF5 results file", "a path");
+    add<bool>("output.images", &c.images, "store output images in the results file",
+              "true or false");
+    add<std::string>("output.summary", &c.summary_path, "JSON run summary (empty = none)",
+                     "a path");
+    add<double>("status.interval_s", &c.status_interval_s, "seconds between progress lines",
+                "a number");
+  }
+
+  const po::options_description& desc() const { return desc_; }
+  const std::string& expected(const std::string& key) const { return expected_.at(key); }
+  const std::vector<std::string>& keys() const { return keys_; }
+
+ private:
+  template <typename T>
+  void add(const char* key, T* field, const char* help, const char* expected) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      desc_.add_options()(key, po::value<T>(field)->default_value(*field), help);
+    } else {
+      std::ostringstream os;
+      os << *field;
+      desc_.add_options()(key, po::value<T>(field)->default_value(*field, os.str()), help);
+    }
+    expected_[key] = expected;
+    keys_.push_back(key);
+  }
+
+  po::options_description desc_;
+  std::map<std::string, std::string> expected_;
+  std::vector<std::string> keys_;
+};
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+struct FileEntry {
+  std::string key, value;
+  int line;
+};
+
+std::vector<FileEntry> read_ini(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError("cannot read config file '" + path + "'");
+  std::vector<FileEntry> out;
+  std::string section, raw;
+  int line = 0;
+  while (std::getline(in, raw)) {
+    ++line;
+    std::string s = trim(raw);
+    if (s.empty() || s[0] == '#' || s[0] == ';') continue;
+    const std::string at = path + ":" + std::to_string(line);
+    if (s.front() == '[') {
+      if (s.back() != ']') throw ConfigError(at + ": malformed section header '" + s + "'");
+      section = trim(s.substr(1, s.size() - 2));
+      continue;
+    }
+    const auto eq = s.find('=');
+    if (eq == std::string::npos) {
+      throw ConfigError(at + ": expected 'key = value', got '" + s + "'");
+    }
+    std::string key = trim(s.substr(0, eq));
+    std::string value = trim(s.substr(eq + 1));
+    // Allow trailing comments after whitespace: "fps = 30  # camera rate".
+    for (const char* mark : {" #", "\t#", " ;", "\t;"}) {
+      const auto c = value.find(mark);
+      if (c != std::string::npos) value = trim(value.substr(0, c));
+    }
+    if (section.empty()) throw ConfigError(at + ": key '" + key + "' outside any [section]");
+    out.push_back({section + "." + key, value, line});
+  }
+  return out;
+}
+
+[[noreturn]] void bad_value(const JobConfig& c, const std::string& key, const std::string& why) {
+  throw ConfigError("bad value for " + c.where(key) + ": " + why);
+}
+
+void validate(const JobConfig& c) {
+  if (c.mode != "stream" && c.mode != "batch") bad_value(c, "job.mode", "expected stream or batch");
+  for (const char* k : {"job.brokers", "job.ingest", "job.workers"}) {
+    const int v = k == std::string("job.brokers") ? c.brokers
+                  : k == std::string("job.ingest") ? c.ingest
+                                                   : c.workers;
+    if (v == 0 || v < -1) bad_value(c, k, "expected a positive count or -1 (auto)");
+  }
+  if (c.spares < -1) bad_value(c, "job.spares", "expected a count >= 0 or -1 (auto)");
+  if (!(c.stall_timeout_s > 0)) bad_value(c, "job.stall_timeout_s", "expected a number > 0");
+  if (c.streams < 1) bad_value(c, "ingest.streams", "expected at least 1");
+  if (c.width < 1) bad_value(c, "ingest.width", "expected at least 1");
+  if (c.height < 1) bad_value(c, "ingest.height", "expected at least 1");
+  if (!(c.fps > 0) || !std::isfinite(c.fps)) bad_value(c, "ingest.fps", "expected a number > 0");
+  if (c.frames == 0 && !(c.duration_s > 0)) {
+    bad_value(c, "ingest.duration_s", "expected a number > 0 (or set ingest.frames)");
+  }
+  if (c.partitioning != "round_robin" && c.partitioning != "key") {
+    bad_value(c, "ingest.partitioning", "expected round_robin or key");
+  }
+  if (c.max_in_flight < 1) bad_value(c, "ingest.max_in_flight", "expected at least 1");
+  if (c.partitions == 0 || c.partitions < -1) {
+    bad_value(c, "topic.partitions", "expected a positive count or -1 (one per worker)");
+  }
+  if (c.batch_frames < 1) bad_value(c, "worker.batch_frames", "expected at least 1");
+  if (c.threads < 1) bad_value(c, "worker.threads", "expected at least 1");
+  if (c.fetch_wait_ms < 0) bad_value(c, "worker.fetch_wait_ms", "expected a number >= 0");
+  if (c.task != "stddev") bad_value(c, "task.name", "unknown task; available: stddev");
+  if (c.window < 1 || c.window % 2 == 0) bad_value(c, "task.window", "expected an odd integer >= 1");
+  if (c.results_path.empty()) bad_value(c, "output.path", "expected a file path");
+  if (!(c.status_interval_s > 0)) bad_value(c, "status.interval_s", "expected a number > 0");
+}
+
+}  // namespace
+
+std::uint64_t JobConfig::frames_per_stream() const {
+  if (frames > 0) return frames;
+  return static_cast<std::uint64_t>(std::llround(fps * duration_s));
+}
+
+std::string JobConfig::where(const std::string& key) const {
+  const auto it = origin.find(key);
+  return "'" + key + "' (" + (it == origin.end() ? std::string("default") : it->second) + ")";
+}
+
+std::string JobConfig::to_ini() const {
+  JobConfig copy = *this;
+  Options opts(copy);
+  std::ostringstream os;
+  std::string section;
+  for (const auto& key : opts.keys()) {
+    const auto dot = key.find('.');
+    if (key.substr(0, dot) != section) {
+      section = key.substr(0, dot);
+      os << (os.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
+    }
+    const auto& sem = opts.desc().find(key, false).semantic();
+    boost::any value;
+    sem->apply_default(value);
+    // Defaults were bound to the current values, so apply_default yields the effective value.
+    os << key.substr(dot + 1) << " = ";
+    if (const auto* s = boost::any_cast<std::string>(&value)) os << *s;
+    else if (const auto* i = boost::any_cast<int>(&value)) os << *i;
+    else if (const auto* d = boost::any_cast<double>(&value)) os << *d;
+    else if (const auto* u = boost::any_cast<std::uint64_t>(&value)) os << *u;
+    else if (const auto* b = boost::any_cast<bool>(&value)) os << (*b ? "true" : "false");
+    os << "\n";
+  }
+  return os.str();
+}
+
+std::string job_config_help() {
+  JobConfig c;
+  Options opts(c);
+  std::ostringstream os;
+  os << "usage: ride run [--config FILE] [--summary PATH] [--section.key=value ...]\n\n"
+     << opts.desc();
+  return os.str();
+}
+
+JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
+  JobConfig cfg;
+  Options opts(cfg);
+  std::string config_file;
+  std::vector<std::string> rest;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto take = [&](const std::string& flag, std::string& into) {
+      if (a == flag) {
+        if (i + 1 >= args.size()) throw ConfigError(flag + " needs a value");
+        into = args[++i];
+        return true;
+      }
+      if (a.rfind(flag + "=", 0) == 0) {
+        into = a.substr(flag.size() + 1);
+        return true;
+      }
+      return false;
+    };
+    std::string summary;
+    if (a == "--help" || a == "-h") {
+      if (help) *help = true;
+    } else if (take("--config", config_file)) {
+    } else if (take("--summary", summary)) {
+      rest.push_back("--output.summary=" + summary);
+    } else {
+      rest.push_back(a);
+    }
+  }
+
+  po::variables_map vm;
+  // The command line is stored first: program_options keeps the first value stored for a key.
+  try {
+    po::parsed_options cli = po::command_line_parser(rest).options(opts.desc()).run();
+    for (const auto& o : cli.options) {
+      if (o.position_key >= 0 || o.unregistered) {
+        const std::string token = o.original_tokens.empty() ? o.string_key : o.original_tokens[0];
+        throw ConfigError("unexpected argument '" + token +
+                          "' on the command line (keys are given as --section.key=value)");
+      }
+      if (cfg.origin.count(o.string_key)) {
+        throw ConfigError("key '" + o.string_key + "' given twice on the command line");
+      }
+      cfg.origin[o.string_key] = "command line";
+    }
+    po::store(cli, vm);
+  } catch (const po::unknown_option& e) {
+    std::string key = e.get_option_name();
+    key = key.substr(std::min(key.size(), key.find_first_not_of('-')));
+    key = key.substr(0, key.find('='));
+    throw ConfigError("unknown key '" + key +
+                      "' on the command line (see 'ride run --help')");
+  } catch (const po::validation_error& e) {
+    const std::string key = e.get_option_name().substr(e.get_option_name().find_first_not_of('-'));
+    const auto* opt = opts.desc().find_nothrow(key, false);
+    throw ConfigError("bad value for key '" + key + "' on the command line: " + e.what() +
+                      (opt ? "; expected " + opts.expected(key) : std::string()));
+  } catch (const po::error& e) {
+    throw ConfigError(std::string("command line: ") + e.what());
+  }
+
+  if (!config_file.empty()) {
+    po::parsed_options from_file(&opts.desc());
+    std::map<std::string, int> seen_at;
+    for (const auto& entry : read_ini(config_file)) {
+      const std::string at = config_file + ":" + std::to_string(entry.line);
+      const auto* opt = opts.desc().find_nothrow(entry.key, false);
+      if (!opt) {
+        throw ConfigError("unknown key '" + entry.key + "' at " + at +
+                          " (see 'ride run --help' for the keys)");
+      }
+      if (auto it = seen_at.find(entry.key); it != seen_at.end()) {
+        throw ConfigError("key '" + entry.key + "' set twice: " + config_file + ":" +
+                          std::to_string(it->second) + " and " + at);
+      }
+      seen_at[entry.key] = entry.line;
+      try {
+        boost::any probe;
+        opt->semantic()->parse(probe, {entry.value}, true);
+      } catch (const po::error&) {
+        throw ConfigError("bad value '" + entry.value + "' for key '" + entry.key + "' at " + at +
+                          ": expected " + opts.expected(entry.key));
+      }
+      if (cfg.origin.count(entry.key)) continue;  // the command line overrides the file
+      cfg.origin[entry.key] = at;
+      po::option o(entry.key, {entry.value});
+      from_file.options.push_back(std::move(o));
+    }
+    po::store(from_file, vm);
+  }
+  try {
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw ConfigError(e.what());
+  }
+  validate(cfg);
+  return cfg;
+}
+
+}  // namespace ride

@@ -1,0 +1,64 @@
+#pragma once
+/// @brief The job configuration: INI sections in a file, every key also settable on the command
+/// line as --section.key=value (the command line wins). Errors name the key and its origin.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace ride {
+
+struct JobConfig {
+  // [job]
+  std::string mode = "stream";  ///< stream | batch
+  int brokers = -1;             ///< -1 = auto (documented rule in role_layout.h)
+  int ingest = -1;
+  int workers = -1;
+  int spares = -1;
+  double stall_timeout_s = 30;  ///< abort when nothing is committed for this long while work remains
+  // [ingest]
+  int streams = 4;
+  int width = 640;
+  int height = 480;
+  double fps = 15;
+  std::uint64_t frames = 0;  ///< frames per stream; 0 = fps * duration_s
+  double duration_s = 10;
+  std::string partitioning = "round_robin";  ///< round_robin | key
+  std::uint64_t seed = 1;
+  int max_in_flight = 16;  ///< produce requests per broker not yet acknowledged
+  // [topic]
+  int partitions = -1;  ///< -1 = one per worker
+  // [worker]
+  int batch_frames = 8;
+  int threads = 1;
+  double fetch_wait_ms = 50;
+  // [task]
+  std::string task = "stddev";
+  int window = 5;
+  // [output]
+  std::string results_path = "ride_results.h5";
+  bool images = false;
+  std::string summary_path;  ///< empty = no JSON summary
+  // [status]
+  double status_interval_s = 1.0;
+
+  /// Frames each stream produces (config frames, or fps × duration).
+  std::uint64_t frames_per_stream() const;
+
+  /// Where each key's value came from ("default", "FILE:LINE", "command line").
+  std::map<std::string, std::string> origin;
+  /// "key (origin)" for error messages.
+  std::string where(const std::string& key) const;
+  /// The effective configuration as INI text (stored in the results file and the summary).
+  std::string to_ini() const;
+};
+
+/// @brief Parses `--config FILE` (optional) and `--section.key=value` overrides.
+/// `args` are the arguments after the subcommand. Throws ConfigError naming key and origin.
+/// Recognises --config, --summary (alias of output.summary) and --help (sets *help).
+JobConfig parse_job_config(const std::vector<std::string>& args, bool* help = nullptr);
+
+/// @brief The option reference (every key, type, default, description) for --help.
+std::string job_config_help();
+
+}  // namespace ride

@@ -1,0 +1,195 @@
+#pragma once
+/// @brief The wire protocol between roles: one tag per message type, fixed-size POD headers.
+/// All ranks run the same binary on the same architecture, so headers travel as raw bytes.
+/// Message flow: docs/ARCHITECTURE.md.
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "core/buffer.h"
+#include "core/error.h"
+#include "core/frame.h"
+
+namespace ride {
+
+enum class Tag : int {
+  hello = 1,           ///< any → master: role, pid, host
+  start,               ///< master → all: t0
+  assign,              ///< master → worker and broker: partition ownership with epoch
+  produce,             ///< ingest → broker: ProduceHeader + FrameHeader + pixels
+  produce_ack,         ///< broker → ingest
+  ingest_end,          ///< ingest → broker: no more frames from this ingest rank
+  ingest_done,         ///< ingest → master: per-stream counts and per-second histogram
+  fetch,               ///< worker → broker
+  fetch_reply,         ///< broker → worker: FetchReply, then `count` fetch_frame messages
+  fetch_frame,         ///< broker → worker: the stored produce buffer
+  commit,              ///< worker → broker
+  commit_ack,          ///< broker → worker
+  results,             ///< worker → master (sink): ResultsHeader + records (+ images)
+  results_ack,         ///< master → worker: results durable, commit may follow
+  broker_metrics,      ///< broker → master: per-partition offsets
+  partition_done,      ///< broker → master: sealed partition fully committed
+  shutdown,            ///< master → all
+  final_report,        ///< any → master: JSON text
+  error,               ///< any → master: fatal error text
+};
+
+struct ProduceHeader {
+  std::uint32_t partition = 0;
+  std::uint32_t reserved = 0;
+};
+/// Offset of the FrameHeader inside a produce / fetch_frame buffer.
+constexpr std::size_t kFrameHeaderAt = sizeof(ProduceHeader);
+constexpr std::size_t kPixelsAt = kFrameHeaderAt + sizeof(FrameHeader);
+
+struct ProduceAck {
+  std::uint32_t partition = 0;
+  std::uint32_t status = 0;  ///< 0 accepted, 1 rejected (bad frame)
+  std::uint64_t offset = 0;
+};
+
+struct Hello {
+  std::int32_t role = 0;
+  std::int32_t pid = 0;
+  char host[64] = {};
+};
+
+struct Start {
+  std::int64_t t0_ns = 0;
+};
+
+struct Assign {
+  std::uint32_t partition = 0;
+  std::uint32_t epoch = 0;
+  std::int32_t owner = -1;   ///< worker rank
+  std::int32_t broker = -1;  ///< broker rank holding the partition
+  std::uint64_t start_offset = 0;
+};
+
+struct FetchRequest {
+  std::uint32_t partition = 0;
+  std::uint32_t epoch = 0;
+  std::uint64_t offset = 0;
+  std::uint32_t max_frames = 1;
+  std::uint32_t reserved = 0;
+  double wait_ms = 0;  ///< broker holds an empty fetch this long
+};
+
+enum class FetchStatus : std::uint32_t { ok = 0, fenced = 1, end_of_partition = 2, out_of_range = 3 };
+
+struct FetchReply {
+  std::uint32_t partition = 0;
+  std::uint32_t epoch = 0;
+  std::uint64_t first_offset = 0;
+  std::uint64_t end_offset = 0;  ///< log end at reply time (lag = end - next)
+  std::uint32_t count = 0;       ///< fetch_frame messages that follow
+  FetchStatus status = FetchStatus::ok;
+};
+
+struct Commit {
+  std::uint32_t partition = 0;
+  std::uint32_t epoch = 0;
+  std::uint64_t offset = 0;  ///< next offset to process: everything below is done
+};
+
+struct CommitAck {
+  std::uint32_t partition = 0;
+  std::uint32_t status = 0;  ///< 0 ok, 1 fenced, 2 out of range
+  std::uint64_t committed = 0;
+};
+
+struct ResultsHeader {
+  std::uint64_t batch_id = 0;
+  std::uint32_t partition = 0;
+  std::uint32_t epoch = 0;
+  std::uint64_t end_offset = 0;  ///< commit offset once durable
+  std::uint32_t count = 0;       ///< ResultRecordWire entries that follow
+  std::uint32_t has_images = 0;  ///< then count float32 images of width*height each
+};
+
+struct ResultsAck {
+  std::uint64_t batch_id = 0;
+};
+
+struct PartitionMetrics {
+  std::uint32_t partition = 0;
+  std::uint32_t sealed = 0;
+  std::uint64_t end_offset = 0;
+  std::uint64_t committed = 0;
+  std::uint64_t retained_bytes = 0;
+};
+
+struct PartitionDone {
+  std::uint32_t partition = 0;
+  std::uint32_t reserved = 0;
+  std::uint64_t end_offset = 0;
+};
+
+struct Shutdown {
+  std::uint32_t abort = 0;
+};
+
+/// @brief Builds a message body from POD parts and byte ranges.
+class BodyWriter {
+ public:
+  template <typename T>
+  BodyWriter& pod(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const auto* p = reinterpret_cast<const std::byte*>(&v);
+    bytes_.insert(bytes_.end(), p, p + sizeof(T));
+    return *this;
+  }
+  BodyWriter& bytes(const void* p, std::size_t n) {
+    const auto* b = static_cast<const std::byte*>(p);
+    bytes_.insert(bytes_.end(), b, b + n);
+    return *this;
+  }
+  BodyWriter& str(const std::string& s) { return bytes(s.data(), s.size()); }
+  Buffer finish() const {
+    Buffer b(bytes_.size());
+    if (!bytes_.empty()) std::memcpy(b.data(), bytes_.data(), bytes_.size());
+    return b;
+  }
+
+ private:
+  std::vector<std::byte> bytes_;
+};
+
+/// @brief Reads POD parts back, with bounds checks (a short message is an Error, not UB).
+class BodyReader {
+ public:
+  explicit BodyReader(const Buffer& b) : b_(b) {}
+  template <typename T>
+  T pod() {
+    RIDE_EXPECTS(at_ + sizeof(T) <= b_.size(), "message too short: need " << at_ + sizeof(T)
+                                                                          << " bytes, have " << b_.size());
+    T v = b_.read<T>(at_);
+    at_ += sizeof(T);
+    return v;
+  }
+  const std::byte* take(std::size_t n) {
+    RIDE_EXPECTS(at_ + n <= b_.size(), "message too short: need " << at_ + n << " bytes, have "
+                                                                  << b_.size());
+    const std::byte* p = b_.data() + at_;
+    at_ += n;
+    return p;
+  }
+  std::string rest_str() {
+    const std::size_t n = b_.size() - at_;
+    return std::string(reinterpret_cast<const char*>(take(n)), n);
+  }
+  std::size_t remaining() const { return b_.size() - at_; }
+
+ private:
+  const Buffer& b_;
+  std::size_t at_ = 0;
+};
+
+template <typename T>
+Buffer pod_body(const T& v) {
+  return BodyWriter().pod(v).finish();
+}
+
+}  // namespace ride

@@ -1,0 +1,34 @@
+#pragma once
+/// @brief Which rank plays which role. Pure logic: computed identically on every rank.
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace ride {
+
+enum class Role { master, broker, ingest, worker, spare };
+const char* to_string(Role r);
+
+/// @brief Ranks by role, in rank order: 0 master, then brokers, ingest, workers, spares.
+///
+/// Rule for the keys left at -1 (auto), given N ranks:
+///   ingest = 1; spares = 1 when N >= 6, else 0; the remaining R = N - 1 - ingest - spares
+///   ranks are split brokers = max(1, R / 3), workers = R - brokers (RIDE ran 3 brokers for 6
+///   workers). Explicit counts are taken as given; ranks left over become spares.
+/// Throws ConfigError naming the keys when the roles need more ranks than N.
+struct RoleLayout {
+  int world = 0;
+  std::vector<int> brokers, ingest, workers, spares;
+  int partitions = 0;  ///< topic partitions (topic.partitions or one per worker)
+
+  Role role_of(int rank) const;
+  /// Index of `rank` within its role's list (broker 0, 1, ...).
+  int index_in_role(int rank) const;
+  /// Broker rank that owns partition p: brokers[p mod B].
+  int broker_of_partition(int p) const { return brokers[static_cast<std::size_t>(p) % brokers.size()]; }
+};
+
+RoleLayout compute_role_layout(const JobConfig& cfg, int world_size);
+
+}  // namespace ride

@@ -1,0 +1,127 @@
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "core/config.h"
+#include "core/error.h"
+
+namespace ride {
+namespace {
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string error_of(const std::vector<std::string>& args) {
+  try {
+    parse_job_config(args);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Config, DefaultsAreValid) {
+  const JobConfig c = parse_job_config({});
+  EXPECT_EQ(c.mode, "stream");
+  EXPECT_EQ(c.streams, 4);
+  EXPECT_EQ(c.frames_per_stream(), 150u);  // 15 fps x 10 s
+  EXPECT_EQ(c.where("ingest.fps"), "'ingest.fps' (default)");
+}
+
+TEST(Config, FileValuesAndOrigins) {
+  const auto path = write_file("ok.ini",
+                               "# a comment\n[job]\nmode = batch\n\n[ingest]\nwidth = 900  # px\n"
+                               "height=900\nframes = 7\n[output]\nimages = true\n");
+  const JobConfig c = parse_job_config({"--config", path});
+  EXPECT_EQ(c.mode, "batch");
+  EXPECT_EQ(c.width, 900);
+  EXPECT_EQ(c.height, 900);
+  EXPECT_EQ(c.frames_per_stream(), 7u);
+  EXPECT_TRUE(c.images);
+  EXPECT_EQ(c.origin.at("ingest.width"), path + ":6");
+}
+
+TEST(Config, CommandLineOverridesFile) {
+  const auto path = write_file("over.ini", "[ingest]\nfps = 30\n");
+  const JobConfig c = parse_job_config({"--config=" + path, "--ingest.fps=12.5", "--summary", "s.json"});
+  EXPECT_DOUBLE_EQ(c.fps, 12.5);
+  EXPECT_EQ(c.origin.at("ingest.fps"), "command line");
+  EXPECT_EQ(c.summary_path, "s.json");
+}
+
+TEST(Config, UnknownKeyInFileNamesKeyFileAndLine) {
+  const auto path = write_file("unknown.ini", "[ingest]\nfps = 30\nfsp = 30\n");
+  const std::string e = error_of({"--config", path});
+  EXPECT_NE(e.find("unknown key 'ingest.fsp'"), std::string::npos) << e;
+  EXPECT_NE(e.find(path + ":3"), std::string::npos) << e;
+}
+
+TEST(Config, BadValueInFileNamesKeyFileLineAndExpectation) {
+  const auto path = write_file("bad.ini", "[ingest]\n\nwidth = wide\n");
+  const std::string e = error_of({"--config", path});
+  EXPECT_NE(e.find("'ingest.width'"), std::string::npos) << e;
+  EXPECT_NE(e.find(path + ":3"), std::string::npos) << e;
+  EXPECT_NE(e.find("expected an integer"), std::string::npos) << e;
+}
+
+TEST(Config, SemanticErrorsNameTheOrigin) {
+  const auto path = write_file("sem.ini", "[task]\nwindow = 4\n");
+  const std::string e = error_of({"--config", path});
+  EXPECT_NE(e.find("'task.window' (" + path + ":2)"), std::string::npos) << e;
+  EXPECT_NE(error_of({"--job.mode=fast"}).find("'job.mode' (command line)"), std::string::npos);
+  EXPECT_NE(error_of({"--ingest.fps=0"}).find("ingest.fps"), std::string::npos);
+  EXPECT_NE(error_of({"--ingest.partitioning=random"}).find("round_robin or key"), std::string::npos);
+}
+
+TEST(Config, CommandLineErrors) {
+  EXPECT_NE(error_of({"--ingest.nope=1"}).find("unknown key 'ingest.nope' on the command line"),
+            std::string::npos);
+  const std::string e = error_of({"--ingest.fps=abc"});
+  EXPECT_NE(e.find("ingest.fps"), std::string::npos) << e;
+  EXPECT_NE(e.find("expected a number"), std::string::npos) << e;
+  EXPECT_NE(error_of({"--config", "/nonexistent/x.ini"}).find("/nonexistent/x.ini"), std::string::npos);
+}
+
+TEST(Config, MalformedFileLines) {
+  const auto p1 = write_file("m1.ini", "fps = 1\n");
+  EXPECT_NE(error_of({"--config", p1}).find(p1 + ":1"), std::string::npos);
+  const auto p2 = write_file("m2.ini", "[ingest]\njust words\n");
+  EXPECT_NE(error_of({"--config", p2}).find(p2 + ":2"), std::string::npos);
+  const auto p3 = write_file("m3.ini", "[ingest]\nfps = 1\nfps = 2\n");
+  EXPECT_NE(error_of({"--config", p3}).find("set twice"), std::string::npos);
+}
+
+TEST(Config, RoundTripsThroughIni) {
+  const JobConfig a = parse_job_config({"--ingest.width=33", "--job.mode=batch", "--output.images=1"});
+  const auto path = write_file("rt.ini", a.to_ini());
+  const JobConfig b = parse_job_config({"--config", path});
+  EXPECT_EQ(b.width, 33);
+  EXPECT_EQ(b.mode, "batch");
+  EXPECT_TRUE(b.images);
+  EXPECT_EQ(a.to_ini(), b.to_ini());
+}
+
+TEST(Config, ShippedExamplesParse) {
+  for (const char* f : {"/../../configs/default.ini", "/../../configs/ride-fig10-900.ini", "/../../configs/stream-900.ini"}) {
+    const std::string path = std::string(RIDE_TEST_DATA) + f;
+    ASSERT_TRUE(std::ifstream(path).good()) << path;
+    EXPECT_NO_THROW(parse_job_config({"--config", path})) << path;
+  }
+}
+
+}  // namespace
+}  // namespace ride
+
+namespace ride {
+namespace {
+TEST(Config, ShippedDefaultIniIsTheBuiltInDefault) {
+  const std::string path = std::string(RIDE_TEST_DATA) + "/../../configs/default.ini";
+  EXPECT_EQ(parse_job_config({"--config", path}).to_ini(), parse_job_config({}).to_ini());
+}
+}  // namespace
+}  // namespace ride

@@ -1,0 +1,64 @@
+#include <gtest/gtest.h>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "core/role_layout.h"
+
+namespace ride {
+namespace {
+
+TEST(RoleLayout, AutoRuleForSixAndEightRanks) {
+  const JobConfig c = parse_job_config({});
+  const RoleLayout six = compute_role_layout(c, 6);
+  EXPECT_EQ(six.brokers, (std::vector<int>{1}));
+  EXPECT_EQ(six.ingest, (std::vector<int>{2}));
+  EXPECT_EQ(six.workers, (std::vector<int>{3, 4}));
+  EXPECT_EQ(six.spares, (std::vector<int>{5}));
+  EXPECT_EQ(six.partitions, 2);
+  const RoleLayout eight = compute_role_layout(c, 8);
+  EXPECT_EQ(eight.brokers.size(), 1u);
+  EXPECT_EQ(eight.workers.size(), 4u);
+  EXPECT_EQ(eight.spares.size(), 1u);
+  const RoleLayout ten = compute_role_layout(c, 10);
+  EXPECT_EQ(ten.brokers.size(), 2u);
+  EXPECT_EQ(ten.workers.size(), 5u);
+  EXPECT_EQ(compute_role_layout(c, 4).spares.size(), 0u);
+  EXPECT_EQ(compute_role_layout(c, 4).workers.size(), 1u);
+}
+
+TEST(RoleLayout, RolesAndIndices) {
+  const RoleLayout l = compute_role_layout(parse_job_config({}), 8);
+  EXPECT_EQ(l.role_of(0), Role::master);
+  EXPECT_EQ(l.role_of(1), Role::broker);
+  EXPECT_EQ(l.role_of(2), Role::ingest);
+  EXPECT_EQ(l.role_of(3), Role::worker);
+  EXPECT_EQ(l.role_of(7), Role::spare);
+  EXPECT_EQ(l.index_in_role(5), 2);
+}
+
+TEST(RoleLayout, ExplicitCountsAndLeftoverSpares) {
+  const JobConfig c = parse_job_config({"--job.brokers=3", "--job.workers=3", "--job.spares=0",
+                                        "--topic.partitions=6"});
+  const RoleLayout l = compute_role_layout(c, 10);
+  EXPECT_EQ(l.brokers.size(), 3u);
+  EXPECT_EQ(l.workers.size(), 3u);
+  EXPECT_EQ(l.spares.size(), 2u);  // 10 - 1 - 3 - 1 - 3
+  EXPECT_EQ(l.partitions, 6);
+  EXPECT_EQ(l.broker_of_partition(4), l.brokers[1]);
+}
+
+TEST(RoleLayout, TooFewRanksNamesTheKeys) {
+  const JobConfig c = parse_job_config({"--job.workers=4", "--job.brokers=2"});
+  try {
+    compute_role_layout(c, 5);
+    FAIL() << "expected a ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("need 8 MPI ranks but mpirun gave 5"), std::string::npos) << m;
+    EXPECT_NE(m.find("'job.workers' (command line)"), std::string::npos) << m;
+  }
+  EXPECT_THROW(compute_role_layout(parse_job_config({}), 2), ConfigError);
+}
+
+}  // namespace
+}  // namespace ride
