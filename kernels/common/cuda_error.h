@@ -1,0 +1,50 @@
+#pragma once
+/// @brief RIDE_CUDA_TRY: turn a failed CUDA runtime call into a ride::Error naming the call, the
+/// CUDA error and file:line. Include only from .cu files (kernels/ is the only CUDA user).
+#include <cuda_runtime_api.h>
+
+#include <sstream>
+
+#include "core/error.h"
+
+namespace ride::detail {
+
+/// @brief True for errors that leave the CUDA context unusable (STYLE.md: such a rank must exit
+/// and let a spare take over); every later call in this process fails as well.
+inline bool cuda_error_is_sticky(cudaError_t status) {
+  switch (status) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorECCUncorrectable:
+      return true;
+    default:
+      return false;
+  }
+}
+
+[[noreturn]] inline void throw_cuda_error(cudaError_t status, const char* call, const char* file,
+                                          int line) {
+  (void)cudaGetLastError();  // clear a non-sticky error so the next call starts clean
+  std::ostringstream os;
+  os << "CUDA error " << cudaGetErrorName(status) << " (" << cudaGetErrorString(status) << ") in "
+     << call;
+  if (cuda_error_is_sticky(status)) os << "; sticky: the CUDA context is unusable, exit the rank";
+  throw_error(file, line, os.str());
+}
+
+}  // namespace ride::detail
+
+/// Evaluates a CUDA runtime call once; throws ride::Error with file:line unless it succeeded.
+#define RIDE_CUDA_TRY(call)                                                           \
+  do {                                                                                \
+    const cudaError_t ride_cuda_status_ = (call);                                     \
+    if (ride_cuda_status_ != cudaSuccess) {                                           \
+      ::ride::detail::throw_cuda_error(ride_cuda_status_, #call, __FILE__, __LINE__); \
+    }                                                                                 \
+  } while (0)

@@ -1,0 +1,242 @@
+/// CPU executor of the standard-deviation filter: sliding integer sums, O(1) work per pixel in
+/// the window size. See stddev.h for the definition and stddev_math.h for the shared math.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <limits>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/stddev/stddev.h"
+#include "kernels/stddev/stddev_detail.h"
+#include "kernels/stddev/stddev_math.h"
+
+// The per-pixel double sqrt dominates the CPU time; wider vectors roughly halve it. The baseline
+// build targets plain x86-64 (SSE2), so hot loops get AVX2/AVX-512 clones picked at load time.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RIDE_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define RIDE_CPU_CLONES
+#endif
+
+namespace ride::kernels {
+namespace detail {
+
+void validate_stddev_args(const std::uint8_t* src, int width, int height,
+                          std::ptrdiff_t src_stride_bytes, int window, const float* dst,
+                          std::ptrdiff_t dst_stride_elems) {
+  RIDE_EXPECTS(
+      window >= 1 && window % 2 == 1 && window <= kMaxStddevWindow,
+      "stddev filter: window must be odd and in [1, " << kMaxStddevWindow << "], got " << window);
+  RIDE_EXPECTS(width >= 0 && height >= 0,
+               "stddev filter: image size must be >= 0, got " << width << "x" << height);
+  if (width == 0 || height == 0) return;
+  RIDE_EXPECTS(src != nullptr,
+               "stddev filter: src is null for a " << width << "x" << height << " image");
+  RIDE_EXPECTS(dst != nullptr,
+               "stddev filter: dst is null for a " << width << "x" << height << " image");
+  RIDE_EXPECTS(src_stride_bytes >= width,
+               "stddev filter: src stride " << src_stride_bytes << " bytes < width " << width);
+  RIDE_EXPECTS(dst_stride_elems >= width,
+               "stddev filter: dst stride " << dst_stride_elems << " floats < width " << width);
+  const auto src_begin = reinterpret_cast<std::uintptr_t>(src);
+  const auto src_end =
+      src_begin + static_cast<std::uintptr_t>((height - 1) * src_stride_bytes + width);
+  const auto dst_begin = reinterpret_cast<std::uintptr_t>(dst);
+  const auto dst_end = dst_begin + sizeof(float) * static_cast<std::uintptr_t>(
+                                                       (height - 1) * dst_stride_elems + width);
+  RIDE_EXPECTS(src_end <= dst_begin || dst_end <= src_begin, "stddev filter: src and dst overlap");
+}
+
+}  // namespace detail
+
+namespace {
+
+/// Per-band scratch, allocated once per band (never per row or pixel).
+/// Acc is the type of the horizontal prefix sums: uint32 when every window sum is below 2^32
+/// (prefix sums then wrap, but differences of them are exact modulo 2^32), int64 otherwise.
+template <class Acc>
+struct BandScratch {
+  explicit BandScratch(int width, int radius)
+      : col_sum(static_cast<std::size_t>(width)),
+        col_sq(static_cast<std::size_t>(width)),
+        prefix_sum(static_cast<std::size_t>(width) + 2 * static_cast<std::size_t>(radius) + 1),
+        prefix_sq(prefix_sum.size()) {}
+  // Sums of x and x^2 down each column over the window's rows: at most 2047 * 255^2 < 2^31.
+  std::vector<std::int32_t> col_sum, col_sq;
+  // prefix[j] = sum of the first j entries of the reflect-padded column sums.
+  std::vector<Acc> prefix_sum, prefix_sq;
+};
+
+void add_row(const std::uint8_t* __restrict row, int width, std::int32_t* __restrict col_sum,
+             std::int32_t* __restrict col_sq) {
+  for (int x = 0; x < width; ++x) {
+    const std::int32_t v = row[x];
+    col_sum[x] += v;
+    col_sq[x] += v * v;
+  }
+}
+
+// The window is a multiset of (reflected) rows, so moving it down one row is: add the row that
+// enters, remove the one that leaves, whether or not either was produced by reflection.
+void slide_rows(const std::uint8_t* __restrict entering, const std::uint8_t* __restrict leaving,
+                int width, std::int32_t* __restrict col_sum, std::int32_t* __restrict col_sq) {
+  for (int x = 0; x < width; ++x) {
+    const std::int32_t in = entering[x];
+    const std::int32_t out = leaving[x];
+    col_sum[x] += in - out;
+    col_sq[x] += in * in - out * out;
+  }
+}
+
+// Prefix sums over the column sums padded by `radius` reflected entries on each side:
+// prefix[j + 1] = prefix[j] + col[reflect101(j - radius, width)], j in [0, width + 2*radius).
+template <class Acc>
+void reflected_prefix(const std::int32_t* __restrict col_sum, const std::int32_t* __restrict col_sq,
+                      int width, int radius, Acc* __restrict prefix_sum,
+                      Acc* __restrict prefix_sq) {
+  Acc run_sum = 0;
+  Acc run_sq = 0;
+  prefix_sum[0] = 0;
+  prefix_sq[0] = 0;
+  const int padded = width + 2 * radius;
+  int j = 0;
+  const auto step = [&](int x) {
+    run_sum += static_cast<Acc>(col_sum[x]);
+    run_sq += static_cast<Acc>(col_sq[x]);
+    prefix_sum[j + 1] = run_sum;
+    prefix_sq[j + 1] = run_sq;
+    ++j;
+  };
+  while (j < radius) step(reflect101(j - radius, width));
+  for (int x = 0; x < width; ++x) step(x);
+  while (j < padded) step(reflect101(j - radius, width));
+}
+
+// One output row, window <= 19: all arithmetic in 32 bits (see u8_numerator_fits_int32), which
+// the compiler vectorises. Wrapping uint32 is exact here because the true results are < 2^31.
+RIDE_CPU_CLONES void output_row_u32(const std::uint32_t* __restrict prefix_sum,
+                                    const std::uint32_t* __restrict prefix_sq, int width,
+                                    int window, float* __restrict out) {
+  const std::uint32_t n = static_cast<std::uint32_t>(window) * static_cast<std::uint32_t>(window);
+  const double n_f64 = static_cast<double>(n);
+  for (int x = 0; x < width; ++x) {
+    const std::uint32_t sum = prefix_sum[x + window] - prefix_sum[x];
+    const std::uint32_t sumsq = prefix_sq[x + window] - prefix_sq[x];
+    const auto numerator = static_cast<std::int32_t>(n * sumsq - sum * sum);
+    out[x] = std_from_numerator(static_cast<double>(numerator), n_f64);
+  }
+}
+
+// One output row, any window: int64 sums, the same formula as the CUDA kernel.
+void output_row_i64(const std::int64_t* __restrict prefix_sum,
+                    const std::int64_t* __restrict prefix_sq, int width, int window,
+                    float* __restrict out) {
+  const std::int64_t n = std::int64_t{window} * window;
+  for (int x = 0; x < width; ++x) {
+    out[x] = std_from_sums(n, prefix_sum[x + window] - prefix_sum[x],
+                           prefix_sq[x + window] - prefix_sq[x]);
+  }
+}
+
+// Rows [y_begin, y_end) of the output. Each band starts its own column sums, so bands are
+// independent and the result does not depend on how rows are split.
+template <class Acc>
+void filter_band(const std::uint8_t* src, int width, int height, std::ptrdiff_t src_stride,
+                 int window, float* dst, std::ptrdiff_t dst_stride, int y_begin, int y_end) {
+  const int radius = window / 2;
+  const auto row = [&](int y) { return src + static_cast<std::ptrdiff_t>(y) * src_stride; };
+  BandScratch<Acc> s(width, radius);
+  for (int k = -radius; k <= radius; ++k) {
+    add_row(row(reflect101(y_begin + k, height)), width, s.col_sum.data(), s.col_sq.data());
+  }
+  for (int y = y_begin; y < y_end; ++y) {
+    reflected_prefix(s.col_sum.data(), s.col_sq.data(), width, radius, s.prefix_sum.data(),
+                     s.prefix_sq.data());
+    float* out = dst + static_cast<std::ptrdiff_t>(y) * dst_stride;
+    if constexpr (std::is_same_v<Acc, std::uint32_t>) {
+      output_row_u32(s.prefix_sum.data(), s.prefix_sq.data(), width, window, out);
+    } else {
+      output_row_i64(s.prefix_sum.data(), s.prefix_sq.data(), width, window, out);
+    }
+    if (y + 1 < y_end) {
+      slide_rows(row(reflect101(y + radius + 1, height)), row(reflect101(y - radius, height)),
+                 width, s.col_sum.data(), s.col_sq.data());
+    }
+  }
+}
+
+using BandFn = void (*)(const std::uint8_t*, int, int, std::ptrdiff_t, int, float*, std::ptrdiff_t,
+                        int, int);
+
+}  // namespace
+
+void stddev_filter_u8(const std::uint8_t* src, int width, int height,
+                      std::ptrdiff_t src_stride_bytes, int window, float* dst,
+                      std::ptrdiff_t dst_stride_elems, int threads) {
+  detail::validate_stddev_args(src, width, height, src_stride_bytes, window, dst, dst_stride_elems);
+  if (width == 0 || height == 0) return;
+
+  const std::int64_t n = std::int64_t{window} * window;
+  const BandFn band =
+      u8_numerator_fits_int32(n) ? &filter_band<std::uint32_t> : &filter_band<std::int64_t>;
+  const int bands = std::clamp(threads, 1, height);
+  if (bands == 1) {
+    band(src, width, height, src_stride_bytes, window, dst, dst_stride_elems, 0, height);
+    return;
+  }
+
+  // Contiguous bands of nearly equal height; the calling thread takes the last one.
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(bands));
+  const auto run_band = [&](int b) {
+    const int y_begin = static_cast<int>(std::int64_t{height} * b / bands);
+    const int y_end = static_cast<int>(std::int64_t{height} * (b + 1) / bands);
+    try {
+      band(src, width, height, src_stride_bytes, window, dst, dst_stride_elems, y_begin, y_end);
+    } catch (...) {
+      errors[static_cast<std::size_t>(b)] = std::current_exception();
+    }
+  };
+  {
+    std::vector<std::jthread> workers;
+    workers.reserve(static_cast<std::size_t>(bands - 1));
+    for (int b = 0; b < bands - 1; ++b) workers.emplace_back(run_band, b);
+    run_band(bands - 1);
+  }  // joins
+  for (const auto& e : errors) {
+    if (e) std::rethrow_exception(e);
+  }
+}
+
+FrameStats frame_stats(const float* img, int width, int height, std::ptrdiff_t stride_elems) {
+  RIDE_EXPECTS(width >= 0 && height >= 0,
+               "frame_stats: image size must be >= 0, got " << width << "x" << height);
+  FrameStats stats;
+  if (width == 0 || height == 0) return stats;
+  RIDE_EXPECTS(img != nullptr,
+               "frame_stats: img is null for a " << width << "x" << height << " image");
+  RIDE_EXPECTS(stride_elems >= width,
+               "frame_stats: stride " << stride_elems << " floats < width " << width);
+  double sum = 0;
+  float lo = std::numeric_limits<float>::infinity();
+  float hi = -std::numeric_limits<float>::infinity();
+  for (int y = 0; y < height; ++y) {
+    const float* row = img + static_cast<std::ptrdiff_t>(y) * stride_elems;
+    double row_sum = 0;  // per-row partial sums keep the rounding error small on big frames
+    for (int x = 0; x < width; ++x) {
+      row_sum += row[x];
+      lo = std::min(lo, row[x]);
+      hi = std::max(hi, row[x]);
+    }
+    sum += row_sum;
+  }
+  stats.mean = sum / (static_cast<double>(width) * height);
+  stats.min = lo;
+  stats.max = hi;
+  return stats;
+}
+
+}  // namespace ride::kernels
