@@ -1,0 +1,59 @@
+#pragma once
+/// @brief RIDE's experiments fed randomly generated frames; so does this source. The content is
+/// a pure function of (seed, stream, sequence), so a checker can regenerate any frame.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ride::ingest {
+
+/// Fills `n` bytes with pseudo-random content determined by (seed, stream, sequence).
+void fill_synthetic_frame(std::uint64_t seed, std::uint32_t stream, std::uint64_t sequence,
+                          std::byte* dst, std::size_t n);
+
+/// @brief When each frame of the streams an ingest rank owns is due, in time order.
+/// Stream s emits frame k at k / fps + phase(s), phases spread evenly over one frame interval so
+/// that many cameras do not fire in lock-step. In batch mode every frame is due at once.
+class FrameSchedule {
+ public:
+  struct Item {
+    std::uint32_t stream;
+    std::uint64_t sequence;
+    double due_s;  ///< seconds after t0
+  };
+  FrameSchedule(std::vector<std::uint32_t> streams, int total_streams, double fps,
+                std::uint64_t frames_per_stream, bool paced);
+
+  bool done() const { return remaining_ == 0; }
+  /// The next frame in due order (ties broken by stream id). Precondition: !done().
+  Item peek() const;
+  void pop();
+  std::uint64_t total() const { return total_; }
+
+ private:
+  double due(std::size_t i) const;
+  std::vector<std::uint32_t> streams_;
+  std::vector<std::uint64_t> next_seq_;
+  int total_streams_;
+  double fps_;
+  std::uint64_t frames_per_stream_;
+  bool paced_;
+  std::uint64_t remaining_;
+  std::uint64_t total_;
+};
+
+/// @brief Chooses the partition of each frame: round_robin spreads frames evenly (stateless
+/// tasks); key keeps each stream on one partition, in order (stateful tasks).
+class Partitioner {
+ public:
+  Partitioner(std::string policy, int partitions, int ingest_index);
+  int next(std::uint32_t stream);
+
+ private:
+  bool keyed_;
+  int partitions_;
+  std::uint64_t counter_;
+};
+
+}  // namespace ride::ingest

@@ -1,0 +1,41 @@
+#include "master/assignment.h"
+
+#include "core/error.h"
+
+namespace ride {
+
+std::vector<int> AssignmentTable::assign_round_robin(const std::vector<int>& workers) {
+  RIDE_EXPECTS(!workers.empty(), "no workers to assign " << parts_.size() << " partitions to");
+  std::vector<int> changed;
+  for (int p = 0; p < partitions(); ++p) {
+    const int w = workers[static_cast<std::size_t>(p) % workers.size()];
+    if (parts_[static_cast<std::size_t>(p)].owner != w) {
+      reassign(p, w);
+      changed.push_back(p);
+    }
+  }
+  return changed;
+}
+
+std::uint32_t AssignmentTable::reassign(int partition, int worker) {
+  RIDE_EXPECTS(partition >= 0 && partition < partitions(), "no partition " << partition);
+  auto& o = parts_[static_cast<std::size_t>(partition)];
+  o.owner = worker;
+  return ++o.epoch;
+}
+
+std::vector<int> AssignmentTable::take_over(int from, int to) {
+  std::vector<int> moved = partitions_of(from);
+  for (int p : moved) reassign(p, to);
+  return moved;
+}
+
+std::vector<int> AssignmentTable::partitions_of(int worker) const {
+  std::vector<int> out;
+  for (int p = 0; p < partitions(); ++p) {
+    if (parts_[static_cast<std::size_t>(p)].owner == worker) out.push_back(p);
+  }
+  return out;
+}
+
+}  // namespace ride

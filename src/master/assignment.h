@@ -1,0 +1,32 @@
+#pragma once
+/// @brief Partition ownership with epochs (the master's task manager). Pure logic.
+#include <cstdint>
+#include <vector>
+
+namespace ride {
+
+class AssignmentTable {
+ public:
+  struct Ownership {
+    int owner = -1;          ///< worker rank, -1 = unassigned
+    std::uint32_t epoch = 0; ///< bumped on every change of owner; 0 = never assigned
+  };
+
+  explicit AssignmentTable(int partitions) : parts_(static_cast<std::size_t>(partitions)) {}
+
+  /// Partition p → workers[p mod W]. Returns the partitions whose owner changed.
+  std::vector<int> assign_round_robin(const std::vector<int>& workers);
+  /// Gives partition p to `worker` under a new epoch; returns that epoch.
+  std::uint32_t reassign(int partition, int worker);
+  /// Moves every partition of `from` to `to` (new epochs); returns the moved partitions.
+  std::vector<int> take_over(int from, int to);
+
+  const Ownership& at(int partition) const { return parts_.at(static_cast<std::size_t>(partition)); }
+  std::vector<int> partitions_of(int worker) const;
+  int partitions() const { return static_cast<int>(parts_.size()); }
+
+ private:
+  std::vector<Ownership> parts_;
+};
+
+}  // namespace ride
