@@ -1,0 +1,106 @@
+/// ride: the command-line entry point. `ride run` is one MPI job (every rank runs this binary);
+/// other subcommands need no launcher.
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "broker/broker.h"
+#include "core/config.h"
+#include "core/error.h"
+#include "core/role_layout.h"
+#include "ingest/ingest_role.h"
+#include "master/master.h"
+#include "transport/transport.h"
+#include "worker/worker.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: ride <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  run [--config FILE] [--summary PATH] [--section.key=value ...]\n"
+    "        run a job; launch under mpirun --enable-recovery (ride run --help lists every key)\n"
+    "  version   print the version\n";
+
+/// Under `mpirun --enable-recovery` mpirun exits 0 whatever the ranks return, even after
+/// MPI_Abort (measured on Open MPI 4.1.4), so rank 0 also leaves the job's exit code in
+/// $RIDE_EXIT_FILE when set; scripts/ride-mpirun reads it back and exits with it.
+int report_exit(int rank, int code) {
+  if (rank != 0) return code;
+  if (const char* path = std::getenv("RIDE_EXIT_FILE"); path && *path) {
+    std::ofstream(path) << code << "\n";
+  }
+  return code;
+}
+
+int run_job(int argc, char** argv) {
+  std::vector<std::string> args(argv + 2, argv + argc);
+  bool help = false;
+  // Parse before MPI starts so --help works without a launcher; a bad config is reported by
+  // rank 0 only (every rank finds the same error and exits non-zero on its own: no hang).
+  ride::JobConfig cfg;
+  std::string config_error;
+  try {
+    cfg = ride::parse_job_config(args, &help);
+  } catch (const ride::ConfigError& e) {
+    config_error = e.what();
+  }
+  if (help) {
+    std::cout << ride::job_config_help();
+    return 0;
+  }
+  ride::transport::Transport net(&argc, &argv);
+  const bool speaker = net.rank() == 0;
+  if (!config_error.empty()) {
+    if (speaker) std::cerr << "ride: configuration error: " << config_error << std::endl;
+    return report_exit(net.rank(), 2);
+  }
+  ride::RoleLayout layout;
+  try {
+    layout = ride::compute_role_layout(cfg, net.size());
+  } catch (const ride::ConfigError& e) {
+    if (speaker) std::cerr << "ride: configuration error: " << e.what() << std::endl;
+    return report_exit(net.rank(), 2);
+  }
+  const ride::Role role = layout.role_of(net.rank());
+  ride::RoleContext ctx{net, cfg, layout, role};
+  try {
+    switch (role) {
+      case ride::Role::master: return report_exit(0, ride::run_master(ctx));
+      case ride::Role::broker: return ride::run_broker(ctx);
+      case ride::Role::ingest: return ride::run_ingest(ctx);
+      case ride::Role::worker: return ride::run_worker(ctx);
+      case ride::Role::spare: return ride::run_spare(ctx);
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "ride: rank " << net.rank() << " (" << ride::to_string(role)
+              << ") failed: " << e.what() << std::endl;
+    if (role == ride::Role::master) {
+      report_exit(0, 1);
+      net.abort(1);  // nobody else can end the job cleanly
+    }
+    ride::send_error(ctx, e.what());
+    return 1;
+  }
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    std::cout << kUsage;
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  if (cmd == "run") return run_job(argc, argv);
+  if (cmd == "version" || cmd == "--version") {
+    std::cout << "ride 0.1.0 (" << RIDE_GIT_COMMIT << ")\n";
+    return 0;
+  }
+  std::cerr << "ride: unknown command '" << cmd << "'\n" << kUsage;
+  return 2;
+}

@@ -1,0 +1,468 @@
+#include "master/master.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "core/clock.h"
+#include "master/assignment.h"
+#include "sink/result_check.h"
+#include "sink/result_store.h"
+
+#ifndef RIDE_GIT_COMMIT
+#define RIDE_GIT_COMMIT "unknown"
+#endif
+
+namespace ride {
+namespace {
+
+using nlohmann::json;
+
+class Master {
+ public:
+  explicit Master(RoleContext& ctx)
+      : ctx_(ctx), cfg_(ctx.cfg), layout_(ctx.layout), table_(ctx.layout.partitions) {}
+
+  int run() {
+    if (!collect_hellos()) return abort_job("not every rank reported at start-up");
+    print_roles();
+    writer_.emplace(cfg_.results_path, std::vector<std::string>{"mean", "min", "max"},
+                    std::map<std::string, std::string>{{"task", cfg_.task},
+                                                       {"mode", cfg_.mode},
+                                                       {"commit", RIDE_GIT_COMMIT},
+                                                       {"config", cfg_.to_ini()}});
+    table_.assign_round_robin(layout_.workers);
+    for (int p = 0; p < table_.partitions(); ++p) send_assign(p, layout_.broker_of_partition(p));
+    t0_ns_ = wall_ns();
+    t0_ = steady_s();
+    last_status_s_ = t0_;
+    Start st;
+    st.t0_ns = t0_ns_;
+    for (int r = 1; r < layout_.world; ++r) ctx_.net.send(r, Tag::start, pod_body(st));
+    const bool batch = cfg_.mode == "batch";
+    if (!batch) start_processing();
+
+    std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams << " stream(s) of "
+              << cfg_.width << "x" << cfg_.height << ", " << cfg_.frames_per_stream()
+              << " frames each" << (batch ? "" : " at " + fmt(cfg_.fps, 1) + " fps") << ", "
+              << layout_.partitions << " partition(s), task " << cfg_.task << std::endl;
+
+    transport::IdleBackoff backoff;
+    double next_status = t0_ + cfg_.status_interval_s;
+    last_progress_ = steady_s();
+    std::string failure;
+    while (failure.empty()) {
+      bool busy = false;
+      for (int i = 0; i < 64; ++i) {  // bound the burst so acks and status still go out
+        auto m = ctx_.net.try_recv();
+        if (!m) break;
+        busy = true;
+        failure = handle(*m);
+        if (!failure.empty()) break;
+      }
+      if (!failure.empty()) break;
+      flush_and_ack(!busy);
+      if (batch && !processing_started_ && all_ingest_done()) start_processing();
+      const double now = steady_s();
+      if (now >= next_status) {
+        print_status(now);
+        next_status += cfg_.status_interval_s;
+      }
+      if (all_ingest_done() && all_partitions_done()) break;
+      if (now - last_progress_ > cfg_.stall_timeout_s) {
+        failure = "no progress for " + fmt(cfg_.stall_timeout_s, 1) +
+                  " s (job.stall_timeout_s): a rank may have died; fault tolerance is not "
+                  "enabled in this build";
+        break;
+      }
+      ctx_.net.progress();
+      if (busy) backoff.reset();
+      else backoff.wait();
+    }
+    end_s_ = steady_s();
+    flush_and_ack(true);
+    print_status(end_s_);
+    if (!failure.empty()) return abort_job(failure);
+    shutdown_all(false);
+    return finish("");
+  }
+
+ private:
+  static std::string fmt(double v, int prec) {
+    char b[64];
+    std::snprintf(b, sizeof b, "%.*f", prec, v);
+    return b;
+  }
+
+  bool collect_hellos() {
+    ranks_.resize(static_cast<std::size_t>(layout_.world));
+    ranks_[0] = {{"rank", 0}, {"role", "master"}, {"host", ctx_.net.host()}, {"pid", ::getpid()}};
+    int missing = layout_.world - 1;
+    const double deadline = steady_s() + 60.0;
+    while (missing > 0 && steady_s() < deadline) {
+      auto m = ctx_.net.recv_for(0.5);
+      if (!m) continue;
+      if (m->tag == Tag::hello) {
+        const auto h = BodyReader(m->body).pod<Hello>();
+        ranks_[static_cast<std::size_t>(m->source)] = {
+            {"rank", m->source},
+            {"role", to_string(static_cast<Role>(h.role))},
+            {"host", std::string(h.host, strnlen(h.host, sizeof h.host))},
+            {"pid", h.pid}};
+        --missing;
+      } else if (m->tag == Tag::error) {
+        errors_.push_back("rank " + std::to_string(m->source) + ": " + BodyReader(m->body).rest_str());
+        return false;
+      }
+    }
+    return missing == 0;
+  }
+
+  void print_roles() const {
+    std::cout << "[ride] " << layout_.world << " ranks: " << layout_.brokers.size() << " broker, "
+              << layout_.ingest.size() << " ingest, " << layout_.workers.size() << " worker, "
+              << layout_.spares.size() << " spare\n";
+    std::cout << "[ride]   rank  role     host                 pid\n";
+    for (const auto& r : ranks_) {
+      char line[160];
+      std::snprintf(line, sizeof line, "[ride]   %4d  %-7s  %-20s %d\n", r["rank"].get<int>(),
+                    r["role"].get<std::string>().c_str(), r["host"].get<std::string>().c_str(),
+                    r["pid"].get<int>());
+      std::cout << line;
+    }
+    std::cout << std::flush;
+  }
+
+  void send_assign(int p, int dest) {
+    Assign a;
+    a.partition = static_cast<std::uint32_t>(p);
+    a.epoch = table_.at(p).epoch;
+    a.owner = table_.at(p).owner;
+    a.broker = layout_.broker_of_partition(p);
+    a.start_offset = committed_of(p);
+    ctx_.net.send(dest, Tag::assign, pod_body(a));
+  }
+
+  void start_processing() {
+    processing_started_ = true;
+    processing_t0_ = steady_s();
+    for (int p = 0; p < table_.partitions(); ++p) send_assign(p, table_.at(p).owner);
+  }
+
+  std::uint64_t committed_of(int p) const {
+    auto it = partitions_.find(static_cast<std::uint32_t>(p));
+    return it == partitions_.end() ? 0 : it->second.committed;
+  }
+
+  /// Returns a non-empty reason when the job must stop.
+  std::string handle(transport::Message& m) {
+    switch (m.tag) {
+      case Tag::results: on_results(m); break;
+      case Tag::ingest_done: on_ingest_done(parse_json_body(m.body)); break;
+      case Tag::broker_metrics: on_metrics(m.body); break;
+      case Tag::partition_done: {
+        const auto d = BodyReader(m.body).pod<PartitionDone>();
+        done_partitions_.insert(d.partition);
+        last_progress_ = steady_s();
+        break;
+      }
+      case Tag::error:
+        return "rank " + std::to_string(m.source) + " (" +
+               ranks_[static_cast<std::size_t>(m.source)].value("role", "?") +
+               ") failed: " + BodyReader(m.body).rest_str();
+      default: break;
+    }
+    return {};
+  }
+
+  void on_results(transport::Message& m) {
+    BodyReader r(m.body);
+    const auto rh = r.pod<ResultsHeader>();
+    std::vector<ResultRecord> recs(rh.count);
+    for (auto& rec : recs) rec = r.pod<ResultRecord>();
+    std::vector<const float*> images(rh.count, nullptr);
+    if (rh.has_images) {
+      for (std::size_t i = 0; i < recs.size(); ++i) {
+        if (recs[i].status != ResultStatus::ok) continue;
+        const std::size_t n = std::size_t{recs[i].width} * recs[i].height * sizeof(float);
+        images[i] = reinterpret_cast<const float*>(r.take(n));  // Buffer is new[]'d: aligned
+      }
+    }
+    std::map<std::uint32_t, std::string> errors;
+    const auto n_err = r.pod<std::uint32_t>();
+    for (std::uint32_t e = 0; e < n_err; ++e) {
+      const auto idx = r.pod<std::uint32_t>();
+      const auto len = r.pod<std::uint32_t>();
+      errors[idx] = std::string(reinterpret_cast<const char*>(r.take(len)), len);
+    }
+    const double sec = steady_s() - t0_;
+    for (std::size_t i = 0; i < recs.size(); ++i) {
+      const auto& rec = recs[i];
+      // Effectively once: a (stream, sequence) already stored is dropped, not written twice.
+      auto& seen = seen_[rec.stream];
+      if (seen.size() <= rec.sequence) seen.resize(rec.sequence + 1, false);
+      if (seen[rec.sequence]) {
+        ++duplicates_dropped_;
+        continue;
+      }
+      seen[rec.sequence] = true;
+      if (auto e = errors.find(static_cast<std::uint32_t>(i)); e != errors.end()) {
+        writer_->append_error(rec, e->second);
+        ++failed_;
+      } else {
+        writer_->append(rec, images[i]);
+      }
+      ++processed_;
+      bytes_processed_ += std::uint64_t{rec.width} * rec.height;
+      const auto s = static_cast<std::size_t>(std::max(0.0, sec));
+      if (processed_per_s_.size() <= s) processed_per_s_.resize(s + 1, 0);
+      ++processed_per_s_[s];
+    }
+    pending_acks_.push_back({m.source, rh.batch_id});
+    last_progress_ = steady_s();
+  }
+
+  /// Group commit: one HDF5 flush makes a burst of result batches durable, then each worker
+  /// hears that it may commit. Flushes when idle or every 20 ms under load.
+  void flush_and_ack(bool idle) {
+    if (pending_acks_.empty()) return;
+    const double now = steady_s();
+    if (!idle && now - last_flush_ < 0.02) return;
+    writer_->flush();
+    last_flush_ = now;
+    for (const auto& [rank, id] : pending_acks_) {
+      ResultsAck ack;
+      ack.batch_id = id;
+      ctx_.net.send(rank, Tag::results_ack, pod_body(ack));
+    }
+    pending_acks_.clear();
+  }
+
+  void on_ingest_done(const json& j) {
+    ingest_reports_.push_back(j);
+    for (const auto& [s, n] : j.at("streams").items()) {
+      expected_[static_cast<std::uint32_t>(std::stoul(s))] += n.get<std::uint64_t>();
+    }
+    const auto& per_s = j.at("produced_per_s");
+    if (produced_per_s_.size() < per_s.size()) produced_per_s_.resize(per_s.size(), 0);
+    for (std::size_t i = 0; i < per_s.size(); ++i) produced_per_s_[i] += per_s[i].get<std::uint64_t>();
+    if (all_ingest_done()) ingest_end_s_ = steady_s();
+  }
+
+  void on_metrics(const Buffer& body) {
+    BodyReader r(body);
+    const auto n = r.pod<std::uint32_t>();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const auto pm = r.pod<PartitionMetrics>();
+      partitions_[pm.partition] = pm;
+    }
+  }
+
+  bool all_ingest_done() const { return ingest_reports_.size() == layout_.ingest.size(); }
+  bool all_partitions_done() const {
+    return done_partitions_.size() == static_cast<std::size_t>(layout_.partitions);
+  }
+
+  void print_status(double now) {
+    std::uint64_t ingested = 0, committed = 0, retained = 0;
+    for (const auto& [p, pm] : partitions_) {
+      ingested += pm.end_offset;
+      committed += pm.committed;
+      retained += pm.retained_bytes;
+    }
+    const double dt = now - last_status_s_;
+    const double fps = dt > 0 ? static_cast<double>(processed_ - last_status_processed_) / dt : 0;
+    last_status_s_ = now;
+    last_status_processed_ = processed_;
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "[ride] t=%6.1fs ingested %8llu processed %8llu committed %8llu lag %6llu "
+                  "buffered %7.1f MB  %7.1f fps",
+                  now - t0_, static_cast<unsigned long long>(ingested),
+                  static_cast<unsigned long long>(processed_),
+                  static_cast<unsigned long long>(committed),
+                  static_cast<unsigned long long>(ingested - std::min(ingested, committed)),
+                  static_cast<double>(retained) / 1e6, fps);
+    std::cout << line << std::endl;
+  }
+
+  void shutdown_all(bool abort) {
+    Shutdown s;
+    s.abort = abort ? 1 : 0;
+    for (int r = 1; r < layout_.world; ++r) ctx_.net.send(r, Tag::shutdown, pod_body(s));
+    // Collect final reports, bounded: a rank that is gone must not hang the master.
+    std::size_t missing = static_cast<std::size_t>(layout_.world - 1);
+    const double deadline = steady_s() + 10.0;
+    while (missing > 0 && steady_s() < deadline) {
+      auto m = ctx_.net.recv_for(0.25);
+      if (!m) continue;
+      if (m->tag == Tag::final_report) {
+        reports_[m->source] = parse_json_body(m->body);
+        --missing;
+      } else if (m->tag == Tag::broker_metrics) {
+        on_metrics(m->body);
+      }
+    }
+    ctx_.net.drain(5.0);
+  }
+
+  int abort_job(const std::string& why) {
+    std::cerr << "[ride] error: " << why << std::endl;
+    errors_.push_back(why);
+    end_s_ = steady_s();
+    shutdown_all(true);
+    finish(why);
+    return 1;
+  }
+
+  /// Closes the results, re-reads them, checks them against what was ingested, and writes the
+  /// summary. The counts of lost and duplicate frames come from the file, not from bookkeeping.
+  int finish(const std::string& failure) {
+    ResultCheck check;
+    std::uint64_t rows = 0;
+    std::vector<double> latency_ms;
+    if (writer_) {
+      writer_->close();
+      const ResultFile rf = read_results(cfg_.results_path);
+      rows = rf.rows.size();
+      check = check_results(rf.rows, expected_);
+      latency_ms.reserve(rf.rows.size());
+      for (const auto& r : rf.rows) latency_ms.push_back(static_cast<double>(r.processed_ns - r.capture_ns) / 1e6);
+    }
+    std::uint64_t ingested = 0, committed = 0;
+    for (const auto& [s, n] : expected_) ingested += n;
+    for (const auto& [p, pm] : partitions_) committed += pm.committed;
+
+    const double elapsed = end_s_ - t0_;
+    const double processing = processing_started_ ? end_s_ - processing_t0_ : 0.0;
+    const double frame_mb = static_cast<double>(cfg_.width) * cfg_.height / 1e6;
+    json s;
+    s["ride_version"] = "0.1.0";
+    s["commit"] = RIDE_GIT_COMMIT;
+    s["status"] = failure.empty() && check.lost == 0 && check.duplicates == 0 ? "ok" : "failed";
+    s["errors"] = errors_;
+    s["mode"] = cfg_.mode;
+    s["task"] = cfg_.task;
+    s["config"] = cfg_.to_ini();
+    s["results_path"] = cfg_.results_path;
+    s["ranks"] = ranks_;
+    s["frames"] = {{"ingested", ingested},
+                   {"processed", check.unique},
+                   {"committed", committed},
+                   {"lost", check.lost},
+                   {"duplicates", check.duplicates},
+                   {"duplicates_dropped", duplicates_dropped_},
+                   {"dropped", 0},
+                   {"failed", check.failed},
+                   {"unexpected", check.unexpected},
+                   {"result_rows", rows}};
+    s["elapsed_s"] = elapsed;
+    s["processing_s"] = processing;
+    s["ingest_s"] = ingest_end_s_ > 0 ? ingest_end_s_ - t0_ : 0.0;
+    const double rate_window = cfg_.mode == "batch" ? processing : elapsed;
+    s["throughput_fps"] = rate_window > 0 ? static_cast<double>(check.unique) / rate_window : 0.0;
+    s["throughput_MBps"] = rate_window > 0 ? static_cast<double>(check.unique) * frame_mb / rate_window : 0.0;
+    if (!latency_ms.empty()) {
+      std::sort(latency_ms.begin(), latency_ms.end());
+      auto q = [&](double f) { return latency_ms[static_cast<std::size_t>(f * static_cast<double>(latency_ms.size() - 1))]; };
+      s["latency_ms"] = {{"p50", q(0.5)}, {"p90", q(0.9)}, {"p99", q(0.99)}, {"max", latency_ms.back()}};
+    }
+    json workers = json::array(), brokers = json::array(), ingest = json::array();
+    for (const auto& [rank, rep] : reports_) {
+      const std::string role = rep.value("role", "");
+      if (role == "worker") workers.push_back(rep);
+      else if (role == "broker") brokers.push_back(rep);
+      else if (role == "ingest") ingest.push_back(rep);
+    }
+    for (const auto& j : ingest_reports_) {
+      for (auto& i : ingest) {
+        if (i["rank"] == j["rank"]) {
+          i["late_frames"] = j["late_frames"];
+          i["max_lateness_s"] = j["max_lateness_s"];
+          i["rejected"] = j["rejected"];
+        }
+      }
+    }
+    s["workers"] = workers;
+    s["brokers"] = brokers;
+    s["ingest"] = ingest;
+    json parts = json::array();
+    for (int p = 0; p < table_.partitions(); ++p) {
+      const auto it = partitions_.find(static_cast<std::uint32_t>(p));
+      parts.push_back({{"partition", p},
+                       {"broker", layout_.broker_of_partition(p)},
+                       {"owner", table_.at(p).owner},
+                       {"epoch", table_.at(p).epoch},
+                       {"end_offset", it == partitions_.end() ? 0 : it->second.end_offset},
+                       {"committed", it == partitions_.end() ? 0 : it->second.committed}});
+    }
+    s["partitions"] = parts;
+    json timeline = json::array();
+    const std::size_t secs = std::max(produced_per_s_.size(), processed_per_s_.size());
+    std::uint64_t cum_prod = 0, cum_proc = 0;
+    for (std::size_t t = 0; t < secs; ++t) {
+      const std::uint64_t prod = t < produced_per_s_.size() ? produced_per_s_[t] : 0;
+      const std::uint64_t proc = t < processed_per_s_.size() ? processed_per_s_[t] : 0;
+      cum_prod += prod;
+      cum_proc += proc;
+      timeline.push_back({{"t", t}, {"produced", prod}, {"processed", proc},
+                          {"produced_total", cum_prod}, {"processed_total", cum_proc}});
+    }
+    s["timeline"] = timeline;
+
+    std::cout << "[ride] done in " << fmt(elapsed, 2) << " s: ingested " << ingested
+              << ", processed " << check.unique << ", committed " << committed << ", lost "
+              << check.lost << ", duplicates " << check.duplicates << ", failed " << check.failed
+              << "; " << fmt(s["throughput_fps"].get<double>(), 1) << " frames/s ("
+              << fmt(s["throughput_MBps"].get<double>(), 1) << " MB/s"
+              << (cfg_.mode == "batch" ? " over " + fmt(processing, 2) + " s of processing" : "")
+              << ")\n";
+    for (const auto& w : workers) {
+      std::cout << "[ride]   worker rank " << w["rank"] << ": " << w["processed"] << " frames, "
+                << fmt(w.value("fps", 0.0), 1) << " fps\n";
+    }
+    std::cout << "[ride] results: " << cfg_.results_path << std::flush;
+    if (!cfg_.summary_path.empty()) {
+      std::ofstream out(cfg_.summary_path);
+      out << s.dump(2) << "\n";
+      std::cout << ", summary: " << cfg_.summary_path;
+      if (!out) std::cerr << "\n[ride] error: cannot write summary " << cfg_.summary_path;
+    }
+    std::cout << std::endl;
+    return s["status"] == "ok" ? 0 : 1;
+  }
+
+  RoleContext& ctx_;
+  const JobConfig& cfg_;
+  const RoleLayout& layout_;
+  AssignmentTable table_;
+  std::optional<ResultWriter> writer_;
+  std::vector<json> ranks_;
+  std::vector<std::string> errors_;
+  std::int64_t t0_ns_ = 0;
+  double t0_ = 0, end_s_ = 0, processing_t0_ = 0, ingest_end_s_ = 0, last_progress_ = 0;
+  double last_flush_ = 0, last_status_s_ = 0;
+  std::uint64_t last_status_processed_ = 0;
+  bool processing_started_ = false;
+  std::map<std::uint32_t, PartitionMetrics> partitions_;
+  std::set<std::uint32_t> done_partitions_;
+  std::vector<json> ingest_reports_;
+  std::map<int, json> reports_;
+  std::map<std::uint32_t, std::uint64_t> expected_;
+  std::map<std::uint32_t, std::vector<bool>> seen_;
+  std::vector<std::pair<int, std::uint64_t>> pending_acks_;
+  std::vector<std::uint64_t> produced_per_s_, processed_per_s_;
+  std::uint64_t processed_ = 0, failed_ = 0, duplicates_dropped_ = 0, bytes_processed_ = 0;
+};
+
+}  // namespace
+
+int run_master(RoleContext& ctx) { return Master(ctx).run(); }
+
+}  // namespace ride

@@ -1,0 +1,35 @@
+#include "transport/role_runtime.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace ride {
+
+void send_hello(RoleContext& ctx) {
+  Hello h;
+  h.role = static_cast<std::int32_t>(ctx.role);
+  h.pid = static_cast<std::int32_t>(::getpid());
+  std::strncpy(h.host, ctx.net.host().c_str(), sizeof(h.host) - 1);
+  ctx.net.send(0, Tag::hello, pod_body(h));
+}
+
+Buffer json_body(const nlohmann::json& j) { return BodyWriter().str(j.dump()).finish(); }
+
+nlohmann::json parse_json_body(const Buffer& b) {
+  return nlohmann::json::parse(reinterpret_cast<const char*>(b.data()),
+                               reinterpret_cast<const char*>(b.data()) + b.size());
+}
+
+void send_final_report(RoleContext& ctx, const nlohmann::json& report) {
+  ctx.net.send(0, Tag::final_report, json_body(report));
+  ctx.net.drain(10.0);
+}
+
+void send_error(RoleContext& ctx, const std::string& what) {
+  ctx.net.send(0, Tag::error, BodyWriter().str(what).finish());
+  ctx.net.drain(5.0);
+}
+
+}  // namespace ride

@@ -1,0 +1,76 @@
+#pragma once
+/// @brief The only door to MPI. Roles see tagged byte messages; no MPI type leaks out.
+///
+/// Rules this layer enforces (measured, ../shared/notes/open-mpi-failures.md): a dead peer gives
+/// silence, never an error, so every send is nonblocking with a deadline and is cancelled when
+/// the deadline passes; receives are probes, never blocking calls; nothing collective touches
+/// MPI_COMM_WORLD after start-up. Idle waiting sleeps with backoff instead of spinning a core.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/buffer.h"
+#include "core/protocol.h"
+
+namespace ride::transport {
+
+struct Message {
+  int source = -1;
+  Tag tag{};
+  Buffer body;
+};
+
+struct TransportStats {
+  std::uint64_t messages_sent = 0, bytes_sent = 0, messages_received = 0, bytes_received = 0;
+  std::uint64_t sends_timed_out = 0;
+};
+
+class Transport {
+ public:
+  /// MPI_Init (once per process). `send_timeout_s`: a send not complete by then is cancelled.
+  Transport(int* argc, char*** argv, double send_timeout_s = 30.0);
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  const std::string& host() const { return host_; }
+
+  /// Queues a send; the buffer is kept alive until the send completes or is cancelled.
+  void send(int dest, Tag tag, Buffer body);
+  void send(int dest, Tag tag, BufferPtr body);
+  /// A message if one has arrived, else nullopt. Never blocks.
+  std::optional<Message> try_recv();
+  /// Waits up to timeout_s for a message, sleeping with backoff (≤ 1 ms) between probes.
+  std::optional<Message> recv_for(double timeout_s);
+  /// Completes finished sends and cancels those past their deadline.
+  void progress();
+  std::size_t pending_sends() const;
+  /// Waits (sleeping) until every queued send completed or timeout_s passed; true when all did.
+  bool drain(double timeout_s);
+  const TransportStats& stats() const { return stats_; }
+
+  /// Ends the job hard (MPI_Abort): only for a master that cannot continue.
+  [[noreturn]] void abort(int code);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int rank_ = 0, size_ = 1;
+  std::string host_;
+  TransportStats stats_;
+};
+
+/// Sleeps with exponential backoff between `reset()` and the next event: 20 µs doubling to 1 ms.
+class IdleBackoff {
+ public:
+  void reset() { delay_us_ = 0; }
+  void wait();
+
+ private:
+  int delay_us_ = 0;
+};
+
+}  // namespace ride::transport
