@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what is missing (Debian packages; run as root or with sudo), then configures and
+# builds ride in ./build. Idempotent: with everything installed and built it only checks.
+#   RIDE_BUILD_DIR  build directory (default: build)
+#   RIDE_CMAKE_ARGS extra CMake arguments (e.g. -DRIDE_USE_CUDA=OFF)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${RIDE_BUILD_DIR:-$root/build}
+
+packages=(
+  build-essential cmake pkg-config git
+  openmpi-bin libopenmpi-dev          # the MPI job (Open MPI 4.1, --enable-recovery)
+  libhdf5-dev hdf5-tools              # results and spill files; h5dump
+  libopencv-dev ffmpeg                # kernels, video files and camera streams
+  libboost-program-options-dev        # configuration
+  nlohmann-json3-dev                  # summaries and control messages
+  libgtest-dev libbenchmark-dev       # tests and microbenchmarks
+  python3 python3-h5py python3-numpy  # independent readers of the results in tests
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+# Warnings are errors in every build made through this script (CI and local alike), so the
+# two README commands share one build tree and never rebuild each other's objects.
+if [ ! -f "$build/CMakeCache.txt" ] || [ -n "${RIDE_CMAKE_ARGS:-}" ]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRIDE_WERROR=ON ${RIDE_CMAKE_ARGS:-} >/dev/null
+fi
+cmake --build "$build" -j "$jobs"

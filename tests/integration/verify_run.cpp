@@ -1,0 +1,190 @@
+/// Checks a finished `ride run` from the outside: the summary's counts, and every result row
+/// against an independent recomputation. The frames are regenerated from (seed, stream,
+/// sequence); the filter is recomputed naively in double precision (direct window, its own
+/// border code), so a bug in the optimised kernel or in the plumbing cannot hide.
+///
+/// usage: verify_run SUMMARY.json RESULTS.h5 EXPECTED_RANKS
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/checksum.h"
+#include "core/config.h"
+#include "ingest/synthetic_source.h"
+#include "sink/result_store.h"
+
+namespace {
+
+int failures = 0;
+#define CHECK(cond, what)                                          \
+  do {                                                             \
+    if (!(cond)) {                                                 \
+      if (failures++ < 20) std::cerr << "FAIL: " << what << "\n";  \
+    }                                                              \
+  } while (0)
+
+// Mirror without repeating the edge pixel, applied until the index is inside [0, n).
+int mirror(int i, int n) {
+  if (n == 1) return 0;
+  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+  return i;
+}
+
+std::vector<double> naive_stddev(const std::vector<std::uint8_t>& img, int w, int h, int win) {
+  std::vector<double> out(static_cast<std::size_t>(w) * h);
+  const int r = win / 2;
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      double sum = 0;
+      for (int dy = -r; dy <= r; ++dy)
+        for (int dx = -r; dx <= r; ++dx) sum += img[mirror(y + dy, h) * w + mirror(x + dx, w)];
+      const double mean = sum / (win * win);
+      double ss = 0;
+      for (int dy = -r; dy <= r; ++dy)
+        for (int dx = -r; dx <= r; ++dx) {
+          const double d = img[mirror(y + dy, h) * w + mirror(x + dx, w)] - mean;
+          ss += d * d;
+        }
+      out[static_cast<std::size_t>(y) * w + x] = std::sqrt(ss / (win * win));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::cerr << "usage: verify_run SUMMARY.json RESULTS.h5 EXPECTED_RANKS\n";
+    return 2;
+  }
+  const std::string summary_path = argv[1], results_path = argv[2];
+  const int expected_ranks = std::stoi(argv[3]);
+  nlohmann::json s;
+  try {
+    std::ifstream(summary_path) >> s;
+  } catch (const std::exception& e) {
+    std::cerr << "FAIL: cannot read summary " << summary_path << ": " << e.what() << "\n";
+    return 1;
+  }
+  const ride::ResultFile rf = ride::read_results(results_path);
+  // The job's own configuration, as it ran, is stored in the results file.
+  const std::string ini = results_path + ".config.ini";
+  std::ofstream(ini) << rf.attributes.at("config");
+  const ride::JobConfig cfg = ride::parse_job_config({"--config", ini});
+  std::remove(ini.c_str());
+
+  const auto& f = s.at("frames");
+  const std::uint64_t expected = cfg.frames_per_stream() * static_cast<std::uint64_t>(cfg.streams);
+  CHECK(s.at("status") == "ok", "summary status is " << s.at("status"));
+  CHECK(f.at("ingested") == expected, "ingested " << f.at("ingested") << " != " << expected);
+  CHECK(f.at("processed") == f.at("ingested"), "processed " << f.at("processed") << " != ingested");
+  CHECK(f.at("committed") == f.at("ingested"), "committed " << f.at("committed") << " != ingested");
+  CHECK(f.at("lost") == 0, "lost " << f.at("lost"));
+  CHECK(f.at("duplicates") == 0, "duplicates " << f.at("duplicates"));
+  CHECK(f.at("dropped") == 0, "dropped " << f.at("dropped"));
+  CHECK(s.at("ranks").size() == static_cast<std::size_t>(expected_ranks),
+        "summary lists " << s.at("ranks").size() << " ranks, expected " << expected_ranks);
+  std::set<std::string> roles;
+  for (const auto& r : s.at("ranks")) {
+    roles.insert(r.at("role").get<std::string>());
+    CHECK(r.at("pid").get<int>() > 0, "rank " << r.at("rank") << " has no pid");
+  }
+  for (const char* role : {"master", "broker", "ingest", "worker"}) {
+    CHECK(roles.count(role), "no rank has role " << role);
+  }
+  std::uint64_t per_worker = 0;
+  for (const auto& w : s.at("workers")) per_worker += w.at("processed").get<std::uint64_t>();
+  CHECK(per_worker == expected, "workers processed " << per_worker << " in total, expected " << expected);
+  std::uint64_t timeline_produced = 0, timeline_processed = 0;
+  for (const auto& t : s.at("timeline")) {
+    timeline_produced += t.at("produced").get<std::uint64_t>();
+    timeline_processed += t.at("processed").get<std::uint64_t>();
+  }
+  CHECK(timeline_produced == expected, "timeline produced " << timeline_produced);
+  CHECK(timeline_processed == expected, "timeline processed " << timeline_processed);
+
+  // Every (stream, sequence) exactly once, independently of the job's own check.
+  CHECK(rf.rows.size() == expected, "results file has " << rf.rows.size() << " rows, expected " << expected);
+  std::set<std::pair<std::uint32_t, std::uint64_t>> keys;
+  for (const auto& row : rf.rows) {
+    CHECK(row.stream < static_cast<std::uint32_t>(cfg.streams) && row.sequence < cfg.frames_per_stream(),
+          "unexpected key (" << row.stream << ", " << row.sequence << ")");
+    CHECK(keys.insert({row.stream, row.sequence}).second,
+          "duplicate key (" << row.stream << ", " << row.sequence << ")");
+  }
+
+  // Keyed partitioning: a stream's frames sit in one partition, in sequence order.
+  if (cfg.partitioning == "key") {
+    std::map<std::uint32_t, std::map<std::uint64_t, std::uint64_t>> offsets;  // stream → seq → offset
+    for (const auto& row : rf.rows) {
+      CHECK(row.partition == row.stream % static_cast<std::uint32_t>(s.at("partitions").size()),
+            "stream " << row.stream << " in partition " << row.partition);
+      offsets[row.stream][row.sequence] = row.offset;
+    }
+    for (const auto& [stream, m] : offsets) {
+      std::uint64_t last = 0;
+      bool first = true;
+      for (const auto& [seq, off] : m) {
+        CHECK(first || off > last, "stream " << stream << " out of order at sequence " << seq);
+        last = off;
+        first = false;
+      }
+    }
+  }
+
+  // Values: regenerate each frame, prove it is the one processed, recompute the filter.
+  const int w = cfg.width, h = cfg.height;
+  std::vector<std::uint8_t> px(static_cast<std::size_t>(w) * h);
+  std::size_t images_checked = 0;
+  double worst = 0;
+  for (const auto& row : rf.rows) {
+    CHECK(row.status == ride::ResultStatus::ok, "frame (" << row.stream << ", " << row.sequence << ") failed");
+    ride::ingest::fill_synthetic_frame(cfg.seed, row.stream, row.sequence,
+                                       reinterpret_cast<std::byte*>(px.data()), px.size());
+    CHECK(row.input_checksum == ride::checksum64(px.data(), px.size()),
+          "frame (" << row.stream << ", " << row.sequence << ") was not the ingested frame");
+    const auto ref = naive_stddev(px, w, h, cfg.window);
+    if (ref.empty()) continue;
+    double mean = 0, lo = ref.front(), hi = ref.front();
+    for (double v : ref) {
+      mean += v;
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+    mean /= static_cast<double>(ref.size());
+    const double tol = 1e-3;
+    worst = std::max({worst, std::abs(row.scalars[0] - mean), std::abs(row.scalars[1] - lo),
+                      std::abs(row.scalars[2] - hi)});
+    CHECK(std::abs(row.scalars[0] - mean) < tol && std::abs(row.scalars[1] - lo) < tol &&
+              std::abs(row.scalars[2] - hi) < tol,
+          "frame (" << row.stream << ", " << row.sequence << ") scalars " << row.scalars[0] << "/"
+                    << row.scalars[1] << "/" << row.scalars[2] << " != reference " << mean << "/"
+                    << lo << "/" << hi);
+    if (cfg.images) {
+      const auto img = ride::read_result_image(results_path, row.stream, row.sequence);
+      CHECK(img.has_value(), "no image for (" << row.stream << ", " << row.sequence << ")");
+      if (img) {
+        ++images_checked;
+        CHECK(img->size() == ref.size(), "image size");
+        for (std::size_t i = 0; i < std::min(img->size(), ref.size()); ++i) {
+          worst = std::max(worst, std::abs((*img)[i] - ref[i]));
+          CHECK(std::abs((*img)[i] - ref[i]) < 1e-3,
+                "pixel " << i << " of (" << row.stream << ", " << row.sequence << "): " << (*img)[i]
+                         << " != " << ref[i]);
+        }
+      }
+    }
+  }
+  std::cout << "verify_run: " << rf.rows.size() << " results checked against the reference ("
+            << images_checked << " full images), worst abs error " << worst << ", "
+            << failures << " failure(s)\n";
+  return failures == 0 ? 0 : 1;
+}
