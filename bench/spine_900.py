@@ -4,7 +4,7 @@
 Batch mode (RIDE Fig. 10): every frame stored in the topic first, then processed; reports the
 processing time and frames/s. Stream mode (RIDE Fig. 12): frames produced at an offered rate
 while workers process; reports the processed rate, latency and the backlog left when ingest
-stopped. Writes results/spine_900.json and .csv stamped with commit and machine.
+stopped. Writes results/spine_900_npN.json and .csv stamped with commit and machine.
 
 usage: bench/spine_900.py [--np 6] [--frames 250] [--quick]
 """
@@ -67,7 +67,7 @@ def main():
                      "seconds": round(s["processing_s"], 3),
                      "fps": round(s["throughput_fps"], 1), "MBps": round(s["throughput_MBps"], 1),
                      "p50_ms": "", "p99_ms": "", "command": s["_cmd"]})
-        for fps in ([30] if a.quick else [15, 30, 60, 120]):
+        for fps in ([30] if a.quick else [15, 60, 120, 240, 480]):
             dur = 5 if a.quick else 10
             s = run(a.np, size + ["--job.mode=stream", f"--ingest.fps={fps}",
                                   f"--ingest.duration_s={dur}"], tmp)
@@ -82,9 +82,9 @@ def main():
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "command": "bench/spine_900.py " + " ".join(sys.argv[1:]), "rows": rows}
     os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "results", "spine_900.json"), "w") as fh:
+    with open(os.path.join(ROOT, "results", f"spine_900_np{a.np}.json"), "w") as fh:
         json.dump(out, fh, indent=2)
-    with open(os.path.join(ROOT, "results", "spine_900.csv"), "w", newline="") as fh:
+    with open(os.path.join(ROOT, "results", f"spine_900_np{a.np}.csv"), "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0].keys()))
         w.writeheader()
         w.writerows(rows)

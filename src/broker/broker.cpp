@@ -15,7 +15,7 @@ class Broker {
     for (int p = 0; p < ctx.layout.partitions; ++p) {
       if (ctx.layout.broker_of_partition(p) == ctx.net.rank()) logs_[static_cast<std::uint32_t>(p)];
     }
-    metrics_interval_s_ = std::clamp(ctx.cfg.status_interval_s / 4, 0.05, 0.5);
+    metrics_interval_s_ = std::clamp(ctx.cfg.status_interval_s / 10, 0.05, 0.25);
   }
 
   int run() {

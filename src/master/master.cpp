@@ -276,6 +276,8 @@ class Master {
       committed += pm.committed;
       retained += pm.retained_bytes;
     }
+    // Broker metrics may be a fraction of a second older than the sink's own count.
+    ingested = std::max(ingested, processed_);
     const double dt = now - last_status_s_;
     const double fps = dt > 0 ? static_cast<double>(processed_ - last_status_processed_) / dt : 0;
     last_status_s_ = now;
