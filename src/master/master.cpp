@@ -311,11 +311,17 @@ class Master {
         on_metrics(m->body);
       }
     }
+    for (int r = 1; r < layout_.world; ++r) {
+      if (!reports_.count(r)) {
+        errors_.push_back("rank " + std::to_string(r) + " (" +
+                          ranks_[static_cast<std::size_t>(r)].value("role", "?") +
+                          ") sent no final report: it died or hung");
+      }
+    }
     ctx_.net.drain(5.0);
   }
 
   int abort_job(const std::string& why) {
-    std::cerr << "[ride] error: " << why << std::endl;
     errors_.push_back(why);
     end_s_ = steady_s();
     shutdown_all(true);
@@ -347,7 +353,7 @@ class Master {
     json s;
     s["ride_version"] = "0.1.0";
     s["commit"] = RIDE_GIT_COMMIT;
-    s["status"] = failure.empty() && check.lost == 0 && check.duplicates == 0 ? "ok" : "failed";
+    s["status"] = failure.empty() && errors_.empty() && check.lost == 0 && check.duplicates == 0 ? "ok" : "failed";
     s["errors"] = errors_;
     s["mode"] = cfg_.mode;
     s["task"] = cfg_.task;
@@ -429,6 +435,7 @@ class Master {
       std::cout << "[ride]   worker rank " << w["rank"] << ": " << w["processed"] << " frames, "
                 << fmt(w.value("fps", 0.0), 1) << " fps\n";
     }
+    for (const auto& e : errors_) std::cout << "[ride] error: " << e << "\n";
     std::cout << "[ride] results: " << cfg_.results_path << std::flush;
     if (!cfg_.summary_path.empty()) {
       std::ofstream out(cfg_.summary_path);

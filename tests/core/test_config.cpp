@@ -107,8 +107,8 @@ TEST(Config, RoundTripsThroughIni) {
 }
 
 TEST(Config, ShippedExamplesParse) {
-  for (const char* f : {"/../../configs/default.ini", "/../../configs/ride-fig10-900.ini", "/../../configs/stream-900.ini"}) {
-    const std::string path = std::string(RIDE_TEST_DATA) + f;
+  for (const char* f : {"/default.ini", "/ride-fig10-900.ini", "/stream-900.ini"}) {
+    const std::string path = std::string(RIDE_CONFIGS_DIR) + f;
     ASSERT_TRUE(std::ifstream(path).good()) << path;
     EXPECT_NO_THROW(parse_job_config({"--config", path})) << path;
   }
@@ -120,7 +120,7 @@ TEST(Config, ShippedExamplesParse) {
 namespace ride {
 namespace {
 TEST(Config, ShippedDefaultIniIsTheBuiltInDefault) {
-  const std::string path = std::string(RIDE_TEST_DATA) + "/../../configs/default.ini";
+  const std::string path = std::string(RIDE_CONFIGS_DIR) + "/default.ini";
   EXPECT_EQ(parse_job_config({"--config", path}).to_ini(), parse_job_config({}).to_ini());
 }
 }  // namespace
