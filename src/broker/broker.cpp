@@ -1,6 +1,11 @@
 #include "broker/broker.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
 #include <map>
 
 #include "broker/partition_log.h"
@@ -9,11 +14,51 @@
 namespace ride {
 namespace {
 
+/// Peak resident set of this process, from the kernel (VmHWM), in bytes.
+std::uint64_t peak_rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      std::uint64_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+    in.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+
+LogLimits limits_from(const JobConfig& c, int rank, std::uint32_t partition) {
+  constexpr double kMB = 1024.0 * 1024.0;
+  LogLimits l;
+  l.ring_bytes = static_cast<std::uint64_t>(c.ring_mb * kMB);
+  l.ring_frames = c.ring_frames;
+  l.spill = c.spill;
+  l.spill_dir = c.spill_dir;
+  if (l.spill_dir.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    l.spill_dir = tmp && *tmp ? tmp : "/tmp";
+  }
+  // pid and rank keep two jobs (or two brokers) on one node from sharing a file.
+  l.spill_prefix = "ride-spill-" + std::to_string(::getpid()) + "-r" + std::to_string(rank) + "-p" +
+                   std::to_string(partition);
+  l.spill_max_bytes = static_cast<std::uint64_t>(c.spill_max_mb * kMB);
+  l.spill_min_free_bytes = static_cast<std::uint64_t>(c.spill_min_free_mb * kMB);
+  l.spill_segment_bytes = static_cast<std::uint64_t>(c.spill_segment_mb * kMB);
+  l.drop = c.drop_policy == "drop_oldest"   ? DropPolicy::drop_oldest
+           : c.drop_policy == "drop_newest" ? DropPolicy::drop_newest
+                                            : DropPolicy::none;
+  return l;
+}
+
 class Broker {
  public:
   explicit Broker(RoleContext& ctx) : ctx_(ctx) {
     for (int p = 0; p < ctx.layout.partitions; ++p) {
-      if (ctx.layout.broker_of_partition(p) == ctx.net.rank()) logs_[static_cast<std::uint32_t>(p)];
+      if (ctx.layout.broker_of_partition(p) != ctx.net.rank()) continue;
+      const auto part = static_cast<std::uint32_t>(p);
+      logs_.emplace(part, PartitionLog(limits_from(ctx.cfg, ctx.net.rank(), part)));
     }
     metrics_interval_s_ = std::clamp(ctx.cfg.status_interval_s / 10, 0.05, 0.25);
   }
@@ -47,11 +92,27 @@ class Broker {
                              {"frames_rejected", rejected_},
                              {"fetches", fetches_},
                              {"fenced_requests", fenced_},
-                             {"peak_retained_bytes", peak_retained_bytes_}};
+                             {"backpressure_s", backpressure_s_},
+                             {"peak_ring_bytes", peak_ring_bytes_},
+                             {"peak_spill_bytes", peak_spill_bytes_},
+                             {"peak_rss_bytes", peak_rss_bytes()}};
     nlohmann::json parts = nlohmann::json::array();
-    for (const auto& [p, log] : logs_) {
-      parts.push_back({{"partition", p}, {"end_offset", log.end_offset()},
-                       {"committed", log.committed()}, {"retained_bytes", log.retained_bytes()}});
+    for (auto& [p, log] : logs_) {
+      const auto& st = log.stats();
+      parts.push_back({{"partition", p},
+                       {"end_offset", log.end_offset()},
+                       {"committed", log.committed()},
+                       {"state", to_string(log.state())},
+                       {"error", log.error()},
+                       {"ring_bytes", log.ring_bytes()},
+                       {"spill_bytes", log.spill_bytes()},
+                       {"spill_files", log.spill_files()},
+                       {"spilled_frames", st.spilled_frames},
+                       {"dropped_oldest", st.dropped_oldest},
+                       {"dropped_newest", st.dropped_newest},
+                       {"peak_ring_bytes", st.peak_ring_bytes},
+                       {"peak_spill_bytes", st.peak_spill_bytes},
+                       {"held_frames", held_[p].size()}});
     }
     report["partitions"] = parts;
     send_final_report(ctx_, report);
@@ -63,6 +124,10 @@ class Broker {
     int worker;
     FetchRequest req;
     double deadline;
+  };
+  struct HeldProduce {  // accepted off the wire, waiting for room in its partition
+    int source;
+    BufferPtr frame;
   };
 
   void handle(transport::Message& m) {
@@ -86,28 +151,88 @@ class Broker {
     BodyReader r(m.body);
     const auto ph = r.pod<ProduceHeader>();
     const auto fh = r.pod<FrameHeader>();
-    ProduceAck ack;
-    ack.partition = ph.partition;
     auto it = logs_.find(ph.partition);
     // A frame whose size disagrees with its header, or sent to the wrong broker, is rejected
     // and counted: storing it would hand a worker a frame it cannot read.
     if (it == logs_.end() || r.remaining() != fh.payload_bytes() || it->second.sealed()) {
-      ack.status = 1;
       ++rejected_;
-      ctx_.net.send(m.source, Tag::produce_ack, pod_body(ack));
+      ack(m.source, ph.partition, fh, ProduceStatus::rejected, 0);
       return;
     }
-    auto frame = std::make_shared<const Buffer>(std::move(m.body));
-    ack.offset = it->second.append(std::move(frame));
-    ++appended_;
-    update_peak();
-    ctx_.net.send(m.source, Tag::produce_ack, pod_body(ack));
-    serve_pending(ph.partition);
+    auto& held = held_[ph.partition];
+    held.push_back({m.source, std::make_shared<const Buffer>(std::move(m.body))});
+    // Frames queue behind earlier held ones, so a partition's order is the order of arrival.
+    if (held.size() == 1) drain_held(ph.partition);
+  }
+
+  /// Appends held frames of partition p while the log takes them. Frames it cannot take yet
+  /// stay unacknowledged: the ingest rank's window fills and it slows down (backpressure).
+  void drain_held(std::uint32_t p) {
+    auto& held = held_[p];
+    PartitionLog& log = logs_.at(p);
+    bool appended = false;
+    while (!held.empty()) {
+      HeldProduce& h = held.front();
+      const auto fh = h.frame->read<FrameHeader>(kFrameHeaderAt);
+      const auto offset = log.try_append(h.frame, fh.capture_ns, kPixelsAt);
+      if (!offset) {
+        if (log.state() == LogState::spill_failed) {
+          // Nothing more goes into this partition; ingest is told to send frames elsewhere.
+          report_spill_failure(p, log);
+          for (const auto& f : held) {
+            ack(f.source, p, f.frame->read<FrameHeader>(kFrameHeaderAt), ProduceStatus::stopped, 0);
+          }
+          held.clear();
+        } else if (!in_backpressure_) {
+          in_backpressure_ = true;
+          backpressure_since_ = steady_s();
+        }
+        break;
+      }
+      ++appended_;
+      appended = true;
+      ack(h.source, p, fh, ProduceStatus::accepted, *offset);
+      held.pop_front();
+    }
+    if (in_backpressure_ && std::all_of(held_.begin(), held_.end(), [](const auto& kv) { return kv.second.empty(); })) {
+      in_backpressure_ = false;
+      backpressure_s_ += steady_s() - backpressure_since_;
+    }
+    peak_ring_bytes_ = std::max(peak_ring_bytes_, total([](const PartitionLog& l) { return l.ring_bytes(); }));
+    peak_spill_bytes_ = std::max(peak_spill_bytes_, total([](const PartitionLog& l) { return l.spill_bytes(); }));
+    if (appended) serve_pending(p);
+  }
+
+  template <typename F>
+  std::uint64_t total(F f) const {
+    std::uint64_t t = 0;
+    for (const auto& [p, log] : logs_) t += f(log);
+    return t;
+  }
+
+  void ack(int dest, std::uint32_t partition, const FrameHeader& fh, ProduceStatus status,
+           std::uint64_t offset) {
+    ProduceAck a;
+    a.partition = partition;
+    a.status = status;
+    a.offset = offset;
+    a.stream = fh.stream;
+    a.sequence = fh.sequence;
+    ctx_.net.send(dest, Tag::produce_ack, pod_body(a));
+  }
+
+  void report_spill_failure(std::uint32_t p, const PartitionLog& log) {
+    if (spill_failure_reported_[p]) return;
+    spill_failure_reported_[p] = true;
+    // Not fatal for the job: the master records it, ingest routes around the partition.
+    nlohmann::json j = {{"kind", "spill_failed"}, {"partition", p}, {"error", log.error()}};
+    ctx_.net.send(0, Tag::broker_event, json_body(j));
   }
 
   void on_ingest_end() {
     if (++ingest_ended_ < static_cast<int>(ctx_.layout.ingest.size())) return;
     for (auto& [p, log] : logs_) {
+      // Every ingest rank waited for all its acks before INGEST_END, so nothing is held here.
       log.seal();
       serve_pending(p);
       maybe_done(p);
@@ -126,7 +251,7 @@ class Broker {
       reply(worker, req, FetchStatus::fenced, {});
       return;
     }
-    const PartitionLog& log = it->second;
+    PartitionLog& log = it->second;
     if (req.offset < log.start_offset() || req.offset > log.end_offset()) {
       reply(worker, req, FetchStatus::out_of_range, {});
     } else if (req.offset < log.end_offset()) {
@@ -152,7 +277,10 @@ class Broker {
     }
     if (it != logs_.end()) ack.committed = it->second.committed();
     ctx_.net.send(worker, Tag::commit_ack, pod_body(ack));
-    if (it != logs_.end()) maybe_done(c.partition);
+    if (it != logs_.end()) {
+      drain_held(c.partition);  // the commit may have made room
+      maybe_done(c.partition);
+    }
   }
 
   void maybe_done(std::uint32_t p) {
@@ -205,12 +333,6 @@ class Broker {
     }
   }
 
-  void update_peak() {
-    std::uint64_t total = 0;
-    for (const auto& [p, log] : logs_) total += log.retained_bytes();
-    peak_retained_bytes_ = std::max(peak_retained_bytes_, total);
-  }
-
   void send_metrics() {
     BodyWriter w;
     w.pod(static_cast<std::uint32_t>(logs_.size()));
@@ -220,7 +342,16 @@ class Broker {
       pm.sealed = log.sealed() ? 1 : 0;
       pm.end_offset = log.end_offset();
       pm.committed = log.committed();
-      pm.retained_bytes = log.retained_bytes();
+      pm.ring_bytes = log.ring_bytes();
+      pm.ring_frames = log.ring_frames();
+      pm.ring_capacity_bytes = log.limits().ring_bytes;
+      pm.spill_bytes = log.spill_bytes();
+      pm.spilled_frames = log.stats().spilled_frames;
+      pm.dropped_frames = log.stats().dropped_oldest + log.stats().dropped_newest;
+      const auto h = held_.find(p);
+      pm.held_frames = h == held_.end() ? 0 : h->second.size();
+      pm.oldest_capture_ns = log.oldest_uncommitted_capture_ns();
+      pm.state = static_cast<std::uint32_t>(log.state());
       w.pod(pm);
     }
     ctx_.net.send(0, Tag::broker_metrics, w.finish());
@@ -228,14 +359,17 @@ class Broker {
 
   RoleContext& ctx_;
   std::map<std::uint32_t, PartitionLog> logs_;
-  std::map<std::uint32_t, bool> done_reported_;
+  std::map<std::uint32_t, bool> done_reported_, spill_failure_reported_;
+  std::map<std::uint32_t, std::deque<HeldProduce>> held_;
+  bool in_backpressure_ = false;
+  double backpressure_since_ = 0, backpressure_s_ = 0;
   EpochFence fence_;
   std::vector<PendingFetch> pending_;
   int ingest_ended_ = 0;
   bool stop_ = false;
   double metrics_interval_s_ = 0.25;
   std::uint64_t appended_ = 0, rejected_ = 0, fetches_ = 0, fenced_ = 0;
-  std::uint64_t peak_retained_bytes_ = 0;
+  std::uint64_t peak_ring_bytes_ = 0, peak_spill_bytes_ = 0;
 };
 
 }  // namespace

@@ -1,45 +1,113 @@
 #pragma once
 /// @brief One partition of a topic: an append-only log of frames with offsets, retained until
-/// the owner commits past them. Pure logic (no MPI); the broker role moves its bytes.
+/// the owner commits past them, in a bounded memory ring that overflows to HDF5 spill files.
+/// Pure logic apart from the spill files; no MPI (the broker role moves the bytes).
 #include <cstdint>
 #include <deque>
+#include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "broker/spill_store.h"
 #include "core/buffer.h"
 
 namespace ride {
+
+enum class DropPolicy { none, drop_oldest, drop_newest };
+
+/// @brief Why a log accepts or refuses frames right now (shown in status and summary).
+enum class LogState {
+  ok,
+  spilling,               ///< ring full: new frames go to disk
+  ring_full_no_spill,     ///< backpressure: ring full and spill is off
+  spill_over_limit,       ///< backpressure: spill reached broker.spill_max_mb
+  spill_disk_full,        ///< backpressure: the spill disk is down to broker.spill_min_free_mb
+  spill_failed,           ///< ingest stopped for this partition: a spill file could not be written
+};
+const char* to_string(LogState s);
+bool is_backpressure(LogState s);
+
+struct LogLimits {
+  std::uint64_t ring_frames = 0;          ///< 0 = no frame limit
+  std::uint64_t ring_bytes = 512ull << 20;
+  bool spill = true;
+  std::string spill_dir = "/tmp";
+  std::string spill_prefix = "ride-spill";  ///< files: DIR/PREFIX-sN.h5
+  std::uint64_t spill_max_bytes = 0;      ///< 0 = limited by the disk only
+  std::uint64_t spill_min_free_bytes = 256ull << 20;
+  std::uint64_t spill_segment_bytes = 256ull << 20;
+  DropPolicy drop = DropPolicy::none;
+};
 
 class PartitionLog {
  public:
   struct Entry {
     std::uint64_t offset;
-    BufferPtr frame;
+    BufferPtr frame;  ///< a dropped frame comes back as its header alone, flagged dropped
+  };
+  struct Stats {
+    std::uint64_t appended = 0, spilled_frames = 0, dropped_oldest = 0, dropped_newest = 0;
+    std::uint64_t peak_ring_bytes = 0, peak_spill_bytes = 0;
   };
 
-  /// Appends a frame; returns its offset. Fails once sealed.
-  std::uint64_t append(BufferPtr frame);
-  /// Up to max_frames entries starting at `offset` (offset must be in [start, end]).
-  std::vector<Entry> read(std::uint64_t offset, std::size_t max_frames) const;
-  /// Marks everything below `offset` processed and releases it. Commits never move backwards:
-  /// returns false (and changes nothing) for offset < committed() or offset > end_offset().
+  explicit PartitionLog(LogLimits limits = {});
+
+  /// Stores a frame (memory, spill, or per the drop policy) and returns its offset; nullopt
+  /// when it cannot be stored now (state() says why) — the caller keeps the frame and retries.
+  /// `capture_ns` feeds the lag in seconds; `header_bytes` leading bytes (ProduceHeader +
+  /// FrameHeader) are kept when a drop policy discards the pixels.
+  std::optional<std::uint64_t> try_append(BufferPtr frame, std::int64_t capture_ns = 0,
+                                          std::size_t header_bytes = 0);
+  /// Up to max_frames entries from `offset` (in [start, end]); spilled frames are read back.
+  std::vector<Entry> read(std::uint64_t offset, std::size_t max_frames);
+  /// Everything below `offset` is processed: release it (memory, spill files). Never moves
+  /// backwards: false (nothing changes) for offset < committed() or > end_offset().
   bool commit(std::uint64_t offset);
-  /// No more appends will come; a sealed log whose committed == end is finished.
   void seal() { sealed_ = true; }
 
-  std::uint64_t start_offset() const { return start_; }  ///< oldest retained offset
+  std::uint64_t start_offset() const { return start_; }
   std::uint64_t end_offset() const { return start_ + entries_.size(); }
   std::uint64_t committed() const { return committed_; }
   bool sealed() const { return sealed_; }
   bool finished() const { return sealed_ && committed_ == end_offset(); }
-  std::uint64_t retained_bytes() const { return retained_bytes_; }
-  std::size_t retained_frames() const { return entries_.size(); }
+  /// Bytes of frames held in memory (the ring) and on disk (spill).
+  std::uint64_t ring_bytes() const { return ring_bytes_; }
+  std::uint64_t ring_frames() const { return ring_frames_; }
+  std::uint64_t spill_bytes() const { return spill_ ? spill_->bytes_on_disk() : 0; }
+  std::size_t spill_files() const { return spill_ ? spill_->open_segments() : 0; }
+  std::uint64_t retained_bytes() const { return ring_bytes_ + spill_bytes(); }
+  /// Capture time of the oldest uncommitted frame (0 when none): lag in seconds = now - this.
+  std::int64_t oldest_uncommitted_capture_ns() const;
+  LogState state() const { return state_; }
+  const std::string& error() const { return error_; }  ///< the spill failure, if any
+  const Stats& stats() const { return stats_; }
+  const LogLimits& limits() const { return limits_; }
 
  private:
-  std::deque<BufferPtr> entries_;  ///< entries_[i] has offset start_ + i
-  std::uint64_t start_ = 0;
-  std::uint64_t committed_ = 0;
-  std::uint64_t retained_bytes_ = 0;
+  struct Slot {
+    BufferPtr mem;  ///< in memory (or the header of a dropped frame)
+    SpillStore::Location spill{};
+    bool spilled = false;
+    bool dropped = false;
+    std::int64_t capture_ns = 0;
+  };
+  bool ring_has_room(std::uint64_t bytes) const;
+  std::optional<LogState> spill_refusal(std::uint64_t bytes) const;
+  bool evict_oldest(std::size_t header_bytes);
+  BufferPtr dropped_header(const Buffer& frame, std::size_t header_bytes) const;
+  std::uint64_t append_slot(Slot s);
+
+  LogLimits limits_;
+  std::deque<Slot> entries_;  ///< entries_[i] has offset start_ + i
+  std::uint64_t start_ = 0, committed_ = 0;
+  std::uint64_t ring_bytes_ = 0, ring_frames_ = 0;
+  std::unique_ptr<SpillStore> spill_;
+  std::size_t evict_scan_ = 0;  ///< entries before this index hold no evictable frame
   bool sealed_ = false;
+  LogState state_ = LogState::ok;
+  std::string error_;
+  Stats stats_;
 };
 
 /// @brief Broker-side epoch fencing: the master is the only source of epochs, so a higher epoch

@@ -43,11 +43,32 @@ class Options {
              "produce requests per broker awaiting acknowledgement", "an integer");
     add<int>("topic.partitions", &c.partitions, "partitions of the input topic (-1 = one per "
              "worker)", "an integer");
+    add<double>("broker.ring_mb", &c.ring_mb, "memory ring per partition, MB; beyond it frames "
+                "spill to disk", "a number");
+    add<std::uint64_t>("broker.ring_frames", &c.ring_frames,
+                       "memory ring per partition, frames (0 = no frame limit)",
+                       "a non-negative integer");
+    add<bool>("broker.spill", &c.spill, "spill frames beyond the ring to HDF5 files; off = "
+              "backpressure on ingest", "true or false");
+    add<std::string>("broker.spill_dir", &c.spill_dir, "local directory for spill files (empty "
+                     "= $TMPDIR or /tmp)", "a directory");
+    add<double>("broker.spill_max_mb", &c.spill_max_mb, "spill per partition, MB, before "
+                "backpressure (0 = until the disk is full)", "a number");
+    add<double>("broker.spill_min_free_mb", &c.spill_min_free_mb,
+                "free space to leave on the spill disk, MB", "a number");
+    add<double>("broker.spill_segment_mb", &c.spill_segment_mb,
+                "spill file size, MB; a file goes once all its frames are committed", "a number");
+    add<std::string>("broker.drop_policy", &c.drop_policy,
+                     "none (never drop: backpressure) | drop_oldest | drop_newest, when the ring "
+                     "is full and spill is unavailable", "none, drop_oldest or drop_newest");
     add<int>("worker.batch_frames", &c.batch_frames, "frames per FETCH", "an integer");
     add<int>("worker.threads", &c.threads, "CPU threads per worker for the task", "an integer");
     add<double>("worker.fetch_wait_ms", &c.fetch_wait_ms,
                 "how long a broker holds an empty FETCH before answering", "a number");
-    add<std::string>("task.name", &c.task, "task to run: stddev", "stddev");
+    add<double>("worker.start_delay_s", &c.start_delay_s,
+                "seconds workers wait before their first fetch (late start, stalls)", "a number");
+    add<std::string>("task.name", &c.task, "task to run: stddev | noop (no processing: "
+                     "measures the framework)", "stddev or noop");
     add<int>("task.window", &c.window, "std-dev filter window (odd)", "an odd integer");
     add<std::string>("output.path", &c.results_path, "HDF5 results file", "a path");
     add<bool>("output.images", &c.images, "store output images in the results file",
@@ -115,7 +136,8 @@ std::vector<FileEntry> read_ini(const std::string& path) {
     }
     std::string key = trim(s.substr(0, eq));
     std::string value = trim(s.substr(eq + 1));
-    // Allow trailing comments after whitespace: "fps = 30  # camera rate".
+    // Allow trailing comments after whitespace: "fps = 30  # camera rate", "dir =   # none".
+    if (!value.empty() && (value[0] == '#' || value[0] == ';')) value.clear();
     for (const char* mark : {" #", "\t#", " ;", "\t;"}) {
       const auto c = value.find(mark);
       if (c != std::string::npos) value = trim(value.substr(0, c));
@@ -157,7 +179,17 @@ void validate(const JobConfig& c) {
   if (c.batch_frames < 1) bad_value(c, "worker.batch_frames", "expected at least 1");
   if (c.threads < 1) bad_value(c, "worker.threads", "expected at least 1");
   if (c.fetch_wait_ms < 0) bad_value(c, "worker.fetch_wait_ms", "expected a number >= 0");
-  if (c.task != "stddev") bad_value(c, "task.name", "unknown task; available: stddev");
+  if (c.task != "stddev" && c.task != "noop") {
+    bad_value(c, "task.name", "unknown task; available: stddev, noop");
+  }
+  if (!(c.ring_mb > 0)) bad_value(c, "broker.ring_mb", "expected a number > 0");
+  if (c.spill_max_mb < 0) bad_value(c, "broker.spill_max_mb", "expected a number >= 0");
+  if (c.spill_min_free_mb < 0) bad_value(c, "broker.spill_min_free_mb", "expected a number >= 0");
+  if (!(c.spill_segment_mb > 0)) bad_value(c, "broker.spill_segment_mb", "expected a number > 0");
+  if (c.drop_policy != "none" && c.drop_policy != "drop_oldest" && c.drop_policy != "drop_newest") {
+    bad_value(c, "broker.drop_policy", "expected none, drop_oldest or drop_newest");
+  }
+  if (c.start_delay_s < 0) bad_value(c, "worker.start_delay_s", "expected a number >= 0");
   if (c.window < 1 || c.window % 2 == 0) bad_value(c, "task.window", "expected an odd integer >= 1");
   if (c.results_path.empty()) bad_value(c, "output.path", "expected a file path");
   if (!(c.status_interval_s > 0)) bad_value(c, "status.interval_s", "expected a number > 0");

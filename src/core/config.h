@@ -28,12 +28,22 @@ struct JobConfig {
   int max_in_flight = 16;  ///< produce requests per broker not yet acknowledged
   // [topic]
   int partitions = -1;  ///< -1 = one per worker
+  // [broker]
+  double ring_mb = 512;           ///< memory ring per partition
+  std::uint64_t ring_frames = 0;  ///< 0 = no frame limit
+  bool spill = true;
+  std::string spill_dir;          ///< empty = $TMPDIR or /tmp
+  double spill_max_mb = 0;        ///< 0 = only the disk limits spill
+  double spill_min_free_mb = 256;
+  double spill_segment_mb = 256;
+  std::string drop_policy = "none";  ///< none | drop_oldest | drop_newest
   // [worker]
   int batch_frames = 8;
   int threads = 1;
   double fetch_wait_ms = 50;
+  double start_delay_s = 0;  ///< workers hold off fetching (late start / stall experiments)
   // [task]
-  std::string task = "stddev";
+  std::string task = "stddev";  ///< stddev | noop
   int window = 5;
   // [output]
   std::string results_path = "ride_results.h5";

@@ -31,6 +31,7 @@ enum class Tag : int {
   results_ack,         ///< master → worker: results durable, commit may follow
   broker_metrics,      ///< broker → master: per-partition offsets
   partition_done,      ///< broker → master: sealed partition fully committed
+  broker_event,        ///< broker → master: JSON (e.g. a partition stopped by a spill failure)
   shutdown,            ///< master → all
   final_report,        ///< any → master: JSON text
   error,               ///< any → master: fatal error text
@@ -38,16 +39,27 @@ enum class Tag : int {
 
 struct ProduceHeader {
   std::uint32_t partition = 0;
-  std::uint32_t reserved = 0;
+  std::uint32_t flags = 0;  ///< kFrameFlagDropped: a drop policy discarded the pixels
 };
+/// A frame whose pixels a drop policy discarded travels as its headers alone, with this flag.
+constexpr std::uint32_t kFrameFlagDropped = 1;
 /// Offset of the FrameHeader inside a produce / fetch_frame buffer.
 constexpr std::size_t kFrameHeaderAt = sizeof(ProduceHeader);
 constexpr std::size_t kPixelsAt = kFrameHeaderAt + sizeof(FrameHeader);
 
+enum class ProduceStatus : std::uint32_t {
+  accepted = 0,
+  rejected = 1,  ///< malformed frame (size disagrees with its header, wrong broker): counted
+  stopped = 2,   ///< the partition takes no more frames (spill failure): send elsewhere
+};
+
 struct ProduceAck {
   std::uint32_t partition = 0;
-  std::uint32_t status = 0;  ///< 0 accepted, 1 rejected (bad frame)
+  ProduceStatus status = ProduceStatus::accepted;
   std::uint64_t offset = 0;
+  std::uint64_t sequence = 0;  ///< identifies the frame the ack is for
+  std::uint32_t stream = 0;
+  std::uint32_t reserved = 0;
 };
 
 struct Hello {
@@ -118,7 +130,16 @@ struct PartitionMetrics {
   std::uint32_t sealed = 0;
   std::uint64_t end_offset = 0;
   std::uint64_t committed = 0;
-  std::uint64_t retained_bytes = 0;
+  std::uint64_t ring_bytes = 0;
+  std::uint64_t ring_frames = 0;
+  std::uint64_t ring_capacity_bytes = 0;
+  std::uint64_t spill_bytes = 0;
+  std::uint64_t spilled_frames = 0;   ///< total ever spilled
+  std::uint64_t dropped_frames = 0;   ///< total discarded by the drop policy
+  std::uint64_t held_frames = 0;      ///< produces waiting for room (backpressure)
+  std::int64_t oldest_capture_ns = 0; ///< of the oldest uncommitted frame; 0 = none
+  std::uint32_t state = 0;            ///< LogState
+  std::uint32_t reserved = 0;
 };
 
 struct PartitionDone {

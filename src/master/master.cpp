@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "broker/partition_log.h"  // LogState names for the status line
 #include "master/assignment.h"
 #include "sink/result_check.h"
 #include "sink/result_store.h"
@@ -172,6 +173,14 @@ class Master {
         last_progress_ = steady_s();
         break;
       }
+      case Tag::broker_event: {
+        const auto j = parse_json_body(m.body);
+        const std::string e = "partition " + std::to_string(j.value("partition", -1)) +
+                              " stopped taking frames: " + j.value("error", std::string("?"));
+        std::cout << "[ride] error: " << e << std::endl;
+        errors_.push_back(e);
+        break;
+      }
       case Tag::error:
         return "rank " + std::to_string(m.source) + " (" +
                ranks_[static_cast<std::size_t>(m.source)].value("role", "?") +
@@ -270,12 +279,26 @@ class Master {
   }
 
   void print_status(double now) {
-    std::uint64_t ingested = 0, committed = 0, retained = 0;
+    std::uint64_t ingested = 0, committed = 0, ring = 0, spill = 0;
+    double lag_s = 0;
+    const std::int64_t now_ns = wall_ns();
+    std::map<std::string, std::string> why_parts;  // state → "p0,p3"
     for (const auto& [p, pm] : partitions_) {
+      if (pm.oldest_capture_ns > 0 && pm.committed < pm.end_offset) {
+        lag_s = std::max(lag_s, static_cast<double>(now_ns - pm.oldest_capture_ns) / 1e9);
+      }
       ingested += pm.end_offset;
       committed += pm.committed;
-      retained += pm.retained_bytes;
+      ring += pm.ring_bytes;
+      spill += pm.spill_bytes;
+      const auto st = static_cast<LogState>(pm.state);
+      if (st != LogState::ok) {
+        auto& list = why_parts[to_string(st)];
+        list += (list.empty() ? "p" : ",p") + std::to_string(p);
+      }
     }
+    std::string why;
+    for (const auto& [state, list] : why_parts) why += (why.empty() ? "" : "; ") + list + " " + state;
     // Broker metrics may be a fraction of a second older than the sink's own count.
     ingested = std::max(ingested, processed_);
     const double dt = now - last_status_s_;
@@ -285,13 +308,13 @@ class Master {
     char line[256];
     std::snprintf(line, sizeof line,
                   "[ride] t=%6.1fs ingested %8llu processed %8llu committed %8llu lag %6llu "
-                  "buffered %7.1f MB  %7.1f fps",
+                  "(%5.1f s) ring %7.1f MB spill %7.1f MB %7.1f fps",
                   now - t0_, static_cast<unsigned long long>(ingested),
                   static_cast<unsigned long long>(processed_),
                   static_cast<unsigned long long>(committed),
-                  static_cast<unsigned long long>(ingested - std::min(ingested, committed)),
-                  static_cast<double>(retained) / 1e6, fps);
-    std::cout << line << std::endl;
+                  static_cast<unsigned long long>(ingested - std::min(ingested, committed)), lag_s,
+                  static_cast<double>(ring) / 1e6, static_cast<double>(spill) / 1e6, fps);
+    std::cout << line << (why.empty() ? "" : "  [" + why + "]") << std::endl;
   }
 
   void shutdown_all(bool abort) {
@@ -366,7 +389,7 @@ class Master {
                    {"lost", check.lost},
                    {"duplicates", check.duplicates},
                    {"duplicates_dropped", duplicates_dropped_},
-                   {"dropped", 0},
+                   {"dropped", check.dropped},
                    {"failed", check.failed},
                    {"unexpected", check.unexpected},
                    {"result_rows", rows}};
@@ -403,12 +426,20 @@ class Master {
     json parts = json::array();
     for (int p = 0; p < table_.partitions(); ++p) {
       const auto it = partitions_.find(static_cast<std::uint32_t>(p));
+      const PartitionMetrics pm = it == partitions_.end() ? PartitionMetrics{} : it->second;
       parts.push_back({{"partition", p},
                        {"broker", layout_.broker_of_partition(p)},
                        {"owner", table_.at(p).owner},
                        {"epoch", table_.at(p).epoch},
-                       {"end_offset", it == partitions_.end() ? 0 : it->second.end_offset},
-                       {"committed", it == partitions_.end() ? 0 : it->second.committed}});
+                       {"end_offset", pm.end_offset},
+                       {"committed", pm.committed},
+                       {"lag_frames", pm.end_offset - std::min(pm.end_offset, pm.committed)},
+                       {"state", to_string(static_cast<LogState>(pm.state))},
+                       {"ring_bytes", pm.ring_bytes},
+                       {"ring_capacity_bytes", pm.ring_capacity_bytes},
+                       {"spill_bytes", pm.spill_bytes},
+                       {"spilled_frames", pm.spilled_frames},
+                       {"dropped_frames", pm.dropped_frames}});
     }
     s["partitions"] = parts;
     json timeline = json::array();

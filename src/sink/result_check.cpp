@@ -7,7 +7,7 @@ namespace {
 
 struct Key {
   std::uint32_t stream;
-  bool ok;
+  ResultStatus status;
   std::uint64_t sequence;
 };
 
@@ -29,7 +29,7 @@ ResultCheck check_results(const std::vector<ResultRecord>& rows,
   // 16-byte keys sort far faster than the 136-byte rows, and a sort beats a node per row.
   std::vector<Key> keys;
   keys.reserve(rows.size());
-  for (const auto& r : rows) keys.push_back({r.stream, r.status == ResultStatus::ok, r.sequence});
+  for (const auto& r : rows) keys.push_back({r.stream, r.status, r.sequence});
   std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
     return a.stream != b.stream ? a.stream < b.stream : a.sequence < b.sequence;
   });
@@ -48,9 +48,10 @@ ResultCheck check_results(const std::vector<ResultRecord>& rows,
       while (i < keys.size() && keys[i].stream == stream) {
         const std::uint64_t sequence = keys[i].sequence;
         std::size_t end = i;
-        bool any_ok = false;
+        bool any_ok = false, any_dropped = false;
         while (end < keys.size() && keys[end].stream == stream && keys[end].sequence == sequence) {
-          any_ok = any_ok || keys[end].ok;
+          any_ok = any_ok || keys[end].status == ResultStatus::ok;
+          any_dropped = any_dropped || keys[end].status == ResultStatus::dropped;
           ++end;
         }
         const std::uint64_t group = end - i;
@@ -61,7 +62,7 @@ ResultCheck check_results(const std::vector<ResultRecord>& rows,
           next_expected = sequence + 1;
           ++check.unique;
           check.duplicates += group - 1;
-          if (!any_ok) ++check.failed;
+          if (!any_ok) ++(any_dropped ? check.dropped : check.failed);
         }
         i = end;
       }

@@ -21,7 +21,8 @@ struct ResultCheck {
   std::uint64_t lost = 0;        ///< ingested keys with no row
   std::uint64_t duplicates = 0;  ///< rows beyond the first for an ingested key
   std::uint64_t unexpected = 0;  ///< rows whose key was never ingested
-  std::uint64_t failed = 0;      ///< ingested keys none of whose rows has status ok
+  std::uint64_t failed = 0;      ///< ingested keys with no ok row and a task_error row
+  std::uint64_t dropped = 0;     ///< ingested keys with no ok row, dropped by a drop policy
   std::vector<std::pair<std::uint32_t, std::uint64_t>> first_lost;  ///< up to 20, by key order
 };
 

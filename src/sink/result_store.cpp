@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "core/error.h"
-#include "sink/hdf5_handle.h"
+#include "storage/hdf5_handle.h"
 
 namespace ride {
 namespace {
@@ -55,7 +55,7 @@ bool is_fixed_field(std::string_view name) {
 }
 
 /// The status enum over `base` (native int32 in memory, little-endian int32 in the file), so
-/// h5dump and h5py show "ok" / "task_error".
+/// h5dump and h5py show "ok" / "task_error" / "dropped".
 h5::Datatype status_type(hid_t base, const std::string& path) {
   h5::Datatype t{
       RIDE_H5_CHECK(H5Tenum_create(base), "create status enum type for '" << path << "'")};
@@ -64,6 +64,9 @@ h5::Datatype status_type(hid_t base, const std::string& path) {
   RIDE_H5_CHECK(H5Tenum_insert(t.get(), "ok", &ok), "define status 'ok' for '" << path << "'");
   RIDE_H5_CHECK(H5Tenum_insert(t.get(), "task_error", &task_error),
                 "define status 'task_error' for '" << path << "'");
+  const std::int32_t dropped = static_cast<std::int32_t>(ResultStatus::dropped);
+  RIDE_H5_CHECK(H5Tenum_insert(t.get(), "dropped", &dropped),
+                "define status 'dropped' for '" << path << "'");
   return t;
 }
 

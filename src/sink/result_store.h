@@ -7,7 +7,7 @@
 ///   /frames               1-D, unlimited, chunked compound table, one row per result:
 ///                         stream, sequence, partition, offset, worker_rank, epoch, capture_ns,
 ///                         processed_ns, width, height, input_checksum, status (enum ok |
-///                         task_error), then one float64 field per scalar name
+///                         task_error, dropped), then one float64 field per scalar name
 ///   /errors               1-D, unlimited, chunked compound (stream, sequence, message: UTF-8
 ///                         variable-length string), one row per failing frame
 ///   /images/<stream>/<sequence>   2-D float32 dataset, shape (height, width), row-major
@@ -31,7 +31,8 @@ namespace ride {
 
 constexpr int kMaxScalars = 8;
 
-enum class ResultStatus : std::int32_t { ok = 0, task_error = 1 };
+/// dropped: a drop policy discarded the frame's pixels at the broker; the key is accounted for.
+enum class ResultStatus : std::int32_t { ok = 0, task_error = 1, dropped = 2 };
 
 /// @brief One processed (or failed) frame, as the sink stores it. Trivially copyable.
 struct ResultRecord {

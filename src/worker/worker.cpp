@@ -20,6 +20,7 @@ class Worker {
   int run() {
     send_hello(ctx_);
     transport::IdleBackoff backoff;
+    fetch_after_s_ = steady_s() + ctx_.cfg.start_delay_s;
     while (!stop_) {
       bool busy = false;
       while (auto m = ctx_.net.try_recv()) {
@@ -45,6 +46,7 @@ class Worker {
                              {"role", "worker"},
                              {"processed", processed_},
                              {"failed", failed_},
+                             {"dropped", dropped_},
                              {"batches", batches_},
                              {"busy_s", busy_s_},
                              {"active_s", span},
@@ -99,6 +101,7 @@ class Worker {
   }
 
   void issue_fetches() {
+    if (steady_s() < fetch_after_s_) return;  // worker.start_delay_s: a late start
     for (auto& [p, o] : owned_) {
       // At most one fetch in flight and one batch queued per partition: the next batch travels
       // while this one is processed, and memory stays bounded when processing is slower.
@@ -166,12 +169,13 @@ class Worker {
     rh.epoch = batch.epoch;
     rh.end_offset = batch.first_offset + batch.frames.size();
     rh.count = static_cast<std::uint32_t>(batch.frames.size());
-    rh.has_images = images ? 1 : 0;
+    rh.has_images = images && !noop_ ? 1 : 0;
     results.pod(rh);
     std::vector<std::pair<std::uint32_t, std::string>> errors;
     BodyWriter image_bytes;
     for (std::size_t i = 0; i < batch.frames.size(); ++i) {
       const Buffer& f = batch.frames[i];
+      const auto ph = f.read<ProduceHeader>(0);
       const auto fh = f.read<FrameHeader>(kFrameHeaderAt);
       ResultRecord rec{};
       rec.stream = fh.stream;
@@ -184,6 +188,14 @@ class Worker {
       rec.width = fh.width;
       rec.height = fh.height;
       rec.scalars.fill(std::nan(""));
+      if (ph.flags & kFrameFlagDropped) {
+        // The broker's drop policy discarded the pixels: account for the key, process nothing.
+        rec.status = ResultStatus::dropped;
+        rec.processed_ns = wall_ns();
+        ++dropped_;
+        results.pod(rec);
+        continue;
+      }
       try {
         RIDE_EXPECTS(fh.pixel == PixelType::u8 && fh.channels == 1,
                      "stddev needs single-channel u8 frames, got " << to_string(fh.pixel) << " x"
@@ -191,16 +203,18 @@ class Worker {
         RIDE_EXPECTS(f.size() == kPixelsAt + fh.payload_bytes(), "frame size disagrees with its header");
         const auto* px = reinterpret_cast<const std::uint8_t*>(f.data() + kPixelsAt);
         rec.input_checksum = checksum64(px, fh.payload_bytes());
-        const std::size_t n = std::size_t{fh.width} * fh.height;
-        if (out_.size() < n) out_.resize(n);
-        const int w = static_cast<int>(fh.width), h = static_cast<int>(fh.height);
-        kernels::stddev_filter_u8(px, w, h, w, ctx_.cfg.window, out_.data(), w, ctx_.cfg.threads);
-        const auto st = kernels::frame_stats(out_.data(), w, h, w);
-        rec.scalars[0] = st.mean;
-        rec.scalars[1] = st.min;
-        rec.scalars[2] = st.max;
         rec.status = ResultStatus::ok;
-        if (images) image_bytes.bytes(out_.data(), n * sizeof(float));
+        if (!noop_) {
+          const std::size_t n = std::size_t{fh.width} * fh.height;
+          if (out_.size() < n) out_.resize(n);
+          const int w = static_cast<int>(fh.width), h = static_cast<int>(fh.height);
+          kernels::stddev_filter_u8(px, w, h, w, ctx_.cfg.window, out_.data(), w, ctx_.cfg.threads);
+          const auto st = kernels::frame_stats(out_.data(), w, h, w);
+          rec.scalars[0] = st.mean;
+          rec.scalars[1] = st.min;
+          rec.scalars[2] = st.max;
+          if (images) image_bytes.bytes(out_.data(), n * sizeof(float));
+        }
         ++processed_;
       } catch (const std::exception& e) {
         // A failing frame is recorded, not fatal: the sink stores the error with the frame's key.
@@ -211,7 +225,7 @@ class Worker {
       rec.processed_ns = wall_ns();
       results.pod(rec);
     }
-    if (images) {
+    if (rh.has_images) {
       const Buffer ib = image_bytes.finish();
       results.bytes(ib.data(), ib.size());
     }
@@ -255,8 +269,10 @@ class Worker {
   std::deque<Batch> ready_;
   std::map<std::uint64_t, AwaitingAck> awaiting_;
   std::vector<float> out_;
-  std::uint64_t next_batch_id_ = 0, processed_ = 0, failed_ = 0, batches_ = 0, fenced_ = 0;
-  double busy_s_ = 0, first_frame_s_ = 0, last_commit_s_ = 0;
+  std::uint64_t next_batch_id_ = 0, processed_ = 0, failed_ = 0, dropped_ = 0, batches_ = 0,
+      fenced_ = 0;
+  double busy_s_ = 0, first_frame_s_ = 0, last_commit_s_ = 0, fetch_after_s_ = 0;
+  const bool noop_ = ctx_.cfg.task == "noop";
   bool stop_ = false;
 };
 

@@ -1,5 +1,5 @@
 #pragma once
-/// @brief Internal to ride_sink: RAII for HDF5 ids and the check that turns a negative HDF5
+/// @brief Shared by the result sink and the broker spill (target ride_hdf5): RAII for HDF5 ids and the check that turns a negative HDF5
 /// return into a ride::Error. Includes hdf5.h, so public headers must not include it.
 #include <hdf5.h>
 

@@ -1,4 +1,4 @@
-#include "sink/hdf5_handle.h"
+#include "storage/hdf5_handle.h"
 
 #include <string>
 

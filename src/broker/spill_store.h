@@ -1,0 +1,54 @@
+#pragma once
+/// @brief Frames that overflow a partition's memory ring, appended to HDF5 segment files on
+/// local disk and read back by position. A segment file is deleted as soon as every frame in it
+/// has been committed (the log tells the store; the store knows nothing of offsets).
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "core/buffer.h"
+
+namespace ride {
+
+class SpillStore {
+ public:
+  struct Location {
+    std::uint32_t segment = 0;
+    std::uint64_t pos = 0;
+    std::uint64_t size = 0;
+  };
+
+  /// Files are named DIR/PREFIX-sN.h5. Nothing is created until the first write.
+  SpillStore(std::string dir, std::string prefix, std::uint64_t segment_bytes);
+  ~SpillStore();  ///< closes and removes every file it still has
+  SpillStore(const SpillStore&) = delete;
+  SpillStore& operator=(const SpillStore&) = delete;
+
+  /// Appends one frame; throws ride::Error naming the file and the cause (e.g. "No space left
+  /// on device", "Permission denied") if it cannot be created or written.
+  Location write(const Buffer& frame);
+  /// Reads a frame back; throws ride::Error on failure.
+  Buffer read(const Location& at);
+  /// One frame of `segment` is no longer needed; the file goes when none is left (and the
+  /// segment is no longer the one being written).
+  void release(std::uint32_t segment);
+
+  std::uint64_t bytes_on_disk() const { return bytes_on_disk_; }
+  std::uint64_t bytes_written() const { return bytes_written_; }
+  std::size_t open_segments() const { return segments_.size(); }
+  std::string path_of(std::uint32_t segment) const;
+
+ private:
+  struct Segment;
+  void remove_segment(std::uint32_t segment);
+
+  std::string dir_, prefix_;
+  std::uint64_t segment_bytes_;
+  std::map<std::uint32_t, std::unique_ptr<Segment>> segments_;
+  std::uint32_t writing_ = 0;
+  bool have_writing_ = false;
+  std::uint64_t bytes_on_disk_ = 0, bytes_written_ = 0;
+};
+
+}  // namespace ride
