@@ -16,6 +16,7 @@ packages=(
   nlohmann-json3-dev                  # summaries and control messages
   libgtest-dev libbenchmark-dev       # tests and microbenchmarks
   python3 python3-h5py python3-numpy  # independent readers of the results in tests
+  libhiredis-dev redis-server redis-tools  # bench/peers: Redis Streams reference
 )
 missing=()
 for p in "${packages[@]}"; do
