@@ -1,5 +1,6 @@
 #include "ingest/synthetic_source.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -8,21 +9,46 @@
 
 namespace ride::ingest {
 
+namespace {
+
+/// Word i of a frame is murmur3's fmix32 of (i * golden + key): a bijection of a counter, so
+/// every lane is independent and the loop vectorises (the clones pick AVX-512/AVX2 at load
+/// time); ~4x faster than a serial splitmix64 stream, which made ingest the bottleneck.
+__attribute__((target_clones("arch=x86-64-v4", "avx2", "default"))) void fill_words(
+    std::uint32_t* dst, std::size_t words, std::uint32_t key) {
+  for (std::size_t i = 0; i < words; ++i) {
+    std::uint32_t h = static_cast<std::uint32_t>(i) * 0x9e3779b1u + key;
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    dst[i] = h;
+  }
+}
+
+}  // namespace
+
 void fill_synthetic_frame(std::uint64_t seed, std::uint32_t stream, std::uint64_t sequence,
                           std::byte* dst, std::size_t n) {
-  // splitmix64 over a state derived from the key: ~8 bytes per ns, no shared generator state.
-  std::uint64_t state = mix64(seed ^ mix64((std::uint64_t{stream} << 40) ^ sequence ^
-                                           0x6a09e667f3bcc909ULL));
-  std::size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    state += 0x9e3779b97f4a7c15ULL;
-    const std::uint64_t z = mix64(state);
-    std::memcpy(dst + i, &z, 8);
+  const auto key = static_cast<std::uint32_t>(
+      mix64(seed ^ mix64((std::uint64_t{stream} << 40) ^ sequence ^ 0x6a09e667f3bcc909ULL)));
+  const std::size_t words = n / 4;
+  // Buffers are at least 4-byte aligned here (frame pixels follow 40 bytes of headers).
+  if (reinterpret_cast<std::uintptr_t>(dst) % alignof(std::uint32_t) == 0) {
+    fill_words(reinterpret_cast<std::uint32_t*>(dst), words, key);
+  } else {
+    std::uint32_t tmp[256];
+    for (std::size_t i = 0; i < words; i += 256) {
+      const std::size_t k = std::min<std::size_t>(256, words - i);
+      fill_words(tmp, k, key + static_cast<std::uint32_t>(i) * 0x9e3779b1u);
+      std::memcpy(dst + 4 * i, tmp, 4 * k);
+    }
   }
-  if (i < n) {
-    state += 0x9e3779b97f4a7c15ULL;
-    const std::uint64_t z = mix64(state);
-    std::memcpy(dst + i, &z, n - i);
+  if (n % 4) {
+    std::uint32_t last;
+    fill_words(&last, 1, key + static_cast<std::uint32_t>(words) * 0x9e3779b1u);
+    std::memcpy(dst + 4 * words, &last, n % 4);
   }
 }
 
