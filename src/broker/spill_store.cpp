@@ -7,16 +7,10 @@
 
 namespace ride {
 
-namespace {
-// 1 MiB chunks with a cache of several: appends fill whole chunks in the cache, so each chunk
-// reaches the disk once and never as a read-modify-write of a partial chunk.
-constexpr hsize_t kChunkBytes = 1 << 20;
-constexpr std::size_t kChunkCacheBytes = 16 << 20;
-}  // namespace
-
 struct SpillStore::Segment {
   h5::File file;
-  h5::Dataset bytes;
+  std::map<std::uint64_t, h5::Dataset> by_size;  ///< frames_<bytes>: [rows, bytes], chunk [1, bytes]
+  std::map<std::uint64_t, std::uint64_t> rows;
   std::uint64_t length = 0;  ///< bytes written
   std::uint64_t live = 0;    ///< frames not yet released
   std::string path;
@@ -35,8 +29,30 @@ std::string SpillStore::path_of(std::uint32_t segment) const {
   return dir_ + "/" + prefix_ + "-s" + std::to_string(segment) + ".h5";
 }
 
+namespace {
+
+h5::Dataset create_frames_dataset(hid_t file, std::uint64_t bytes, const std::string& path) {
+  const hsize_t dims[2] = {0, bytes}, maxdims[2] = {H5S_UNLIMITED, bytes}, chunk[2] = {1, bytes};
+  h5::Dataspace space(RIDE_H5_CHECK(H5Screate_simple(2, dims, maxdims), "spill dataspace"));
+  h5::PropList dcpl(RIDE_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), "spill dcpl"));
+  RIDE_H5_CHECK(H5Pset_chunk(dcpl.get(), 2, chunk), "spill chunking");
+  // Space is allocated per chunk as it is written (never a fill of the whole extent).
+  RIDE_H5_CHECK(H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_INCR), "spill allocation time");
+  RIDE_H5_CHECK(H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER), "spill fill time");
+  h5::PropList dapl(RIDE_H5_CHECK(H5Pcreate(H5P_DATASET_ACCESS), "spill dapl"));
+  RIDE_H5_CHECK(H5Pset_chunk_cache(dapl.get(), 0, 0, 1.0), "spill chunk cache");
+  const std::string name = "frames_" + std::to_string(bytes);
+  return h5::Dataset(RIDE_H5_CHECK(H5Dcreate2(file, name.c_str(), H5T_NATIVE_UINT8, space.get(),
+                                              H5P_DEFAULT, dcpl.get(), dapl.get()),
+                                   "create dataset " << name << " in spill file '" << path << "'"));
+}
+
+}  // namespace
+
 SpillStore::Location SpillStore::write(const Buffer& frame) {
   h5::silence_error_printing();
+  RIDE_EXPECTS(frame.size() > 0 && frame.size() < (std::uint64_t{1} << 32),
+               "spill frames must be 1 byte to 4 GiB (HDF5 chunk limit), got " << frame.size());
   if (!have_writing_ || segments_.at(writing_)->length >= segment_bytes_) {
     const std::uint32_t next = have_writing_ ? writing_ + 1 : writing_;
     auto seg = std::make_unique<Segment>();
@@ -44,18 +60,7 @@ SpillStore::Location SpillStore::write(const Buffer& frame) {
     try {
       seg->file = h5::File(RIDE_H5_CHECK(H5Fcreate(seg->path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
                                          "create spill file '" << seg->path << "'"));
-      const hsize_t zero = 0, unlimited = H5S_UNLIMITED;
-      h5::Dataspace space(RIDE_H5_CHECK(H5Screate_simple(1, &zero, &unlimited), "spill dataspace"));
-      h5::PropList dcpl(RIDE_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), "spill dcpl"));
-      RIDE_H5_CHECK(H5Pset_chunk(dcpl.get(), 1, &kChunkBytes), "spill chunking");
-      h5::PropList dapl(RIDE_H5_CHECK(H5Pcreate(H5P_DATASET_ACCESS), "spill dapl"));
-      RIDE_H5_CHECK(H5Pset_chunk_cache(dapl.get(), 521, kChunkCacheBytes, 1.0), "spill chunk cache");
-      seg->bytes = h5::Dataset(RIDE_H5_CHECK(H5Dcreate2(seg->file.get(), "frames", H5T_NATIVE_UINT8,
-                                                        space.get(), H5P_DEFAULT, dcpl.get(), dapl.get()),
-                                             "create dataset in spill file '" << seg->path << "'"));
     } catch (...) {
-      seg->bytes.reset();
-      seg->file.reset();
       std::remove(seg->path.c_str());
       throw;
     }
@@ -65,20 +70,22 @@ SpillStore::Location SpillStore::write(const Buffer& frame) {
     have_writing_ = true;
   }
   Segment& seg = *segments_.at(writing_);
-  const hsize_t start = seg.length, count = frame.size(), new_len = seg.length + frame.size();
-  RIDE_H5_CHECK(H5Dset_extent(seg.bytes.get(), &new_len), "extend spill file '" << seg.path << "'");
-  h5::Dataspace file_space(RIDE_H5_CHECK(H5Dget_space(seg.bytes.get()), "spill space"));
-  RIDE_H5_CHECK(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
-                "spill selection");
-  h5::Dataspace mem_space(RIDE_H5_CHECK(H5Screate_simple(1, &count, nullptr), "spill memory space"));
-  RIDE_H5_CHECK(H5Dwrite(seg.bytes.get(), H5T_NATIVE_UINT8, mem_space.get(), file_space.get(), H5P_DEFAULT,
-                         frame.data()),
-                "write " << frame.size() << " bytes to spill file '" << seg.path << "'");
-  seg.length = new_len;
+  const std::uint64_t bytes = frame.size();
+  auto ds = seg.by_size.find(bytes);
+  if (ds == seg.by_size.end()) {
+    ds = seg.by_size.emplace(bytes, create_frames_dataset(seg.file.get(), bytes, seg.path)).first;
+  }
+  const std::uint64_t row = seg.rows[bytes];
+  const hsize_t new_dims[2] = {row + 1, bytes}, offset[2] = {row, 0};
+  RIDE_H5_CHECK(H5Dset_extent(ds->second.get(), new_dims), "extend spill file '" << seg.path << "'");
+  RIDE_H5_CHECK(H5Dwrite_chunk(ds->second.get(), H5P_DEFAULT, 0, offset, bytes, frame.data()),
+                "write " << bytes << " bytes to spill file '" << seg.path << "'");
+  seg.rows[bytes] = row + 1;
+  seg.length += bytes;
   ++seg.live;
-  bytes_on_disk_ += frame.size();
-  bytes_written_ += frame.size();
-  return {writing_, start, frame.size()};
+  bytes_on_disk_ += bytes;
+  bytes_written_ += bytes;
+  return {writing_, row, bytes};
 }
 
 Buffer SpillStore::read(const Location& at) {
@@ -86,14 +93,12 @@ Buffer SpillStore::read(const Location& at) {
   auto it = segments_.find(at.segment);
   RIDE_EXPECTS(it != segments_.end(), "spill segment " << at.segment << " is gone");
   Segment& seg = *it->second;
+  auto ds = seg.by_size.find(at.size);
+  RIDE_EXPECTS(ds != seg.by_size.end(), "no frames of " << at.size << " bytes in " << seg.path);
   Buffer out(at.size);
-  const hsize_t start = at.pos, count = at.size;
-  h5::Dataspace file_space(RIDE_H5_CHECK(H5Dget_space(seg.bytes.get()), "spill space"));
-  RIDE_H5_CHECK(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, &start, nullptr, &count, nullptr),
-                "spill selection");
-  h5::Dataspace mem_space(RIDE_H5_CHECK(H5Screate_simple(1, &count, nullptr), "spill memory space"));
-  RIDE_H5_CHECK(H5Dread(seg.bytes.get(), H5T_NATIVE_UINT8, mem_space.get(), file_space.get(), H5P_DEFAULT,
-                        out.data()),
+  const hsize_t offset[2] = {at.index, 0};
+  std::uint32_t filters = 0;
+  RIDE_H5_CHECK(H5Dread_chunk(ds->second.get(), H5P_DEFAULT, offset, &filters, out.data()),
                 "read " << at.size << " bytes from spill file '" << seg.path << "'");
   return out;
 }
@@ -118,7 +123,7 @@ void SpillStore::remove_segment(std::uint32_t segment) {
   if (it == segments_.end()) return;
   bytes_on_disk_ -= std::min(bytes_on_disk_, it->second->length);
   const std::string path = it->second->path;
-  it->second->bytes.reset();
+  it->second->by_size.clear();
   it->second->file.reset();
   segments_.erase(it);
   if (have_writing_ && segment == writing_) {

@@ -1,6 +1,9 @@
 #pragma once
 /// @brief Frames that overflow a partition's memory ring, appended to HDF5 segment files on
-/// local disk and read back by position. A segment file is deleted as soon as every frame in it
+/// local disk and read back by position. Layout: one 2-D dataset `frames_<bytes>` per frame size,
+/// one chunk per frame, written with H5Dwrite_chunk — one write per frame, no chunk cache in
+/// between, so a full disk fails the write that hit it (not a later, unrelated call) and the
+/// free space the broker checks is the free space left. A segment file is deleted as soon as every frame in it
 /// has been committed (the log tells the store; the store knows nothing of offsets).
 #include <cstdint>
 #include <map>
@@ -15,7 +18,7 @@ class SpillStore {
  public:
   struct Location {
     std::uint32_t segment = 0;
-    std::uint64_t pos = 0;
+    std::uint64_t index = 0;  ///< row in the segment's dataset of frames of this size
     std::uint64_t size = 0;
   };
 

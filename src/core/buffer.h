@@ -1,38 +1,20 @@
 #pragma once
 /// @brief An uninitialised, owned byte buffer: messages and frames move in these without the
-/// zero-filling a std::vector would do on every 810 KB receive.
+/// zero-filling a std::vector would do on every 810 KB receive. Memory: core/frame_allocator.h.
 #include <cstddef>
-#include <sys/mman.h>
-
-#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <memory>
 #include <type_traits>
 
-namespace ride {
+#include "core/frame_allocator.h"
 
-namespace detail {
-/// Large frames live in 2 MiB-aligned blocks advised as huge pages: the kernel's cross-process
-/// copy (CMA, which Open MPI uses between ranks on a node) then pins 1 page instead of 512.
-inline std::byte* allocate_frame_bytes(std::size_t n) {
-  constexpr std::size_t kHuge = std::size_t{2} << 20;
-  if (n < (std::size_t{256} << 10)) return static_cast<std::byte*>(std::malloc(n));
-  void* p = nullptr;
-  const std::size_t rounded = (n + kHuge - 1) / kHuge * kHuge;
-  if (posix_memalign(&p, kHuge, rounded) != 0) return nullptr;
-  madvise(p, rounded, MADV_HUGEPAGE);
-  return static_cast<std::byte*>(p);
-}
-struct FreeBytes {
-  void operator()(std::byte* p) const { std::free(p); }
-};
-}  // namespace detail
+namespace ride {
 
 class Buffer {
  public:
   Buffer() = default;
-  explicit Buffer(std::size_t n) : data_(n ? detail::allocate_frame_bytes(n) : nullptr), size_(n) {
+  explicit Buffer(std::size_t n) : data_(n ? allocate_frame_bytes(n) : nullptr, Free{n}), size_(n) {
     if (n && !data_) throw std::bad_alloc();
   }
   std::byte* data() { return data_.get(); }
@@ -53,7 +35,11 @@ class Buffer {
   }
 
  private:
-  std::unique_ptr<std::byte, detail::FreeBytes> data_;
+  struct Free {
+    std::size_t n = 0;
+    void operator()(std::byte* p) const noexcept { free_frame_bytes(p, n); }
+  };
+  std::unique_ptr<std::byte, Free> data_{nullptr, Free{0}};
   std::size_t size_ = 0;
 };
 

@@ -368,6 +368,9 @@ class Master {
     }
     std::uint64_t ingested = 0, committed = 0;
     for (const auto& [s, n] : expected_) ingested += n;
+    // Every ingested key is exactly one of: processed (ok or failed with its error recorded),
+    // dropped by a drop policy, or lost.
+    const std::uint64_t processed = check.unique - check.dropped;
     for (const auto& [p, pm] : partitions_) committed += pm.committed;
 
     const double elapsed = end_s_ - t0_;
@@ -384,7 +387,7 @@ class Master {
     s["results_path"] = cfg_.results_path;
     s["ranks"] = ranks_;
     s["frames"] = {{"ingested", ingested},
-                   {"processed", check.unique},
+                   {"processed", processed},
                    {"committed", committed},
                    {"lost", check.lost},
                    {"duplicates", check.duplicates},
@@ -397,8 +400,8 @@ class Master {
     s["processing_s"] = processing;
     s["ingest_s"] = ingest_end_s_ > 0 ? ingest_end_s_ - t0_ : 0.0;
     const double rate_window = cfg_.mode == "batch" ? processing : elapsed;
-    s["throughput_fps"] = rate_window > 0 ? static_cast<double>(check.unique) / rate_window : 0.0;
-    s["throughput_MBps"] = rate_window > 0 ? static_cast<double>(check.unique) * frame_mb / rate_window : 0.0;
+    s["throughput_fps"] = rate_window > 0 ? static_cast<double>(processed) / rate_window : 0.0;
+    s["throughput_MBps"] = rate_window > 0 ? static_cast<double>(processed) * frame_mb / rate_window : 0.0;
     if (!latency_ms.empty()) {
       std::sort(latency_ms.begin(), latency_ms.end());
       auto q = [&](double f) { return latency_ms[static_cast<std::size_t>(f * static_cast<double>(latency_ms.size() - 1))]; };
@@ -411,15 +414,24 @@ class Master {
       else if (role == "broker") brokers.push_back(rep);
       else if (role == "ingest") ingest.push_back(rep);
     }
-    for (const auto& j : ingest_reports_) {
-      for (auto& i : ingest) {
-        if (i["rank"] == j["rank"]) {
-          i["late_frames"] = j["late_frames"];
-          i["max_lateness_s"] = j["max_lateness_s"];
-          i["rejected"] = j["rejected"];
-        }
-      }
+    // The ingest ranks' own account (INGEST_DONE) is what the summary reports for them, even
+    // for a rank whose final report never came.
+    ingest = json::array();
+    std::uint64_t refused = 0, rejected = 0;
+    double ingest_blocked_s = 0, broker_held_s = 0;
+    for (auto j : ingest_reports_) {
+      j.erase("produced_per_s");
+      j.erase("streams");
+      j["role"] = "ingest";
+      refused += j.value("refused", std::uint64_t{0});
+      rejected += j.value("rejected", std::uint64_t{0});
+      ingest_blocked_s += j.value("backpressure_s", 0.0);
+      ingest.push_back(j);
     }
+    for (const auto& b : brokers) broker_held_s += b.value("backpressure_s", 0.0);
+    s["frames"]["refused"] = refused;
+    s["frames"]["rejected"] = rejected;
+    s["backpressure"] = {{"ingest_blocked_s", ingest_blocked_s}, {"broker_held_s", broker_held_s}};
     s["workers"] = workers;
     s["brokers"] = brokers;
     s["ingest"] = ingest;
@@ -456,8 +468,9 @@ class Master {
     s["timeline"] = timeline;
 
     std::cout << "[ride] done in " << fmt(elapsed, 2) << " s: ingested " << ingested
-              << ", processed " << check.unique << ", committed " << committed << ", lost "
+              << ", processed " << processed << ", committed " << committed << ", lost "
               << check.lost << ", duplicates " << check.duplicates << ", failed " << check.failed
+              << (check.dropped ? ", dropped " + std::to_string(check.dropped) : std::string())
               << "; " << fmt(s["throughput_fps"].get<double>(), 1) << " frames/s ("
               << fmt(s["throughput_MBps"].get<double>(), 1) << " MB/s"
               << (cfg_.mode == "batch" ? " over " + fmt(processing, 2) + " s of processing" : "")
