@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
+#include <iostream>
 #include <map>
 
 #include "broker/partition_log.h"
@@ -148,14 +149,21 @@ class Broker {
   }
 
   void on_produce(transport::Message& m) {
-    BodyReader r(m.body);
-    const auto ph = r.pod<ProduceHeader>();
-    const auto fh = r.pod<FrameHeader>();
+    const std::string defect = produce_defect(m.body);
+    const auto ph = m.body.size() >= sizeof(ProduceHeader) ? m.body.read<ProduceHeader>(0) : ProduceHeader{};
+    const auto fh = m.body.size() >= kPixelsAt ? m.body.read<FrameHeader>(kFrameHeaderAt) : FrameHeader{};
     auto it = logs_.find(ph.partition);
-    // A frame whose size disagrees with its header, or sent to the wrong broker, is rejected
-    // and counted: storing it would hand a worker a frame it cannot read.
-    if (it == logs_.end() || r.remaining() != fh.payload_bytes() || it->second.sealed()) {
+    // A malformed frame, or one sent to the wrong broker, is rejected and counted: storing it
+    // would hand a worker a frame it cannot read.
+    if (!defect.empty() || it == logs_.end() || it->second.sealed()) {
       ++rejected_;
+      if (rejected_ <= 5) {
+        std::cerr << "ride: broker rank " << ctx_.net.rank() << ": rejected frame (stream "
+                  << fh.stream << ", sequence " << fh.sequence << ") from rank " << m.source << ": "
+                  << (!defect.empty() ? defect : it == logs_.end() ? "partition not on this broker"
+                                                                     : "partition sealed")
+                  << std::endl;
+      }
       ack(m.source, ph.partition, fh, ProduceStatus::rejected, 0);
       return;
     }

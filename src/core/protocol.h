@@ -53,6 +53,19 @@ enum class ProduceStatus : std::uint32_t {
   stopped = 2,   ///< the partition takes no more frames (spill failure): send elsewhere
 };
 
+/// @brief Why a produce body is malformed, or empty when it is well formed: long enough for
+/// both headers, a known pixel type, and exactly as many pixel bytes as the header says.
+inline std::string produce_defect(const Buffer& body) {
+  if (body.size() < kPixelsAt) return "shorter than its headers";
+  const auto fh = body.read<FrameHeader>(kFrameHeaderAt);
+  if (bytes_per_pixel(fh.pixel) == 0) return "unknown pixel type";
+  if (body.size() - kPixelsAt != fh.payload_bytes()) {
+    return "carries " + std::to_string(body.size() - kPixelsAt) + " pixel bytes, its header says " +
+           std::to_string(fh.payload_bytes());
+  }
+  return {};
+}
+
 struct ProduceAck {
   std::uint32_t partition = 0;
   ProduceStatus status = ProduceStatus::accepted;

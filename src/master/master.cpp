@@ -267,9 +267,20 @@ class Master {
   void on_metrics(const Buffer& body) {
     BodyReader r(body);
     const auto n = r.pod<std::uint32_t>();
+    const std::int64_t now_ns = wall_ns();
     for (std::uint32_t i = 0; i < n; ++i) {
       const auto pm = r.pod<PartitionMetrics>();
       partitions_[pm.partition] = pm;
+      auto& peak = peaks_[pm.partition];
+      peak.lag_frames = std::max(peak.lag_frames, pm.end_offset - std::min(pm.end_offset, pm.committed));
+      if (pm.oldest_capture_ns > 0 && pm.committed < pm.end_offset) {
+        peak.lag_s = std::max(peak.lag_s, static_cast<double>(now_ns - pm.oldest_capture_ns) / 1e9);
+      }
+      const double fill = pm.ring_capacity_bytes ? static_cast<double>(pm.ring_bytes) /
+                                                       static_cast<double>(pm.ring_capacity_bytes)
+                                                 : 0.0;
+      peak.ring_fill = std::max(peak.ring_fill, fill);
+      peak.spill_bytes = std::max(peak.spill_bytes, pm.spill_bytes);
     }
   }
 
@@ -451,7 +462,11 @@ class Master {
                        {"ring_capacity_bytes", pm.ring_capacity_bytes},
                        {"spill_bytes", pm.spill_bytes},
                        {"spilled_frames", pm.spilled_frames},
-                       {"dropped_frames", pm.dropped_frames}});
+                       {"dropped_frames", pm.dropped_frames},
+                       {"max_lag_frames", peaks_[static_cast<std::uint32_t>(p)].lag_frames},
+                       {"max_lag_s", peaks_[static_cast<std::uint32_t>(p)].lag_s},
+                       {"max_ring_fill", peaks_[static_cast<std::uint32_t>(p)].ring_fill},
+                       {"max_spill_bytes", peaks_[static_cast<std::uint32_t>(p)].spill_bytes}});
     }
     s["partitions"] = parts;
     json timeline = json::array();
@@ -504,6 +519,11 @@ class Master {
   std::uint64_t last_status_processed_ = 0;
   bool processing_started_ = false;
   std::map<std::uint32_t, PartitionMetrics> partitions_;
+  struct PartitionPeaks {  // the worst seen in the brokers' metrics over the run
+    std::uint64_t lag_frames = 0, spill_bytes = 0;
+    double lag_s = 0, ring_fill = 0;
+  };
+  std::map<std::uint32_t, PartitionPeaks> peaks_;
   std::set<std::uint32_t> done_partitions_;
   std::vector<json> ingest_reports_;
   std::map<int, json> reports_;
