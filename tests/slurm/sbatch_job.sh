@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Submits slurm/ride.sbatch (or ride-gpu.sbatch) to a real, private single-node Slurm started by
+# start_slurm.sh, waits for the job by polling squeue, and checks what Slurm recorded.
+#
+# usage: sbatch_job.sh CASE RIDE_BINARY REPO_ROOT
+#   ok          ride.sbatch with its #SBATCH defaults, RIDE_ROOT set, submitted from a temp dir:
+#               output file ride-<id>.out has the role table and "lost 0", the summary says
+#               status ok and processed == ingested, Slurm records COMPLETED and ExitCode=0:0
+#   bad_key     ride.sbatch --ingest.fsp=1 submitted from the repository root (the script finds
+#               the checkout through SLURM_SUBMIT_DIR): FAILED, ExitCode=2:0, the key named
+#   gpu_script  ride-gpu.sbatch submitted from a temp dir without RIDE_ROOT (the checkout is
+#               found from the path Slurm recorded): its GPU request is scheduled (on a fake
+#               GPU), it runs the CPU path and completes with ExitCode=0:0
+#
+# The node has fewer CPUs than the 6 tasks, so jobs are submitted with --overcommit (otherwise
+# Slurm leaves them pending, Reason=PartitionConfig) and RIDE_OVERSUBSCRIBE=1.
+# Every wait is bounded; the daemons are stopped and the temp dir removed on any exit.
+set -uo pipefail
+case_name=$1 ride=$2 root=$3
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/slurm/start_slurm.sh
+. "$here/start_slurm.sh"
+slurm_require
+[ -x "$ride" ] || { echo "sbatch_job: no ride binary at $ride" >&2; exit 1; }
+ride=$(realpath "$ride") root=$(realpath "$root")
+[ -x "$root/slurm/ride.sbatch" ] || { echo "sbatch_job: no slurm/ride.sbatch in $root" >&2; exit 1; }
+
+fail() { echo "sbatch_job[$case_name]: FAIL: $*" >&2; exit 1; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ride-slurm.XXXXXX")
+cleanup() {
+  local rc=$? src=0
+  trap - EXIT INT TERM
+  slurm_stop || src=$?
+  rm -rf "$tmp"
+  if [ "$src" -ne 0 ]; then
+    echo "sbatch_job[$case_name]: stopping Slurm needed force (see above)" >&2
+    [ "$rc" -eq 0 ] && rc=1
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+t_start=$SECONDS
+slurm_start "$tmp" || fail "Slurm did not start"
+export RIDE=$ride
+
+# submit DIR [env assignments...] -- [sbatch options and script and its arguments]
+# Runs sbatch in DIR (the job's submit dir), prints the job id.
+submit() {
+  local dir=$1; shift
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  (cd "$dir" && env -u RIDE_ROOT "${envs[@]}" RIDE_OVERSUBSCRIBE=1 sbatch --parsable --overcommit "$@")
+}
+
+# wait_gone ID LIMIT_S: poll squeue until the job has left the queue (it is finished).
+wait_gone() {
+  local id=$1 limit=$2 t0=$SECONDS out
+  while [ $((SECONDS - t0)) -lt "$limit" ]; do
+    if out=$(squeue -h -j "$id" -o %T 2>&1); then
+      [ -z "$out" ] && return 0
+    fi
+    sleep 0.2
+  done
+  echo "sbatch_job: job $id still queued after ${limit} s (state: $out)" >&2
+  scontrol show job "$id" >&2
+  return 1
+}
+
+# job_field ID KEY: one field of `scontrol show job` (e.g. JobState, ExitCode, NumTasks).
+job_field() {
+  scontrol show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# run_case NAME SUBMIT_DIR OUT_DIR ENV... -- SBATCH_ARGS...: submit, wait, show the output.
+# Sets: id, out (the job's output file), state, exit_code.
+run_case() {
+  local sub=$1 outdir=$2; shift 2
+  local t0=$SECONDS
+  id=$(submit "$sub" "$@") || fail "sbatch refused the job"
+  [[ "$id" =~ ^[0-9]+$ ]] || fail "sbatch printed '$id', not a job id"
+  wait_gone "$id" 40 || fail "job $id did not finish"
+  out=$outdir/ride-$id.out
+  state=$(job_field "$id" JobState)
+  exit_code=$(job_field "$id" ExitCode)
+  echo "----- job $id: JobState=$state ExitCode=$exit_code, $((SECONDS - t0)) s; $out:"
+  cat "$out" 2>/dev/null || fail "no output file $out (the #SBATCH --output default)"
+  echo "-----"
+}
+
+case "$case_name" in
+  ok)
+    mkdir -p "$tmp/ok"
+    run_case "$tmp/ok" "$tmp/ok" RIDE_ROOT="$root" -- "$root/slurm/ride.sbatch" \
+      --ingest.duration_s=2 --ingest.width=64 --ingest.height=48 \
+      --summary "$tmp/ok/s.json" --output.path="$tmp/ok/results.h5"
+    [ "$(job_field "$id" JobName)" = ride ] || fail "job name is not 'ride'"
+    [ "$(job_field "$id" NumTasks)" = 6 ] || fail "NumTasks is not the default 6"
+    grep -q "rank  role" "$out" || fail "no role table in $out"
+    grep -q "\[ride\] 6 ranks:" "$out" || fail "ride did not get 6 ranks"
+    grep -q "lost 0," "$out" || fail "no 'lost 0' in $out"
+    grep -q "checkout $root," "$out" || fail "the script did not use RIDE_ROOT=$root"
+    python3 - "$tmp/ok/s.json" <<'EOF' || fail "summary check failed"
+import json, sys
+s = json.load(open(sys.argv[1]))
+f = s["frames"]
+print(f"summary: status {s['status']}, frames {f}")
+assert s["status"] == "ok", s["status"]
+assert f["ingested"] > 0 and f["processed"] == f["ingested"], f
+assert f["lost"] == 0 and f["duplicates"] == 0, f
+EOF
+    [ "$state" = COMPLETED ] || fail "JobState=$state, expected COMPLETED"
+    [ "$exit_code" = 0:0 ] || fail "ExitCode=$exit_code, expected 0:0"
+    ;;
+  bad_key)
+    mkdir -p "$tmp/bad"
+    # Submitted from the repository root without RIDE_ROOT; --chdir keeps the output file out
+    # of the checkout (SLURM_SUBMIT_DIR stays the directory sbatch ran in).
+    run_case "$root" "$tmp/bad" -- --chdir="$tmp/bad" "$root/slurm/ride.sbatch" --ingest.fsp=1
+    grep -q "unknown key 'ingest.fsp'" "$out" || fail "the output does not name the key ingest.fsp"
+    grep -q "checkout $root," "$out" || fail "the script did not find the checkout from SLURM_SUBMIT_DIR"
+    [ "$state" = FAILED ] || fail "JobState=$state, expected FAILED"
+    [ "$exit_code" = 2:0 ] || fail "ExitCode=$exit_code, expected 2:0 (configuration error)"
+    ;;
+  gpu_script)
+    mkdir -p "$tmp/gpu"
+    run_case "$tmp/gpu" "$tmp/gpu" -- "$root/slurm/ride-gpu.sbatch" \
+      --ingest.duration_s=1 --ingest.width=64 --ingest.height=48 --output.path="$tmp/gpu/results.h5"
+    scontrol show job "$id" | grep -q "TresPerNode=gres:gpu:1" ||
+      fail "the job did not request one GPU per node (TresPerNode)"
+    grep -q "checkout $root," "$out" || fail "the script did not find the checkout from Slurm's Command="
+    grep -q "lost 0," "$out" || fail "no 'lost 0' in $out"
+    [ "$state" = COMPLETED ] || fail "JobState=$state, expected COMPLETED"
+    [ "$exit_code" = 0:0 ] || fail "ExitCode=$exit_code, expected 0:0"
+    ;;
+  *) fail "unknown case '$case_name' (ok | bad_key | gpu_script)" ;;
+esac
+echo "sbatch_job[$case_name]: ok in $((SECONDS - t_start)) s"
