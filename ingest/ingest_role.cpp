@@ -19,6 +19,7 @@ class Ingest {
  public:
   explicit Ingest(RoleContext& ctx)
       : ctx_(ctx),
+        heartbeat_(ctx),
         index_(ctx.layout.index_in_role(ctx.net.rank())),
         partitioner_(ctx.cfg.partitioning, ctx.layout.partitions, index_) {}
 
@@ -123,7 +124,8 @@ class Ingest {
 
  private:
   bool wait_for_start() {
-    while (auto m = ctx_.net.recv_for(3600.0)) {
+    // Start-up is bounded by the master's own wait for every rank's HELLO (60 s).
+    while (auto m = ctx_.net.recv_for(120.0)) {
       if (m->tag == Tag::start) {
         steady_start_ = steady_s();
         t0_wall_ns_ = BodyReader(m->body).pod<Start>().t0_ns;
@@ -137,7 +139,13 @@ class Ingest {
   /// Handles every waiting message; true if there was one.
   bool pump() {
     bool any = false;
+    heartbeat_.tick();
+    if (heartbeat_.master_silent()) {
+      throw MasterLost("the master has been silent for " + std::to_string(heartbeat_.master_timeout_s()) +
+                       " s");
+    }
     while (auto m = ctx_.net.try_recv()) {
+      heartbeat_.heard_from(m->source);
       any = true;
       if (m->tag == Tag::produce_ack) {
         on_ack(m->source, BodyReader(m->body).pod<ProduceAck>());
@@ -234,6 +242,7 @@ class Ingest {
   }
 
   RoleContext& ctx_;
+  Heartbeat heartbeat_;
   int index_;
   ingest::Partitioner partitioner_;
   double steady_start_ = 0;

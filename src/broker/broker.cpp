@@ -7,6 +7,7 @@
 #include <deque>
 #include <fstream>
 #include <iostream>
+#include <vector>
 #include <map>
 
 #include "broker/partition_log.h"
@@ -55,7 +56,7 @@ LogLimits limits_from(const JobConfig& c, int rank, std::uint32_t partition) {
 
 class Broker {
  public:
-  explicit Broker(RoleContext& ctx) : ctx_(ctx) {
+  explicit Broker(RoleContext& ctx) : ctx_(ctx), heartbeat_(ctx) {
     for (int p = 0; p < ctx.layout.partitions; ++p) {
       if (ctx.layout.broker_of_partition(p) != ctx.net.rank()) continue;
       const auto part = static_cast<std::uint32_t>(p);
@@ -71,11 +72,18 @@ class Broker {
     while (!stop_) {
       bool busy = false;
       while (auto m = ctx_.net.try_recv()) {
+        heartbeat_.heard_from(m->source);
         handle(*m);
         busy = true;
         if (stop_) break;
       }
       if (stop_) break;
+      if (heartbeat_.master_silent()) {
+        std::cerr << "ride: rank " << ctx_.net.rank() << " (broker): the master has been silent for "
+                  << heartbeat_.master_timeout_s() << " s; exiting" << std::endl;
+        return 3;
+      }
+      heartbeat_.tick();
       const double now = steady_s();
       expire_fetches(now);
       if (now >= next_metrics) {
@@ -140,6 +148,10 @@ class Broker {
       case Tag::assign: {
         const auto a = BodyReader(m.body).pod<Assign>();
         fence_.admit(a.partition, a.epoch);
+        // Fetches parked by an owner that is now fenced will never be wanted.
+        std::erase_if(pending_, [&](const PendingFetch& f) {
+          return f.req.partition == a.partition && f.req.epoch < a.epoch;
+        });
         break;
       }
       case Tag::start: break;
@@ -247,7 +259,7 @@ class Broker {
     }
   }
 
-  void on_fetch(int worker, const FetchRequest& req) {
+  void on_fetch(int worker, FetchRequest req) {
     ++fetches_;
     auto it = logs_.find(req.partition);
     if (it == logs_.end()) {
@@ -260,6 +272,7 @@ class Broker {
       return;
     }
     PartitionLog& log = it->second;
+    if (req.offset == kFromCommitted) req.offset = log.committed();  // a new owner starts here
     if (req.offset < log.start_offset() || req.offset > log.end_offset()) {
       reply(worker, req, FetchStatus::out_of_range, {});
     } else if (req.offset < log.end_offset()) {
@@ -366,6 +379,7 @@ class Broker {
   }
 
   RoleContext& ctx_;
+  Heartbeat heartbeat_;
   std::map<std::uint32_t, PartitionLog> logs_;
   std::map<std::uint32_t, bool> done_reported_, spill_failure_reported_;
   std::map<std::uint32_t, std::deque<HeldProduce>> held_;

@@ -77,6 +77,10 @@ int run_job(int argc, char** argv) {
       case ride::Role::worker: return ride::run_worker(ctx);
       case ride::Role::spare: return ride::run_spare(ctx);
     }
+  } catch (const ride::MasterLost& e) {
+    std::cerr << "ride: rank " << net.rank() << " (" << ride::to_string(role) << "): " << e.what()
+              << "; exiting" << std::endl;
+    return 3;
   } catch (const std::exception& e) {
     std::cerr << "ride: rank " << net.rank() << " (" << ride::to_string(role)
               << ") failed: " << e.what() << std::endl;

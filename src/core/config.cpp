@@ -77,6 +77,19 @@ class Options {
                      "a path");
     add<double>("status.interval_s", &c.status_interval_s, "seconds between progress lines",
                 "a number");
+    add<double>("ft.heartbeat_interval_ms", &c.heartbeat_interval_ms,
+                "how often every rank tells the master it is alive", "a number");
+    add<double>("ft.heartbeat_timeout_ms", &c.heartbeat_timeout_ms,
+                "silence after which a rank is declared dead and its partitions move", "a number");
+    add<double>("ft.straggler_timeout_s", &c.straggler_timeout_s,
+                "a live worker that commits nothing for this long while it has frames waiting "
+                "is replaced and told to stand down (0 = never)", "a number");
+    add<int>("faults.stall_rank", &c.stall_rank,
+             "fault injection: this rank's task stalls (heartbeats go on); -1 = none", "an integer");
+    add<double>("faults.stall_after_s", &c.stall_after_s,
+                "fault injection: seconds after the rank's first frame", "a number");
+    add<double>("faults.stall_s", &c.stall_s, "fault injection: how long the stall lasts",
+                "a number");
   }
 
   const po::options_description& desc() const { return desc_; }
@@ -126,6 +139,7 @@ std::vector<FileEntry> read_ini(const std::string& path) {
     if (s.empty() || s[0] == '#' || s[0] == ';') continue;
     const std::string at = path + ":" + std::to_string(line);
     if (s.front() == '[') {
+      s = trim(s.substr(0, s.find_first_of("#;")));  // "[faults]  # comment"
       if (s.back() != ']') throw ConfigError(at + ": malformed section header '" + s + "'");
       section = trim(s.substr(1, s.size() - 2));
       continue;
@@ -193,6 +207,12 @@ void validate(const JobConfig& c) {
   if (c.window < 1 || c.window % 2 == 0) bad_value(c, "task.window", "expected an odd integer >= 1");
   if (c.results_path.empty()) bad_value(c, "output.path", "expected a file path");
   if (!(c.status_interval_s > 0)) bad_value(c, "status.interval_s", "expected a number > 0");
+  if (!(c.heartbeat_interval_ms > 0)) bad_value(c, "ft.heartbeat_interval_ms", "expected a number > 0");
+  if (!(c.heartbeat_timeout_ms > 2 * c.heartbeat_interval_ms)) {
+    bad_value(c, "ft.heartbeat_timeout_ms", "expected more than twice ft.heartbeat_interval_ms");
+  }
+  if (c.straggler_timeout_s < 0) bad_value(c, "ft.straggler_timeout_s", "expected a number >= 0");
+  if (c.stall_s < 0 || c.stall_after_s < 0) bad_value(c, "faults.stall_s", "expected numbers >= 0");
 }
 
 }  // namespace

@@ -51,6 +51,15 @@ struct JobConfig {
   std::string summary_path;  ///< empty = no JSON summary
   // [status]
   double status_interval_s = 1.0;
+  // [ft] fault tolerance
+  double heartbeat_interval_ms = 50;   ///< every rank tells the master it is alive this often
+  double heartbeat_timeout_ms = 300;   ///< silence after which a rank is declared dead
+  double straggler_timeout_s = 5;      ///< a worker with work that commits nothing this long is
+                                       ///< replaced (0 = never)
+  // [faults] injection for tests and drills
+  int stall_rank = -1;        ///< this rank's task stops making progress ...
+  double stall_after_s = 0;   ///< ... this many seconds after its first frame ...
+  double stall_s = 0;         ///< ... for this long (while its heartbeats go on)
 
   /// Frames each stream produces (config frames, or fps × duration).
   std::uint64_t frames_per_stream() const;

@@ -32,6 +32,8 @@ enum class Tag : int {
   broker_metrics,      ///< broker → master: per-partition offsets
   partition_done,      ///< broker → master: sealed partition fully committed
   broker_event,        ///< broker → master: JSON (e.g. a partition stopped by a spill failure)
+  heartbeat,           ///< any → master, master → all: alive (any other message counts too)
+  stand_down,          ///< master → a worker it declared dead or a straggler: drop everything
   shutdown,            ///< master → all
   final_report,        ///< any → master: JSON text
   error,               ///< any → master: fatal error text
@@ -85,12 +87,16 @@ struct Start {
   std::int64_t t0_ns = 0;
 };
 
+/// A fetch at this offset means "from the oldest uncommitted frame": a replacement worker does
+/// not need to know where its predecessor stopped; the broker does.
+constexpr std::uint64_t kFromCommitted = ~std::uint64_t{0};
+
 struct Assign {
   std::uint32_t partition = 0;
   std::uint32_t epoch = 0;
   std::int32_t owner = -1;   ///< worker rank
   std::int32_t broker = -1;  ///< broker rank holding the partition
-  std::uint64_t start_offset = 0;
+  std::uint64_t start_offset = kFromCommitted;
 };
 
 struct FetchRequest {

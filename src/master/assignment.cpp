@@ -30,6 +30,37 @@ std::vector<int> AssignmentTable::take_over(int from, int to) {
   return moved;
 }
 
+std::vector<std::pair<int, int>> AssignmentTable::recover(int failed, std::vector<int>& spares,
+                                                          const std::vector<int>& survivors) {
+  std::vector<std::pair<int, int>> moved;
+  const std::vector<int> parts = partitions_of(failed);
+  if (parts.empty()) return moved;
+  if (!spares.empty()) {
+    const int to = spares.front();
+    spares.erase(spares.begin());
+    for (int p : parts) {
+      reassign(p, to);
+      moved.emplace_back(p, to);
+    }
+    return moved;
+  }
+  RIDE_EXPECTS(!survivors.empty(), "no worker left to take over the partitions of rank " << failed);
+  for (int p : parts) {
+    int best = survivors.front();
+    std::size_t best_load = partitions_of(best).size();
+    for (int w : survivors) {
+      const std::size_t load = partitions_of(w).size();
+      if (load < best_load) {
+        best = w;
+        best_load = load;
+      }
+    }
+    reassign(p, best);
+    moved.emplace_back(p, best);
+  }
+  return moved;
+}
+
 std::vector<int> AssignmentTable::partitions_of(int worker) const {
   std::vector<int> out;
   for (int p = 0; p < partitions(); ++p) {

@@ -20,6 +20,11 @@ class AssignmentTable {
   std::uint32_t reassign(int partition, int worker);
   /// Moves every partition of `from` to `to` (new epochs); returns the moved partitions.
   std::vector<int> take_over(int from, int to);
+  /// The partitions of a failed worker go to the first spare when there is one (it joins the
+  /// group), else to the surviving workers, each partition to the one owning the fewest.
+  /// Returns (partition, new owner) per moved partition; `spares` loses the spare it used.
+  std::vector<std::pair<int, int>> recover(int failed, std::vector<int>& spares,
+                                           const std::vector<int>& survivors);
 
   const Ownership& at(int partition) const { return parts_.at(static_cast<std::size_t>(partition)); }
   std::vector<int> partitions_of(int worker) const;

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "broker/partition_log.h"  // LogState names for the status line
 #include "master/assignment.h"
+#include "master/liveness.h"
 #include "sink/result_check.h"
 #include "sink/result_store.h"
 
@@ -26,9 +27,30 @@ namespace {
 using nlohmann::json;
 
 class Master {
+  struct Moved {
+    int partition, to;
+    std::uint32_t epoch;
+    bool flowing;  ///< results from the new owner have arrived
+  };
+  struct Failure {  ///< one rank lost, and how the job got over it
+    int rank = -1;
+    std::string role, cause;
+    double last_heard = 0, detected = 0, recovered = -1;  ///< steady clock; -1: not yet
+    std::uint64_t reprocessed = 0;
+    std::vector<Moved> moved;
+  };
+
  public:
   explicit Master(RoleContext& ctx)
-      : ctx_(ctx), cfg_(ctx.cfg), layout_(ctx.layout), table_(ctx.layout.partitions) {}
+      : ctx_(ctx),
+        cfg_(ctx.cfg),
+        layout_(ctx.layout),
+        table_(ctx.layout.partitions),
+        liveness_(ctx.layout.world, ctx.cfg.heartbeat_timeout_ms / 1000.0, steady_s()),
+        active_workers_(ctx.layout.workers),
+        spare_pool_(ctx.layout.spares) {
+    for (int r = 0; r < layout_.world; ++r) role_now_.push_back(to_string(layout_.role_of(r)));
+  }
 
   int run() {
     if (!collect_hellos()) return abort_job("not every rank reported at start-up");
@@ -57,6 +79,8 @@ class Master {
     transport::IdleBackoff backoff;
     double next_status = t0_ + cfg_.status_interval_s;
     last_progress_ = steady_s();
+    // Everyone has been heard at start-up; silence counts from here.
+    for (int r = 1; r < layout_.world; ++r) liveness_.heard(r, last_progress_);
     std::string failure;
     while (failure.empty()) {
       bool busy = false;
@@ -64,6 +88,11 @@ class Master {
         auto m = ctx_.net.try_recv();
         if (!m) break;
         busy = true;
+        liveness_.heard(m->source, steady_s());
+        if (liveness_.dead(m->source)) {
+          tell_to_stand_down(m->source);  // declared dead: nothing it says counts any more
+          continue;
+        }
         failure = handle(*m);
         if (!failure.empty()) break;
       }
@@ -71,6 +100,9 @@ class Master {
       flush_and_ack(!busy);
       if (batch && !processing_started_ && all_ingest_done()) start_processing();
       const double now = steady_s();
+      send_heartbeats(now);
+      failure = detect_failures(now);
+      if (!failure.empty()) break;
       if (now >= next_status) {
         print_status(now);
         next_status += cfg_.status_interval_s;
@@ -78,8 +110,7 @@ class Master {
       if (all_ingest_done() && all_partitions_done()) break;
       if (now - last_progress_ > cfg_.stall_timeout_s) {
         failure = "no progress for " + fmt(cfg_.stall_timeout_s, 1) +
-                  " s (job.stall_timeout_s): a rank may have died; fault tolerance is not "
-                  "enabled in this build";
+                  " s (job.stall_timeout_s) although every rank answers heartbeats";
         break;
       }
       ctx_.net.progress();
@@ -153,7 +184,100 @@ class Master {
   void start_processing() {
     processing_started_ = true;
     processing_t0_ = steady_s();
-    for (int p = 0; p < table_.partitions(); ++p) send_assign(p, table_.at(p).owner);
+    for (int p = 0; p < table_.partitions(); ++p) {
+      send_assign(p, table_.at(p).owner);
+      progress_.reset(static_cast<std::uint32_t>(p), processing_t0_ + cfg_.start_delay_s);
+    }
+  }
+
+  void send_heartbeats(double now) {
+    if (now < next_heartbeat_) return;
+    next_heartbeat_ = now + cfg_.heartbeat_interval_ms / 1000.0;
+    for (int r = 1; r < layout_.world; ++r) {
+      if (!liveness_.dead(r)) ctx_.net.send(r, Tag::heartbeat, Buffer());
+    }
+  }
+
+  void tell_to_stand_down(int rank) {
+    const double now = steady_s();
+    auto& last = stand_down_sent_[rank];
+    if (now - last < 0.5) return;
+    last = now;
+    ctx_.net.send(rank, Tag::stand_down, Buffer());
+  }
+
+  /// Silent ranks and stragglers. Returns a reason when the job cannot go on.
+  std::string detect_failures(double now) {
+    for (int r : liveness_.newly_dead(now)) {
+      const double silent = now - liveness_.last_heard(r);
+      const std::string why = "silent for " + fmt(silent, 3) + " s";
+      if (auto fatal = recover_from(r, why, now); !fatal.empty()) return fatal;
+    }
+    if (!processing_started_ || cfg_.straggler_timeout_s <= 0) return {};
+    for (std::uint32_t p : progress_.stalled(now, cfg_.straggler_timeout_s)) {
+      const int owner = table_.at(static_cast<int>(p)).owner;
+      if (owner < 0 || liveness_.dead(owner)) continue;
+      liveness_.declare_dead(owner);
+      tell_to_stand_down(owner);
+      const std::string why = "straggler: alive but partition " + std::to_string(p) +
+                              " committed nothing for " + fmt(cfg_.straggler_timeout_s, 1) + " s";
+      if (auto fatal = recover_from(owner, why, now); !fatal.empty()) return fatal;
+    }
+    return {};
+  }
+
+  /// Moves a failed worker's partitions to a spare (promoted) or to the survivors, fencing the
+  /// old epoch at the brokers first. Brokers and ingest ranks are not replaceable (yet): their
+  /// death ends the job with a clear error.
+  std::string recover_from(int rank, const std::string& why, double now) {
+    const std::string role = role_now_[static_cast<std::size_t>(rank)];
+    Failure f;
+    f.rank = rank;
+    f.role = role;
+    f.cause = why;
+    f.last_heard = liveness_.last_heard(rank);
+    f.detected = now;
+    std::cout << "[ride] failure: rank " << rank << " (" << role << ") " << why;
+    if (role == "broker" || role == "ingest") {
+      std::cout << std::endl;
+      failures_.push_back(f);
+      return "rank " + std::to_string(rank) + " (" + role + ") " + why + ": the loss of a " + role +
+             " rank is not tolerated (docs/ARCHITECTURE.md, \"What is not tolerated\")";
+    }
+    if (role == "spare") {
+      std::erase(spare_pool_, rank);
+      std::cout << ": one spare fewer (" << spare_pool_.size() << " left)" << std::endl;
+      f.recovered = f.detected;
+      failures_.push_back(f);
+      return {};
+    }
+    std::erase(active_workers_, rank);
+    std::vector<std::pair<int, int>> moved;
+    try {
+      moved = table_.recover(rank, spare_pool_, active_workers_);
+    } catch (const Error&) {
+      std::cout << std::endl;
+      failures_.push_back(f);
+      return "rank " + std::to_string(rank) + " (worker) " + why + " and no worker or spare is left";
+    }
+    std::string to_list;
+    for (const auto& [p, to] : moved) {
+      if (role_now_[static_cast<std::size_t>(to)] == "spare") {
+        role_now_[static_cast<std::size_t>(to)] = "worker";
+        active_workers_.push_back(to);
+      }
+      // The broker hears of the new epoch first: from then on the old owner is fenced.
+      send_assign(p, layout_.broker_of_partition(p));
+      if (processing_started_) send_assign(p, to);
+      progress_.reset(static_cast<std::uint32_t>(p), now);
+      f.moved.push_back({p, to, table_.at(p).epoch, false});
+      to_list += (to_list.empty() ? "" : ", ") + std::to_string(p) + " -> rank " + std::to_string(to);
+    }
+    std::cout << ": partitions " << (to_list.empty() ? std::string("(none)") : to_list)
+              << (spare_pool_.empty() ? "; no spare left" : "") << std::endl;
+    if (moved.empty()) f.recovered = f.detected;
+    failures_.push_back(f);
+    return {};
   }
 
   std::uint64_t committed_of(int p) const {
@@ -211,6 +335,12 @@ class Master {
       errors[idx] = std::string(reinterpret_cast<const char*>(r.take(len)), len);
     }
     const double sec = steady_s() - t0_;
+    Failure* recovering = nullptr;  // the failure whose moved partition this batch belongs to
+    for (auto& f : failures_) {
+      for (auto& mv : f.moved) {
+        if (mv.partition == static_cast<int>(rh.partition) && rh.epoch >= mv.epoch) recovering = &f;
+      }
+    }
     for (std::size_t i = 0; i < recs.size(); ++i) {
       const auto& rec = recs[i];
       // Effectively once: a (stream, sequence) already stored is dropped, not written twice.
@@ -218,6 +348,7 @@ class Master {
       if (seen.size() <= rec.sequence) seen.resize(rec.sequence + 1, false);
       if (seen[rec.sequence]) {
         ++duplicates_dropped_;
+        if (recovering) ++recovering->reprocessed;  // done before the failure, not committed
         continue;
       }
       seen[rec.sequence] = true;
@@ -235,6 +366,18 @@ class Master {
     }
     pending_acks_.push_back({m.source, rh.batch_id});
     last_progress_ = steady_s();
+    if (recovering) mark_recovered(*recovering, static_cast<int>(rh.partition), rh.epoch);
+  }
+
+  /// Recovery of a failure is complete when every moved partition has results from its new
+  /// owner (they are committed right after this batch is durable).
+  void mark_recovered(Failure& f, int partition, std::uint32_t epoch) {
+    bool all = true;
+    for (auto& mv : f.moved) {
+      if (mv.partition == partition && epoch >= mv.epoch) mv.flowing = true;
+      all = all && mv.flowing;
+    }
+    if (all && f.recovered < 0) f.recovered = steady_s();
   }
 
   /// Group commit: one HDF5 flush makes a burst of result batches durable, then each worker
@@ -271,6 +414,7 @@ class Master {
     for (std::uint32_t i = 0; i < n; ++i) {
       const auto pm = r.pod<PartitionMetrics>();
       partitions_[pm.partition] = pm;
+      progress_.observe(pm.partition, pm.end_offset, pm.committed, steady_s());
       auto& peak = peaks_[pm.partition];
       peak.lag_frames = std::max(peak.lag_frames, pm.end_offset - std::min(pm.end_offset, pm.committed));
       if (pm.oldest_capture_ns > 0 && pm.committed < pm.end_offset) {
@@ -333,20 +477,21 @@ class Master {
     s.abort = abort ? 1 : 0;
     for (int r = 1; r < layout_.world; ++r) ctx_.net.send(r, Tag::shutdown, pod_body(s));
     // Collect final reports, bounded: a rank that is gone must not hang the master.
-    std::size_t missing = static_cast<std::size_t>(layout_.world - 1);
+    std::size_t missing = 0;
+    for (int r = 1; r < layout_.world; ++r) missing += liveness_.dead(r) ? 0 : 1;
     const double deadline = steady_s() + 10.0;
     while (missing > 0 && steady_s() < deadline) {
       auto m = ctx_.net.recv_for(0.25);
       if (!m) continue;
       if (m->tag == Tag::final_report) {
         reports_[m->source] = parse_json_body(m->body);
-        --missing;
+        if (!liveness_.dead(m->source) && missing > 0) --missing;
       } else if (m->tag == Tag::broker_metrics) {
         on_metrics(m->body);
       }
     }
     for (int r = 1; r < layout_.world; ++r) {
-      if (!reports_.count(r)) {
+      if (!reports_.count(r) && !liveness_.dead(r)) {
         errors_.push_back("rank " + std::to_string(r) + " (" +
                           ranks_[static_cast<std::size_t>(r)].value("role", "?") +
                           ") sent no final report: it died or hung");
@@ -481,6 +626,29 @@ class Master {
                           {"produced_total", cum_prod}, {"processed_total", cum_proc}});
     }
     s["timeline"] = timeline;
+    json failures = json::array();
+    auto unix_s = [&](double steady) { return static_cast<double>(t0_ns_) / 1e9 + (steady - t0_); };
+    for (const auto& f : failures_) {
+      json moved = json::array();
+      for (const auto& mv : f.moved) moved.push_back({{"partition", mv.partition}, {"to", mv.to}, {"epoch", mv.epoch}});
+      // The death lies between the last message heard and one heartbeat interval after it.
+      failures.push_back({{"rank", f.rank},
+                          {"role", f.role},
+                          {"cause", f.cause},
+                          {"last_heard_unix_s", unix_s(f.last_heard)},
+                          {"detected_unix_s", unix_s(f.detected)},
+                          {"detected_after_s", f.detected - f.last_heard},
+                          {"recovered_unix_s", f.recovered >= 0 ? json(unix_s(f.recovered)) : json(nullptr)},
+                          {"recovered_after_s", f.recovered >= 0 ? json(f.recovered - f.last_heard) : json(nullptr)},
+                          {"frames_reprocessed", f.reprocessed},
+                          {"partitions_moved", moved}});
+    }
+    s["failures"] = failures;
+    for (auto& r : s["ranks"]) {
+      const int rank = r["rank"].get<int>();
+      r["alive_at_end"] = rank == 0 || !liveness_.dead(rank);
+      r["role_at_end"] = role_now_[static_cast<std::size_t>(rank)];
+    }
 
     std::cout << "[ride] done in " << fmt(elapsed, 2) << " s: ingested " << ingested
               << ", processed " << processed << ", committed " << committed << ", lost "
@@ -493,6 +661,13 @@ class Master {
     for (const auto& w : workers) {
       std::cout << "[ride]   worker rank " << w["rank"] << ": " << w["processed"] << " frames, "
                 << fmt(w.value("fps", 0.0), 1) << " fps\n";
+    }
+    for (const auto& f : failures_) {
+      std::cout << "[ride]   failure of rank " << f.rank << " (" << f.role << "): detected "
+                << fmt(f.detected - f.last_heard, 3) << " s after it was last heard, "
+                << (f.recovered >= 0 ? "frames flowing again after " + fmt(f.recovered - f.last_heard, 3) + " s"
+                                     : std::string("not recovered"))
+                << ", " << f.reprocessed << " frame(s) re-processed\n";
     }
     for (const auto& e : errors_) std::cout << "[ride] error: " << e << "\n";
     std::cout << "[ride] results: " << cfg_.results_path << std::flush;
@@ -510,6 +685,13 @@ class Master {
   const JobConfig& cfg_;
   const RoleLayout& layout_;
   AssignmentTable table_;
+  LivenessMonitor liveness_;
+  ProgressWatch progress_;
+  std::vector<int> active_workers_, spare_pool_;
+  std::vector<std::string> role_now_;
+  std::vector<Failure> failures_;
+  std::map<int, double> stand_down_sent_;
+  double next_heartbeat_ = 0;
   std::optional<ResultWriter> writer_;
   std::vector<json> ranks_;
   std::vector<std::string> errors_;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/clock.h"
+
 namespace ride {
 
 void send_hello(RoleContext& ctx) {
@@ -14,6 +16,26 @@ void send_hello(RoleContext& ctx) {
   std::strncpy(h.host, ctx.net.host().c_str(), sizeof(h.host) - 1);
   ctx.net.send(0, Tag::hello, pod_body(h));
 }
+
+Heartbeat::Heartbeat(RoleContext& ctx)
+    : ctx_(ctx),
+      interval_s_(ctx.cfg.heartbeat_interval_ms / 1000.0),
+      // The master's silence is judged more leniently than a worker's: it is busy with HDF5.
+      master_timeout_s_(std::max(2.0, 5 * ctx.cfg.heartbeat_timeout_ms / 1000.0)),
+      master_last_(steady_s()) {}
+
+void Heartbeat::tick() {
+  const double now = steady_s();
+  if (now < next_) return;
+  next_ = now + interval_s_;
+  ctx_.net.send(0, Tag::heartbeat, Buffer());
+}
+
+void Heartbeat::heard_from(int source) {
+  if (source == 0) master_last_ = steady_s();
+}
+
+bool Heartbeat::master_silent() const { return steady_s() - master_last_ > master_timeout_s_; }
 
 Buffer json_body(const nlohmann::json& j) { return BodyWriter().str(j.dump()).finish(); }
 

@@ -25,6 +25,31 @@ void send_final_report(RoleContext& ctx, const nlohmann::json& report);
 /// Reports a fatal error text to the master (best effort, bounded wait).
 void send_error(RoleContext& ctx, const std::string& what);
 
+/// @brief Thrown by a role that finds the master gone: the rank ends with exit code 3.
+class MasterLost : public Error {
+ public:
+  using Error::Error;
+};
+
+/// @brief Liveness both ways: tells the master this rank is alive every
+/// ft.heartbeat_interval_ms, and notices when the master itself falls silent (then the rank
+/// must end on its own: nobody else will tell it).
+class Heartbeat {
+ public:
+  explicit Heartbeat(RoleContext& ctx);
+  /// Sends a heartbeat when one is due; call from the role's loop.
+  void tick();
+  /// Call with the source of every message received.
+  void heard_from(int source);
+  /// True when the master has been silent longer than master_timeout_s().
+  bool master_silent() const;
+  double master_timeout_s() const { return master_timeout_s_; }
+
+ private:
+  RoleContext& ctx_;
+  double interval_s_, master_timeout_s_, next_ = 0, master_last_;
+};
+
 /// JSON body helpers for the rare control messages that carry structured data.
 Buffer json_body(const nlohmann::json& j);
 nlohmann::json parse_json_body(const Buffer& b);

@@ -1,9 +1,13 @@
 #include "worker/worker.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <deque>
+#include <future>
+#include <iostream>
 #include <map>
+#include <thread>
 
 #include "core/checksum.h"
 #include "core/clock.h"
@@ -15,7 +19,7 @@ namespace {
 
 class Worker {
  public:
-  explicit Worker(RoleContext& ctx) : ctx_(ctx) {}
+  Worker(RoleContext& ctx, bool spare) : ctx_(ctx), heartbeat_(ctx), spare_(spare) {}
 
   int run() {
     send_hello(ctx_);
@@ -24,26 +28,32 @@ class Worker {
     while (!stop_) {
       bool busy = false;
       while (auto m = ctx_.net.try_recv()) {
+        heartbeat_.heard_from(m->source);
         handle(*m);
         busy = true;
         if (stop_) break;
       }
       if (stop_) break;
-      issue_fetches();
-      if (!ready_.empty()) {
-        process(ready_.front());
-        ready_.pop_front();
-        busy = true;
+      if (heartbeat_.master_silent()) {
+        std::cerr << "ride: rank " << ctx_.net.rank() << " (worker): the master has been silent for "
+                  << heartbeat_.master_timeout_s() << " s; exiting" << std::endl;
+        return 3;
       }
+      heartbeat_.tick();
+      issue_fetches();
+      busy |= pump_compute();
       ctx_.net.progress();
       if (busy) backoff.reset();
       else backoff.wait();
     }
+    if (computing_.valid()) computing_.wait();  // never leave the compute thread running
     nlohmann::json parts = nlohmann::json::array();
     for (const auto& [p, o] : owned_) parts.push_back(p);
     const double span = last_commit_s_ > first_frame_s_ ? last_commit_s_ - first_frame_s_ : 0.0;
     send_final_report(ctx_, {{"rank", ctx_.net.rank()},
-                             {"role", "worker"},
+                             {"role", spare_ && !promoted_ ? "spare" : "worker"},
+                             {"promoted", promoted_},
+                             {"stood_down", stood_down_},
                              {"processed", processed_},
                              {"failed", failed_},
                              {"dropped", dropped_},
@@ -61,7 +71,7 @@ class Worker {
   struct Owned {
     std::uint32_t epoch = 0;
     int broker = -1;
-    std::uint64_t next_fetch = 0;
+    std::uint64_t next_fetch = kFromCommitted;
     bool fetch_in_flight = false;
     bool end_of_partition = false;
     int queued_batches = 0;
@@ -79,6 +89,13 @@ class Worker {
     std::uint32_t partition, epoch;
     std::uint64_t end_offset;
   };
+  /// What the compute thread hands back: the RESULTS body and its counts.
+  struct Computed {
+    Buffer body;
+    ResultsHeader header;
+    std::uint64_t processed = 0, failed = 0, dropped = 0;
+    double seconds = 0;
+  };
 
   void handle(transport::Message& m) {
     switch (m.tag) {
@@ -87,17 +104,38 @@ class Worker {
       case Tag::fetch_frame: on_frame(m.source, std::move(m.body)); break;
       case Tag::results_ack: on_results_ack(BodyReader(m.body).pod<ResultsAck>()); break;
       case Tag::commit_ack: on_commit_ack(BodyReader(m.body).pod<CommitAck>()); break;
+      case Tag::stand_down: stand_down(); break;
       case Tag::shutdown: stop_ = true; break;
       default: break;
     }
   }
 
   void on_assign(const Assign& a) {
+    if (stood_down_) return;
+    if (spare_ && !promoted_) {
+      promoted_ = true;
+      std::cout << "[ride] rank " << ctx_.net.rank() << " (spare) promoted: takes partition "
+                << a.partition << " at epoch " << a.epoch << std::endl;
+    }
     Owned& o = owned_[a.partition];
+    o = Owned{};
     o.epoch = a.epoch;
     o.broker = a.broker;
     o.next_fetch = a.start_offset;
-    o.end_of_partition = false;
+    // A fetch of the previous owner's epoch may still be answered: drop what arrives for it.
+  }
+
+  /// Declared dead or a straggler: the master has given this rank's partitions to others, and
+  /// the brokers fence its epochs. It drops everything and waits for shutdown.
+  void stand_down() {
+    if (!stood_down_) {
+      std::cerr << "ride: rank " << ctx_.net.rank() << " (worker): told to stand down; its "
+                << owned_.size() << " partition(s) belong to other workers now" << std::endl;
+    }
+    stood_down_ = true;
+    owned_.clear();
+    ready_.clear();
+    awaiting_.clear();
   }
 
   void issue_fetches() {
@@ -130,7 +168,7 @@ class Worker {
 
   void on_frame(int broker, Buffer frame) {
     auto it = incoming_.find(broker);
-    if (it == incoming_.end()) return;  // reply of a partition we no longer own
+    if (it == incoming_.end()) return;
     it->second.batch.frames.push_back(std::move(frame));
     if (it->second.batch.frames.size() == it->second.reply.count) complete_fetch(broker);
   }
@@ -139,7 +177,7 @@ class Worker {
     Incoming in = std::move(incoming_.at(broker));
     incoming_.erase(broker);
     auto it = owned_.find(in.reply.partition);
-    if (it == owned_.end() || it->second.epoch != in.reply.epoch) return;
+    if (it == owned_.end() || it->second.epoch != in.reply.epoch) return;  // not ours (any more)
     Owned& o = it->second;
     o.fetch_in_flight = false;
     switch (in.reply.status) {
@@ -149,30 +187,48 @@ class Worker {
         owned_.erase(it);
         return;
       case FetchStatus::end_of_partition: o.end_of_partition = true; return;
-      case FetchStatus::out_of_range: return;  // retried from next_fetch
+      case FetchStatus::out_of_range: o.next_fetch = kFromCommitted; return;
       case FetchStatus::ok: break;
     }
+    o.next_fetch = in.reply.first_offset + in.batch.frames.size();
     if (in.batch.frames.empty()) return;
     if (first_frame_s_ == 0) first_frame_s_ = steady_s();
-    o.next_fetch = in.reply.first_offset + in.batch.frames.size();
     ++o.queued_batches;
     ready_.push_back(std::move(in.batch));
   }
 
-  void process(Batch& batch) {
+  /// Runs the task on a thread of its own so that this thread keeps answering the master and
+  /// the brokers (heartbeats included) however long a frame takes. Returns true on progress.
+  bool pump_compute() {
+    if (computing_.valid()) {
+      if (computing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+      finish_batch(computing_.get());
+      return true;
+    }
+    if (ready_.empty()) return false;
+    Batch batch = std::move(ready_.front());
+    ready_.pop_front();
+    if (auto o = owned_.find(batch.partition); o != owned_.end()) --o->second.queued_batches;
+    computing_ = std::async(std::launch::async, [this, b = std::move(batch)]() mutable {
+      return compute(b);
+    });
+    return true;
+  }
+
+  /// The compute thread's work: touches only the batch, the configuration and out_.
+  Computed compute(Batch& batch) {
     const double t_start = steady_s();
-    const bool images = ctx_.cfg.images;
-    BodyWriter results;
-    ResultsHeader rh;
-    rh.batch_id = next_batch_id_++;
+    maybe_stall();
+    const bool images = ctx_.cfg.images && !noop_;
+    Computed c;
+    ResultsHeader& rh = c.header;
     rh.partition = batch.partition;
     rh.epoch = batch.epoch;
     rh.end_offset = batch.first_offset + batch.frames.size();
     rh.count = static_cast<std::uint32_t>(batch.frames.size());
-    rh.has_images = images && !noop_ ? 1 : 0;
-    results.pod(rh);
+    rh.has_images = images ? 1 : 0;
+    BodyWriter records, image_bytes;
     std::vector<std::pair<std::uint32_t, std::string>> errors;
-    BodyWriter image_bytes;
     for (std::size_t i = 0; i < batch.frames.size(); ++i) {
       const Buffer& f = batch.frames[i];
       const auto ph = f.read<ProduceHeader>(0);
@@ -191,53 +247,73 @@ class Worker {
       if (ph.flags & kFrameFlagDropped) {
         // The broker's drop policy discarded the pixels: account for the key, process nothing.
         rec.status = ResultStatus::dropped;
-        rec.processed_ns = wall_ns();
-        ++dropped_;
-        results.pod(rec);
-        continue;
-      }
-      try {
-        RIDE_EXPECTS(fh.pixel == PixelType::u8 && fh.channels == 1,
-                     "stddev needs single-channel u8 frames, got " << to_string(fh.pixel) << " x"
-                                                                  << fh.channels);
-        RIDE_EXPECTS(f.size() == kPixelsAt + fh.payload_bytes(), "frame size disagrees with its header");
-        const auto* px = reinterpret_cast<const std::uint8_t*>(f.data() + kPixelsAt);
-        rec.input_checksum = checksum64(px, fh.payload_bytes());
-        rec.status = ResultStatus::ok;
-        if (!noop_) {
-          const std::size_t n = std::size_t{fh.width} * fh.height;
-          if (out_.size() < n) out_.resize(n);
-          const int w = static_cast<int>(fh.width), h = static_cast<int>(fh.height);
-          kernels::stddev_filter_u8(px, w, h, w, ctx_.cfg.window, out_.data(), w, ctx_.cfg.threads);
-          const auto st = kernels::frame_stats(out_.data(), w, h, w);
-          rec.scalars[0] = st.mean;
-          rec.scalars[1] = st.min;
-          rec.scalars[2] = st.max;
-          if (images) image_bytes.bytes(out_.data(), n * sizeof(float));
+        ++c.dropped;
+      } else {
+        try {
+          RIDE_EXPECTS(fh.pixel == PixelType::u8 && fh.channels == 1,
+                       "stddev needs single-channel u8 frames, got " << to_string(fh.pixel) << " x"
+                                                                    << fh.channels);
+          RIDE_EXPECTS(f.size() == kPixelsAt + fh.payload_bytes(), "frame size disagrees with its header");
+          const auto* px = reinterpret_cast<const std::uint8_t*>(f.data() + kPixelsAt);
+          rec.input_checksum = checksum64(px, fh.payload_bytes());
+          rec.status = ResultStatus::ok;
+          if (!noop_) {
+            const std::size_t n = std::size_t{fh.width} * fh.height;
+            if (out_.size() < n) out_.resize(n);
+            const int w = static_cast<int>(fh.width), h = static_cast<int>(fh.height);
+            kernels::stddev_filter_u8(px, w, h, w, ctx_.cfg.window, out_.data(), w, ctx_.cfg.threads);
+            const auto st = kernels::frame_stats(out_.data(), w, h, w);
+            rec.scalars[0] = st.mean;
+            rec.scalars[1] = st.min;
+            rec.scalars[2] = st.max;
+            if (images) image_bytes.bytes(out_.data(), n * sizeof(float));
+          }
+          ++c.processed;
+        } catch (const std::exception& e) {
+          // A failing frame is recorded, not fatal: the sink stores the error with its key.
+          rec.status = ResultStatus::task_error;
+          errors.emplace_back(static_cast<std::uint32_t>(i), e.what());
+          ++c.failed;
         }
-        ++processed_;
-      } catch (const std::exception& e) {
-        // A failing frame is recorded, not fatal: the sink stores the error with the frame's key.
-        rec.status = ResultStatus::task_error;
-        errors.emplace_back(static_cast<std::uint32_t>(i), e.what());
-        ++failed_;
       }
       rec.processed_ns = wall_ns();
-      results.pod(rec);
+      records.pod(rec);
     }
-    if (rh.has_images) {
+    BodyWriter body;
+    body.pod(rh);
+    const Buffer rb = records.finish();
+    body.bytes(rb.data(), rb.size());
+    if (images) {
       const Buffer ib = image_bytes.finish();
-      results.bytes(ib.data(), ib.size());
+      body.bytes(ib.data(), ib.size());
     }
-    results.pod(static_cast<std::uint32_t>(errors.size()));
-    for (const auto& [idx, msg] : errors) {
-      results.pod(idx).pod(static_cast<std::uint32_t>(msg.size())).str(msg);
-    }
-    awaiting_[rh.batch_id] = {batch.partition, batch.epoch, rh.end_offset};
-    ctx_.net.send(0, Tag::results, results.finish());
-    if (auto it = owned_.find(batch.partition); it != owned_.end()) --it->second.queued_batches;
+    body.pod(static_cast<std::uint32_t>(errors.size()));
+    for (const auto& [idx, msg] : errors) body.pod(idx).pod(static_cast<std::uint32_t>(msg.size())).str(msg);
+    c.body = body.finish();
+    c.seconds = steady_s() - t_start;
+    return c;
+  }
+
+  /// faults.stall_*: the task hangs once, while this thread's heartbeats go on (a straggler).
+  void maybe_stall() {
+    if (stalled_once_ || ctx_.cfg.stall_rank != ctx_.net.rank() || ctx_.cfg.stall_s <= 0) return;
+    if (steady_s() - first_frame_s_ < ctx_.cfg.stall_after_s) return;
+    stalled_once_ = true;
+    std::this_thread::sleep_for(std::chrono::duration<double>(ctx_.cfg.stall_s));
+  }
+
+  void finish_batch(Computed c) {
+    busy_s_ += c.seconds;
     ++batches_;
-    busy_s_ += steady_s() - t_start;
+    if (stood_down_) return;  // the partition is someone else's now
+    processed_ += c.processed;
+    failed_ += c.failed;
+    dropped_ += c.dropped;
+    ResultsHeader rh = c.header;
+    rh.batch_id = next_batch_id_++;
+    c.body.write(0, rh);
+    awaiting_[rh.batch_id] = {rh.partition, rh.epoch, rh.end_offset};
+    ctx_.net.send(0, Tag::results, std::move(c.body));
   }
 
   void on_results_ack(const ResultsAck& ack) {
@@ -264,29 +340,26 @@ class Worker {
   }
 
   RoleContext& ctx_;
+  Heartbeat heartbeat_;
+  const bool spare_;
+  bool promoted_ = false, stood_down_ = false, stalled_once_ = false;
   std::map<std::uint32_t, Owned> owned_;
   std::map<int, Incoming> incoming_;
   std::deque<Batch> ready_;
+  std::future<Computed> computing_;
   std::map<std::uint64_t, AwaitingAck> awaiting_;
-  std::vector<float> out_;
+  std::vector<float> out_;  ///< compute thread only
   std::uint64_t next_batch_id_ = 0, processed_ = 0, failed_ = 0, dropped_ = 0, batches_ = 0,
-      fenced_ = 0;
+                fenced_ = 0;
   double busy_s_ = 0, first_frame_s_ = 0, last_commit_s_ = 0, fetch_after_s_ = 0;
-  const bool noop_ = ctx_.cfg.task == "noop";
   bool stop_ = false;
+  const bool noop_ = ctx_.cfg.task == "noop";
 };
 
 }  // namespace
 
-int run_worker(RoleContext& ctx) { return Worker(ctx).run(); }
+int run_worker(RoleContext& ctx) { return Worker(ctx, false).run(); }
 
-int run_spare(RoleContext& ctx) {
-  send_hello(ctx);
-  while (true) {
-    if (auto m = ctx.net.recv_for(1.0); m && m->tag == Tag::shutdown) break;
-  }
-  send_final_report(ctx, {{"rank", ctx.net.rank()}, {"role", "spare"}});
-  return 0;
-}
+int run_spare(RoleContext& ctx) { return Worker(ctx, true).run(); }
 
 }  // namespace ride

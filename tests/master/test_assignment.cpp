@@ -39,3 +39,28 @@ TEST(Assignment, Errors) {
 
 }  // namespace
 }  // namespace ride
+
+namespace ride {
+namespace {
+
+TEST(Assignment, RecoverPrefersASpareThenTheLeastLoadedSurvivors) {
+  AssignmentTable t(6);
+  t.assign_round_robin({3, 4, 5});  // 3: {0,3}  4: {1,4}  5: {2,5}
+  std::vector<int> spares = {6};
+  auto moved = t.recover(4, spares, {3, 5});
+  EXPECT_EQ(moved, (std::vector<std::pair<int, int>>{{1, 6}, {4, 6}}));
+  EXPECT_TRUE(spares.empty());
+  EXPECT_EQ(t.at(1).epoch, 2u);
+  // No spare left: the survivors share the partitions, fewest first.
+  moved = t.recover(6, spares, {3, 5});
+  ASSERT_EQ(moved.size(), 2u);
+  EXPECT_NE(moved[0].second, moved[1].second);
+  EXPECT_EQ(t.partitions_of(3).size(), 3u);
+  EXPECT_EQ(t.partitions_of(5).size(), 3u);
+  EXPECT_EQ(t.at(1).epoch, 3u);  // moved twice
+  EXPECT_THROW(t.recover(3, spares, {}), Error);
+  EXPECT_TRUE(t.recover(42, spares, {}).empty());  // owned nothing: nothing to do
+}
+
+}  // namespace
+}  // namespace ride
