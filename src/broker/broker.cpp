@@ -71,7 +71,10 @@ class Broker {
     double next_metrics = steady_s();
     while (!stop_) {
       bool busy = false;
-      while (auto m = ctx_.net.try_recv()) {
+      // A bounded burst: under load the loop must still reach its heartbeat and timers.
+      for (int burst = 0; burst < 64; ++burst) {
+        auto m = ctx_.net.try_recv();
+        if (!m) break;
         heartbeat_.heard_from(m->source);
         handle(*m);
         busy = true;
@@ -152,6 +155,13 @@ class Broker {
         std::erase_if(pending_, [&](const PendingFetch& f) {
           return f.req.partition == a.partition && f.req.epoch < a.epoch;
         });
+        break;
+      }
+      case Tag::peer_dead: {
+        // The master declared this rank dead: what is queued for it would never be delivered.
+        const int dead = BodyReader(m.body).pod<PeerDead>().rank;
+        std::erase_if(pending_, [dead](const PendingFetch& f) { return f.worker == dead; });
+        ctx_.net.cancel_sends_to(dead);
         break;
       }
       case Tag::start: break;

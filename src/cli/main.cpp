@@ -58,29 +58,32 @@ int run_job(int argc, char** argv) {
   const bool speaker = net.rank() == 0;
   if (!config_error.empty()) {
     if (speaker) std::cerr << "ride: configuration error: " << config_error << std::endl;
-    return report_exit(net.rank(), 2);
+    net.finalize(report_exit(net.rank(), 2));
+    return 2;
   }
   ride::RoleLayout layout;
   try {
     layout = ride::compute_role_layout(cfg, net.size());
   } catch (const ride::ConfigError& e) {
     if (speaker) std::cerr << "ride: configuration error: " << e.what() << std::endl;
-    return report_exit(net.rank(), 2);
+    net.finalize(report_exit(net.rank(), 2));
+    return 2;
   }
   const ride::Role role = layout.role_of(net.rank());
   ride::RoleContext ctx{net, cfg, layout, role};
+  int code = 1;
   try {
     switch (role) {
-      case ride::Role::master: return report_exit(0, ride::run_master(ctx));
-      case ride::Role::broker: return ride::run_broker(ctx);
-      case ride::Role::ingest: return ride::run_ingest(ctx);
-      case ride::Role::worker: return ride::run_worker(ctx);
-      case ride::Role::spare: return ride::run_spare(ctx);
+      case ride::Role::master: code = report_exit(0, ride::run_master(ctx)); break;
+      case ride::Role::broker: code = ride::run_broker(ctx); break;
+      case ride::Role::ingest: code = ride::run_ingest(ctx); break;
+      case ride::Role::worker: code = ride::run_worker(ctx); break;
+      case ride::Role::spare: code = ride::run_spare(ctx); break;
     }
   } catch (const ride::MasterLost& e) {
     std::cerr << "ride: rank " << net.rank() << " (" << ride::to_string(role) << "): " << e.what()
               << "; exiting" << std::endl;
-    return 3;
+    code = 3;
   } catch (const std::exception& e) {
     std::cerr << "ride: rank " << net.rank() << " (" << ride::to_string(role)
               << ") failed: " << e.what() << std::endl;
@@ -89,9 +92,10 @@ int run_job(int argc, char** argv) {
       net.abort(1);  // nobody else can end the job cleanly
     }
     ride::send_error(ctx, e.what());
-    return 1;
+    code = 1;
   }
-  return 1;
+  net.finalize(code);
+  return code;
 }
 
 }  // namespace

@@ -34,6 +34,7 @@ enum class Tag : int {
   broker_event,        ///< broker → master: JSON (e.g. a partition stopped by a spill failure)
   heartbeat,           ///< any → master, master → all: alive (any other message counts too)
   stand_down,          ///< master → a worker it declared dead or a straggler: drop everything
+  peer_dead,           ///< master → brokers: PeerDead; stop sending to that rank
   shutdown,            ///< master → all
   final_report,        ///< any → master: JSON text
   error,               ///< any → master: fatal error text
@@ -165,6 +166,10 @@ struct PartitionDone {
   std::uint32_t partition = 0;
   std::uint32_t reserved = 0;
   std::uint64_t end_offset = 0;
+};
+
+struct PeerDead {
+  std::int32_t rank = -1;
 };
 
 struct Shutdown {

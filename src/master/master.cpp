@@ -231,6 +231,12 @@ class Master {
   /// death ends the job with a clear error.
   std::string recover_from(int rank, const std::string& why, double now) {
     const std::string role = role_now_[static_cast<std::size_t>(rank)];
+    ctx_.net.cancel_sends_to(rank);
+    PeerDead pd;
+    pd.rank = rank;
+    for (int b : layout_.brokers) {
+      if (b != rank && !liveness_.dead(b)) ctx_.net.send(b, Tag::peer_dead, pod_body(pd));
+    }
     Failure f;
     f.rank = rank;
     f.role = role;
@@ -496,6 +502,9 @@ class Master {
                           ranks_[static_cast<std::size_t>(r)].value("role", "?") +
                           ") sent no final report: it died or hung");
       }
+    }
+    for (int r = 1; r < layout_.world; ++r) {
+      if (liveness_.dead(r) && !reports_.count(r)) ctx_.net.cancel_sends_to(r);
     }
     ctx_.net.drain(5.0);
   }

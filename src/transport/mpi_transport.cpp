@@ -1,9 +1,14 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <iostream>
 #include <climits>
 #include <deque>
+#include <map>
+#include <vector>
 #include <thread>
 #include <variant>
 
@@ -34,6 +39,19 @@ struct Transport::Impl {
   };
   std::deque<PendingSend> sends;
   double send_timeout_s;
+  /// Receives matched but not complete, per source in matching order. A large message arrives
+  /// in a rendezvous: if its sender dies half-way, a blocking MPI_Mrecv would never return
+  /// (measured: a worker hung in Mrecv after its broker was SIGKILLed), so receives are
+  /// nonblocking and a message is delivered only once complete, in order per source.
+  struct PendingRecv {
+    MPI_Request request;
+    Message message;
+    double deadline;
+    bool done = false;
+  };
+  std::deque<PendingRecv> recvs;  ///< in matching (arrival) order, all sources
+  /// Receives from dead senders, abandoned: their buffers must outlive the requests.
+  std::vector<PendingRecv> abandoned;
 };
 
 void IdleBackoff::wait() {
@@ -55,18 +73,7 @@ Transport::Transport(int* argc, char*** argv, double send_timeout_s) : impl_(new
   host_.assign(name, static_cast<std::size_t>(len));
 }
 
-Transport::~Transport() {
-  // Requests to peers that died stay pending; Open MPI still finalizes (measured), but cancel
-  // them first so no buffer is read after it is freed.
-  for (auto& s : impl_->sends) {
-    MPI_Cancel(&s.request);
-    MPI_Request_free(&s.request);
-  }
-  impl_->sends.clear();
-  int finalized = 0;
-  MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
-}
+Transport::~Transport() { finalize(1); }
 
 namespace {
 const Buffer& view(const std::variant<Buffer, BufferPtr>& b) {
@@ -116,23 +123,65 @@ void Transport::progress() {
 std::size_t Transport::pending_sends() const { return impl_->sends.size(); }
 
 std::optional<Message> Transport::try_recv() {
-  int flag = 0;
-  MPI_Message handle;
-  MPI_Status status;
-  RIDE_MPI_TRY(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &handle, &status),
-               "probe for messages");
-  if (!flag) return std::nullopt;
-  int count = 0;
-  MPI_Get_count(&status, MPI_BYTE, &count);
-  Message m;
-  m.source = status.MPI_SOURCE;
-  m.tag = static_cast<Tag>(status.MPI_TAG);
-  m.body = Buffer(static_cast<std::size_t>(count));
-  RIDE_MPI_TRY(MPI_Mrecv(m.body.data(), count, MPI_BYTE, &handle, MPI_STATUS_IGNORE),
-               "receive from rank " << m.source);
-  stats_.messages_received++;
-  stats_.bytes_received += static_cast<std::uint64_t>(count);
-  return m;
+  // Match everything that has arrived (cheap: completion of large payloads goes on meanwhile).
+  for (;;) {
+    int flag = 0;
+    MPI_Message handle;
+    MPI_Status status;
+    RIDE_MPI_TRY(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &handle, &status),
+                 "probe for messages");
+    if (!flag) break;
+    int count = 0;
+    MPI_Get_count(&status, MPI_BYTE, &count);
+    Impl::PendingRecv r;
+    r.message.source = status.MPI_SOURCE;
+    r.message.tag = static_cast<Tag>(status.MPI_TAG);
+    r.message.body = Buffer(static_cast<std::size_t>(count));
+    r.deadline = steady_s() + impl_->send_timeout_s;
+    RIDE_MPI_TRY(MPI_Imrecv(r.message.body.data(), count, MPI_BYTE, &handle, &r.request),
+                 "receive from rank " << r.message.source);
+    impl_->recvs.push_back(std::move(r));
+  }
+  // Deliver in arrival order (fair across sources: scanning sources in rank order starved
+  // high ranks under load), skipping a message only while an earlier one from the same
+  // source is incomplete: order per source is MPI's guarantee and the protocol's assumption.
+  const double now = steady_s();
+  auto& q = impl_->recvs;
+  std::vector<int> blocked;  // sources with an incomplete message ahead
+  for (auto it = q.begin(); it != q.end();) {
+    const int src = it->message.source;
+    if (std::find(blocked.begin(), blocked.end(), src) != blocked.end()) {
+      ++it;
+      continue;
+    }
+    if (!it->done) {
+      int done = 0;
+      MPI_Test(&it->request, &done, MPI_STATUS_IGNORE);
+      it->done = done != 0;
+    }
+    if (it->done) {
+      Message m = std::move(it->message);
+      q.erase(it);
+      stats_.messages_received++;
+      stats_.bytes_received += m.body.size();
+      return m;
+    }
+    if (now > it->deadline) {
+      // The sender stopped half-way through a message: it is dead. Give up on its messages.
+      for (auto j = q.begin(); j != q.end();) {
+        if (j->message.source == src) {
+          impl_->abandoned.push_back(std::move(*j));
+          j = q.erase(j);
+        } else {
+          ++j;
+        }
+      }
+      return std::nullopt;
+    }
+    blocked.push_back(src);
+    ++it;
+  }
+  return std::nullopt;
 }
 
 std::optional<Message> Transport::recv_for(double timeout_s) {
@@ -156,6 +205,57 @@ bool Transport::drain(double timeout_s) {
     backoff.wait();
   }
   return true;
+}
+
+bool Transport::drain_to(int dest, double timeout_s) {
+  const double deadline = steady_s() + timeout_s;
+  IdleBackoff backoff;
+  auto pending = [&] {
+    return std::any_of(impl_->sends.begin(), impl_->sends.end(),
+                       [dest](const Impl::PendingSend& s) { return s.dest == dest; });
+  };
+  while (true) {
+    progress();
+    if (!pending()) return true;
+    if (steady_s() >= deadline) return false;
+    backoff.wait();
+  }
+}
+
+void Transport::cancel_sends_to(int dest) {
+  auto& q = impl_->sends;
+  for (auto it = q.begin(); it != q.end();) {
+    if (it->dest != dest) {
+      ++it;
+      continue;
+    }
+    MPI_Cancel(&it->request);
+    MPI_Request_free(&it->request);
+    stats_.sends_timed_out++;
+    it = q.erase(it);
+  }
+}
+
+void Transport::finalize(int exit_code, double timeout_s) {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (finalized) return;
+  for (auto& snd : impl_->sends) {
+    MPI_Cancel(&snd.request);
+    MPI_Request_free(&snd.request);
+  }
+  impl_->sends.clear();
+  std::fflush(nullptr);
+  std::cout.flush();
+  std::cerr.flush();
+  const int rank = rank_;
+  std::thread([exit_code, timeout_s, rank] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(timeout_s));
+    std::fprintf(stderr, "ride: rank %d: MPI_Finalize did not return within %.0f s (a peer died); exiting\n",
+                 rank, timeout_s);
+    std::_Exit(exit_code);
+  }).detach();
+  MPI_Finalize();
 }
 
 void Transport::abort(int code) {

@@ -46,12 +46,12 @@ nlohmann::json parse_json_body(const Buffer& b) {
 
 void send_final_report(RoleContext& ctx, const nlohmann::json& report) {
   ctx.net.send(0, Tag::final_report, json_body(report));
-  ctx.net.drain(10.0);
+  ctx.net.drain_to(0, 10.0);
 }
 
 void send_error(RoleContext& ctx, const std::string& what) {
   ctx.net.send(0, Tag::error, BodyWriter().str(what).finish());
-  ctx.net.drain(5.0);
+  ctx.net.drain_to(0, 5.0);
 }
 
 }  // namespace ride

@@ -50,10 +50,19 @@ class Transport {
   std::size_t pending_sends() const;
   /// Waits (sleeping) until every queued send completed or timeout_s passed; true when all did.
   bool drain(double timeout_s);
+  /// Same, for the sends to one rank only (a dead peer's sends must not hold up the others).
+  bool drain_to(int dest, double timeout_s);
+  /// Gives up every pending send to `dest` (a rank declared dead): its buffers are released now
+  /// instead of when their deadline passes.
+  void cancel_sends_to(int dest);
   const TransportStats& stats() const { return stats_; }
 
   /// Ends the job hard (MPI_Abort): only for a master that cannot continue.
   [[noreturn]] void abort(int code);
+  /// MPI_Finalize, bounded: Open MPI 4.1's finalize waits in a fence over every process, which
+  /// after two ranks were SIGKILLed at once sometimes never completed (measured). If it has not
+  /// returned after timeout_s the process ends with `exit_code` anyway. Idempotent.
+  void finalize(int exit_code, double timeout_s = 5.0);
 
  private:
   struct Impl;

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# A fault-tolerance case: run `ride run` under a real mpirun --enable-recovery, kill (SIGKILL)
+# or freeze (SIGSTOP) real rank processes while it runs, then check the run from the outside.
+# usage: kill_job.sh RIDE VERIFY NP WORKDIR ACTIONS [ride run options...] [--verify options...]
+# ACTIONS: '|'-separated WHEN:SIGNAL:TARGETS, or none
+#   WHEN     seconds after the first progress line, or "takeover" (right after the master
+#            reports moving a failed worker's partitions)
+#   SIGNAL   kill | stop | cont
+#   TARGETS  ','-separated role+index (worker0, spare1, broker0, ingest0, master0), or
+#            "replacement" (the rank that took over in the last reported takeover)
+# EXPECT_RC (default 0): the job's exit code; EXPECT_OUTPUT: a regex the output must match.
+# With EXPECT_RC != 0 and no --verify options, verify_run is not run (the job failed on purpose).
+set -euo pipefail
+ride=$1 verify=$2 np=$3 dir=$4 actions=$5
+shift 5
+ride_args=() verify_args=() have_verify=0
+while [ $# -gt 0 ]; do
+  if [ "$1" = "--verify" ]; then shift; verify_args=("$@"); have_verify=1; break; fi
+  ride_args+=("$1"); shift
+done
+rm -rf "$dir" && mkdir -p "$dir"
+log=$dir/out.log
+launcher=$(cd "$(dirname "$0")/../../scripts" && pwd)/ride-mpirun
+RIDE=$ride timeout -k 5 120 "$launcher" --oversubscribe -np "$np" -- \
+  --summary "$dir/summary.json" --output.path="$dir/results.h5" "${ride_args[@]}" >"$log" 2>&1 &
+job=$!
+stopped=()
+cleanup() {
+  for p in "${stopped[@]}"; do kill -CONT "$p" 2>/dev/null || true; done
+  kill "$job" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+wait_for() {  # wait_for REGEX SECONDS
+  local deadline=$((SECONDS + $2))
+  until grep -Eq -- "$1" "$log"; do
+    [ $SECONDS -lt $deadline ] || { echo "kill_job: '$1' never appeared" >&2; cat "$log"; exit 1; }
+    kill -0 "$job" 2>/dev/null || { echo "kill_job: the job ended before '$1'" >&2; cat "$log"; exit 1; }
+    sleep 0.02
+  done
+}
+pid_of() {  # pid_of worker0 | replacement
+  local target=$1
+  if [ "$target" = replacement ]; then
+    local rank
+    rank=$(grep -Eo -- '-> rank [0-9]+' "$log" | tail -1 | awk '{print $3}')
+    awk -v r="$rank" '$1 == "[ride]" && $2 == r && NF == 5 {print $5; exit}' "$log"
+    return
+  fi
+  local role=${target%%[0-9]*} index=${target##*[a-z]}
+  awk -v role="$role" -v i="$index" '$1 == "[ride]" && $3 == role && NF == 5 {if (n++ == i) {print $5; exit}}' "$log"
+}
+
+wait_for '\[ride\] t=' 60
+t0=$(date +%s.%N)
+[ "$actions" = none ] && actions=""
+IFS='|' read -ra steps <<<"$actions"
+for step in "${steps[@]}"; do
+  [ -n "$step" ] || continue
+  IFS=':' read -r when sig targets <<<"$step"
+  if [ "$when" = takeover ]; then
+    wait_for 'failure: rank .* -> rank' 30
+  else
+    now=$(date +%s.%N)
+    delay=$(echo "$t0 + $when - $now" | bc -l)
+    if [ "$(echo "$delay > 0" | bc -l)" = 1 ]; then sleep "$delay"; fi
+  fi
+  IFS=',' read -ra ts <<<"$targets"
+  pids=()
+  for t in "${ts[@]}"; do
+    p=$(pid_of "$t")
+    [ -n "$p" ] || { echo "kill_job: no pid for $t" >&2; cat "$log"; exit 1; }
+    pids+=("$p")
+  done
+  case $sig in
+    kill) kill -KILL "${pids[@]}" ;;
+    stop) kill -STOP "${pids[@]}"; stopped+=("${pids[@]}") ;;
+    cont) kill -CONT "${pids[@]}" ;;
+  esac
+  echo "kill_job: $(date +%s.%N) SIG${sig^^} ${targets} (pids ${pids[*]})"
+done
+set +e
+wait "$job"
+rc=$?
+set -e
+trap - EXIT
+for p in "${stopped[@]}"; do kill -CONT "$p" 2>/dev/null || true; done
+cat "$log"
+if [ "$rc" -ne "${EXPECT_RC:-0}" ]; then
+  echo "kill_job: ride run exited $rc, expected ${EXPECT_RC:-0}" >&2
+  exit 1
+fi
+if [ -n "${EXPECT_OUTPUT:-}" ] && ! grep -Eq -- "$EXPECT_OUTPUT" "$log"; then
+  echo "kill_job: output does not match '$EXPECT_OUTPUT'" >&2
+  exit 1
+fi
+if [ "${EXPECT_RC:-0}" -ne 0 ] && [ "$have_verify" = 0 ]; then exit 0; fi
+"$verify" "$dir/summary.json" "$dir/results.h5" "$np" "${verify_args[@]}"
