@@ -144,7 +144,10 @@ class Ingest {
       throw MasterLost("the master has been silent for " + std::to_string(heartbeat_.master_timeout_s()) +
                        " s");
     }
-    while (auto m = ctx_.net.try_recv()) {
+    // A bounded burst: under load the loop must still reach its heartbeat and timers.
+    for (int burst = 0; burst < 64; ++burst) {
+      auto m = ctx_.net.try_recv();
+      if (!m) break;
       heartbeat_.heard_from(m->source);
       any = true;
       if (m->tag == Tag::produce_ack) {
