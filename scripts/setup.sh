@@ -16,6 +16,7 @@ packages=(
   nlohmann-json3-dev                  # summaries and control messages
   libgtest-dev libbenchmark-dev       # tests and microbenchmarks
   python3 python3-h5py python3-numpy  # independent readers of the results in tests
+  python3-matplotlib                  # bench plots
   bc procps                           # fault-injection test scripts (timing, pids)
   slurmctld slurmd slurm-client munge # slurm/ sbatch scripts, tested on a private one-node Slurm
   libhiredis-dev redis-server redis-tools  # bench/peers: Redis Streams reference
