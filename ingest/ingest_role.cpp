@@ -149,6 +149,7 @@ class Ingest {
       auto m = ctx_.net.try_recv();
       if (!m) break;
       heartbeat_.heard_from(m->source);
+      heartbeat_.tick();
       any = true;
       if (m->tag == Tag::produce_ack) {
         on_ack(m->source, BodyReader(m->body).pod<ProduceAck>());

@@ -76,6 +76,7 @@ class Broker {
         auto m = ctx_.net.try_recv();
         if (!m) break;
         heartbeat_.heard_from(m->source);
+        heartbeat_.tick();  // a burst of large frames takes a while: stay audible
         handle(*m);
         busy = true;
         if (stop_) break;

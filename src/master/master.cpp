@@ -81,6 +81,7 @@ class Master {
     last_progress_ = steady_s();
     // Everyone has been heard at start-up; silence counts from here.
     for (int r = 1; r < layout_.world; ++r) liveness_.heard(r, last_progress_);
+    last_loop_s_ = last_progress_;
     std::string failure;
     while (failure.empty()) {
       bool busy = false;
@@ -208,6 +209,13 @@ class Master {
 
   /// Silent ranks and stragglers. Returns a reason when the job cannot go on.
   std::string detect_failures(double now) {
+    // If this loop itself was held up (a slow HDF5 flush, no CPU), the others' messages are
+    // queued unread: their silence is ours. Give everyone the time the master was away.
+    const double gap = now - last_loop_s_;
+    last_loop_s_ = now;
+    if (gap > 2 * cfg_.heartbeat_interval_ms / 1000.0) {
+      for (int r = 1; r < layout_.world; ++r) liveness_.heard(r, liveness_.last_heard(r) + gap);
+    }
     for (int r : liveness_.newly_dead(now)) {
       const double silent = now - liveness_.last_heard(r);
       const std::string why = "silent for " + fmt(silent, 3) + " s";
@@ -700,7 +708,7 @@ class Master {
   std::vector<std::string> role_now_;
   std::vector<Failure> failures_;
   std::map<int, double> stand_down_sent_;
-  double next_heartbeat_ = 0;
+  double next_heartbeat_ = 0, last_loop_s_ = 0;
   std::optional<ResultWriter> writer_;
   std::vector<json> ranks_;
   std::vector<std::string> errors_;
