@@ -2,6 +2,7 @@
 /// other subcommands need no launcher.
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -71,6 +72,13 @@ int run_job(int argc, char** argv) {
   }
   const ride::Role role = layout.role_of(net.rank());
   ride::RoleContext ctx{net, cfg, layout, role};
+  if (role == ride::Role::master) {
+    net.tolerate_dying_senders(true);
+  } else {
+    // A rank blocked in a receive from a sender that died mid-message (only a broker or ingest
+    // rank's death can do that, which ends the job anyway) must not hang: it gives up here.
+    net.start_watchdog(std::max(10.0, 20 * cfg.heartbeat_timeout_ms / 1000.0), 4);
+  }
   int code = 1;
   try {
     switch (role) {

@@ -47,6 +47,13 @@ class Transport {
   std::optional<Message> recv_for(double timeout_s);
   /// Completes finished sends and cancels those past their deadline.
   void progress();
+  /// Receive mode. Off (default, fastest): a matched message is received at once, which blocks
+  /// for good if its sender dies mid-message — use start_watchdog. On: receives are nonblocking
+  /// and delivered in arrival order when complete; a sender that dies mid-message is given up
+  /// after the send timeout. The master turns it on: workers may die while sending to it.
+  void tolerate_dying_senders(bool on);
+  /// Ends the process with exit_code if no try_recv/progress call happened for stuck_s.
+  void start_watchdog(double stuck_s, int exit_code);
   std::size_t pending_sends() const;
   /// Waits (sleeping) until every queued send completed or timeout_s passed; true when all did.
   bool drain(double timeout_s);

@@ -263,13 +263,24 @@ class Worker {
   bool pump_compute() {
     if (computing_.valid()) {
       if (computing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
-      finish_batch(computing_.get());
+      Computed c = computing_.get();
+      last_compute_s_ = c.seconds;
+      finish_batch(std::move(c));
       return true;
     }
     if (ready_.empty()) return false;
     Batch batch = std::move(ready_.front());
     ready_.pop_front();
     if (auto o = owned_.find(batch.partition); o != owned_.end()) --o->second.queued_batches;
+    // A batch that took a small part of a heartbeat interval last time runs here: handing it
+    // to the compute thread costs a thread switch per batch, which for small frames was most of
+    // the time. Long batches go to the thread so heartbeats and fetches continue meanwhile.
+    if (last_compute_s_ < ctx_.cfg.heartbeat_interval_ms / 1000.0 / 4) {
+      Computed c = compute(batch);
+      last_compute_s_ = c.seconds;
+      finish_batch(std::move(c));
+      return true;
+    }
     auto shared = std::make_shared<Batch>(std::move(batch));  // std::function needs a copyable job
     computing_ = compute_thread_.submit([this, shared] { return compute(*shared); });
     return true;
@@ -413,6 +424,7 @@ class Worker {
   std::uint64_t next_batch_id_ = 0, processed_ = 0, failed_ = 0, dropped_ = 0, batches_ = 0,
                 fenced_ = 0;
   double busy_s_ = 0, first_frame_s_ = 0, last_commit_s_ = 0, fetch_after_s_ = 0;
+  double last_compute_s_ = 1e9;  ///< the first batch always goes to the compute thread
   bool stop_ = false;
   const bool noop_ = ctx_.cfg.task == "noop";
 };
