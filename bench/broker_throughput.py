@@ -16,7 +16,10 @@ with commit and machine. Metric definitions: bench/METRICS.md.
 
 usage: bench/broker_throughput.py [--repeat 3] [--quick]
 """
-import argparse, csv, json, os, platform, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, csv, json, os, shutil, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import commit, machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -32,25 +35,6 @@ def sh(cmd, **kw):
     if p.returncode != 0:
         sys.exit(f"bench: {' '.join(cmd)} failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}")
     return p.stdout
-
-
-def machine():
-    cpu = "?"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return {"host": platform.node(), "cpus": os.cpu_count(), "cpu_model": cpu,
-            "kernel": platform.release(),
-            "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
-
-
-def commit():
-    try:
-        return subprocess.check_output(["git", "describe", "--always", "--dirty", "--abbrev=12"],
-                                       cwd=ROOT, text=True).strip()
-    except Exception:
-        return "unknown"
 
 
 def ride_run(tmp, np, args):

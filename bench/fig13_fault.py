@@ -16,21 +16,16 @@ in under 1 s; the processing rate is back to the pre-failure rate within 2 s (RI
 
 usage: bench/fig13_fault.py [--streams 8] [--fps 30] [--duration 20] [--kill-at 10]
 """
-import argparse, csv, json, os, platform, subprocess, sys, tempfile, time
+import argparse, csv, json, os, subprocess, sys, tempfile, time
 
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import commit, machine  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
-
-
-def commit():
-    try:
-        return subprocess.check_output(["git", "describe", "--always", "--dirty", "--abbrev=12"],
-                                       cwd=ROOT, text=True).strip()
-    except Exception:
-        return "unknown"
 
 
 def main():
@@ -102,7 +97,7 @@ def main():
     dip = min(per_s(done, t, t + 0.25) for t in np.arange(kill_t, kill_t + 2.0, 0.05))
     result = {
         "benchmark": "fig13_fault", "commit": commit(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {"host": platform.node(), "cpus": os.cpu_count()},
+        "machine": machine(),
         "command": "bench/fig13_fault.py " + " ".join(sys.argv[1:]),
         "setup": {"ranks": 10, "brokers": 3, "workers": 3, "spares": 2, "streams": a.streams,
                   "fps_per_stream": a.fps, "resolution": "900x900", "task": "stddev 5x5",

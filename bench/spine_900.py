@@ -8,30 +8,12 @@ stopped. Writes results/spine_900_npN.json and .csv stamped with commit and mach
 
 usage: bench/spine_900.py [--np 6] [--frames 250] [--quick]
 """
-import argparse, csv, json, os, platform, subprocess, sys, tempfile, time
+import argparse, csv, json, os, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import commit, machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def machine():
-    cpu = "?"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"host": platform.node(), "cpus": os.cpu_count(), "cpu_model": cpu,
-            "kernel": platform.release()}
-
-
-def commit():
-    try:
-        return subprocess.check_output(["git", "describe", "--always", "--dirty", "--abbrev=12"],
-                                       cwd=ROOT, text=True).strip()
-    except Exception:
-        return "unknown"
 
 
 def run(np, args, tmp):

@@ -82,11 +82,7 @@ class Broker {
         if (stop_) break;
       }
       if (stop_) break;
-      if (heartbeat_.master_silent()) {
-        std::cerr << "ride: rank " << ctx_.net.rank() << " (broker): the master has been silent for "
-                  << heartbeat_.master_timeout_s() << " s; exiting" << std::endl;
-        return 3;
-      }
+      heartbeat_.ensure_master_alive();
       heartbeat_.tick();
       const double now = steady_s();
       expire_fetches(now);

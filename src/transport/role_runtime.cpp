@@ -37,6 +37,12 @@ void Heartbeat::heard_from(int source) {
 
 bool Heartbeat::master_silent() const { return steady_s() - master_last_ > master_timeout_s_; }
 
+void Heartbeat::ensure_master_alive() const {
+  if (master_silent()) {
+    throw MasterLost("the master has been silent for " + std::to_string(master_timeout_s_) + " s");
+  }
+}
+
 Buffer json_body(const nlohmann::json& j) { return BodyWriter().str(j.dump()).finish(); }
 
 nlohmann::json parse_json_body(const Buffer& b) {

@@ -43,6 +43,8 @@ class Heartbeat {
   void heard_from(int source);
   /// True when the master has been silent longer than master_timeout_s().
   bool master_silent() const;
+  /// Throws MasterLost when the master is silent: the rank cannot go on without it.
+  void ensure_master_alive() const;
   double master_timeout_s() const { return master_timeout_s_; }
 
  private:

@@ -88,11 +88,7 @@ class Worker {
         if (stop_) break;
       }
       if (stop_) break;
-      if (heartbeat_.master_silent()) {
-        std::cerr << "ride: rank " << ctx_.net.rank() << " (worker): the master has been silent for "
-                  << heartbeat_.master_timeout_s() << " s; exiting" << std::endl;
-        return 3;
-      }
+      heartbeat_.ensure_master_alive();
       heartbeat_.tick();
       issue_fetches();
       busy |= pump_compute();
