@@ -138,22 +138,15 @@ class Ingest {
 
   /// Handles every waiting message; true if there was one.
   bool pump() {
-    bool any = false;
-    heartbeat_.tick();
-    heartbeat_.ensure_master_alive();
-    // A bounded burst: under load the loop must still reach its heartbeat and timers.
-    for (int burst = 0; burst < 64; ++burst) {
-      auto m = ctx_.net.try_recv();
-      if (!m) break;
-      heartbeat_.heard_from(m->source);
-      heartbeat_.tick();
-      any = true;
-      if (m->tag == Tag::produce_ack) {
-        on_ack(m->source, BodyReader(m->body).pod<ProduceAck>());
-      } else if (m->tag == Tag::shutdown) {
-        stop_ = true;
-      }
-    }
+    const bool any = heartbeat_.pump(
+        [this](transport::Message& m) {
+          if (m.tag == Tag::produce_ack) {
+            on_ack(m.source, BodyReader(m.body).pod<ProduceAck>());
+          } else if (m.tag == Tag::shutdown) {
+            stop_ = true;
+          }
+        },
+        stop_);
     ctx_.net.progress();
     return any;
   }

@@ -70,20 +70,8 @@ class Broker {
     transport::IdleBackoff backoff;
     double next_metrics = steady_s();
     while (!stop_) {
-      bool busy = false;
-      // A bounded burst: under load the loop must still reach its heartbeat and timers.
-      for (int burst = 0; burst < 64; ++burst) {
-        auto m = ctx_.net.try_recv();
-        if (!m) break;
-        heartbeat_.heard_from(m->source);
-        heartbeat_.tick();  // a burst of large frames takes a while: stay audible
-        handle(*m);
-        busy = true;
-        if (stop_) break;
-      }
+      bool busy = heartbeat_.pump([this](transport::Message& m) { handle(m); }, stop_);
       if (stop_) break;
-      heartbeat_.ensure_master_alive();
-      heartbeat_.tick();
       const double now = steady_s();
       expire_fetches(now);
       if (now >= next_metrics) {

@@ -45,6 +45,24 @@ class Heartbeat {
   bool master_silent() const;
   /// Throws MasterLost when the master is silent: the rank cannot go on without it.
   void ensure_master_alive() const;
+  /// A role loop's receive step: hands up to 64 waiting messages to `handle` (a bounded burst,
+  /// so a loaded rank still reaches its heartbeat and timers), staying audible between them,
+  /// then checks that the master is alive. Stops early once `stop` is set. True if any arrived.
+  template <typename Handler>
+  bool pump(Handler&& handle, const bool& stop) {
+    bool any = false;
+    for (int burst = 0; burst < 64 && !stop; ++burst) {
+      auto m = ctx_.net.try_recv();
+      if (!m) break;
+      heard_from(m->source);
+      tick();  // a burst of large frames takes a while
+      handle(*m);
+      any = true;
+    }
+    if (!stop) ensure_master_alive();
+    tick();
+    return any;
+  }
   double master_timeout_s() const { return master_timeout_s_; }
 
  private:
