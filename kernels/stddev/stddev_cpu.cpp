@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "kernels/stddev/stddev.h"
 #include "kernels/stddev/stddev_detail.h"
+#include "kernels/stddev/stddev_detail.h"
 #include "kernels/stddev/stddev_math.h"
 
 // The per-pixel double sqrt dominates the CPU time; wider vectors roughly halve it. The baseline
@@ -237,6 +238,15 @@ FrameStats frame_stats(const float* img, int width, int height, std::ptrdiff_t s
   stats.min = lo;
   stats.max = hi;
   return stats;
+}
+
+// The public GPU entry point, one for both builds: the CUDA file or its stub provides the
+// tiled implementation.
+void stddev_filter_u8_cuda(const std::uint8_t* src, int width, int height,
+                           std::ptrdiff_t src_stride_bytes, int window, float* dst,
+                           std::ptrdiff_t dst_stride_elems) {
+  detail::stddev_filter_u8_cuda_tiled(src, width, height, src_stride_bytes, window, dst,
+                                      dst_stride_elems, detail::kDefaultCudaTilePixels);
 }
 
 }  // namespace ride::kernels

@@ -24,11 +24,4 @@ void stddev_filter_u8_cuda_tiled(const std::uint8_t* src, int width, int height,
 
 }  // namespace detail
 
-void stddev_filter_u8_cuda(const std::uint8_t* src, int width, int height,
-                           std::ptrdiff_t src_stride_bytes, int window, float* dst,
-                           std::ptrdiff_t dst_stride_elems) {
-  detail::stddev_filter_u8_cuda_tiled(src, width, height, src_stride_bytes, window, dst,
-                                      dst_stride_elems, detail::kDefaultCudaTilePixels);
-}
-
 }  // namespace ride::kernels

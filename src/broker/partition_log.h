@@ -76,7 +76,6 @@ class PartitionLog {
   std::uint64_t ring_frames() const { return ring_frames_; }
   std::uint64_t spill_bytes() const { return spill_ ? spill_->bytes_on_disk() : 0; }
   std::size_t spill_files() const { return spill_ ? spill_->open_segments() : 0; }
-  std::uint64_t retained_bytes() const { return ring_bytes_ + spill_bytes(); }
   /// Capture time of the oldest uncommitted frame (0 when none): lag in seconds = now - this.
   std::int64_t oldest_uncommitted_capture_ns() const;
   LogState state() const { return state_; }

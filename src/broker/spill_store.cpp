@@ -93,7 +93,6 @@ SpillStore::Location SpillStore::write(const Buffer& frame) {
   seg.length += bytes;
   ++seg.live;
   bytes_on_disk_ += bytes;
-  bytes_written_ += bytes;
   return {writing_, row, bytes};
 }
 

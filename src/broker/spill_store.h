@@ -38,7 +38,6 @@ class SpillStore {
   void release(std::uint32_t segment);
 
   std::uint64_t bytes_on_disk() const { return bytes_on_disk_; }
-  std::uint64_t bytes_written() const { return bytes_written_; }
   std::size_t open_segments() const { return segments_.size(); }
   std::string path_of(std::uint32_t segment) const;
 
@@ -51,7 +50,7 @@ class SpillStore {
   std::map<std::uint32_t, std::unique_ptr<Segment>> segments_;
   std::uint32_t writing_ = 0;
   bool have_writing_ = false;
-  std::uint64_t bytes_on_disk_ = 0, bytes_written_ = 0;
+  std::uint64_t bytes_on_disk_ = 0;
 };
 
 }  // namespace ride

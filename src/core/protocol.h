@@ -192,6 +192,10 @@ class BodyWriter {
     return *this;
   }
   BodyWriter& str(const std::string& s) { return bytes(s.data(), s.size()); }
+  BodyWriter& append(const BodyWriter& other) {
+    bytes_.insert(bytes_.end(), other.bytes_.begin(), other.bytes_.end());
+    return *this;
+  }
   Buffer finish() const {
     Buffer b(bytes_.size());
     if (!bytes_.empty()) std::memcpy(b.data(), bytes_.data(), bytes_.size());

@@ -24,12 +24,6 @@ std::uint32_t AssignmentTable::reassign(int partition, int worker) {
   return ++o.epoch;
 }
 
-std::vector<int> AssignmentTable::take_over(int from, int to) {
-  std::vector<int> moved = partitions_of(from);
-  for (int p : moved) reassign(p, to);
-  return moved;
-}
-
 std::vector<std::pair<int, int>> AssignmentTable::recover(int failed, std::vector<int>& spares,
                                                           const std::vector<int>& survivors) {
   std::vector<std::pair<int, int>> moved;

@@ -18,8 +18,6 @@ class AssignmentTable {
   std::vector<int> assign_round_robin(const std::vector<int>& workers);
   /// Gives partition p to `worker` under a new epoch; returns that epoch.
   std::uint32_t reassign(int partition, int worker);
-  /// Moves every partition of `from` to `to` (new epochs); returns the moved partitions.
-  std::vector<int> take_over(int from, int to);
   /// The partitions of a failed worker go to the first spare when there is one (it joins the
   /// group), else to the surviving workers, each partition to the one owning the fewest.
   /// Returns (partition, new owner) per moved partition; `spares` loses the spare it used.

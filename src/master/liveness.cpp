@@ -5,10 +5,7 @@ namespace ride {
 LivenessMonitor::LivenessMonitor(int world, double timeout_s, double now)
     : timeout_s_(timeout_s),
       last_(static_cast<std::size_t>(world), now),
-      dead_(static_cast<std::size_t>(world), false),
-      watched_(static_cast<std::size_t>(world), true) {
-  watched_[0] = false;  // the master does not watch itself
-}
+      dead_(static_cast<std::size_t>(world), false) {}
 
 void LivenessMonitor::heard(int rank, double now) {
   auto& t = last_.at(static_cast<std::size_t>(rank));
@@ -17,8 +14,8 @@ void LivenessMonitor::heard(int rank, double now) {
 
 std::vector<int> LivenessMonitor::newly_dead(double now) {
   std::vector<int> out;
-  for (std::size_t r = 0; r < last_.size(); ++r) {
-    if (watched_[r] && !dead_[r] && now - last_[r] > timeout_s_) {
+  for (std::size_t r = 1; r < last_.size(); ++r) {  // rank 0, the master, does not watch itself
+    if (!dead_[r] && now - last_[r] > timeout_s_) {
       dead_[r] = true;
       out.push_back(static_cast<int>(r));
     }

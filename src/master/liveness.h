@@ -17,14 +17,12 @@ class LivenessMonitor {
   std::vector<int> newly_dead(double now);
   void declare_dead(int rank);
   bool dead(int rank) const { return dead_.at(static_cast<std::size_t>(rank)); }
-  /// Stop watching a rank (it finished, or is expected to be silent).
-  void forget(int rank) { watched_.at(static_cast<std::size_t>(rank)) = false; }
   double last_heard(int rank) const { return last_.at(static_cast<std::size_t>(rank)); }
 
  private:
   double timeout_s_;
   std::vector<double> last_;
-  std::vector<bool> dead_, watched_;
+  std::vector<bool> dead_;
 };
 
 /// @brief Tracks, per partition, when its committed offset last moved while frames waited.

@@ -368,12 +368,10 @@ class Master {
       seen[rec.sequence] = true;
       if (auto e = errors.find(static_cast<std::uint32_t>(i)); e != errors.end()) {
         writer_->append_error(rec, e->second);
-        ++failed_;
       } else {
         writer_->append(rec, images[i]);
       }
       ++processed_;
-      bytes_processed_ += std::uint64_t{rec.width} * rec.height;
       const auto s = static_cast<std::size_t>(std::max(0.0, sec));
       if (processed_per_s_.size() <= s) processed_per_s_.resize(s + 1, 0);
       ++processed_per_s_[s];
@@ -745,7 +743,7 @@ class Master {
   std::map<std::uint32_t, std::vector<bool>> seen_;
   std::vector<std::pair<int, std::uint64_t>> pending_acks_;
   std::vector<std::uint64_t> produced_per_s_, processed_per_s_;
-  std::uint64_t processed_ = 0, failed_ = 0, duplicates_dropped_ = 0, bytes_processed_ = 0;
+  std::uint64_t processed_ = 0, duplicates_dropped_ = 0;
 };
 
 }  // namespace

@@ -159,7 +159,6 @@ void Transport::progress() {
   }
 }
 
-std::size_t Transport::pending_sends() const { return impl_->sends.size(); }
 
 std::optional<Message> Transport::try_recv() {
   impl_->loop_alive_ns.store(wall_ns(), std::memory_order_relaxed);

@@ -54,7 +54,6 @@ class Transport {
   void tolerate_dying_senders(bool on);
   /// Ends the process with exit_code if no try_recv/progress call happened for stuck_s.
   void start_watchdog(double stuck_s, int exit_code);
-  std::size_t pending_sends() const;
   /// Waits (sleeping) until every queued send completed or timeout_s passed; true when all did.
   bool drain(double timeout_s);
   /// Same, for the sends to one rank only (a dead peer's sends must not hold up the others).

@@ -282,7 +282,10 @@ class Worker {
     rh.end_offset = batch.first_offset + batch.frames.size();
     rh.count = static_cast<std::uint32_t>(batch.frames.size());
     rh.has_images = images ? 1 : 0;
-    BodyWriter records, image_bytes;
+    // Header and records go straight into the body; images follow all records, so they
+    // collect apart and are appended once.
+    BodyWriter body, image_bytes;
+    body.pod(rh);
     std::vector<std::pair<std::uint32_t, std::string>> errors;
     for (std::size_t i = 0; i < batch.frames.size(); ++i) {
       const Buffer& f = batch.frames[i];
@@ -332,16 +335,9 @@ class Worker {
         }
       }
       rec.processed_ns = wall_ns();
-      records.pod(rec);
+      body.pod(rec);
     }
-    BodyWriter body;
-    body.pod(rh);
-    const Buffer rb = records.finish();
-    body.bytes(rb.data(), rb.size());
-    if (images) {
-      const Buffer ib = image_bytes.finish();
-      body.bytes(ib.data(), ib.size());
-    }
+    body.append(image_bytes);
     body.pod(static_cast<std::uint32_t>(errors.size()));
     for (const auto& [idx, msg] : errors) body.pod(idx).pod(static_cast<std::uint32_t>(msg.size())).str(msg);
     c.body = body.finish();

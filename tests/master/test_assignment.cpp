@@ -18,11 +18,12 @@ TEST(Assignment, RoundRobinWithFirstEpoch) {
   EXPECT_EQ(t.at(0).epoch, 1u);
 }
 
-TEST(Assignment, TakeOverBumpsEpochsOfMovedPartitionsOnly) {
+TEST(Assignment, RecoveryBumpsEpochsOfMovedPartitionsOnly) {
   AssignmentTable t(4);
   t.assign_round_robin({10, 11});
-  const auto moved = t.take_over(11, 12);
-  EXPECT_EQ(moved, (std::vector<int>{1, 3}));
+  std::vector<int> spares = {12};
+  const auto moved = t.recover(11, spares, {10});
+  EXPECT_EQ(moved, (std::vector<std::pair<int, int>>{{1, 12}, {3, 12}}));
   EXPECT_EQ(t.at(1).owner, 12);
   EXPECT_EQ(t.at(1).epoch, 2u);
   EXPECT_EQ(t.at(0).epoch, 1u);
