@@ -17,9 +17,12 @@ packages=(
   libgtest-dev libbenchmark-dev       # tests and microbenchmarks
   python3 python3-h5py python3-numpy  # independent readers of the results in tests
   python3-matplotlib                  # bench plots
+  python3-skimage                     # real photographs for kernel tests (skimage/data)
   bc procps                           # fault-injection test scripts (timing, pids)
   slurmctld slurmd slurm-client munge # slurm/ sbatch scripts, tested on a private one-node Slurm
   libhiredis-dev redis-server redis-tools  # bench/peers: Redis Streams reference
+  libopenblas-dev libfftw3-dev        # matmul (BLAS) and FFT tasks on CPU
+  coinor-libcbc-dev coinor-libclp-dev # ride plan: exact packing (CBC MIP) and LP bound (EPL-2.0)
 )
 missing=()
 for p in "${packages[@]}"; do

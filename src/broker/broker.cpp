@@ -149,6 +149,17 @@ class Broker {
         ctx_.net.cancel_sends_to(dead);
         break;
       }
+      case Tag::replenish: {
+        // The master spawns replacement spares with the whole control group: a spare fetches
+        // from and commits to the brokers, so each broker needs its own link to it.
+        const auto r = BodyReader(m.body).pod<Replenish>();
+        const std::string err = ctx_.net.replenish(ctx_.program, ctx_.args, r.count, r.first_id,
+                                                   kSpawnTimeoutS, 1);
+        if (!err.empty()) {
+          std::cerr << "ride: broker rank " << ctx_.net.rank() << ": " << err << std::endl;
+        }
+        break;
+      }
       case Tag::start: break;
       case Tag::shutdown: stop_ = true; break;
       default: break;  // unknown tags are ignored: a newer master may send more

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -39,6 +40,13 @@ int report_exit(int rank, int code) {
   return code;
 }
 
+/// The running executable (what a replenished spare is spawned as); argv0 if /proc is missing.
+std::string self_exe(const char* argv0) {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(argv0) : p.string();
+}
+
 int run_job(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   bool help = false;
@@ -56,6 +64,7 @@ int run_job(int argc, char** argv) {
     return 0;
   }
   ride::transport::Transport net(&argc, &argv);
+  net.join_if_spawned();  // a spare spawned by ft.replenish
   const bool speaker = net.rank() == 0;
   if (!config_error.empty()) {
     if (speaker) std::cerr << "ride: configuration error: " << config_error << std::endl;
@@ -64,14 +73,24 @@ int run_job(int argc, char** argv) {
   }
   ride::RoleLayout layout;
   try {
+    // A spawned spare lays the job out as its parents do: net.size() is their world size.
     layout = ride::compute_role_layout(cfg, net.size());
   } catch (const ride::ConfigError& e) {
     if (speaker) std::cerr << "ride: configuration error: " << e.what() << std::endl;
     net.finalize(report_exit(net.rank(), 2));
     return 2;
   }
-  const ride::Role role = layout.role_of(net.rank());
-  ride::RoleContext ctx{net, cfg, layout, role};
+  const ride::Role role = net.spawned() ? ride::Role::spare : layout.role_of(net.rank());
+  ride::RoleContext ctx{net, cfg, layout, role, self_exe(argv[0]), args};
+  ctx.args.insert(ctx.args.begin(), "run");
+  if (cfg.replenish > 0 && !net.spawned() &&
+      (role == ride::Role::master || role == ride::Role::broker)) {
+    // Master and brokers form the group that spawns replacement spares together (a spare
+    // talks to both); formed now, while every member is alive.
+    std::vector<int> members{0};
+    members.insert(members.end(), layout.brokers.begin(), layout.brokers.end());
+    net.open_control_group(members);
+  }
   if (role == ride::Role::master) {
     net.tolerate_dying_senders(true);
   } else {

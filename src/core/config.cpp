@@ -84,6 +84,9 @@ class Options {
     add<double>("ft.straggler_timeout_s", &c.straggler_timeout_s,
                 "a live worker that commits nothing for this long while it has frames waiting "
                 "is replaced and told to stand down (0 = never)", "a number");
+    add<int>("ft.replenish", &c.replenish,
+             "spares the job may start with MPI_Comm_spawn when its spare pool runs out "
+             "(0 = never; the launcher needs free slots or --oversubscribe)", "an integer");
     add<int>("faults.stall_rank", &c.stall_rank,
              "fault injection: this rank's task stalls (heartbeats go on); -1 = none", "an integer");
     add<double>("faults.stall_after_s", &c.stall_after_s,
@@ -212,6 +215,7 @@ void validate(const JobConfig& c) {
     bad_value(c, "ft.heartbeat_timeout_ms", "expected more than twice ft.heartbeat_interval_ms");
   }
   if (c.straggler_timeout_s < 0) bad_value(c, "ft.straggler_timeout_s", "expected a number >= 0");
+  if (c.replenish < 0) bad_value(c, "ft.replenish", "expected an integer >= 0");
   if (c.stall_s < 0 || c.stall_after_s < 0) bad_value(c, "faults.stall_s", "expected numbers >= 0");
 }
 

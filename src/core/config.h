@@ -56,6 +56,7 @@ struct JobConfig {
   double heartbeat_timeout_ms = 300;   ///< silence after which a rank is declared dead
   double straggler_timeout_s = 5;      ///< a worker with work that commits nothing this long is
                                        ///< replaced (0 = never)
+  int replenish = 0;  ///< spares the job may spawn (MPI_Comm_spawn) when the pool runs out
   // [faults] injection for tests and drills
   int stall_rank = -1;        ///< this rank's task stops making progress ...
   double stall_after_s = 0;   ///< ... this many seconds after its first frame ...

@@ -38,6 +38,7 @@ enum class Tag : int {
   shutdown,            ///< master → all
   final_report,        ///< any → master: JSON text
   error,               ///< any → master: fatal error text
+  replenish,           ///< master → brokers: Replenish; enter MPI_Comm_spawn with the master
 };
 
 struct ProduceHeader {
@@ -171,6 +172,16 @@ struct PartitionDone {
 struct PeerDead {
   std::int32_t rank = -1;
 };
+
+/// The control group (master and brokers) spawns `count` processes together; they get peer
+/// ids first_id, first_id + 1, ... (>= the world size).
+struct Replenish {
+  std::int32_t count = 0;
+  std::int32_t first_id = 0;
+};
+/// A control-group member stuck this long in MPI_Comm_spawn (another member died before
+/// entering it) ends its process instead of hanging.
+constexpr double kSpawnTimeoutS = 30.0;
 
 struct Shutdown {
   std::uint32_t abort = 0;

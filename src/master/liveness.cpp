@@ -25,6 +25,12 @@ std::vector<int> LivenessMonitor::newly_dead(double now) {
 
 void LivenessMonitor::declare_dead(int rank) { dead_.at(static_cast<std::size_t>(rank)) = true; }
 
+int LivenessMonitor::add(double since) {
+  last_.push_back(since);
+  dead_.push_back(false);
+  return static_cast<int>(last_.size()) - 1;
+}
+
 void ProgressWatch::observe(std::uint32_t partition, std::uint64_t end, std::uint64_t committed,
                             double now) {
   auto [it, fresh] = parts_.try_emplace(partition);

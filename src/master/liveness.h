@@ -16,6 +16,10 @@ class LivenessMonitor {
   /// Ranks silent for longer than the timeout and not declared yet; declares them.
   std::vector<int> newly_dead(double now);
   void declare_dead(int rank);
+  /// Watches one more rank (a spawned spare; ranks are numbered on) as last heard at `since`
+  /// (a future time gives it a grace period to start). Returns its number.
+  int add(double since);
+  int size() const { return static_cast<int>(last_.size()); }
   bool dead(int rank) const { return dead_.at(static_cast<std::size_t>(rank)); }
   double last_heard(int rank) const { return last_.at(static_cast<std::size_t>(rank)); }
 

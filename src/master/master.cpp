@@ -104,6 +104,7 @@ class Master {
       send_heartbeats(now);
       failure = detect_failures(now);
       if (!failure.empty()) break;
+      if (replenish_due_ > 0 && now >= replenish_due_) replenish(now);
       if (now >= next_status) {
         print_status(now);
         next_status += cfg_.status_interval_s;
@@ -194,7 +195,7 @@ class Master {
   void send_heartbeats(double now) {
     if (now < next_heartbeat_) return;
     next_heartbeat_ = now + cfg_.heartbeat_interval_ms / 1000.0;
-    for (int r = 1; r < layout_.world; ++r) {
+    for (int r = 1; r < peers(); ++r) {
       if (!liveness_.dead(r)) ctx_.net.send(r, Tag::heartbeat, Buffer());
     }
   }
@@ -214,7 +215,7 @@ class Master {
     const double gap = now - last_loop_s_;
     last_loop_s_ = now;
     if (gap > 2 * cfg_.heartbeat_interval_ms / 1000.0) {
-      for (int r = 1; r < layout_.world; ++r) liveness_.heard(r, liveness_.last_heard(r) + gap);
+      for (int r = 1; r < peers(); ++r) liveness_.heard(r, liveness_.last_heard(r) + gap);
     }
     for (int r : liveness_.newly_dead(now)) {
       const double silent = now - liveness_.last_heard(r);
@@ -263,6 +264,7 @@ class Master {
       std::cout << ": one spare fewer (" << spare_pool_.size() << " left)" << std::endl;
       f.recovered = f.detected;
       failures_.push_back(f);
+      schedule_replenish(now);
       return {};
     }
     std::erase(active_workers_, rank);
@@ -291,7 +293,53 @@ class Master {
               << (spare_pool_.empty() ? "; no spare left" : "") << std::endl;
     if (moved.empty()) f.recovered = f.detected;
     failures_.push_back(f);
+    schedule_replenish(now);
     return {};
+  }
+
+  int peers() const { return liveness_.size(); }
+
+  /// With the spare pool empty and ft.replenish not used up, a new spare is spawned a moment
+  /// later: not at once, because MPI_Comm_spawn holds the master and the brokers for a while
+  /// (~0.3 s measured) and the takeover that just started must get its frames first.
+  void schedule_replenish(double now) {
+    if (!spare_pool_.empty() || spawned_ >= cfg_.replenish || replenish_due_ > 0) return;
+    replenish_due_ = now + kReplenishDelayS;
+  }
+
+  /// Spawns one spare with the control group (master and brokers: the spare talks to both).
+  void replenish(double now) {
+    replenish_due_ = 0;
+    for (int b : layout_.brokers) {
+      if (liveness_.dead(b)) return;  // the job is ending anyway
+    }
+    Replenish r;
+    r.count = 1;
+    r.first_id = peers();
+    for (int b : layout_.brokers) ctx_.net.send(b, Tag::replenish, pod_body(r));
+    const std::string err =
+        ctx_.net.replenish(ctx_.program, ctx_.args, r.count, r.first_id, kSpawnTimeoutS, 1);
+    const double took = steady_s() - now;
+    if (!err.empty()) {
+      std::cout << "[ride] could not replenish the spare pool: " << err << std::endl;
+      errors_.push_back("replenishing the spare pool: " + err);
+      spawned_ = cfg_.replenish;  // the launcher said no: do not try again
+      return;
+    }
+    ++spawned_;
+    // A few seconds' grace to start up (exec, MPI_Init, configuration) before silence counts.
+    const int id = liveness_.add(steady_s() + kSpawnGraceS);
+    role_now_.push_back("spare");
+    ranks_.push_back({{"rank", id}, {"role", "spare"}, {"host", "?"}, {"pid", 0}, {"spawned", true}});
+    spare_pool_.push_back(id);
+    Start st;
+    st.t0_ns = t0_ns_;
+    ctx_.net.send(id, Tag::start, pod_body(st));
+    replenished_.push_back({{"rank", id},
+                            {"spawn_s", took},
+                            {"at_unix_s", static_cast<double>(t0_ns_) / 1e9 + (now - t0_)}});
+    std::cout << "[ride] replenished: spawned rank " << id << " as a spare in " << fmt(took, 3)
+              << " s (" << spawned_ << " of ft.replenish = " << cfg_.replenish << ")" << std::endl;
   }
 
   std::uint64_t committed_of(int p) const {
@@ -317,6 +365,17 @@ class Master {
                               " stopped taking frames: " + j.value("error", std::string("?"));
         std::cout << "[ride] error: " << e << std::endl;
         errors_.push_back(e);
+        break;
+      }
+      case Tag::hello: {  // a spawned spare has started
+        const auto h = BodyReader(m.body).pod<Hello>();
+        if (m.source >= 0 && m.source < static_cast<int>(ranks_.size())) {
+          auto& row = ranks_[static_cast<std::size_t>(m.source)];
+          row["host"] = std::string(h.host, strnlen(h.host, sizeof h.host));
+          row["pid"] = h.pid;
+          std::cout << "[ride] rank " << m.source << " (spawned spare) is up on " << row["host"].get<std::string>()
+                    << ", pid " << h.pid << std::endl;
+        }
         break;
       }
       case Tag::error:
@@ -487,10 +546,10 @@ class Master {
   void shutdown_all(bool abort) {
     Shutdown s;
     s.abort = abort ? 1 : 0;
-    for (int r = 1; r < layout_.world; ++r) ctx_.net.send(r, Tag::shutdown, pod_body(s));
+    for (int r = 1; r < peers(); ++r) ctx_.net.send(r, Tag::shutdown, pod_body(s));
     // Collect final reports, bounded: a rank that is gone must not hang the master.
     std::size_t missing = 0;
-    for (int r = 1; r < layout_.world; ++r) missing += liveness_.dead(r) ? 0 : 1;
+    for (int r = 1; r < peers(); ++r) missing += liveness_.dead(r) ? 0 : 1;
     const double deadline = steady_s() + 10.0;
     while (missing > 0 && steady_s() < deadline) {
       auto m = ctx_.net.recv_for(0.25);
@@ -502,14 +561,14 @@ class Master {
         on_metrics(m->body);
       }
     }
-    for (int r = 1; r < layout_.world; ++r) {
+    for (int r = 1; r < peers(); ++r) {
       if (!reports_.count(r) && !liveness_.dead(r)) {
         errors_.push_back("rank " + std::to_string(r) + " (" +
                           ranks_[static_cast<std::size_t>(r)].value("role", "?") +
                           ") sent no final report: it died or hung");
       }
     }
-    for (int r = 1; r < layout_.world; ++r) {
+    for (int r = 1; r < peers(); ++r) {
       if (liveness_.dead(r) && !reports_.count(r)) ctx_.net.cancel_sends_to(r);
     }
     ctx_.net.drain(5.0);
@@ -593,10 +652,12 @@ class Master {
       auto q = [&](double f) { return latency_ms[static_cast<std::size_t>(f * static_cast<double>(latency_ms.size() - 1))]; };
       s["latency_ms"] = {{"p50", q(0.5)}, {"p90", q(0.9)}, {"p99", q(0.99)}, {"max", latency_ms.back()}};
     }
-    json workers = json::array(), brokers = json::array(), ingest = json::array();
+    json workers = json::array(), brokers = json::array(), ingest = json::array(),
+         spares = json::array();
     for (const auto& [rank, rep] : reports_) {
       const std::string role = rep.value("role", "");
       if (role == "worker") workers.push_back(rep);
+      else if (role == "spare") spares.push_back(rep);  // never promoted
       else if (role == "broker") brokers.push_back(rep);
       else if (role == "ingest") ingest.push_back(rep);
     }
@@ -619,6 +680,7 @@ class Master {
     s["frames"]["rejected"] = rejected;
     s["backpressure"] = {{"ingest_blocked_s", ingest_blocked_s}, {"broker_held_s", broker_held_s}};
     s["workers"] = workers;
+    s["spares"] = spares;
     s["brokers"] = brokers;
     s["ingest"] = ingest;
     json parts = json::array();
@@ -674,6 +736,7 @@ class Master {
                           {"partitions_moved", moved}});
     }
     s["failures"] = failures;
+    s["replenished"] = replenished_;
     for (auto& r : s["ranks"]) {
       const int rank = r["rank"].get<int>();
       r["alive_at_end"] = rank == 0 || !liveness_.dead(rank);
@@ -744,6 +807,10 @@ class Master {
   std::vector<std::pair<int, std::uint64_t>> pending_acks_;
   std::vector<std::uint64_t> produced_per_s_, processed_per_s_;
   std::uint64_t processed_ = 0, duplicates_dropped_ = 0;
+  static constexpr double kReplenishDelayS = 1.0, kSpawnGraceS = 5.0;
+  int spawned_ = 0;           ///< spares spawned so far (at most ft.replenish)
+  double replenish_due_ = 0;  ///< when to spawn the next spare; 0 = none due
+  json replenished_ = json::array();
 };
 
 }  // namespace

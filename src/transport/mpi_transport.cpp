@@ -9,6 +9,8 @@
 #include <climits>
 #include <deque>
 #include <map>
+#include <memory>
+#include <string>
 #include <vector>
 #include <thread>
 #include <variant>
@@ -31,7 +33,54 @@
 
 namespace ride::transport {
 
+namespace {
+constexpr int kControlGroupTag = 0x5c0;  ///< MPI_Comm_create_group tag of the control group
+constexpr int kWelcomeTag = 0x7e11;      ///< root -> spawned process: its id and the id map
+}  // namespace
+
 struct Transport::Impl {
+  /// A communicator and the peer ids of its ranks. Link 0 is MPI_COMM_WORLD (ids = world ranks)
+  /// except in a spawned process; each replenish() adds the merged communicator of the control
+  /// group and the new processes.
+  struct Link {
+    MPI_Comm comm = MPI_COMM_NULL;
+    std::vector<int> id_of;  ///< rank in comm -> peer id
+  };
+  std::vector<Link> links;
+  std::map<int, std::pair<int, int>> route;  ///< peer id -> (link index, rank in its comm)
+  std::size_t next_link = 0;                 ///< probe start, rotated for fairness
+  MPI_Comm control = MPI_COMM_NULL;
+  std::vector<int> control_members;
+
+  void add_link(MPI_Comm comm, std::vector<int> ids, int self) {
+    const int index = static_cast<int>(links.size());
+    for (std::size_t r = 0; r < ids.size(); ++r) {
+      // A peer reachable twice (world and a merged link) keeps its first route.
+      if (ids[r] != self) route.try_emplace(ids[r], index, static_cast<int>(r));
+    }
+    links.push_back({comm, std::move(ids)});
+  }
+  std::pair<MPI_Comm, int> to(int id) const {
+    auto it = route.find(id);
+    RIDE_EXPECTS(it != route.end(), "no route to peer " << id);
+    return {links[static_cast<std::size_t>(it->second.first)].comm, it->second.second};
+  }
+  /// Probes every link once, starting at a rotating one; sets *id to the sender's peer id.
+  bool improbe(int* flag, MPI_Message* handle, MPI_Status* status, int* id) {
+    const std::size_t n = links.size();
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t i = (next_link + k) % n;
+      RIDE_MPI_TRY(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, links[i].comm, flag, handle, status),
+                   "probe for messages");
+      if (*flag) {
+        next_link = (i + 1) % n;
+        *id = links[i].id_of.at(static_cast<std::size_t>(status->MPI_SOURCE));
+        return true;
+      }
+    }
+    return false;
+  }
+
   struct PendingSend {
     MPI_Request request;
     std::variant<Buffer, BufferPtr> body;  // kept alive until the send completes
@@ -80,6 +129,9 @@ Transport::Transport(int* argc, char*** argv, double send_timeout_s) : impl_(new
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  std::vector<int> ids(static_cast<std::size_t>(size_));
+  for (int r = 0; r < size_; ++r) ids[static_cast<std::size_t>(r)] = r;
+  impl_->add_link(MPI_COMM_WORLD, std::move(ids), rank_);
   char name[MPI_MAX_PROCESSOR_NAME];
   int len = 0;
   MPI_Get_processor_name(name, &len);
@@ -104,8 +156,9 @@ void Transport::send(int dest, Tag tag, BufferPtr body) {
                              "are not supported yet");
   Impl::PendingSend s{MPI_REQUEST_NULL, std::move(body), steady_s() + impl_->send_timeout_s, dest};
   const Buffer& b = view(s.body);
-  RIDE_MPI_TRY(MPI_Isend(b.data(), static_cast<int>(b.size()), MPI_BYTE, dest,
-                         static_cast<int>(tag), MPI_COMM_WORLD, &s.request),
+  const auto [comm, to] = impl_->to(dest);
+  RIDE_MPI_TRY(MPI_Isend(b.data(), static_cast<int>(b.size()), MPI_BYTE, to,
+                         static_cast<int>(tag), comm, &s.request),
                "send to rank " << dest);
   stats_.messages_sent++;
   stats_.bytes_sent += b.size();
@@ -166,16 +219,14 @@ std::optional<Message> Transport::try_recv() {
     // Fast path: a matched message is received at once (2.4x the small-frame throughput of the
     // nonblocking path below, measured). A sender dying mid-message would block this call for
     // good; the watchdog (Transport()) ends such a rank instead of letting it hang.
-    int flag = 0;
+    int flag = 0, source = -1;
     MPI_Message handle;
     MPI_Status status;
-    RIDE_MPI_TRY(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &handle, &status),
-                 "probe for messages");
-    if (!flag) return std::nullopt;
+    if (!impl_->improbe(&flag, &handle, &status, &source)) return std::nullopt;
     int count = 0;
     MPI_Get_count(&status, MPI_BYTE, &count);
     Message m;
-    m.source = status.MPI_SOURCE;
+    m.source = source;
     m.tag = static_cast<Tag>(status.MPI_TAG);
     m.body = Buffer(static_cast<std::size_t>(count));
     RIDE_MPI_TRY(MPI_Mrecv(m.body.data(), count, MPI_BYTE, &handle, MPI_STATUS_IGNORE),
@@ -186,16 +237,14 @@ std::optional<Message> Transport::try_recv() {
   }
   // Match everything that has arrived (cheap: completion of large payloads goes on meanwhile).
   for (;;) {
-    int flag = 0;
+    int flag = 0, source = -1;
     MPI_Message handle;
     MPI_Status status;
-    RIDE_MPI_TRY(MPI_Improbe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &handle, &status),
-                 "probe for messages");
-    if (!flag) break;
+    if (!impl_->improbe(&flag, &handle, &status, &source)) break;
     int count = 0;
     MPI_Get_count(&status, MPI_BYTE, &count);
     Impl::PendingRecv r;
-    r.message.source = status.MPI_SOURCE;
+    r.message.source = source;
     r.message.tag = static_cast<Tag>(status.MPI_TAG);
     r.message.body = Buffer(static_cast<std::size_t>(count));
     r.deadline = steady_s() + impl_->send_timeout_s;
@@ -303,6 +352,121 @@ void Transport::cancel_sends_to(int dest) {
     stats_.sends_timed_out++;
     it = q.erase(it);
   }
+}
+
+namespace {
+/// Ends the process if `done` is still false after timeout_s: a collective that a dead member
+/// never entered would otherwise block for good.
+std::shared_ptr<std::atomic<bool>> guard(double timeout_s, int exit_code, std::string what) {
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::thread([done, timeout_s, exit_code, what] {
+    const double until = steady_s() + timeout_s;
+    while (!done->load()) {
+      if (steady_s() > until) {
+        std::fprintf(stderr, "ride: %s did not complete within %.0f s; exiting\n", what.c_str(), timeout_s);
+        std::_Exit(exit_code);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }).detach();
+  return done;
+}
+}  // namespace
+
+bool Transport::join_if_spawned() {
+  MPI_Comm parent = MPI_COMM_NULL;
+  MPI_Comm_get_parent(&parent);
+  if (parent == MPI_COMM_NULL) return false;
+  spawned_ = true;
+  // Its own MPI_COMM_WORLD holds only itself: every peer is reached through the merged link.
+  impl_->links.clear();
+  impl_->route.clear();
+  auto done = guard(30.0, 4, "joining the job after MPI_Comm_spawn");
+  MPI_Comm merged = MPI_COMM_NULL;
+  RIDE_MPI_TRY(MPI_Intercomm_merge(parent, 1, &merged), "merge with the spawning ranks");
+  MPI_Comm_set_errhandler(merged, MPI_ERRORS_RETURN);
+  // The welcome: [my id, world size, peer id of every rank of `merged`].
+  MPI_Status st;
+  RIDE_MPI_TRY(MPI_Probe(0, kWelcomeTag, merged, &st), "wait for the welcome");
+  int n = 0;
+  MPI_Get_count(&st, MPI_INT, &n);
+  std::vector<int> w(static_cast<std::size_t>(n));
+  RIDE_MPI_TRY(MPI_Recv(w.data(), n, MPI_INT, 0, kWelcomeTag, merged, MPI_STATUS_IGNORE),
+               "receive the welcome");
+  done->store(true);
+  RIDE_EXPECTS(n >= 3, "malformed welcome from the spawning ranks");
+  rank_ = w[0];
+  size_ = w[1];
+  impl_->add_link(merged, std::vector<int>(w.begin() + 2, w.end()), rank_);
+  return true;
+}
+
+void Transport::open_control_group(const std::vector<int>& members) {
+  RIDE_EXPECTS(impl_->control == MPI_COMM_NULL, "the control group is already open");
+  MPI_Group world = MPI_GROUP_NULL, group = MPI_GROUP_NULL;
+  MPI_Comm_group(MPI_COMM_WORLD, &world);
+  MPI_Group_incl(world, static_cast<int>(members.size()), members.data(), &group);
+  auto done = guard(60.0, 1, "opening the control group (a member never started?)");
+  const int rc = MPI_Comm_create_group(MPI_COMM_WORLD, group, kControlGroupTag, &impl_->control);
+  done->store(true);
+  MPI_Group_free(&group);
+  MPI_Group_free(&world);
+  RIDE_EXPECTS(rc == MPI_SUCCESS && impl_->control != MPI_COMM_NULL,
+               "MPI_Comm_create_group of the control group failed");
+  MPI_Comm_set_errhandler(impl_->control, MPI_ERRORS_RETURN);
+  impl_->control_members = members;
+}
+
+std::string Transport::replenish(const std::string& program, const std::vector<std::string>& args,
+                                 int count, int first_id, double timeout_s, int exit_code) {
+  RIDE_EXPECTS(impl_->control != MPI_COMM_NULL, "replenish() needs open_control_group() first");
+  std::vector<std::string> store(args);
+  std::vector<char*> argv;
+  for (auto& a : store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<int> codes(static_cast<std::size_t>(count), MPI_SUCCESS);
+  MPI_Comm inter = MPI_COMM_NULL;
+  auto done = guard(timeout_s, exit_code, "MPI_Comm_spawn over the control group");
+  const int rc = MPI_Comm_spawn(program.c_str(), argv.data(), count, MPI_INFO_NULL, 0,
+                                impl_->control, &inter, codes.data());
+  if (rc != MPI_SUCCESS || inter == MPI_COMM_NULL) {
+    done->store(true);
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    return "MPI_Comm_spawn failed: " + std::string(msg, static_cast<std::size_t>(len)) +
+           " (the launcher needs a free slot, or mpirun --oversubscribe)";
+  }
+  for (int c : codes) {
+    if (c != MPI_SUCCESS) {
+      done->store(true);
+      return "a spawned process failed to start";
+    }
+  }
+  // The merge is collective with the new processes too: still under the guard.
+  MPI_Comm merged = MPI_COMM_NULL;
+  const int merge_rc = MPI_Intercomm_merge(inter, 0, &merged);
+  done->store(true);
+  RIDE_EXPECTS(merge_rc == MPI_SUCCESS, "MPI_Intercomm_merge with the spawned processes failed");
+  MPI_Comm_free(&inter);
+  MPI_Comm_set_errhandler(merged, MPI_ERRORS_RETURN);
+  // Parents come first in `merged` (high = 0), in control-group order, then the new processes.
+  std::vector<int> ids = impl_->control_members;
+  for (int j = 0; j < count; ++j) ids.push_back(first_id + j);
+  int me = 0;
+  MPI_Comm_rank(merged, &me);
+  if (me == 0) {
+    const int parents = static_cast<int>(impl_->control_members.size());
+    for (int j = 0; j < count; ++j) {
+      std::vector<int> w{first_id + j, size_};
+      w.insert(w.end(), ids.begin(), ids.end());
+      RIDE_MPI_TRY(MPI_Send(w.data(), static_cast<int>(w.size()), MPI_INT, parents + j, kWelcomeTag,
+                            merged),
+                   "welcome spawned process " << first_id + j);
+    }
+  }
+  impl_->add_link(merged, std::move(ids), rank_);
+  return {};
 }
 
 void Transport::finalize(int exit_code, double timeout_s) {

@@ -1,6 +1,7 @@
 #pragma once
 /// @brief What every role's loop shares: the start-up handshake and the final report.
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,10 @@ struct RoleContext {
   const JobConfig& cfg;
   const RoleLayout& layout;
   Role role;
+  /// How this process was started (`ride run ...` and its options): the program and arguments
+  /// a replenished spare is spawned with.
+  std::string program;
+  std::vector<std::string> args;
 };
 
 /// Sends HELLO (role, pid, host) to the master.

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/buffer.h"
 #include "core/protocol.h"
@@ -34,8 +35,19 @@ class Transport {
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
+  /// This process's peer id: its world rank, or for a process started by replenish() the id the
+  /// master gave it (>= size()).
   int rank() const { return rank_; }
+  /// The job's world size (for a replenished process: its parents' world size).
   int size() const { return size_; }
+  /// True in a process started by replenish() (MPI_Comm_spawn): its own MPI_COMM_WORLD holds
+  /// only itself, and it reaches the control group (master and brokers) through the link made
+  /// then. It can address no other rank.
+  bool spawned() const { return spawned_; }
+  /// In a process started by replenish(): joins the job (merges with the spawning group and
+  /// reads its id) and returns true; elsewhere returns false and does nothing. Call right
+  /// after construction, before any send or receive.
+  bool join_if_spawned();
   const std::string& host() const { return host_; }
 
   /// Queues a send; the buffer is kept alive until the send completes or is cancelled.
@@ -63,6 +75,19 @@ class Transport {
   void cancel_sends_to(int dest);
   const TransportStats& stats() const { return stats_; }
 
+  /// Collective over `members` (world ranks, the same list in the same order on each of them,
+  /// the master first): the control group that can later replenish() together. Call while all
+  /// of them are alive (MPI_Comm_create_group: only the members take part).
+  void open_control_group(const std::vector<int>& members);
+  /// Collective over the control group (every member must call it): starts `count` processes
+  /// of `program` with `args` (only the first member's program and args count) and links them
+  /// in with peer ids first_id, first_id + 1, ...; from then on send() reaches them and
+  /// try_recv() hears them. Returns an empty string, or why the launcher refused (no free
+  /// slot, ...) and nothing was started. Ends the process with exit_code if MPI_Comm_spawn has
+  /// not returned after timeout_s (a member died before entering it).
+  std::string replenish(const std::string& program, const std::vector<std::string>& args,
+                        int count, int first_id, double timeout_s, int exit_code);
+
   /// Ends the job hard (MPI_Abort): only for a master that cannot continue.
   [[noreturn]] void abort(int code);
   /// MPI_Finalize, bounded: Open MPI 4.1's finalize waits in a fence over every process, which
@@ -74,6 +99,7 @@ class Transport {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   int rank_ = 0, size_ = 1;
+  bool spawned_ = false;
   std::string host_;
   TransportStats stats_;
 };

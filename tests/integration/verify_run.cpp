@@ -11,6 +11,7 @@
 ///   --expect-error TEXT      the run must fail with an error containing TEXT (frames that were
 ///                            refused are allowed; none that was accepted may be lost)
 ///   --expect-failures N      the summary must list N failed ranks, each recovered
+///   --expect-replenished N   N spares were spawned (ft.replenish), each started and reported
 ///   --max-recovery-s S       ... each with frames flowing again within S seconds
 #include <cmath>
 #include <cstdio>
@@ -77,7 +78,7 @@ int main(int argc, char** argv) {
   const int expected_ranks = std::stoi(argv[3]);
   bool allow_dropped = false, expect_spill = false, expect_backpressure = false;
   double max_rss_mb = 0, max_recovery_s = 0;
-  int expect_failures = 0;
+  int expect_failures = 0, expect_replenished = 0;
   std::string expect_error;
   for (int i = 4; i < argc; ++i) {
     const std::string a = argv[i];
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
     else if (a == "--max-broker-rss-mb" && i + 1 < argc) max_rss_mb = std::stod(argv[++i]);
     else if (a == "--expect-error" && i + 1 < argc) expect_error = argv[++i];
     else if (a == "--expect-failures" && i + 1 < argc) expect_failures = std::stoi(argv[++i]);
+    else if (a == "--expect-replenished" && i + 1 < argc) expect_replenished = std::stoi(argv[++i]);
     else if (a == "--max-recovery-s" && i + 1 < argc) max_recovery_s = std::stod(argv[++i]);
     else {
       std::cerr << "verify_run: unknown option " << a << "\n";
@@ -157,8 +159,22 @@ int main(int argc, char** argv) {
     CHECK(bp.at("ingest_blocked_s").get<double>() > 0 || bp.at("broker_held_s").get<double>() > 0,
           "expected backpressure, saw none: " << bp);
   }
-  CHECK(s.at("ranks").size() == static_cast<std::size_t>(expected_ranks),
-        "summary lists " << s.at("ranks").size() << " ranks, expected " << expected_ranks);
+  const auto& spawned = s.at("replenished");
+  CHECK(spawned.size() == static_cast<std::size_t>(expect_replenished),
+        "summary lists " << spawned.size() << " spawned spares, expected " << expect_replenished);
+  CHECK(s.at("ranks").size() == static_cast<std::size_t>(expected_ranks + expect_replenished),
+        "summary lists " << s.at("ranks").size() << " ranks, expected " << expected_ranks << " + "
+                         << expect_replenished << " spawned");
+  for (const auto& sp : spawned) {
+    const int id = sp.at("rank").get<int>();
+    bool reported = false;
+    for (const char* group : {"workers", "spares"}) {
+      for (const auto& w : s.at(group)) reported |= w.at("rank").get<int>() == id;
+    }
+    std::cout << "verify_run: spare rank " << id << " spawned in " << sp.at("spawn_s") << " s\n";
+    CHECK(id >= expected_ranks, "spawned rank " << id << " reuses a world rank");
+    CHECK(reported, "spawned spare rank " << id << " sent no final report");
+  }
   std::set<std::string> roles;
   for (const auto& r : s.at("ranks")) {
     roles.insert(r.at("role").get<std::string>());

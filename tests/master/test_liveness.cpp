@@ -21,6 +21,19 @@ TEST(Liveness, SilenceBeyondTheTimeoutIsDeathDeclaredOnce) {
   EXPECT_DOUBLE_EQ(m.last_heard(2), 0.25);
 }
 
+TEST(LivenessMonitor, AddedRankGetsItsGraceThenIsWatched) {
+  LivenessMonitor m(3, 0.3, 0.0);
+  const int id = m.add(5.0);  // a spawned spare: five seconds to start
+  EXPECT_EQ(id, 3);
+  EXPECT_EQ(m.size(), 4);
+  EXPECT_EQ(m.newly_dead(0.2), std::vector<int>{});
+  EXPECT_EQ(m.newly_dead(1.0), (std::vector<int>{1, 2}));  // the others went silent
+  EXPECT_FALSE(m.dead(id));
+  m.heard(id, 5.1);
+  EXPECT_EQ(m.newly_dead(5.3), std::vector<int>{});
+  EXPECT_EQ(m.newly_dead(5.5), std::vector<int>{id});
+}
+
 TEST(ProgressWatch, OnlyPartitionsWithWaitingFramesStall) {
   ProgressWatch w;
   w.observe(0, 10, 10, 0.0);  // nothing waiting
