@@ -34,7 +34,10 @@ inline bool cuda_error_is_sticky(cudaError_t status) {
   std::ostringstream os;
   os << "CUDA error " << cudaGetErrorName(status) << " (" << cudaGetErrorString(status) << ") in "
      << call;
-  if (cuda_error_is_sticky(status)) os << "; sticky: the CUDA context is unusable, exit the rank";
+  if (cuda_error_is_sticky(status)) {
+    os << "; sticky: the CUDA context is unusable, exit the rank [" << file << ":" << line << "]";
+    throw DeviceLost(os.str());
+  }
   throw_error(file, line, os.str());
 }
 

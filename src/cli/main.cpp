@@ -15,6 +15,8 @@
 #include "core/error.h"
 #include "core/role_layout.h"
 #include "ingest/ingest_role.h"
+#include "kernels/common/cuda_device.h"
+#include "kernels/stddev/stddev.h"
 #include "master/master.h"
 #include "transport/transport.h"
 #include "worker/worker.h"
@@ -107,6 +109,13 @@ int run_job(int argc, char** argv) {
       case ride::Role::worker: code = ride::run_worker(ctx); break;
       case ride::Role::spare: code = ride::run_spare(ctx); break;
     }
+  } catch (const ride::DeviceLost& e) {
+    // A sticky CUDA error: this rank can compute nothing more. It ends at once, like a crashed
+    // process; the master notices the silence and moves its partitions (nothing is lost: the
+    // uncommitted frames are fetched again by the new owner).
+    std::cerr << "ride: rank " << net.rank() << " (" << ride::to_string(role) << "): " << e.what()
+              << "; exiting so that a healthy rank takes over" << std::endl;
+    std::_Exit(5);
   } catch (const ride::MasterLost& e) {
     std::cerr << "ride: rank " << net.rank() << " (" << ride::to_string(role) << "): " << e.what()
               << "; exiting" << std::endl;
@@ -139,7 +148,9 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "run") return run_job(argc, argv);
   if (cmd == "version" || cmd == "--version") {
-    std::cout << "ride 0.1.0 (" << RIDE_GIT_COMMIT << ")\n";
+    std::cout << "ride 0.1.0 (" << RIDE_GIT_COMMIT << ")\n"
+              << "cuda: " << (ride::kernels::cuda_compiled() ? "compiled" : "not compiled") << ", "
+              << ride::kernels::cuda_device_count() << " device(s)\n";
     return 0;
   }
   std::cerr << "ride: unknown command '" << cmd << "'\n" << kUsage;

@@ -63,6 +63,10 @@ class Options {
                      "is full and spill is unavailable", "none, drop_oldest or drop_newest");
     add<int>("worker.batch_frames", &c.batch_frames, "frames per FETCH", "an integer");
     add<int>("worker.threads", &c.threads, "CPU threads per worker for the task", "an integer");
+    add<std::string>("worker.device", &c.device,
+                     "where the task runs: cpu | gpu (a CUDA device, one per rank: local rank "
+                     "mod device count; an error without one) | auto (gpu when there is one)",
+                     "cpu, gpu or auto");
     add<double>("worker.fetch_wait_ms", &c.fetch_wait_ms,
                 "how long a broker holds an empty FETCH before answering", "a number");
     add<double>("worker.start_delay_s", &c.start_delay_s,
@@ -89,6 +93,9 @@ class Options {
              "(0 = never; the launcher needs free slots or --oversubscribe)", "an integer");
     add<int>("faults.stall_rank", &c.stall_rank,
              "fault injection: this rank's task stalls (heartbeats go on); -1 = none", "an integer");
+    add<int>("faults.cuda_fault_rank", &c.cuda_fault_rank,
+             "fault injection: this worker rank triggers a real sticky CUDA error (an illegal "
+             "address) on its first batch and must exit; -1 = none", "an integer");
     add<double>("faults.stall_after_s", &c.stall_after_s,
                 "fault injection: seconds after the rank's first frame", "a number");
     add<double>("faults.stall_s", &c.stall_s, "fault injection: how long the stall lasts",
@@ -196,6 +203,9 @@ void validate(const JobConfig& c) {
   if (c.batch_frames < 1) bad_value(c, "worker.batch_frames", "expected at least 1");
   if (c.threads < 1) bad_value(c, "worker.threads", "expected at least 1");
   if (c.fetch_wait_ms < 0) bad_value(c, "worker.fetch_wait_ms", "expected a number >= 0");
+  if (c.device != "cpu" && c.device != "gpu" && c.device != "auto") {
+    bad_value(c, "worker.device", "expected cpu, gpu or auto");
+  }
   if (c.task != "stddev" && c.task != "noop") {
     bad_value(c, "task.name", "unknown task; available: stddev, noop");
   }

@@ -40,6 +40,7 @@ struct JobConfig {
   // [worker]
   int batch_frames = 8;
   int threads = 1;
+  std::string device = "cpu";  ///< cpu | gpu | auto
   double fetch_wait_ms = 50;
   double start_delay_s = 0;  ///< workers hold off fetching (late start / stall experiments)
   // [task]
@@ -58,6 +59,7 @@ struct JobConfig {
                                        ///< replaced (0 = never)
   int replenish = 0;  ///< spares the job may spawn (MPI_Comm_spawn) when the pool runs out
   // [faults] injection for tests and drills
+  int cuda_fault_rank = -1;   ///< this worker causes a real sticky CUDA error on its first batch
   int stall_rank = -1;        ///< this rank's task stops making progress ...
   double stall_after_s = 0;   ///< ... this many seconds after its first frame ...
   double stall_s = 0;         ///< ... for this long (while its heartbeats go on)

@@ -18,6 +18,14 @@ class ConfigError : public Error {
   using Error::Error;
 };
 
+/// @brief The accelerator's context is unusable (a sticky CUDA error such as an illegal address:
+/// every later call in the process fails too). Not a per-frame failure: the rank must exit so
+/// that recovery moves its partitions to a healthy rank (STYLE.md).
+class DeviceLost : public Error {
+ public:
+  using Error::Error;
+};
+
 namespace detail {
 [[noreturn]] inline void throw_error(const char* file, int line, const std::string& msg) {
   std::ostringstream os;

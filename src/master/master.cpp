@@ -48,7 +48,8 @@ class Master {
         table_(ctx.layout.partitions),
         liveness_(ctx.layout.world, ctx.cfg.heartbeat_timeout_ms / 1000.0, steady_s()),
         active_workers_(ctx.layout.workers),
-        spare_pool_(ctx.layout.spares) {
+        spare_pool_(ctx.layout.spares),
+        t0_(steady_s()) {  // reset at START; set here for a job that fails before it
     for (int r = 0; r < layout_.world; ++r) role_now_.push_back(to_string(layout_.role_of(r)));
   }
 
@@ -135,7 +136,10 @@ class Master {
   }
 
   bool collect_hellos() {
-    ranks_.resize(static_cast<std::size_t>(layout_.world));
+    // Rows for ranks that never say HELLO (one failed at start-up) still name their role.
+    for (int r = 0; r < layout_.world; ++r) {
+      ranks_.push_back({{"rank", r}, {"role", to_string(layout_.role_of(r))}, {"host", "?"}, {"pid", 0}});
+    }
     ranks_[0] = {{"rank", 0}, {"role", "master"}, {"host", ctx_.net.host()}, {"pid", ::getpid()}};
     int missing = layout_.world - 1;
     const double deadline = steady_s() + 60.0;

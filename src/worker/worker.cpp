@@ -5,6 +5,7 @@
 #include <cmath>
 #include <deque>
 #include <condition_variable>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -14,6 +15,7 @@
 
 #include "core/checksum.h"
 #include "core/clock.h"
+#include "kernels/common/cuda_device.h"
 #include "kernels/stddev/stddev.h"
 #include "sink/result_store.h"
 
@@ -69,7 +71,8 @@ class ComputeThread {
 
 class Worker {
  public:
-  Worker(RoleContext& ctx, bool spare) : ctx_(ctx), heartbeat_(ctx), spare_(spare) {}
+  Worker(RoleContext& ctx, bool spare)
+      : ctx_(ctx), heartbeat_(ctx), spare_(spare), use_gpu_(resolve_device(ctx)) {}
 
   int run() {
     send_hello(ctx_);
@@ -270,10 +273,42 @@ class Worker {
     return true;
   }
 
+  /// worker.device: true to run the task on a CUDA device. gpu without a device is an error
+  /// (the job ends naming it); auto falls back to the CPU and says so.
+  static bool resolve_device(RoleContext& ctx) {
+    if (ctx.cfg.device == "cpu" || ctx.cfg.task == "noop") return false;
+    if (kernels::cuda_device_count() > 0) return true;
+    RIDE_EXPECTS(ctx.cfg.device != "gpu", "worker.device=gpu but host " << ctx.net.host()
+                                              << " has no usable CUDA device"
+                                              << (kernels::cuda_compiled() ? "" : " (no CUDA build)"));
+    if (ctx.net.rank() == ctx.layout.workers.front()) {
+      std::cout << "[ride] worker.device=auto: no CUDA device on " << ctx.net.host()
+                << ", the task runs on the CPU" << std::endl;
+    }
+    return false;
+  }
+
+  /// The rank's node-local index (for one GPU per rank), from the launcher's environment.
+  int local_rank() const {
+    for (const char* v : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"}) {
+      if (const char* s = std::getenv(v)) return std::atoi(s);
+    }
+    return ctx_.net.rank();
+  }
+
   /// The compute thread's work: touches only the batch, the configuration and out_.
   Computed compute(Batch& batch) {
     const double t_start = steady_s();
     maybe_stall();
+    if (use_gpu_) {
+      // The current CUDA device is per host thread: bind on whichever thread computes.
+      thread_local int bound = -1;
+      if (bound < 0) bound = kernels::cuda_bind_device(local_rank());
+      if (ctx_.cfg.cuda_fault_rank == ctx_.net.rank() && !cuda_fault_done_) {
+        cuda_fault_done_ = true;
+        kernels::cuda_inject_sticky_fault();  // throws DeviceLost: the rank exits (cli/main.cpp)
+      }
+    }
     const bool images = ctx_.cfg.images && !noop_;
     Computed c;
     ResultsHeader& rh = c.header;
@@ -319,7 +354,11 @@ class Worker {
             const std::size_t n = std::size_t{fh.width} * fh.height;
             if (out_.size() < n) out_.resize(n);
             const int w = static_cast<int>(fh.width), h = static_cast<int>(fh.height);
-            kernels::stddev_filter_u8(px, w, h, w, ctx_.cfg.window, out_.data(), w, ctx_.cfg.threads);
+            if (use_gpu_) {
+              kernels::stddev_filter_u8_cuda(px, w, h, w, ctx_.cfg.window, out_.data(), w);
+            } else {
+              kernels::stddev_filter_u8(px, w, h, w, ctx_.cfg.window, out_.data(), w, ctx_.cfg.threads);
+            }
             const auto st = kernels::frame_stats(out_.data(), w, h, w);
             rec.scalars[0] = st.mean;
             rec.scalars[1] = st.min;
@@ -327,6 +366,8 @@ class Worker {
             if (images) image_bytes.bytes(out_.data(), n * sizeof(float));
           }
           ++c.processed;
+        } catch (const DeviceLost&) {
+          throw;  // not this frame's fault: the device is gone for every frame (cli/main.cpp)
         } catch (const std::exception& e) {
           // A failing frame is recorded, not fatal: the sink stores the error with its key.
           rec.status = ResultStatus::task_error;
@@ -393,7 +434,8 @@ class Worker {
   RoleContext& ctx_;
   Heartbeat heartbeat_;
   const bool spare_;
-  bool promoted_ = false, stood_down_ = false, stalled_once_ = false;
+  const bool use_gpu_;
+  bool promoted_ = false, stood_down_ = false, stalled_once_ = false, cuda_fault_done_ = false;
   std::map<std::uint32_t, Owned> owned_;
   std::map<int, Incoming> incoming_;
   std::deque<Batch> ready_;

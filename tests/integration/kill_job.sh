@@ -51,7 +51,7 @@ pid_of() {  # pid_of worker0 | replacement
   awk -v role="$role" -v i="$index" '$1 == "[ride]" && $3 == role && NF == 5 {if (n++ == i) {print $5; exit}}' "$log"
 }
 
-wait_for '\[ride\] t=' 60
+[ "$actions" = none ] || wait_for '\[ride\] t=' 60
 t0=$(date +%s.%N)
 [ "$actions" = none ] && actions=""
 IFS='|' read -ra steps <<<"$actions"

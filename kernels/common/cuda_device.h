@@ -1,0 +1,20 @@
+#pragma once
+/// @brief Which CUDA device a rank uses, and a real fault for drills. Plain C++ (no CUDA types);
+/// the implementation is cuda_device.cu, or cuda_device_stub.cpp in builds without CUDA.
+namespace ride::kernels {
+
+/// Usable CUDA devices (0 without a CUDA build, a driver or a device; never throws).
+int cuda_device_count();
+
+/// Makes device (local_rank mod count) current on the calling thread (the CUDA current device
+/// is per host thread: call it on the thread that runs the kernels) and returns its index.
+/// Throws ride::Error when there is no device.
+int cuda_bind_device(int local_rank);
+
+/// Fault injection for drills and tests: launches a kernel that writes through an invalid
+/// address on the current device, which leaves a sticky error (cudaErrorIllegalAddress), and
+/// throws the ride::DeviceLost that any later CUDA call would report. Throws ride::Error when
+/// there is no device.
+[[noreturn]] void cuda_inject_sticky_fault();
+
+}  // namespace ride::kernels
