@@ -18,6 +18,7 @@
 #include "kernels/common/cuda_device.h"
 #include "kernels/stddev/stddev.h"
 #include "master/master.h"
+#include "task/registry.h"
 #include "transport/transport.h"
 #include "worker/worker.h"
 
@@ -29,6 +30,8 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run [--config FILE] [--summary PATH] [--section.key=value ...]\n"
     "        run a job; launch under mpirun --enable-recovery (ride run --help lists every key)\n"
+    "  tasks [--task.library=PATHS]\n"
+    "        list the tasks (built-in and from task libraries) with their parameters\n"
     "  version   print the version\n";
 
 /// Under `mpirun --enable-recovery` mpirun exits 0 whatever the ranks return, even after
@@ -47,6 +50,24 @@ std::string self_exe(const char* argv0) {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(argv0) : p.string();
+}
+
+/// `ride tasks [--task.library=PATHS]`: the built-in tasks and those of the given libraries.
+int list_tasks(int argc, char** argv) {
+  std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    bool help = false;
+    const ride::JobConfig cfg = ride::parse_job_config(args, &help);
+    if (help) {
+      std::cout << "usage: ride tasks [--task.library=PATH[,PATH...]] [--config FILE]\n";
+      return 0;
+    }
+    std::cout << ride::task::describe_tasks(ride::task::registry_for(cfg));
+    return 0;
+  } catch (const ride::ConfigError& e) {
+    std::cerr << "ride: configuration error: " << e.what() << std::endl;
+    return 2;
+  }
 }
 
 int run_job(int argc, char** argv) {
@@ -68,6 +89,21 @@ int run_job(int argc, char** argv) {
   ride::transport::Transport net(&argc, &argv);
   net.join_if_spawned();  // a spare spawned by ft.replenish
   const bool speaker = net.rank() == 0;
+  if (!config_error.empty()) {
+    if (speaker) std::cerr << "ride: configuration error: " << config_error << std::endl;
+    net.finalize(report_exit(net.rank(), 2));
+    return 2;
+  }
+  if (config_error.empty()) {
+    try {
+      // Every rank resolves the task (loading task libraries) before roles start: a bad task
+      // name, parameter or library is a configuration error, reported once by rank 0.
+      const auto resolved = ride::task::resolve_task(ride::task::registry_for(cfg), cfg);
+      ride::task::check_task_params(resolved, cfg);
+    } catch (const ride::ConfigError& e) {
+      config_error = e.what();
+    }
+  }
   if (!config_error.empty()) {
     if (speaker) std::cerr << "ride: configuration error: " << config_error << std::endl;
     net.finalize(report_exit(net.rank(), 2));
@@ -147,6 +183,7 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = argv[1];
   if (cmd == "run") return run_job(argc, argv);
+  if (cmd == "tasks") return list_tasks(argc, argv);
   if (cmd == "version" || cmd == "--version") {
     std::cout << "ride 0.1.0 (" << RIDE_GIT_COMMIT << ")\n"
               << "cuda: " << (ride::kernels::cuda_compiled() ? "compiled" : "not compiled") << ", "

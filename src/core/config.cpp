@@ -71,9 +71,11 @@ class Options {
                 "how long a broker holds an empty FETCH before answering", "a number");
     add<double>("worker.start_delay_s", &c.start_delay_s,
                 "seconds workers wait before their first fetch (late start, stalls)", "a number");
-    add<std::string>("task.name", &c.task, "task to run: stddev | noop (no processing: "
-                     "measures the framework)", "stddev or noop");
-    add<int>("task.window", &c.window, "std-dev filter window (odd)", "an odd integer");
+    add<std::string>("task.name", &c.task, "task to run ('ride tasks' lists them, with the "
+                     "[params] each one takes)", "a task name");
+    add<std::string>("task.library", &c.task_library,
+                     "shared libraries with more tasks, comma-separated (see src/task/ride_task.h)",
+                     "paths");
     add<std::string>("output.path", &c.results_path, "HDF5 results file", "a path");
     add<bool>("output.images", &c.images, "store output images in the results file",
               "true or false");
@@ -206,9 +208,6 @@ void validate(const JobConfig& c) {
   if (c.device != "cpu" && c.device != "gpu" && c.device != "auto") {
     bad_value(c, "worker.device", "expected cpu, gpu or auto");
   }
-  if (c.task != "stddev" && c.task != "noop") {
-    bad_value(c, "task.name", "unknown task; available: stddev, noop");
-  }
   if (!(c.ring_mb > 0)) bad_value(c, "broker.ring_mb", "expected a number > 0");
   if (c.spill_max_mb < 0) bad_value(c, "broker.spill_max_mb", "expected a number >= 0");
   if (c.spill_min_free_mb < 0) bad_value(c, "broker.spill_min_free_mb", "expected a number >= 0");
@@ -217,7 +216,6 @@ void validate(const JobConfig& c) {
     bad_value(c, "broker.drop_policy", "expected none, drop_oldest or drop_newest");
   }
   if (c.start_delay_s < 0) bad_value(c, "worker.start_delay_s", "expected a number >= 0");
-  if (c.window < 1 || c.window % 2 == 0) bad_value(c, "task.window", "expected an odd integer >= 1");
   if (c.results_path.empty()) bad_value(c, "output.path", "expected a file path");
   if (!(c.status_interval_s > 0)) bad_value(c, "status.interval_s", "expected a number > 0");
   if (!(c.heartbeat_interval_ms > 0)) bad_value(c, "ft.heartbeat_interval_ms", "expected a number > 0");
@@ -264,6 +262,10 @@ std::string JobConfig::to_ini() const {
     else if (const auto* b = boost::any_cast<bool>(&value)) os << (*b ? "true" : "false");
     os << "\n";
   }
+  if (!params.empty()) {
+    os << "\n[params]\n";
+    for (const auto& [k, v] : params) os << k << " = " << v << "\n";
+  }
   return os.str();
 }
 
@@ -301,6 +303,15 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
     } else if (take("--config", config_file)) {
     } else if (take("--summary", summary)) {
       rest.push_back("--output.summary=" + summary);
+    } else if (a.rfind("--params.", 0) == 0) {
+      const auto eq = a.find('=');
+      if (eq == std::string::npos || eq == 9) {
+        throw ConfigError("expected --params.NAME=VALUE on the command line, got '" + a + "'");
+      }
+      const std::string key = a.substr(2, eq - 2);
+      if (cfg.origin.count(key)) throw ConfigError("key '" + key + "' given twice on the command line");
+      cfg.origin[key] = "command line";
+      cfg.params[key.substr(7)] = a.substr(eq + 1);
     } else {
       rest.push_back(a);
     }
@@ -342,6 +353,18 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
     std::map<std::string, int> seen_at;
     for (const auto& entry : read_ini(config_file)) {
       const std::string at = config_file + ":" + std::to_string(entry.line);
+      if (entry.key.rfind("params.", 0) == 0) {  // the task's own keys, checked against it later
+        const std::string name = entry.key.substr(7);
+        if (auto it = seen_at.find(entry.key); it != seen_at.end()) {
+          throw ConfigError("key '" + entry.key + "' set twice: " + config_file + ":" +
+                            std::to_string(it->second) + " and " + at);
+        }
+        seen_at[entry.key] = entry.line;
+        if (cfg.origin.count(entry.key)) continue;
+        cfg.origin[entry.key] = at;
+        cfg.params[name] = entry.value;
+        continue;
+      }
       const auto* opt = opts.desc().find_nothrow(entry.key, false);
       if (!opt) {
         throw ConfigError("unknown key '" + entry.key + "' at " + at +

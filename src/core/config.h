@@ -44,8 +44,9 @@ struct JobConfig {
   double fetch_wait_ms = 50;
   double start_delay_s = 0;  ///< workers hold off fetching (late start / stall experiments)
   // [task]
-  std::string task = "stddev";  ///< stddev | noop
-  int window = 5;
+  std::string task = "stddev";  ///< a task name (task/registry.h)
+  std::string task_library;     ///< comma-separated task libraries to load
+  std::map<std::string, std::string> params;  ///< [params]: the task's own keys (origin "params.k")
   // [output]
   std::string results_path = "ride_results.h5";
   bool images = false;

@@ -138,9 +138,24 @@ struct ResultsHeader {
   std::uint32_t partition = 0;
   std::uint32_t epoch = 0;
   std::uint64_t end_offset = 0;  ///< commit offset once durable
-  std::uint32_t count = 0;       ///< ResultRecordWire entries that follow
-  std::uint32_t has_images = 0;  ///< then count float32 images of width*height each
+  std::uint32_t count = 0;       ///< ResultRecord entries that follow
+  std::uint32_t has_images = 0;  ///< then, per record, an ImageWire and its pixels
+  std::uint32_t has_objects = 0; ///< after the images: per record, keypoints then boxes, each a
+                                 ///< u32 row count (kNoObjects: none) and count x 5 float32
+  std::uint32_t reserved = 0;
 };
+
+/// One output image in a RESULTS body (type 0: no image; then no bytes follow).
+struct ImageWire {
+  std::uint32_t width = 0, height = 0, channels = 0;
+  std::uint32_t type = 0;  ///< 0 none, 1 float32, 2 uint8
+  std::uint64_t bytes() const {
+    return std::uint64_t{width} * height * channels * (type == 1 ? 4 : type == 2 ? 1 : 0);
+  }
+};
+constexpr std::uint32_t kNoObjects = 0xffffffffu;
+/// Zero bytes after an image's pixels so that what follows starts 4-byte aligned.
+constexpr std::size_t image_padding(std::uint64_t bytes) { return (4 - bytes % 4) % 4; }
 
 struct ResultsAck {
   std::uint64_t batch_id = 0;

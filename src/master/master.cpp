@@ -14,6 +14,7 @@
 #include "broker/partition_log.h"  // LogState names for the status line
 #include "master/assignment.h"
 #include "master/liveness.h"
+#include "task/registry.h"
 #include "sink/result_check.h"
 #include "sink/result_store.h"
 
@@ -45,18 +46,19 @@ class Master {
       : ctx_(ctx),
         cfg_(ctx.cfg),
         layout_(ctx.layout),
+        t0_(steady_s()),  // reset at START; set here for a job that fails before it
+        task_(task::resolve_task(task::registry_for(ctx.cfg), ctx.cfg).info),
         table_(ctx.layout.partitions),
         liveness_(ctx.layout.world, ctx.cfg.heartbeat_timeout_ms / 1000.0, steady_s()),
         active_workers_(ctx.layout.workers),
-        spare_pool_(ctx.layout.spares),
-        t0_(steady_s()) {  // reset at START; set here for a job that fails before it
+        spare_pool_(ctx.layout.spares) {
     for (int r = 0; r < layout_.world; ++r) role_now_.push_back(to_string(layout_.role_of(r)));
   }
 
   int run() {
     if (!collect_hellos()) return abort_job("not every rank reported at start-up");
     print_roles();
-    writer_.emplace(cfg_.results_path, std::vector<std::string>{"mean", "min", "max"},
+    writer_.emplace(cfg_.results_path, task_.scalars,
                     std::map<std::string, std::string>{{"task", cfg_.task},
                                                        {"mode", cfg_.mode},
                                                        {"commit", RIDE_GIT_COMMIT},
@@ -396,12 +398,28 @@ class Master {
     const auto rh = r.pod<ResultsHeader>();
     std::vector<ResultRecord> recs(rh.count);
     for (auto& rec : recs) rec = r.pod<ResultRecord>();
-    std::vector<const float*> images(rh.count, nullptr);
+    std::vector<ImageRef> images(rh.count);
     if (rh.has_images) {
+      for (auto& img : images) {
+        const auto iw = r.pod<ImageWire>();
+        if (iw.type == 0) continue;
+        // The body is new[]'d and every image starts at a multiple of 4 bytes: float-aligned.
+        img = {r.take(iw.bytes()), iw.width, iw.height, iw.channels, iw.type == 2};
+        r.take(image_padding(iw.bytes()));
+      }
+    }
+    std::vector<ObjectsRef> keypoints(rh.count), boxes(rh.count);
+    if (rh.has_objects) {
+      auto take_objects = [&](ObjectsRef& o) {
+        const auto n = r.pod<std::uint32_t>();
+        if (n == kNoObjects) return;
+        o.count = n;
+        static const float none[5] = {};
+        o.rows = n ? reinterpret_cast<const float*>(r.take(std::size_t{n} * 5 * sizeof(float))) : none;
+      };
       for (std::size_t i = 0; i < recs.size(); ++i) {
-        if (recs[i].status != ResultStatus::ok) continue;
-        const std::size_t n = std::size_t{recs[i].width} * recs[i].height * sizeof(float);
-        images[i] = reinterpret_cast<const float*>(r.take(n));  // Buffer is new[]'d: aligned
+        if (task_.keypoints) take_objects(keypoints[i]);
+        if (task_.boxes) take_objects(boxes[i]);
       }
     }
     std::map<std::uint32_t, std::string> errors;
@@ -432,7 +450,7 @@ class Master {
       if (auto e = errors.find(static_cast<std::uint32_t>(i)); e != errors.end()) {
         writer_->append_error(rec, e->second);
       } else {
-        writer_->append(rec, images[i]);
+        writer_->append(rec, images[i], keypoints[i], boxes[i]);
       }
       ++processed_;
       const auto s = static_cast<std::size_t>(std::max(0.0, sec));
@@ -441,12 +459,15 @@ class Master {
     }
     pending_acks_.push_back({m.source, rh.batch_id});
     last_progress_ = steady_s();
-    if (recovering) mark_recovered(*recovering, static_cast<int>(rh.partition), rh.epoch);
+    // Every failure that moved this partition to this epoch or an earlier one is over now: a
+    // takeover that was itself cut short by the next failure recovers when the partition flows.
+    for (auto& f : failures_) mark_recovered(f, static_cast<int>(rh.partition), rh.epoch);
   }
 
   /// Recovery of a failure is complete when every moved partition has results from its new
   /// owner (they are committed right after this batch is durable).
   void mark_recovered(Failure& f, int partition, std::uint32_t epoch) {
+    if (f.moved.empty()) return;
     bool all = true;
     for (auto& mv : f.moved) {
       if (mv.partition == partition && epoch >= mv.epoch) mv.flowing = true;
@@ -781,6 +802,8 @@ class Master {
   RoleContext& ctx_;
   const JobConfig& cfg_;
   const RoleLayout& layout_;
+  double t0_ = 0;
+  const task::Info task_;  ///< what the results file holds: scalar names, objects
   AssignmentTable table_;
   LivenessMonitor liveness_;
   ProgressWatch progress_;
@@ -793,7 +816,7 @@ class Master {
   std::vector<json> ranks_;
   std::vector<std::string> errors_;
   std::int64_t t0_ns_ = 0;
-  double t0_ = 0, end_s_ = 0, processing_t0_ = 0, ingest_end_s_ = 0, last_progress_ = 0;
+  double end_s_ = 0, processing_t0_ = 0, ingest_end_s_ = 0, last_progress_ = 0;
   double last_flush_ = 0, last_status_s_ = 0;
   std::uint64_t last_status_processed_ = 0;
   bool processing_started_ = false;

@@ -254,7 +254,8 @@ struct ResultWriter::Impl {
   h5::Dataset frames;
   h5::Dataset errors;
   h5::Group images;
-  std::map<std::uint32_t, h5::Group> stream_groups;  // /images/<stream>, opened on first use
+  std::map<std::string, h5::Group> roots;  // /keypoints, /boxes: created on first use
+  std::map<std::pair<std::string, std::uint32_t>, h5::Group> stream_groups;  // /<root>/<stream>
 
   std::vector<ResultRecord> pending_rows;
   std::vector<std::pair<ErrorRow, std::string>> pending_errors;  // message pointer set at flush
@@ -266,47 +267,77 @@ struct ResultWriter::Impl {
     RIDE_EXPECTS(file.valid(), "results file '" << path << "' is already closed");
   }
 
-  hid_t stream_group(std::uint32_t stream) {
-    auto it = stream_groups.find(stream);
-    if (it == stream_groups.end()) {
-      const std::string name = std::to_string(stream);
-      h5::Group group{RIDE_H5_CHECK(
-          H5Gcreate2(images.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-          "create group /images/" << name << " in '" << path << "'")};
-      it = stream_groups.emplace(stream, std::move(group)).first;
+  /// /<root>/<stream>, created on first use (root: images, keypoints or boxes).
+  hid_t stream_group(const std::string& root, std::uint32_t stream) {
+    auto key = std::make_pair(root, stream);
+    auto it = stream_groups.find(key);
+    if (it != stream_groups.end()) return it->second.get();
+    hid_t parent = images.get();
+    if (root != "images") {
+      auto r = roots.find(root);
+      if (r == roots.end()) {
+        h5::Group g{RIDE_H5_CHECK(
+            H5Gcreate2(file.get(), root.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+            "create group /" << root << " in '" << path << "'")};
+        r = roots.emplace(root, std::move(g)).first;
+      }
+      parent = r->second.get();
     }
-    return it->second.get();
+    const std::string name = std::to_string(stream);
+    h5::Group group{RIDE_H5_CHECK(
+        H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        "create group /" << root << "/" << name << " in '" << path << "'")};
+    return stream_groups.emplace(key, std::move(group)).first->second.get();
   }
 
-  void write_image(const ResultRecord& rec, const float* image) {
-    RIDE_EXPECTS(rec.width > 0 && rec.height > 0,
-                 "results file '" << path << "': image for stream " << rec.stream << " sequence "
-                                  << rec.sequence << " has shape " << rec.width << "x" << rec.height
-                                  << "; width and height must be positive");
-    const hid_t group = stream_group(rec.stream);
+  /// /<root>/<stream>/<sequence> = data (rank-D, file_type), unless a duplicate result already
+  /// stored one (the first stored for a key wins). `columns` (optional) names the last axis.
+  void write_dataset(const std::string& root, const ResultRecord& rec, hid_t file_type,
+                     hid_t memory_type, int rank, const hsize_t* dims, const void* data,
+                     const std::string& columns) {
+    const hid_t group = stream_group(root, rec.stream);
     const std::string name = std::to_string(rec.sequence);
-    const htri_t exists =
-        RIDE_H5_CHECK(H5Lexists(group, name.c_str(), H5P_DEFAULT),
-                      "look up /images/" << rec.stream << "/" << name << " in '" << path << "'");
-    if (exists > 0) return;  // a duplicate result: the first image stored for the key wins
-    const hsize_t dims[2] = {rec.height, rec.width};
-    h5::Dataspace space{RIDE_H5_CHECK(H5Screate_simple(2, dims, nullptr),
-                                      "create image dataspace for '" << path << "'")};
+    const std::string where = "/" + root + "/" + std::to_string(rec.stream) + "/" + name;
+    const htri_t exists = RIDE_H5_CHECK(H5Lexists(group, name.c_str(), H5P_DEFAULT),
+                                        "look up " << where << " in '" << path << "'");
+    if (exists > 0) return;
+    h5::Dataspace space{RIDE_H5_CHECK(H5Screate_simple(rank, dims, nullptr),
+                                      "create dataspace for " << where << " in '" << path << "'")};
     h5::Dataset dataset{RIDE_H5_CHECK(
-        H5Dcreate2(group, name.c_str(), H5T_IEEE_F32LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+        H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
                    H5P_DEFAULT),
-        "create dataset /images/" << rec.stream << "/" << name << " in '" << path << "'")};
+        "create dataset " << where << " in '" << path << "'")};
     try {
-      RIDE_H5_CHECK(
-          H5Dwrite(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, image),
-          "write dataset /images/" << rec.stream << "/" << name << " in '" << path << "'");
+      if (dims[0] > 0) {
+        RIDE_H5_CHECK(H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+                      "write dataset " << where << " in '" << path << "'");
+      }
+      if (!columns.empty()) write_string_attribute(dataset.get(), "columns", columns, path);
     } catch (...) {
-      // Do not leave a half-written image behind: a retry would find it and keep it.
+      // Do not leave a half-written dataset behind: a retry would find it and keep it.
       dataset.reset();
       H5Ldelete(group, name.c_str(), H5P_DEFAULT);
       H5Eclear2(H5E_DEFAULT);
       throw;
     }
+  }
+
+  void write_image(const ResultRecord& rec, const ImageRef& image) {
+    RIDE_EXPECTS(image.width > 0 && image.height > 0 && image.channels > 0,
+                 "results file '" << path << "': image for stream " << rec.stream << " sequence "
+                                  << rec.sequence << " has shape " << image.width << "x"
+                                  << image.height << "x" << image.channels
+                                  << "; every dimension must be positive");
+    const hsize_t dims[3] = {image.height, image.width, image.channels};
+    write_dataset("images", rec, image.u8 ? H5T_STD_U8LE : H5T_IEEE_F32LE,
+                  image.u8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT, image.channels == 1 ? 2 : 3,
+                  dims, image.data, "");
+  }
+
+  void write_objects(const std::string& root, const ResultRecord& rec, const ObjectsRef& rows,
+                     const char* columns) {
+    const hsize_t dims[2] = {rows.count, 5};
+    write_dataset(root, rec, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, dims, rows.rows, columns);
   }
 
   void write_pending() {
@@ -398,10 +429,19 @@ ResultWriter& ResultWriter::operator=(ResultWriter&& other) {
 }
 
 void ResultWriter::append(const ResultRecord& rec, const float* image) {
+  append(rec, ImageRef{image, rec.width, rec.height, 1, false});
+}
+
+void ResultWriter::append(const ResultRecord& rec, const ImageRef& image,
+                          const ObjectsRef& keypoints, const ObjectsRef& boxes) {
   RIDE_EXPECTS(impl_ != nullptr, "append to a moved-from ResultWriter");
   impl_->expect_open();
   h5::silence_error_printing();
-  if (image != nullptr) impl_->write_image(rec, image);
+  if (image.data != nullptr) impl_->write_image(rec, image);
+  if (keypoints.rows != nullptr) {
+    impl_->write_objects("keypoints", rec, keypoints, "x,y,size,angle,response");
+  }
+  if (boxes.rows != nullptr) impl_->write_objects("boxes", rec, boxes, "x,y,width,height,score");
   impl_->pending_rows.push_back(rec);
   impl_->dirty = true;
 }
@@ -437,6 +477,7 @@ void ResultWriter::close() {
     flush_error = std::current_exception();
   }
   s.stream_groups.clear();
+  s.roots.clear();
   s.images.reset();
   s.errors.reset();
   s.frames.reset();

@@ -10,7 +10,11 @@
 ///                         task_error, dropped), then one float64 field per scalar name
 ///   /errors               1-D, unlimited, chunked compound (stream, sequence, message: UTF-8
 ///                         variable-length string), one row per failing frame
-///   /images/<stream>/<sequence>   2-D float32 dataset, shape (height, width), row-major
+///   /images/<stream>/<sequence>   the task's output image: float32 or uint8, shape (height,
+///                         width) or (height, width, channels), row-major
+///   /keypoints/<stream>/<sequence>, /boxes/<stream>/<sequence>   float32 (n, 5); the string
+///                         attribute `columns` names them (x,y,size,angle,response |
+///                         x,y,width,height,score); n may be 0
 ///
 /// Concurrency: use a ResultWriter from one thread. The writer takes no HDF5 file lock, so h5dump,
 /// h5py or read_results in another process can open the file during a run: opened after a
@@ -51,6 +55,19 @@ struct ResultRecord {
   std::array<double, kMaxScalars> scalars{};  ///< the task's per-frame scalars, named by the writer
 };
 
+/// @brief An output image: row-major, `channels` interleaved, float32 or (u8) uint8.
+struct ImageRef {
+  const void* data = nullptr;  ///< null: no image
+  std::uint32_t width = 0, height = 0, channels = 1;
+  bool u8 = false;
+};
+
+/// @brief `count` rows of 5 float32 values (keypoints or boxes); rows null: none stored.
+struct ObjectsRef {
+  const float* rows = nullptr;
+  std::uint32_t count = 0;
+};
+
 /// @brief Writes one run's results file. Rows are buffered and written by flush(), one H5Dwrite
 /// per table per flush; images are written as they are appended. Not thread-safe.
 class ResultWriter {
@@ -71,6 +88,11 @@ class ResultWriter {
   /// it is written at once to /images/<stream>/<sequence>. Rows with a repeated key are all kept
   /// (the checker counts duplicates); for images the first one written for a key wins.
   void append(const ResultRecord& rec, const float* image = nullptr);
+  /// The general form: any output image (written at once to /images/<stream>/<sequence>), and
+  /// keypoints and boxes (to /keypoints/... and /boxes/...; rows may be non-null with count 0:
+  /// "looked, found none"). For every key the first dataset stored wins.
+  void append(const ResultRecord& rec, const ImageRef& image, const ObjectsRef& keypoints = {},
+              const ObjectsRef& boxes = {});
   /// Records a failing frame without failing the run: the row goes to /frames with status
   /// task_error, and (stream, sequence, message) to /errors.
   void append_error(const ResultRecord& rec, const std::string& message);

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "kernels/common/cuda_device.h"
 #include "kernels/stddev/stddev.h"
+#include "task/registry.h"
 #include "sink/result_store.h"
 
 namespace ride {
@@ -72,7 +73,11 @@ class ComputeThread {
 class Worker {
  public:
   Worker(RoleContext& ctx, bool spare)
-      : ctx_(ctx), heartbeat_(ctx), spare_(spare), use_gpu_(resolve_device(ctx)) {}
+      : ctx_(ctx),
+        heartbeat_(ctx),
+        spare_(spare),
+        task_(task::resolve_task(task::registry_for(ctx.cfg), ctx.cfg)),
+        use_gpu_(resolve_device(ctx, task_.info)) {}
 
   int run() {
     send_hello(ctx_);
@@ -274,14 +279,16 @@ class Worker {
   }
 
   /// worker.device: true to run the task on a CUDA device. gpu without a device is an error
-  /// (the job ends naming it); auto falls back to the CPU and says so.
-  static bool resolve_device(RoleContext& ctx) {
-    if (ctx.cfg.device == "cpu" || ctx.cfg.task == "noop") return false;
+  /// (the job ends naming it); auto uses the GPU when the task has a GPU path and the host a
+  /// device, and says so when it falls back to the CPU.
+  static bool resolve_device(RoleContext& ctx, const task::Info& info) {
+    if (ctx.cfg.device == "cpu") return false;
+    if (ctx.cfg.device == "auto" && !info.gpu) return false;
     if (kernels::cuda_device_count() > 0) return true;
     RIDE_EXPECTS(ctx.cfg.device != "gpu", "worker.device=gpu but host " << ctx.net.host()
                                               << " has no usable CUDA device"
                                               << (kernels::cuda_compiled() ? "" : " (no CUDA build)"));
-    if (ctx.net.rank() == ctx.layout.workers.front()) {
+    if (!ctx.layout.workers.empty() && ctx.net.rank() == ctx.layout.workers.front()) {
       std::cout << "[ride] worker.device=auto: no CUDA device on " << ctx.net.host()
                 << ", the task runs on the CPU" << std::endl;
     }
@@ -296,7 +303,23 @@ class Worker {
     return ctx_.net.rank();
   }
 
-  /// The compute thread's work: touches only the batch, the configuration and out_.
+  /// The task instance for a stream: one per worker for a stateless task, one per stream for a
+  /// stateful one (created on first use, on the compute thread, after the device is bound).
+  task::Instance& instance_for(std::uint32_t stream) {
+    auto& slot = task_.info.state == task::State::per_stream ? per_stream_[stream] : shared_;
+    if (!slot) {
+      task::Setup setup;
+      setup.params = task_.params;
+      setup.device = use_gpu_ ? task::Device::gpu : task::Device::cpu;
+      setup.threads = ctx_.cfg.threads;
+      setup.gpu_index = gpu_index_;
+      slot = task_.task->create(setup);
+    }
+    return *slot;
+  }
+
+  /// The compute thread's work: touches only the batch, the configuration, the task instances
+  /// and out_.
   Computed compute(Batch& batch) {
     const double t_start = steady_s();
     maybe_stall();
@@ -304,12 +327,15 @@ class Worker {
       // The current CUDA device is per host thread: bind on whichever thread computes.
       thread_local int bound = -1;
       if (bound < 0) bound = kernels::cuda_bind_device(local_rank());
+      gpu_index_ = bound;
       if (ctx_.cfg.cuda_fault_rank == ctx_.net.rank() && !cuda_fault_done_) {
         cuda_fault_done_ = true;
         kernels::cuda_inject_sticky_fault();  // throws DeviceLost: the rank exits (cli/main.cpp)
       }
     }
-    const bool images = ctx_.cfg.images && !noop_;
+    const task::Info& info = task_.info;
+    const bool images = ctx_.cfg.images && info.image;
+    const bool objects = info.keypoints || info.boxes;
     Computed c;
     ResultsHeader& rh = c.header;
     rh.partition = batch.partition;
@@ -317,11 +343,21 @@ class Worker {
     rh.end_offset = batch.first_offset + batch.frames.size();
     rh.count = static_cast<std::uint32_t>(batch.frames.size());
     rh.has_images = images ? 1 : 0;
-    // Header and records go straight into the body; images follow all records, so they
-    // collect apart and are appended once.
-    BodyWriter body, image_bytes;
+    rh.has_objects = objects ? 1 : 0;
+    // Header and records go straight into the body; images and objects follow all records, so
+    // they collect apart and are appended once.
+    BodyWriter body, image_bytes, object_bytes;
     body.pod(rh);
     std::vector<std::pair<std::uint32_t, std::string>> errors;
+    auto put_objects = [&](bool declared, bool ok, const std::vector<std::array<float, 5>>& rows) {
+      if (!declared) return;
+      if (!ok) {
+        object_bytes.pod(kNoObjects);
+        return;
+      }
+      object_bytes.pod(static_cast<std::uint32_t>(rows.size()));
+      if (!rows.empty()) object_bytes.bytes(rows.data(), rows.size() * sizeof(rows[0]));
+    };
     for (std::size_t i = 0; i < batch.frames.size(); ++i) {
       const Buffer& f = batch.frames[i];
       const auto ph = f.read<ProduceHeader>(0);
@@ -337,34 +373,37 @@ class Worker {
       rec.width = fh.width;
       rec.height = fh.height;
       rec.scalars.fill(std::nan(""));
+      bool ok = false;
+      out_.clear();
       if (ph.flags & kFrameFlagDropped) {
         // The broker's drop policy discarded the pixels: account for the key, process nothing.
         rec.status = ResultStatus::dropped;
         ++c.dropped;
       } else {
         try {
-          RIDE_EXPECTS(fh.pixel == PixelType::u8 && fh.channels == 1,
-                       "stddev needs single-channel u8 frames, got " << to_string(fh.pixel) << " x"
-                                                                    << fh.channels);
+          RIDE_EXPECTS(fh.pixel == PixelType::u8 && ((fh.channels == 1 && info.gray) ||
+                                                     (fh.channels == 3 && info.bgr)),
+                       "task " << info.name << " takes " << (info.gray ? "u8 x1" : "")
+                               << (info.gray && info.bgr ? " or " : "") << (info.bgr ? "u8 x3" : "")
+                               << " frames, got " << to_string(fh.pixel) << " x" << fh.channels);
           RIDE_EXPECTS(f.size() == kPixelsAt + fh.payload_bytes(), "frame size disagrees with its header");
           const auto* px = reinterpret_cast<const std::uint8_t*>(f.data() + kPixelsAt);
           rec.input_checksum = checksum64(px, fh.payload_bytes());
           rec.status = ResultStatus::ok;
           if (!noop_) {
-            const std::size_t n = std::size_t{fh.width} * fh.height;
-            if (out_.size() < n) out_.resize(n);
-            const int w = static_cast<int>(fh.width), h = static_cast<int>(fh.height);
-            if (use_gpu_) {
-              kernels::stddev_filter_u8_cuda(px, w, h, w, ctx_.cfg.window, out_.data(), w);
-            } else {
-              kernels::stddev_filter_u8(px, w, h, w, ctx_.cfg.window, out_.data(), w, ctx_.cfg.threads);
-            }
-            const auto st = kernels::frame_stats(out_.data(), w, h, w);
-            rec.scalars[0] = st.mean;
-            rec.scalars[1] = st.min;
-            rec.scalars[2] = st.max;
-            if (images) image_bytes.bytes(out_.data(), n * sizeof(float));
+            task::Frame in;
+            in.pixels = px;
+            in.width = static_cast<int>(fh.width);
+            in.height = static_cast<int>(fh.height);
+            in.channels = static_cast<int>(fh.channels);
+            in.stride = static_cast<std::ptrdiff_t>(fh.width) * fh.channels;
+            in.stream = fh.stream;
+            in.sequence = fh.sequence;
+            in.capture_ns = fh.capture_ns;
+            instance_for(fh.stream).process(in, out_);
+            for (std::size_t k = 0; k < info.scalars.size(); ++k) rec.scalars[k] = out_.scalars[k];
           }
+          ok = true;
           ++c.processed;
         } catch (const DeviceLost&) {
           throw;  // not this frame's fault: the device is gone for every frame (cli/main.cpp)
@@ -375,10 +414,30 @@ class Worker {
           ++c.failed;
         }
       }
+      if (images) {
+        ImageWire iw;
+        if (ok && (!out_.image_f32.empty() || !out_.image_u8.empty())) {
+          iw.width = static_cast<std::uint32_t>(out_.image_width);
+          iw.height = static_cast<std::uint32_t>(out_.image_height);
+          iw.channels = static_cast<std::uint32_t>(out_.image_channels);
+          iw.type = out_.image_f32.empty() ? 2 : 1;
+          const std::size_t have = iw.type == 1 ? out_.image_f32.size() * 4 : out_.image_u8.size();
+          if (have != iw.bytes()) iw = ImageWire{};  // inconsistent output: store no image
+        }
+        image_bytes.pod(iw);
+        if (iw.type == 1) image_bytes.bytes(out_.image_f32.data(), iw.bytes());
+        if (iw.type == 2) image_bytes.bytes(out_.image_u8.data(), iw.bytes());
+        static constexpr std::byte kZeros[4] = {};
+        image_bytes.bytes(kZeros, image_padding(iw.bytes()));
+      }
+      put_objects(info.keypoints, ok, out_.keypoints);
+      put_objects(info.boxes, ok, out_.boxes);
       rec.processed_ns = wall_ns();
       body.pod(rec);
     }
+    // Images (padded to 4 bytes), then objects: float data stays 4-byte aligned in the body.
     body.append(image_bytes);
+    body.append(object_bytes);
     body.pod(static_cast<std::uint32_t>(errors.size()));
     for (const auto& [idx, msg] : errors) body.pod(idx).pod(static_cast<std::uint32_t>(msg.size())).str(msg);
     c.body = body.finish();
@@ -434,7 +493,12 @@ class Worker {
   RoleContext& ctx_;
   Heartbeat heartbeat_;
   const bool spare_;
+  const task::ResolvedTask task_;
   const bool use_gpu_;
+  std::unique_ptr<task::Instance> shared_;                           ///< compute thread only
+  std::map<std::uint32_t, std::unique_ptr<task::Instance>> per_stream_;  ///< compute thread only
+  task::Output out_;                                                 ///< compute thread only
+  int gpu_index_ = -1;
   bool promoted_ = false, stood_down_ = false, stalled_once_ = false, cuda_fault_done_ = false;
   std::map<std::uint32_t, Owned> owned_;
   std::map<int, Incoming> incoming_;
@@ -442,7 +506,6 @@ class Worker {
   std::future<Computed> computing_;
   ComputeThread<Computed> compute_thread_;  ///< declared after everything compute() touches
   std::map<std::uint64_t, AwaitingAck> awaiting_;
-  std::vector<float> out_;  ///< compute thread only
   std::uint64_t next_batch_id_ = 0, processed_ = 0, failed_ = 0, dropped_ = 0, batches_ = 0,
                 fenced_ = 0;
   double busy_s_ = 0, first_frame_s_ = 0, last_commit_s_ = 0, fetch_after_s_ = 0;

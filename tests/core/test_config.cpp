@@ -70,9 +70,9 @@ TEST(Config, BadValueInFileNamesKeyFileLineAndExpectation) {
 }
 
 TEST(Config, SemanticErrorsNameTheOrigin) {
-  const auto path = write_file("sem.ini", "[task]\nwindow = 4\n");
+  const auto path = write_file("sem.ini", "[worker]\nthreads = 0\n");
   const std::string e = error_of({"--config", path});
-  EXPECT_NE(e.find("'task.window' (" + path + ":2)"), std::string::npos) << e;
+  EXPECT_NE(e.find("'worker.threads' (" + path + ":2)"), std::string::npos) << e;
   EXPECT_NE(error_of({"--job.mode=fast"}).find("'job.mode' (command line)"), std::string::npos);
   EXPECT_NE(error_of({"--ingest.fps=0"}).find("ingest.fps"), std::string::npos);
   EXPECT_NE(error_of({"--ingest.partitioning=random"}).find("round_robin or key"), std::string::npos);
