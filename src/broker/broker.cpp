@@ -56,7 +56,7 @@ LogLimits limits_from(const JobConfig& c, int rank, std::uint32_t partition) {
 
 class Broker {
  public:
-  explicit Broker(RoleContext& ctx) : ctx_(ctx), heartbeat_(ctx) {
+  explicit Broker(RoleContext& ctx) : ctx_(ctx), heartbeat_(ctx), start_rss_bytes_(peak_rss_bytes()) {
     for (int p = 0; p < ctx.layout.partitions; ++p) {
       if (ctx.layout.broker_of_partition(p) != ctx.net.rank()) continue;
       const auto part = static_cast<std::uint32_t>(p);
@@ -92,7 +92,10 @@ class Broker {
                              {"backpressure_s", backpressure_s_},
                              {"peak_ring_bytes", peak_ring_bytes_},
                              {"peak_spill_bytes", peak_spill_bytes_},
-                             {"peak_rss_bytes", peak_rss_bytes()}};
+                             {"peak_rss_bytes", peak_rss_bytes()},
+                             // What the process held before any frame (libraries, MPI): the
+                             // part of the peak that the buffers did not cause.
+                             {"start_rss_bytes", start_rss_bytes_}};
     nlohmann::json parts = nlohmann::json::array();
     for (auto& [p, log] : logs_) {
       const auto& st = log.stats();
@@ -386,6 +389,7 @@ class Broker {
 
   RoleContext& ctx_;
   Heartbeat heartbeat_;
+  std::uint64_t start_rss_bytes_ = 0;
   std::map<std::uint32_t, PartitionLog> logs_;
   std::map<std::uint32_t, bool> done_reported_, spill_failure_reported_;
   std::map<std::uint32_t, std::deque<HeldProduce>> held_;

@@ -84,6 +84,8 @@ void register_basic_tasks(Registry& r) {
 
 void register_builtin_tasks(Registry& r) {
   register_basic_tasks(r);
+  register_ride_app_tasks(r);
+  register_cam2_tasks(r);
 }
 
 }  // namespace ride::task

@@ -6,12 +6,18 @@
 /// usage: verify_run SUMMARY.json RESULTS.h5 EXPECTED_RANKS [options]
 ///   --allow-dropped          rows dropped by a drop policy are expected (and must be counted)
 ///   --expect-spill           the brokers must have spilled, and removed every spill file after
-///   --max-broker-rss-mb N    every broker's peak resident memory must stay below N MB
+///   --max-broker-rss-mb N    every broker's peak resident memory, above what it held before
+///                            its first frame (libraries, MPI), must stay below N MB
 ///   --expect-backpressure    ingest or brokers must report time spent in backpressure
 ///   --expect-error TEXT      the run must fail with an error containing TEXT (frames that were
 ///                            refused are allowed; none that was accepted may be lost)
 ///   --expect-failures N      the summary must list N failed ranks, each recovered
 ///   --expect-replenished N   N spares were spawned (ft.replenish), each started and reported
+///   --expect-datasets ROOTS  every processed frame has /<root>/<stream>/<sequence> in the
+///                            results file, for each comma-separated root (images, keypoints,
+///                            boxes)
+///   --check-threshold LEVEL  the example task library's scalar (percentage of pixels above
+///                            LEVEL) is recomputed for every frame
 ///   --max-recovery-s S       ... each with frames flowing again within S seconds
 #include <cmath>
 #include <cstdio>
@@ -20,6 +26,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+
+#include <hdf5.h>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -78,7 +86,8 @@ int main(int argc, char** argv) {
   const int expected_ranks = std::stoi(argv[3]);
   bool allow_dropped = false, expect_spill = false, expect_backpressure = false;
   double max_rss_mb = 0, max_recovery_s = 0;
-  int expect_failures = 0, expect_replenished = 0;
+  int expect_failures = 0, expect_replenished = 0, check_threshold = -1;
+  std::string expect_datasets;
   std::string expect_error;
   for (int i = 4; i < argc; ++i) {
     const std::string a = argv[i];
@@ -89,6 +98,8 @@ int main(int argc, char** argv) {
     else if (a == "--expect-error" && i + 1 < argc) expect_error = argv[++i];
     else if (a == "--expect-failures" && i + 1 < argc) expect_failures = std::stoi(argv[++i]);
     else if (a == "--expect-replenished" && i + 1 < argc) expect_replenished = std::stoi(argv[++i]);
+    else if (a == "--check-threshold" && i + 1 < argc) check_threshold = std::stoi(argv[++i]);
+    else if (a == "--expect-datasets" && i + 1 < argc) expect_datasets = argv[++i];
     else if (a == "--max-recovery-s" && i + 1 < argc) max_recovery_s = std::stod(argv[++i]);
     else {
       std::cerr << "verify_run: unknown option " << a << "\n";
@@ -134,10 +145,13 @@ int main(int argc, char** argv) {
   CHECK(f.at("duplicates") == 0, "duplicates " << f.at("duplicates"));
   const std::uint64_t expected = ingested;
 
-  double peak_rss_mb = 0, peak_spill_mb = 0;
+  double peak_rss_mb = 0, peak_spill_mb = 0, start_rss_mb = 0;
   std::uint64_t spilled = 0, spill_left = 0, spill_files_left = 0;
   for (const auto& b : s.at("brokers")) {
-    peak_rss_mb = std::max(peak_rss_mb, b.at("peak_rss_bytes").get<double>() / 1048576.0);
+    const double start = b.value("start_rss_bytes", 0.0) / 1048576.0;
+    const double grown = b.at("peak_rss_bytes").get<double>() / 1048576.0 - start;
+    if (grown > peak_rss_mb) start_rss_mb = start;
+    peak_rss_mb = std::max(peak_rss_mb, grown);
     peak_spill_mb = std::max(peak_spill_mb, b.at("peak_spill_bytes").get<double>() / 1048576.0);
     for (const auto& p : b.at("partitions")) {
       spilled += p.at("spilled_frames").get<std::uint64_t>();
@@ -145,7 +159,8 @@ int main(int argc, char** argv) {
       spill_files_left += p.at("spill_files").get<std::uint64_t>();
     }
   }
-  std::cout << "verify_run: brokers peak RSS " << peak_rss_mb << " MB, peak spill " << peak_spill_mb
+  std::cout << "verify_run: brokers peak RSS " << start_rss_mb << " MB at start + " << peak_rss_mb
+            << " MB, peak spill " << peak_spill_mb
             << " MB, " << spilled << " frames spilled\n";
   if (expect_spill) {
     CHECK(spilled > 0 && peak_spill_mb > 0, "expected the brokers to spill, they did not");
@@ -250,7 +265,7 @@ int main(int argc, char** argv) {
   // Values: regenerate each frame, prove it is the one processed, recompute the filter.
   const int w = cfg.width, h = cfg.height;
   std::vector<std::uint8_t> px(static_cast<std::size_t>(w) * h);
-  std::size_t images_checked = 0;
+  std::size_t images_checked = 0, threshold_checked = 0;
   double worst = 0;
   for (const auto& row : rf.rows) {
     if (allow_dropped && row.status == ride::ResultStatus::dropped) {
@@ -262,6 +277,14 @@ int main(int argc, char** argv) {
                                        reinterpret_cast<std::byte*>(px.data()), px.size());
     CHECK(row.input_checksum == ride::checksum64(px.data(), px.size()),
           "frame (" << row.stream << ", " << row.sequence << ") was not the ingested frame");
+    if (check_threshold >= 0) {
+      std::uint64_t above = 0;
+      for (auto v : px) above += v > check_threshold ? 1 : 0;
+      const double want = 100.0 * static_cast<double>(above) / static_cast<double>(px.size());
+      CHECK(std::abs(row.scalars[0] - want) < 1e-9, "frame (" << row.stream << ", " << row.sequence
+                                                   << "): above_pct " << row.scalars[0] << ", expected " << want);
+      ++threshold_checked;
+    }
     if (cfg.task != "stddev") continue;  // the checksum proved the frame; values: kernel tests
     const auto ref = naive_stddev(px, w, h, window);
     if (ref.empty()) continue;
@@ -296,6 +319,32 @@ int main(int argc, char** argv) {
     }
   }
   CHECK(dropped_rows == dropped, "results file has " << dropped_rows << " dropped rows, summary " << dropped);
+  if (!expect_datasets.empty()) {
+    const hid_t file = H5Fopen(results_path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(file >= 0, "cannot open " << results_path);
+    std::stringstream roots(expect_datasets);
+    for (std::string root; std::getline(roots, root, ',');) {
+      std::size_t found = 0, wanted = 0;
+      for (const auto& row : rf.rows) {
+        if (row.status != ride::ResultStatus::ok) continue;
+        ++wanted;
+        // Each level must exist before the next is asked for (H5Lexists does not recurse).
+        const std::string g = "/" + root, gs = g + "/" + std::to_string(row.stream);
+        const std::string d = gs + "/" + std::to_string(row.sequence);
+        if (H5Lexists(file, g.c_str(), H5P_DEFAULT) > 0 && H5Lexists(file, gs.c_str(), H5P_DEFAULT) > 0 &&
+            H5Lexists(file, d.c_str(), H5P_DEFAULT) > 0) {
+          ++found;
+        }
+      }
+      CHECK(found == wanted, "/" << root << " holds " << found << " of " << wanted << " frames' datasets");
+      std::cout << "verify_run: /" << root << " has a dataset for each of " << found << " frames\n";
+    }
+    H5Fclose(file);
+  }
+  if (check_threshold >= 0) {
+    CHECK(threshold_checked == rf.rows.size() - dropped_rows, "threshold checked on " << threshold_checked << " rows");
+    std::cout << "verify_run: above_pct recomputed for " << threshold_checked << " frames\n";
+  }
   std::cout << "verify_run: " << rf.rows.size() << " results checked against the reference ("
             << images_checked << " full images), worst abs error " << worst << ", "
             << failures << " failure(s)\n";
