@@ -18,6 +18,7 @@
 #include "kernels/common/cuda_device.h"
 #include "kernels/stddev/stddev.h"
 #include "master/master.h"
+#include "profile/profile_cli.h"
 #include "task/registry.h"
 #include "transport/transport.h"
 #include "worker/worker.h"
@@ -30,6 +31,9 @@ constexpr const char* kUsage =
     "commands:\n"
     "  run [--config FILE] [--summary PATH] [--section.key=value ...]\n"
     "        run a job; launch under mpirun --enable-recovery (ride run --help lists every key)\n"
+    "  profile --task NAME [--fps 1,2,5] [--streams N] [--width W --height H] [--out CSV]\n"
+    "        measure a task's CPU and memory per stream through real jobs, fit CPU = a*fps + b,\n"
+    "        append to a requirements CSV (ride profile --help)\n"
     "  tasks [--task.library=PATHS]\n"
     "        list the tasks (built-in and from task libraries) with their parameters\n"
     "  version   print the version\n";
@@ -184,6 +188,10 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "run") return run_job(argc, argv);
   if (cmd == "tasks") return list_tasks(argc, argv);
+  if (cmd == "profile") {
+    return ride::profile::profile_main(std::vector<std::string>(argv + 2, argv + argc),
+                                       self_exe(argv[0]), std::cout, std::cerr);
+  }
   if (cmd == "version" || cmd == "--version") {
     std::cout << "ride 0.1.0 (" << RIDE_GIT_COMMIT << ")\n"
               << "cuda: " << (ride::kernels::cuda_compiled() ? "compiled" : "not compiled") << ", "

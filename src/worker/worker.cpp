@@ -6,6 +6,8 @@
 #include <deque>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
+#include <sys/resource.h>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -70,6 +72,29 @@ class ComputeThread {
   std::thread thread_;
 };
 
+/// CPU time (user + system) of this process, all threads, in seconds.
+double process_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/// Peak resident set of this process (VmHWM), in bytes.
+std::uint64_t peak_rss_bytes() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      std::uint64_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+    in.ignore(1 << 20, '\n');
+  }
+  return 0;
+}
+
 class Worker {
  public:
   Worker(RoleContext& ctx, bool spare)
@@ -112,6 +137,11 @@ class Worker {
                              {"dropped", dropped_},
                              {"batches", batches_},
                              {"busy_s", busy_s_},
+                             // For `ride profile`: the process's CPU time while it had work, and
+                             // its memory before frames and at its peak.
+                             {"cpu_active_s", cpu_at_last_commit_s_ - cpu_at_first_frame_s_},
+                             {"rss_start_bytes", rss_start_bytes_},
+                             {"peak_rss_bytes", peak_rss_bytes()},
                              {"active_s", span},
                              {"fps", span > 0 ? static_cast<double>(processed_) / span : 0.0},
                              {"compute_fps", busy_s_ > 0 ? static_cast<double>(processed_) / busy_s_ : 0.0},
@@ -245,7 +275,10 @@ class Worker {
     }
     o.next_fetch = in.reply.first_offset + in.batch.frames.size();
     if (in.batch.frames.empty()) return;
-    if (first_frame_s_ == 0) first_frame_s_ = steady_s();
+    if (first_frame_s_ == 0) {
+      first_frame_s_ = steady_s();
+      cpu_at_first_frame_s_ = process_cpu_s();
+    }
     ++o.queued_batches;
     ready_.push_back(std::move(in.batch));
   }
@@ -484,6 +517,7 @@ class Worker {
 
   void on_commit_ack(const CommitAck& ack) {
     last_commit_s_ = steady_s();
+    cpu_at_last_commit_s_ = process_cpu_s();
     if (ack.status == 1) {
       ++fenced_;
       owned_.erase(ack.partition);
@@ -509,6 +543,8 @@ class Worker {
   std::uint64_t next_batch_id_ = 0, processed_ = 0, failed_ = 0, dropped_ = 0, batches_ = 0,
                 fenced_ = 0;
   double busy_s_ = 0, first_frame_s_ = 0, last_commit_s_ = 0, fetch_after_s_ = 0;
+  double cpu_at_first_frame_s_ = 0, cpu_at_last_commit_s_ = 0;
+  std::uint64_t rss_start_bytes_ = peak_rss_bytes();
   double last_compute_s_ = 1e9;  ///< the first batch always goes to the compute thread
   bool stop_ = false;
   const bool noop_ = ctx_.cfg.task == "noop";
