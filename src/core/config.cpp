@@ -95,6 +95,19 @@ class Options {
              "(0 = never; the launcher needs free slots or --oversubscribe)", "an integer");
     add<int>("faults.stall_rank", &c.stall_rank,
              "fault injection: this rank's task stalls (heartbeats go on); -1 = none", "an integer");
+    add<bool>("scaling.enabled", &c.scaling, "move partitions between workers by load (CAM² "
+              "Sec. 4.4): off an over-utilized worker, and off an under-utilized one to release it",
+              "true or false");
+    add<double>("scaling.high", &c.scaling_high, "over-utilization threshold (busy fraction)", "a number");
+    add<double>("scaling.low", &c.scaling_low, "under-utilization threshold", "a number");
+    add<double>("scaling.target", &c.scaling_target,
+                "a worker may take a partition only if it stays at or below this", "a number");
+    add<double>("scaling.low_for_s", &c.scaling_low_for_s,
+                "seconds under scaling.low before a worker is released", "a number");
+    add<double>("scaling.interval_s", &c.scaling_interval_s, "seconds between scaling decisions",
+                "a number");
+    add<double>("scaling.mem_per_worker_mb", &c.scaling_mem_mb,
+                "memory budget per worker for memory utilization (0 = CPU only)", "a number");
     add<int>("faults.cuda_fault_rank", &c.cuda_fault_rank,
              "fault injection: this worker rank triggers a real sticky CUDA error (an illegal "
              "address) on its first batch and must exit; -1 = none", "an integer");
@@ -224,6 +237,12 @@ void validate(const JobConfig& c) {
   }
   if (c.straggler_timeout_s < 0) bad_value(c, "ft.straggler_timeout_s", "expected a number >= 0");
   if (c.replenish < 0) bad_value(c, "ft.replenish", "expected an integer >= 0");
+  if (!(c.scaling_low > 0 && c.scaling_low < c.scaling_target && c.scaling_target < c.scaling_high)) {
+    bad_value(c, "scaling.target", "expected 0 < scaling.low < scaling.target < scaling.high");
+  }
+  if (!(c.scaling_interval_s > 0)) bad_value(c, "scaling.interval_s", "expected a number > 0");
+  if (c.scaling_low_for_s < 0) bad_value(c, "scaling.low_for_s", "expected a number >= 0");
+  if (c.scaling_mem_mb < 0) bad_value(c, "scaling.mem_per_worker_mb", "expected a number >= 0");
   if (c.stall_s < 0 || c.stall_after_s < 0) bad_value(c, "faults.stall_s", "expected numbers >= 0");
 }
 

@@ -59,6 +59,10 @@ struct JobConfig {
   double straggler_timeout_s = 5;      ///< a worker with work that commits nothing this long is
                                        ///< replaced (0 = never)
   int replenish = 0;  ///< spares the job may spawn (MPI_Comm_spawn) when the pool runs out
+  // [scaling] (CAM² Sec. 4.4)
+  bool scaling = false;
+  double scaling_high = 0.9, scaling_low = 0.5, scaling_target = 0.7;
+  double scaling_low_for_s = 10, scaling_interval_s = 2, scaling_mem_mb = 0;
   // [faults] injection for tests and drills
   int cuda_fault_rank = -1;   ///< this worker causes a real sticky CUDA error on its first batch
   int stall_rank = -1;        ///< this rank's task stops making progress ...

@@ -39,6 +39,7 @@ enum class Tag : int {
   final_report,        ///< any → master: JSON text
   error,               ///< any → master: fatal error text
   replenish,           ///< master → brokers: Replenish; enter MPI_Comm_spawn with the master
+  worker_metrics,      ///< worker → master: WorkerMetrics (load, for the scaling policy)
 };
 
 struct ProduceHeader {
@@ -159,6 +160,15 @@ constexpr std::size_t image_padding(std::uint64_t bytes) { return (4 - bytes % 4
 
 struct ResultsAck {
   std::uint64_t batch_id = 0;
+};
+
+/// A worker's load so far (cumulative: the master differences two samples).
+struct WorkerMetrics {
+  double busy_s = 0;  ///< time the task spent on frames
+  double cpu_s = 0;   ///< process CPU time (all threads)
+  std::uint64_t rss_bytes = 0;
+  std::uint32_t partitions = 0;
+  std::uint32_t threads = 1;
 };
 
 struct PartitionMetrics {

@@ -14,6 +14,7 @@
 #include "broker/partition_log.h"  // LogState names for the status line
 #include "master/assignment.h"
 #include "master/liveness.h"
+#include "master/scaling.h"
 #include "task/registry.h"
 #include "sink/result_check.h"
 #include "sink/result_store.h"
@@ -108,6 +109,7 @@ class Master {
       failure = detect_failures(now);
       if (!failure.empty()) break;
       if (replenish_due_ > 0 && now >= replenish_due_) replenish(now);
+      if (cfg_.scaling && processing_started_ && now >= next_scaling_s_) scale(now);
       if (now >= next_status) {
         print_status(now);
         next_status += cfg_.status_interval_s;
@@ -305,6 +307,86 @@ class Master {
 
   int peers() const { return liveness_.size(); }
 
+  /// The scaling policy (master/scaling.h) over the workers' measured load: busy fraction
+  /// since the last decision, memory against scaling.mem_per_worker_mb, and each partition's
+  /// frame rate from the brokers' offsets.
+  void scale(double now) {
+    const double dt = now - last_scaling_s_;
+    next_scaling_s_ = now + cfg_.scaling_interval_s;
+    if (last_scaling_s_ == 0 || dt <= 0) {
+      last_scaling_s_ = now;
+      for (auto& [r, l] : loads_) l.then = l.now;
+      for (const auto& [p, pm] : partitions_) last_end_[p] = pm.end_offset;
+      return;
+    }
+    last_scaling_s_ = now;
+    std::vector<WorkerLoad> workers;
+    for (int r : active_workers_) {
+      if (liveness_.dead(r)) continue;
+      auto& l = loads_[r];
+      WorkerLoad w;
+      w.rank = r;
+      w.cpu = std::max(0.0, l.now.busy_s - l.then.busy_s) / dt;
+      w.mem = cfg_.scaling_mem_mb > 0 ? static_cast<double>(l.now.rss_bytes) / (cfg_.scaling_mem_mb * 1048576.0) : 0;
+      l.then = l.now;
+      if (w.cpu < cfg_.scaling_low && w.mem < cfg_.scaling_low) {
+        if (l.under_since < 0) l.under_since = now;
+      } else {
+        l.under_since = -1;
+      }
+      w.under_since = l.under_since;
+      for (int p : table_.partitions_of(r)) {
+        PartitionLoad pl;
+        pl.partition = p;
+        const auto it = partitions_.find(static_cast<std::uint32_t>(p));
+        const std::uint64_t end = it == partitions_.end() ? 0 : it->second.end_offset;
+        pl.rate_fps = static_cast<double>(end - std::min(end, last_end_[static_cast<std::uint32_t>(p)])) / dt;
+        pl.pixels = static_cast<double>(cfg_.width) * cfg_.height;
+        pl.stateful = task_.state == task::State::per_stream;
+        pl.moved_at = moved_at_.count(p) ? moved_at_[p] : -1e9;
+        w.partitions.push_back(pl);
+      }
+      workers.push_back(w);
+    }
+    for (const auto& [p, pm] : partitions_) last_end_[p] = pm.end_offset;
+    ScalingThresholds t;
+    t.high = cfg_.scaling_high;
+    t.low = cfg_.scaling_low;
+    t.target = cfg_.scaling_target;
+    t.low_for_s = cfg_.scaling_low_for_s;
+    std::vector<int> spares;
+    for (int r : spare_pool_) {
+      if (!liveness_.dead(r)) spares.push_back(r);
+    }
+    for (const auto& a : decide_scaling(workers, spares, t, now)) {
+      std::cout << "[ride] scaling: " << a.why << std::endl;
+      json ev = {{"t_s", now - t0_}, {"action", a.kind == ScalingAction::Kind::release ? "release" : "migrate"},
+                 {"from", a.from}, {"why", a.why}};
+      if (a.kind == ScalingAction::Kind::release) {
+        std::erase(active_workers_, a.from);
+        role_now_[static_cast<std::size_t>(a.from)] = "spare";
+        spare_pool_.push_back(a.from);
+        loads_[a.from].under_since = -1;
+      } else {
+        if (a.to_spare) {
+          std::erase(spare_pool_, a.to);
+          role_now_[static_cast<std::size_t>(a.to)] = "worker";
+          active_workers_.push_back(a.to);
+        }
+        table_.reassign(a.partition, a.to);
+        // The broker hears of the new epoch first: the old owner is fenced from then on and
+        // the new one resumes at the oldest uncommitted frame, as in a takeover.
+        send_assign(a.partition, layout_.broker_of_partition(a.partition));
+        send_assign(a.partition, a.to);
+        progress_.reset(static_cast<std::uint32_t>(a.partition), now);
+        moved_at_[a.partition] = now;
+        ev["partition"] = a.partition;
+        ev["to"] = a.to;
+      }
+      scaling_events_.push_back(ev);
+    }
+  }
+
   /// With the spare pool empty and ft.replenish not used up, a new spare is spawned a moment
   /// later: not at once, because MPI_Comm_spawn holds the master and the brokers for a while
   /// (~0.3 s measured) and the takeover that just started must get its frames first.
@@ -359,6 +441,7 @@ class Master {
       case Tag::results: on_results(m); break;
       case Tag::ingest_done: on_ingest_done(parse_json_body(m.body)); break;
       case Tag::broker_metrics: on_metrics(m.body); break;
+      case Tag::worker_metrics: loads_[m.source].now = BodyReader(m.body).pod<WorkerMetrics>(); break;
       case Tag::partition_done: {
         const auto d = BodyReader(m.body).pod<PartitionDone>();
         done_partitions_.insert(d.partition);
@@ -762,6 +845,7 @@ class Master {
     }
     s["failures"] = failures;
     s["replenished"] = replenished_;
+    s["scaling"] = scaling_events_;
     for (auto& r : s["ranks"]) {
       const int rank = r["rank"].get<int>();
       r["alive_at_end"] = rank == 0 || !liveness_.dead(rank);
@@ -838,6 +922,15 @@ class Master {
   int spawned_ = 0;           ///< spares spawned so far (at most ft.replenish)
   double replenish_due_ = 0;  ///< when to spawn the next spare; 0 = none due
   json replenished_ = json::array();
+  struct Load {
+    WorkerMetrics now, then;   ///< latest sample, and the one at the last scaling decision
+    double under_since = -1;   ///< under scaling.low since (-1: not)
+  };
+  std::map<int, Load> loads_;
+  std::map<std::uint32_t, std::uint64_t> last_end_;  ///< partition end offsets at the last decision
+  std::map<int, double> moved_at_;
+  double next_scaling_s_ = 0, last_scaling_s_ = 0;
+  json scaling_events_ = json::array();
 };
 
 }  // namespace

@@ -80,12 +80,12 @@ double process_cpu_s() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-/// Peak resident set of this process (VmHWM), in bytes.
-std::uint64_t peak_rss_bytes() {
+/// A line of /proc/self/status in bytes (VmHWM: peak resident set, VmRSS: current).
+std::uint64_t status_bytes(const char* field) {
   std::ifstream in("/proc/self/status");
   std::string key;
   while (in >> key) {
-    if (key == "VmHWM:") {
+    if (key == field) {
       std::uint64_t kb = 0;
       in >> kb;
       return kb * 1024;
@@ -94,6 +94,8 @@ std::uint64_t peak_rss_bytes() {
   }
   return 0;
 }
+std::uint64_t peak_rss_bytes() { return status_bytes("VmHWM:"); }
+std::uint64_t current_rss_bytes() { return status_bytes("VmRSS:"); }
 
 class Worker {
  public:
@@ -113,6 +115,7 @@ class Worker {
       if (stop_) break;
       issue_fetches();
       busy |= pump_compute();
+      send_metrics();
       ctx_.net.progress();
       if (busy) {
         backoff.reset();
@@ -300,7 +303,10 @@ class Worker {
     // A batch that took a small part of a heartbeat interval last time runs here: handing it
     // to the compute thread costs a thread switch per batch, which for small frames was most of
     // the time. Long batches go to the thread so heartbeats and fetches continue meanwhile.
-    if (last_compute_s_ < ctx_.cfg.heartbeat_interval_ms / 1000.0 / 4) {
+    // (A stall about to be injected always goes to the compute thread: it models a task that
+    // hangs while the rank stays responsive.)
+    const bool stall_due = !stalled_once_ && ctx_.cfg.stall_rank == ctx_.net.rank() && ctx_.cfg.stall_s > 0;
+    if (!stall_due && last_compute_s_ < ctx_.cfg.heartbeat_interval_ms / 1000.0 / 4) {
       Computed c = compute(batch);
       last_compute_s_ = c.seconds;
       finish_batch(std::move(c));
@@ -309,6 +315,20 @@ class Worker {
     auto shared = std::make_shared<Batch>(std::move(batch));  // std::function needs a copyable job
     computing_ = compute_thread_.submit([this, shared] { return compute(*shared); });
     return true;
+  }
+
+  /// Load samples for the master's scaling policy, twice per status interval.
+  void send_metrics() {
+    const double now = steady_s();
+    if (now < next_metrics_s_) return;
+    next_metrics_s_ = now + ctx_.cfg.status_interval_s / 2;
+    WorkerMetrics m;
+    m.busy_s = busy_s_;
+    m.cpu_s = process_cpu_s();
+    m.rss_bytes = current_rss_bytes();
+    m.partitions = static_cast<std::uint32_t>(owned_.size());
+    m.threads = static_cast<std::uint32_t>(ctx_.cfg.threads);
+    ctx_.net.send(0, Tag::worker_metrics, pod_body(m));
   }
 
   /// worker.device: true to run the task on a CUDA device. gpu without a device is an error
@@ -543,7 +563,7 @@ class Worker {
   std::uint64_t next_batch_id_ = 0, processed_ = 0, failed_ = 0, dropped_ = 0, batches_ = 0,
                 fenced_ = 0;
   double busy_s_ = 0, first_frame_s_ = 0, last_commit_s_ = 0, fetch_after_s_ = 0;
-  double cpu_at_first_frame_s_ = 0, cpu_at_last_commit_s_ = 0;
+  double cpu_at_first_frame_s_ = 0, cpu_at_last_commit_s_ = 0, next_metrics_s_ = 0;
   std::uint64_t rss_start_bytes_ = peak_rss_bytes();
   double last_compute_s_ = 1e9;  ///< the first batch always goes to the compute thread
   bool stop_ = false;

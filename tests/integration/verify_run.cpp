@@ -205,9 +205,14 @@ int main(int argc, char** argv) {
   for (const auto& w : s.at("workers")) worker_dropped += w.value("dropped", std::uint64_t{0});
   // A killed worker sends no report, and what it processed but never committed is processed
   // again by its successor, so the per-worker sum only adds up without failures.
-  if (expect_failures == 0) {
+  // Partitions moved by the scaling policy are likewise re-processed from their committed offset.
+  const bool moved = s.contains("scaling") && !s.at("scaling").empty();
+  if (expect_failures == 0 && !moved) {
     CHECK(per_worker + worker_dropped == expected,
           "workers processed " << per_worker << " + dropped " << worker_dropped << ", expected " << expected);
+  } else {
+    CHECK(per_worker + worker_dropped >= expected || expect_failures > 0,
+          "workers processed " << per_worker << " + dropped " << worker_dropped << ", fewer than " << expected);
   }
   const auto& listed = s.at("failures");
   CHECK(listed.size() == static_cast<std::size_t>(expect_failures),
