@@ -9,8 +9,9 @@
 ///
 /// Borders use reflect-101 (OpenCV BORDER_REFLECT_101: ...cba|abcd|dcb...), repeated when the
 /// window is larger than the image; a dimension of 1 pixel maps every index to 0. S1, S2 and
-/// N * S2 - S1^2 are exact integers; the sqrt and the division are done in double and the result
-/// rounded once to float, so the CPU and GPU executors produce identical bits.
+/// N * S2 - S1^2 are exact integers; N * S2 - S1^2 is then rounded to float and the sqrt and the
+/// division by N are done in float (relative error < 2^-22, see stddev_math.h), in the same order
+/// on both executors, so the CPU and GPU executors produce identical bits.
 ///
 /// Contract (both executors). Input: u8, one channel, rows src_stride_bytes apart. Output:
 /// float32, rows dst_stride_elems floats apart. window is odd, 1 <= window <= 2047;
