@@ -5,31 +5,16 @@
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
-#include <fstream>
 #include <iostream>
 #include <vector>
 #include <map>
 
 #include "broker/partition_log.h"
 #include "core/clock.h"
+#include "core/process_stats.h"
 
 namespace ride {
 namespace {
-
-/// Peak resident set of this process, from the kernel (VmHWM), in bytes.
-std::uint64_t peak_rss_bytes() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmHWM:") {
-      std::uint64_t kb = 0;
-      in >> kb;
-      return kb * 1024;
-    }
-    in.ignore(1 << 20, '\n');
-  }
-  return 0;
-}
 
 LogLimits limits_from(const JobConfig& c, int rank, std::uint32_t partition) {
   constexpr double kMB = 1024.0 * 1024.0;

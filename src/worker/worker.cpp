@@ -6,8 +6,6 @@
 #include <deque>
 #include <condition_variable>
 #include <cstdlib>
-#include <fstream>
-#include <sys/resource.h>
 #include <functional>
 #include <future>
 #include <mutex>
@@ -17,6 +15,7 @@
 
 #include "core/checksum.h"
 #include "core/clock.h"
+#include "core/process_stats.h"
 #include "kernels/common/cuda_device.h"
 #include "kernels/stddev/stddev.h"
 #include "task/registry.h"
@@ -71,31 +70,6 @@ class ComputeThread {
   bool has_job_ = false, quit_ = false;
   std::thread thread_;
 };
-
-/// CPU time (user + system) of this process, all threads, in seconds.
-double process_cpu_s() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-/// A line of /proc/self/status in bytes (VmHWM: peak resident set, VmRSS: current).
-std::uint64_t status_bytes(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == field) {
-      std::uint64_t kb = 0;
-      in >> kb;
-      return kb * 1024;
-    }
-    in.ignore(1 << 20, '\n');
-  }
-  return 0;
-}
-std::uint64_t peak_rss_bytes() { return status_bytes("VmHWM:"); }
-std::uint64_t current_rss_bytes() { return status_bytes("VmRSS:"); }
 
 class Worker {
  public:
