@@ -788,6 +788,24 @@ class Master {
     s["frames"]["rejected"] = rejected;
     s["backpressure"] = {{"ingest_blocked_s", ingest_blocked_s}, {"broker_held_s", broker_held_s}};
     s["workers"] = workers;
+    // What one stream needed here (as `ride profile` measures it, at this run's single rate):
+    // the workers' CPU time while they had work over the longest such span, and their memory
+    // growth, per stream. In stream mode this is one point of CAM²'s CPU = a*fps + b.
+    {
+      double cpu = 0, active = 0, mem = 0;
+      for (const auto& w : workers) {
+        cpu += w.value("cpu_active_s", 0.0);
+        active = std::max(active, w.value("active_s", 0.0));
+        mem += std::max(0.0, w.value("peak_rss_bytes", 0.0) - w.value("rss_start_bytes", 0.0));
+      }
+      const double streams = std::max(1, cfg_.streams);
+      s["resources"] = {{"program", cfg_.task},
+                        {"width", cfg_.width},
+                        {"height", cfg_.height},
+                        {"fps", cfg_.mode == "stream" ? json(cfg_.fps) : json(nullptr)},
+                        {"cores_per_stream", active > 0 ? cpu / active / streams : 0.0},
+                        {"mem_gb_per_stream", mem / 1e9 / streams}};
+    }
     s["spares"] = spares;
     s["brokers"] = brokers;
     s["ingest"] = ingest;
