@@ -3,12 +3,12 @@
 /// banded MOG2 background model (ME, MOD). Not part of the public API.
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <opencv2/core.hpp>
 #include <opencv2/video/background_segm.hpp>
 #include <string_view>
-#include <thread>
 #include <vector>
+
+#include "kernels/common/parallel_bands.h"
 
 namespace ride::kernels::cam2::detail {
 
@@ -21,31 +21,9 @@ cv::Mat wrap_frame(std::string_view program, const std::uint8_t* data, int width
 cv::Mat wrap_frame(std::string_view program, const cv::Mat& frame);
 
 /// @brief Runs body(i) for i in [0, n): i = 0 on the calling thread, the others each on its
-/// own std::thread, joined before returning (nothing outlives the call, nothing spins). The
-/// first exception thrown by any body is rethrown after all are joined.
-template <class Body>
-void fork_join(int n, Body&& body) {
-  if (n <= 1) {
-    if (n == 1) body(0);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
-  std::vector<std::thread> threads;
-  threads.reserve(static_cast<std::size_t>(n - 1));
-  auto guarded = [&](int i) {
-    try {
-      body(i);
-    } catch (...) {
-      errors[static_cast<std::size_t>(i)] = std::current_exception();
-    }
-  };
-  for (int i = 1; i < n; ++i) threads.emplace_back(guarded, i);
-  guarded(0);
-  for (auto& t : threads) t.join();
-  for (auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-}
+/// own std::jthread, joined before returning; the first exception is rethrown after all are
+/// joined (kernels/common/parallel_bands.h).
+using ::ride::kernels::fork_join;
 
 /// @brief Parameters of the MOG2 model shared by ME and MOD.
 struct Mog2Params {

@@ -1,6 +1,7 @@
 #pragma once
 /// @brief RIDE_CUDA_TRY: turn a failed CUDA runtime call into a ride::Error naming the call, the
-/// CUDA error and file:line. Include only from .cu files (kernels/ is the only CUDA user).
+/// CUDA error and file:line (RIDE_CUDA_STATUS_TRY: the same for a CUDA library's status codes).
+/// Include only from .cu files (kernels/ is the only CUDA user).
 #include <cuda_runtime_api.h>
 
 #include <sstream>
@@ -43,11 +44,19 @@ inline bool cuda_error_is_sticky(cudaError_t status) {
 
 }  // namespace ride::detail
 
-/// Evaluates a CUDA runtime call once; throws ride::Error with file:line unless it succeeded.
-#define RIDE_CUDA_TRY(call)                                                           \
-  do {                                                                                \
-    const cudaError_t ride_cuda_status_ = (call);                                     \
-    if (ride_cuda_status_ != cudaSuccess) {                                           \
-      ::ride::detail::throw_cuda_error(ride_cuda_status_, #call, __FILE__, __LINE__); \
-    }                                                                                 \
+/// Evaluates a CUDA (runtime or library) call once; unless its status equals `success`, calls
+/// thrower(status, text, __FILE__, __LINE__), a [[noreturn]] function that throws ride::Error.
+/// `text` is the call as written (stringified by the caller's macro, before macro expansion).
+/// The one body behind RIDE_CUDA_TRY, RIDE_CUFFT_TRY (cufft_error.h) and RIDE_CUBLAS_TRY
+/// (cublas_error.h).
+#define RIDE_CUDA_STATUS_TRY(call, text, success, thrower)  \
+  do {                                                      \
+    const auto ride_cuda_status_ = (call);                  \
+    if (ride_cuda_status_ != (success)) {                   \
+      thrower(ride_cuda_status_, text, __FILE__, __LINE__); \
+    }                                                       \
   } while (0)
+
+/// Evaluates a CUDA runtime call once; throws ride::Error with file:line unless it succeeded.
+#define RIDE_CUDA_TRY(call) \
+  RIDE_CUDA_STATUS_TRY(call, #call, cudaSuccess, ::ride::detail::throw_cuda_error)

@@ -6,27 +6,22 @@
 #include <cmath>
 #include <cstdint>
 #include <deque>
-#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <tuple>
 #include <type_traits>
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/common/cpu_clones.h"
+#include "kernels/common/frame_checks.h"
+#include "kernels/common/parallel_bands.h"
 #include "kernels/fft/fft.h"
 #include "kernels/fft/fft_detail.h"
 #include "kernels/fft/fft_math.h"
 
-// The log-magnitude pass is a long run of float math; AVX2/AVX-512 clones picked at load time
-// (the baseline build targets plain x86-64), as in the stddev filter.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RIDE_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RIDE_CPU_CLONES
-#endif
+// The log-magnitude pass is a long run of float math: RIDE_CPU_CLONES, as in the stddev filter.
 
 namespace ride::kernels {
 namespace detail {
@@ -44,13 +39,9 @@ void validate_fft_args(const std::uint8_t* src, int width, int height,
   const int half = fft_half_width(width);
   RIDE_EXPECTS(dst_stride_elems >= half,
                "fft: dst stride " << dst_stride_elems << " floats < width / 2 + 1 = " << half);
-  const auto src_begin = reinterpret_cast<std::uintptr_t>(src);
-  const auto src_end =
-      src_begin + static_cast<std::uintptr_t>((height - 1) * src_stride_bytes + width);
-  const auto dst_begin = reinterpret_cast<std::uintptr_t>(dst);
-  const auto dst_end = dst_begin + sizeof(float) * static_cast<std::uintptr_t>(
-                                                       (height - 1) * dst_stride_elems + half);
-  RIDE_EXPECTS(src_end <= dst_begin || dst_end <= src_begin, "fft: src and dst overlap");
+  RIDE_EXPECTS(
+      !frame_and_output_overlap(src, width, src_stride_bytes, dst, half, dst_stride_elems, height),
+      "fft: src and dst overlap");
 }
 
 FftRowEnergy fft_row_energy(const float* row, std::int64_t u, int width, int height) {
@@ -170,35 +161,6 @@ class FftwBuffer {
   std::size_t capacity_ = 0;
 };
 
-/// Runs fn(y_begin, y_end) on `threads` contiguous row bands (the calling thread takes the
-/// last one) and rethrows the first exception.
-template <class Fn>
-void parallel_rows(int rows, int threads, const Fn& fn) {
-  const int bands = std::clamp(threads, 1, rows);
-  if (bands == 1) {
-    fn(0, rows);
-    return;
-  }
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(bands));
-  const auto run_band = [&](int b) {
-    try {
-      fn(static_cast<int>(std::int64_t{rows} * b / bands),
-         static_cast<int>(std::int64_t{rows} * (b + 1) / bands));
-    } catch (...) {
-      errors[static_cast<std::size_t>(b)] = std::current_exception();
-    }
-  };
-  {
-    std::vector<std::jthread> workers;
-    workers.reserve(static_cast<std::size_t>(bands - 1));
-    for (int b = 0; b < bands - 1; ++b) workers.emplace_back(run_band, b);
-    run_band(bands - 1);
-  }  // joins
-  for (const auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
-}
-
 RIDE_CPU_CLONES void log_magnitude_row(const float* __restrict spectrum, std::int64_t count,
                                        float* __restrict out) {
   for (std::int64_t v = 0; v < count; ++v) {
@@ -227,7 +189,7 @@ FftStats fft_log_magnitude_u8(const std::uint8_t* src, int width, int height,
   const int nthreads = std::clamp(threads, 1, kMaxFftThreads);
   const PlanPtr plan = cached_plan(width, height, nthreads, spectrum);
 
-  parallel_rows(height, nthreads, [&](int y0, int y1) {
+  parallel_bands(height, nthreads, [&](int y0, int y1) {
     for (int y = y0; y < y1; ++y) {
       to_float_row(src + static_cast<std::ptrdiff_t>(y) * src_stride_bytes, width,
                    spectrum + y * pitch);
@@ -236,7 +198,7 @@ FftStats fft_log_magnitude_u8(const std::uint8_t* src, int width, int height,
   fftwf_execute_dft_r2c(plan.get(), spectrum, reinterpret_cast<fftwf_complex*>(spectrum));
 
   std::vector<detail::FftRowEnergy> rows(static_cast<std::size_t>(height));
-  parallel_rows(height, nthreads, [&](int y0, int y1) {
+  parallel_bands(height, nthreads, [&](int y0, int y1) {
     for (int u = y0; u < y1; ++u) {
       const float* row = spectrum + u * pitch;
       if (dst != nullptr) {

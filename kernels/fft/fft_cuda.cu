@@ -10,13 +10,15 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
-#include <sstream>
 #include <utility>
 #include <vector>
 
 #include "core/error.h"
 #include "kernels/common/cuda_error.h"
+#include "kernels/common/cuda_launch.h"
 #include "kernels/common/cuda_resources.h"
+#include "kernels/common/cuda_workspace.h"
+#include "kernels/common/cufft_error.h"
 #include "kernels/fft/fft.h"
 #include "kernels/fft/fft_detail.h"
 #include "kernels/fft/fft_math.h"
@@ -25,52 +27,8 @@
 namespace ride::kernels {
 namespace {
 
-const char* cufft_result_name(cufftResult r) {
-  switch (r) {
-    case CUFFT_SUCCESS:
-      return "CUFFT_SUCCESS";
-    case CUFFT_INVALID_PLAN:
-      return "CUFFT_INVALID_PLAN";
-    case CUFFT_ALLOC_FAILED:
-      return "CUFFT_ALLOC_FAILED (not enough device memory)";
-    case CUFFT_INVALID_VALUE:
-      return "CUFFT_INVALID_VALUE";
-    case CUFFT_INTERNAL_ERROR:
-      return "CUFFT_INTERNAL_ERROR";
-    case CUFFT_EXEC_FAILED:
-      return "CUFFT_EXEC_FAILED";
-    case CUFFT_SETUP_FAILED:
-      return "CUFFT_SETUP_FAILED";
-    case CUFFT_INVALID_SIZE:
-      return "CUFFT_INVALID_SIZE";
-    case CUFFT_NOT_SUPPORTED:
-      return "CUFFT_NOT_SUPPORTED";
-    default:
-      return "cufftResult";
-  }
-}
-
-[[noreturn]] void throw_cufft_error(cufftResult r, const char* call, const char* file, int line) {
-  std::ostringstream os;
-  os << "cuFFT error " << cufft_result_name(r) << " (" << static_cast<int>(r) << ") in " << call;
-  ::ride::detail::throw_error(file, line, os.str());
-}
-
-// Evaluates a cuFFT call once; throws ride::Error with file:line unless it succeeded.
-#define RIDE_CUFFT_TRY(call)                                            \
-  do {                                                                  \
-    const cufftResult ride_cufft_result_ = (call);                      \
-    if (ride_cufft_result_ != CUFFT_SUCCESS) {                          \
-      throw_cufft_error(ride_cufft_result_, #call, __FILE__, __LINE__); \
-    }                                                                   \
-  } while (0)
-
-constexpr int kBlock = 256;
-constexpr std::int64_t kMaxBlocks = std::int64_t{1} << 20;
-
-int blocks_for(std::int64_t count) {
-  return static_cast<int>(std::clamp<std::int64_t>((count + kBlock - 1) / kBlock, 1, kMaxBlocks));
-}
+using cuda::blocks_for;
+using cuda::kBlock;
 
 // Packed u8 rows [0, rows) of a chunk -> float rows of the padded spectrum buffer (`pitch`
 // floats apart, starting at the chunk's first row).
@@ -164,7 +122,8 @@ struct StagingSlot {
   cuda::PinnedBuffer<float> host_out;
 };
 
-// Cached per host thread and device: a stream of equal-sized frames plans and allocates once.
+// Cached per host thread and device (cuda::workspace_for_current_device): a stream of
+// equal-sized frames plans and allocates once.
 struct Workspace {
   explicit Workspace(int dev) : device(dev) {}
   int device;
@@ -179,17 +138,6 @@ struct Workspace {
   cuda::PinnedBuffer<float> host_dc;
   std::array<StagingSlot, 2> slots;
 };
-
-Workspace& workspace_for_current_device() {
-  thread_local std::unique_ptr<Workspace> cached;
-  int device = 0;
-  RIDE_CUDA_TRY(cudaGetDevice(&device));
-  if (!cached || cached->device != device) {
-    cached.reset();
-    cached = std::make_unique<Workspace>(device);
-  }
-  return *cached;
-}
 
 void wait_slot(StagingSlot& slot) {
   if (slot.in_use) slot.done.synchronize();
@@ -291,7 +239,7 @@ FftStats fft_log_magnitude_u8_cuda_chunked(const std::uint8_t* src, int width, i
       chunk_rows > 0 ? chunk_rows : std::max<std::int64_t>(1, kDefaultCudaChunkBytes / width);
   const std::int64_t down_rows =
       chunk_rows > 0 ? chunk_rows : std::max<std::int64_t>(1, kDefaultCudaChunkBytes / (half * 4));
-  Workspace& ws = workspace_for_current_device();
+  Workspace& ws = cuda::workspace_for_current_device<Workspace>();
   const cudaStream_t s = ws.stream.get();
   try {
     if (!ws.plan || ws.plan_width != width || ws.plan_height != height) {

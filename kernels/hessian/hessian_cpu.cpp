@@ -6,27 +6,21 @@
 /// concatenated in order, so the result does not depend on the thread count or the band
 /// height, and needs no sort.
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <cstring>
-#include <exception>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/common/cpu_clones.h"
+#include "kernels/common/parallel_bands.h"
 #include "kernels/hessian/hessian.h"
 #include "kernels/hessian/hessian_detail.h"
 #include "kernels/hessian/hessian_math.h"
 
-// det(H) rows are the hot loop; wider vectors help it. The baseline build targets plain x86-64
-// (SSE2), so the row function gets AVX2/AVX-512 clones picked at load time (as stddev does).
-// None of these targets enables FMA, and the library is built with -ffp-contract=off anyway.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RIDE_HESSIAN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RIDE_HESSIAN_CLONES
-#endif
+// det(H) rows are the hot loop; wider vectors help it, hence RIDE_CPU_CLONES on the row
+// function (as stddev does). None of the clone targets enables FMA, and the library is built
+// with -ffp-contract=off anyway.
 
 namespace ride::kernels {
 namespace {
@@ -79,8 +73,8 @@ struct BandScratch {
 // hint[j] = 1 where center[j] passes the threshold and beats its row neighbours, the first
 // checks of is_strict_maximum_3x3x3 (which still decides): a branch-free pass that vectorises,
 // so that the scalar 3x3x3 test runs only on the few samples that pass it.
-RIDE_HESSIAN_CLONES void prefilter_row(const float* __restrict center, float threshold, int j_begin,
-                                       int j_end, std::uint8_t* __restrict hint) {
+RIDE_CPU_CLONES void prefilter_row(const float* __restrict center, float threshold, int j_begin,
+                                   int j_end, std::uint8_t* __restrict hint) {
   for (int j = j_begin; j < j_end; ++j) {
     const float v = center[j];
     hint[j] =
@@ -100,8 +94,8 @@ RIDE_INLINE void det_row_fixed(const std::uint32_t* ii, std::ptrdiff_t ii_stride
   }
 }
 
-RIDE_HESSIAN_CLONES void det_row(const std::uint32_t* ii, std::ptrdiff_t ii_stride, int y, int step,
-                                 int j_begin, int j_end, BoxLayer g, float* __restrict out) {
+RIDE_CPU_CLONES void det_row(const std::uint32_t* ii, std::ptrdiff_t ii_stride, int y, int step,
+                             int j_begin, int j_end, BoxLayer g, float* __restrict out) {
   switch (step) {
     case 1:
       return det_row_fixed<1>(ii, ii_stride, y, j_begin, j_end, g, out);
@@ -223,33 +217,18 @@ int default_band_rows(int width, int height, int halo, int threads) {
 std::vector<HessianKeypoint> run_bands(const Frame& f, const HessianPlan& plan, int threads,
                                        int band_rows) {
   const int bands = (f.height + band_rows - 1) / band_rows;
-  const int workers = std::clamp(threads, 1, bands);
   std::vector<BandKeypoints> found(static_cast<std::size_t>(bands));
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
-  std::atomic<int> next_band{0};
-  const auto work = [&](int w) {
-    try {
-      BandScratch scratch;
-      for (int b = next_band.fetch_add(1); b < bands; b = next_band.fetch_add(1)) {
-        const int y0 = b * band_rows;
-        const int y1 = std::min(f.height, y0 + band_rows);
-        BandKeypoints& lists = found[static_cast<std::size_t>(b)];
-        lists.resize(list_index(detail::kMaxHessianOctaves, 0));
-        process_band(f, plan, y0, y1, scratch, lists);
-      }
-    } catch (...) {
-      errors[static_cast<std::size_t>(w)] = std::current_exception();
+  // Threads take bands in turn, each reusing its scratch across its bands.
+  parallel_items(bands, threads, [&](const auto& take_band) {
+    BandScratch scratch;
+    for (int b = take_band(); b >= 0; b = take_band()) {
+      const int y0 = b * band_rows;
+      const int y1 = std::min(f.height, y0 + band_rows);
+      BandKeypoints& lists = found[static_cast<std::size_t>(b)];
+      lists.resize(list_index(detail::kMaxHessianOctaves, 0));
+      process_band(f, plan, y0, y1, scratch, lists);
     }
-  };
-  {
-    std::vector<std::jthread> pool;
-    pool.reserve(static_cast<std::size_t>(workers - 1));
-    for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
-    work(0);
-  }  // joins
-  for (const auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  });
   std::size_t total = 0;
   for (const BandKeypoints& lists : found) {
     for (const auto& list : lists) total += list.size();

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "kernels/common/cuda_error.h"
 #include "kernels/common/cuda_resources.h"
+#include "kernels/common/cuda_workspace.h"
 #include "kernels/hessian/hessian.h"
 #include "kernels/hessian/hessian_detail.h"
 #include "kernels/hessian/hessian_math.h"
@@ -167,8 +168,7 @@ struct Slot {
   std::optional<Tile> pending;  // tile whose candidates have not been collected yet
 };
 
-// Streams and buffers are cached per host thread and per device, so a stream of equal-sized
-// frames allocates only on the first one (pinned allocation costs milliseconds).
+// Cached per host thread and device (cuda::workspace_for_current_device).
 struct Workspace {
   explicit Workspace(int dev) : device(dev) {}
   int device;
@@ -177,17 +177,6 @@ struct Workspace {
   // needed, so a stream of busy frames reruns tiles only until it has learnt their size.
   int learned_capacity = detail::kDefaultHessianCandidateCapacity;
 };
-
-Workspace& workspace_for_current_device() {
-  thread_local std::optional<Workspace> cached;
-  int device = 0;
-  RIDE_CUDA_TRY(cudaGetDevice(&device));
-  if (!cached || cached->device != device) {
-    cached.reset();
-    cached.emplace(device);
-  }
-  return *cached;
-}
 
 struct Frame {
   const std::uint8_t* src;
@@ -351,38 +340,24 @@ std::vector<HessianKeypoint> fast_hessian_u8_cuda_tiled(const std::uint8_t* src,
   const Frame frame{src, width, height, stride_bytes};
   const int tile_rows = static_cast<int>(
       std::clamp<std::int64_t>(tile_pixels / width, 1, std::min(height, kMaxTileRows)));
-  Workspace& ws = workspace_for_current_device();
+  Workspace& ws = cuda::workspace_for_current_device<Workspace>();
+  const int initial = candidate_capacity > 0 ? candidate_capacity : ws.learned_capacity;
+  for (Slot& slot : ws.slots) reserve_candidates(slot, initial);
   std::vector<HessianCandidate> candidates;
-  try {
-    const int initial = candidate_capacity > 0 ? candidate_capacity : ws.learned_capacity;
-    for (Slot& slot : ws.slots) reserve_candidates(slot, initial);
-    int next = 0;
-    for (int y = 0; y < height; y += tile_rows) {
-      Tile tile;
-      tile.y0 = y;
-      tile.y1 = std::min(height, y + tile_rows);
-      tile.y_base = std::max(0, tile.y0 - plan.halo);
-      tile.y_top = std::min(height, tile.y1 + plan.halo);
-      Slot& slot = ws.slots[static_cast<std::size_t>(next)];
-      retire_tile(frame, plan, slot, candidates);  // frees the slot's buffers for reuse
-      enqueue_tile(frame, plan, slot, tile);
-      next ^= 1;
+  cuda::run_two_slots(
+      ws.slots, height, tile_rows, [&](Slot& slot) { retire_tile(frame, plan, slot, candidates); },
+      [&](Slot& slot, int y, int rows) {
+        Tile tile;
+        tile.y0 = y;
+        tile.y1 = y + rows;
+        tile.y_base = std::max(0, tile.y0 - plan.halo);
+        tile.y_top = std::min(height, tile.y1 + plan.halo);
+        enqueue_tile(frame, plan, slot, tile);
+      });
+  if (candidate_capacity == 0) {
+    for (const Slot& slot : ws.slots) {
+      ws.learned_capacity = std::max(ws.learned_capacity, slot.capacity);
     }
-    // Oldest first; then both streams are idle.
-    retire_tile(frame, plan, ws.slots[static_cast<std::size_t>(next)], candidates);
-    retire_tile(frame, plan, ws.slots[static_cast<std::size_t>(next ^ 1)], candidates);
-    if (candidate_capacity == 0) {
-      for (const Slot& slot : ws.slots) {
-        ws.learned_capacity = std::max(ws.learned_capacity, slot.capacity);
-      }
-    }
-  } catch (...) {
-    // Leave the cached slots idle and empty so the next call can reuse them.
-    for (Slot& slot : ws.slots) {
-      (void)cudaStreamSynchronize(slot.stream.get());
-      slot.pending.reset();
-    }
-    throw;
   }
   return finalize_candidates(std::move(candidates), plan);
 }

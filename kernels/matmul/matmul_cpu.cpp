@@ -3,22 +3,21 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <atomic>
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <deque>
-#include <exception>
 #include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <thread>
 #include <tuple>
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/common/frame_checks.h"
+#include "kernels/common/parallel_bands.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/matmul/matmul_detail.h"
 #include "kernels/matmul/matmul_math.h"
@@ -43,16 +42,9 @@ void validate_matmul_args(const std::uint8_t* src, int width, int height,
   RIDE_EXPECTS(src != nullptr, "matmul: src is null for a " << width << "x" << height << " frame");
   RIDE_EXPECTS(src_stride_bytes >= width,
                "matmul: src stride " << src_stride_bytes << " bytes < width " << width);
-  if (dst != nullptr) {
-    const auto src_begin = reinterpret_cast<std::uintptr_t>(src);
-    const auto src_end =
-        src_begin + static_cast<std::uintptr_t>((height - 1) * src_stride_bytes + width);
-    const auto dst_begin = reinterpret_cast<std::uintptr_t>(dst);
-    const auto dst_end =
-        dst_begin +
-        sizeof(float) * static_cast<std::uintptr_t>((height - 1) * dst_stride_elems + params.cols);
-    RIDE_EXPECTS(src_end <= dst_begin || dst_end <= src_begin, "matmul: src and dst overlap");
-  }
+  RIDE_EXPECTS(dst == nullptr || !frame_and_output_overlap(src, width, src_stride_bytes, dst,
+                                                           params.cols, dst_stride_elems, height),
+               "matmul: src and dst overlap");
 }
 
 int matmul_cpu_band_count(int width, int height) {
@@ -186,15 +178,15 @@ MatmulStats matmul_u8(const std::uint8_t* src, int width, int height,
   const int bands = detail::matmul_cpu_band_count(width, height);
   const int max_rows = (height + bands - 1) / bands;
   std::vector<detail::MatmulRowStats> row_stats(static_cast<std::size_t>(height));
-  std::atomic<int> next_band{0};
 
-  const auto work = [&] {
+  // Threads take bands from a shared queue, each with its own A (and C without dst) block.
+  parallel_items(bands, threads, [&](const auto& take_band) {
     std::vector<float> a(static_cast<std::size_t>(max_rows) * static_cast<std::size_t>(width));
     std::vector<float> scratch_c;
     if (dst == nullptr) {
       scratch_c.resize(static_cast<std::size_t>(max_rows) * static_cast<std::size_t>(cols));
     }
-    for (int band = next_band.fetch_add(1); band < bands; band = next_band.fetch_add(1)) {
+    for (int band = take_band(); band >= 0; band = take_band()) {
       const int y0 = static_cast<int>(std::int64_t{height} * band / bands);
       const int y1 = static_cast<int>(std::int64_t{height} * (band + 1) / bands);
       const int rows = y1 - y0;
@@ -211,27 +203,7 @@ MatmulStats matmul_u8(const std::uint8_t* src, int width, int height,
             detail::matmul_row_stats(c + static_cast<std::ptrdiff_t>(i) * ldc, cols);
       }
     }
-  };
-
-  const int workers = std::clamp(threads, 1, bands);
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(workers));
-  const auto guarded = [&](int w) {
-    try {
-      work();
-    } catch (...) {
-      errors[static_cast<std::size_t>(w)] = std::current_exception();
-      next_band.store(bands);  // the others stop after their current band
-    }
-  };
-  {
-    std::vector<std::jthread> pool;
-    pool.reserve(static_cast<std::size_t>(workers - 1));
-    for (int w = 0; w < workers - 1; ++w) pool.emplace_back(guarded, w);
-    guarded(workers - 1);
-  }  // joins
-  for (const auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  });
   return detail::combine_matmul_rows(row_stats, cols);
 }
 

@@ -10,14 +10,16 @@
 #include <cstring>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <utility>
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/common/cublas_error.h"
 #include "kernels/common/cublas_lazy.h"
 #include "kernels/common/cuda_error.h"
+#include "kernels/common/cuda_launch.h"
 #include "kernels/common/cuda_resources.h"
+#include "kernels/common/cuda_workspace.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/matmul/matmul_detail.h"
 #include "kernels/matmul/matmul_math.h"
@@ -26,29 +28,8 @@
 namespace ride::kernels {
 namespace {
 
-[[noreturn]] void throw_cublas_error(cublasStatus_t status, const char* call, const char* file,
-                                     int line) {
-  std::ostringstream os;
-  os << "cuBLAS error " << cublasGetStatusName(status) << " (" << cublasGetStatusString(status)
-     << ") in " << call;
-  ::ride::detail::throw_error(file, line, os.str());
-}
-
-// Evaluates a cuBLAS call once; throws ride::Error with file:line unless it succeeded.
-#define RIDE_CUBLAS_TRY(call)                                             \
-  do {                                                                    \
-    const cublasStatus_t ride_cublas_status_ = (call);                    \
-    if (ride_cublas_status_ != CUBLAS_STATUS_SUCCESS) {                   \
-      throw_cublas_error(ride_cublas_status_, #call, __FILE__, __LINE__); \
-    }                                                                     \
-  } while (0)
-
-constexpr int kBlock = 256;
-constexpr std::int64_t kMaxBlocks = std::int64_t{1} << 20;
-
-int blocks_for(std::int64_t count) {
-  return static_cast<int>(std::clamp<std::int64_t>((count + kBlock - 1) / kBlock, 1, kMaxBlocks));
-}
+using cuda::blocks_for;
+using cuda::kBlock;
 
 // B (width x cols, row-major) from the shared hash: the same bits as matmul_fill_weights.
 __global__ void fill_weights_kernel(float* __restrict__ b, std::int64_t count, int cols,
@@ -115,8 +96,8 @@ struct Slot {
   std::optional<Band> pending;  // band whose C has not been consumed on the host yet
 };
 
-// Cached per host thread and device: a stream of equal-sized frames allocates (and generates B)
-// on its first frame only.
+// Cached per host thread and device (cuda::workspace_for_current_device): a stream of
+// equal-sized frames allocates (and generates B) on its first frame only.
 struct Workspace {
   explicit Workspace(int dev) : device(dev) {}
   int device;
@@ -127,19 +108,6 @@ struct Workspace {
   int b_cols = 0;
   std::uint64_t b_seed = 0;
 };
-
-Workspace& workspace_for_current_device() {
-  // unique_ptr rather than optional: GCC 12 reports a false -Wmaybe-uninitialized through
-  // optional::emplace of this large aggregate.
-  thread_local std::unique_ptr<Workspace> cached;
-  int device = 0;
-  RIDE_CUDA_TRY(cudaGetDevice(&device));
-  if (!cached || cached->device != device) {
-    cached.reset();
-    cached = std::make_unique<Workspace>(device);
-  }
-  return *cached;
-}
 
 const float* device_weights(Workspace& ws, int width, int cols, std::uint64_t seed) {
   if (ws.b_valid && ws.b_width == width && ws.b_cols == cols && ws.b_seed == seed) {
@@ -248,33 +216,18 @@ MatmulStats matmul_u8_cuda_banded(const std::uint8_t* src, int width, int height
   if (height == 0) return MatmulStats{};
   if (width == 0) return matmul_zero_width(height, params.cols, dst, dst_stride_elems);
 
-  Workspace& ws = workspace_for_current_device();
+  Workspace& ws = cuda::workspace_for_current_device<Workspace>();
   const float* dev_b = device_weights(ws, width, params.cols, params.seed);
   const Frame frame{src,         width, height,           src_stride_bytes,
                     params.cols, dst,   dst_stride_elems, dev_b};
   const int rows_per_band = band_rows > 0 ? std::min(band_rows, height)
                                           : band_rows_for_device(width, height, params.cols);
   std::vector<MatmulRowStats> row_stats(static_cast<std::size_t>(height));
-  try {
-    int next = 0;
-    for (std::int64_t y = 0; y < height; y += rows_per_band) {
-      Slot& slot = ws.slots[static_cast<std::size_t>(next)];
-      retire_band(frame, slot, row_stats);  // frees the slot's buffers for reuse
-      const auto rows = static_cast<int>(std::min<std::int64_t>(rows_per_band, height - y));
-      enqueue_band(frame, slot, Band{static_cast<int>(y), rows});
-      next ^= 1;
-    }
-    // Oldest first; then both streams are idle.
-    retire_band(frame, ws.slots[static_cast<std::size_t>(next)], row_stats);
-    retire_band(frame, ws.slots[static_cast<std::size_t>(next ^ 1)], row_stats);
-  } catch (...) {
-    // Leave the cached slots idle and empty so the next call can reuse them.
-    for (Slot& slot : ws.slots) {
-      (void)cudaStreamSynchronize(slot.stream.get());
-      slot.pending.reset();
-    }
-    throw;
-  }
+  cuda::run_two_slots(
+      ws.slots, height, rows_per_band, [&](Slot& slot) { retire_band(frame, slot, row_stats); },
+      [&](Slot& slot, int y, int rows) {
+        enqueue_band(frame, slot, Band{y, rows});
+      });
   return combine_matmul_rows(row_stats, params.cols);
 }
 

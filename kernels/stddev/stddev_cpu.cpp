@@ -3,25 +3,20 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <exception>
 #include <limits>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/common/cpu_clones.h"
+#include "kernels/common/frame_checks.h"
+#include "kernels/common/parallel_bands.h"
 #include "kernels/stddev/stddev.h"
-#include "kernels/stddev/stddev_detail.h"
 #include "kernels/stddev/stddev_detail.h"
 #include "kernels/stddev/stddev_math.h"
 
-// The per-pixel sqrt dominates the CPU time; wider vectors roughly halve it. The baseline
-// build targets plain x86-64 (SSE2), so hot loops get AVX2/AVX-512 clones picked at load time.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RIDE_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RIDE_CPU_CLONES
-#endif
+// The per-pixel sqrt dominates the CPU time; wider vectors roughly halve it, hence the
+// RIDE_CPU_CLONES on the hot loops.
 
 namespace ride::kernels {
 namespace detail {
@@ -43,13 +38,9 @@ void validate_stddev_args(const std::uint8_t* src, int width, int height,
                "stddev filter: src stride " << src_stride_bytes << " bytes < width " << width);
   RIDE_EXPECTS(dst_stride_elems >= width,
                "stddev filter: dst stride " << dst_stride_elems << " floats < width " << width);
-  const auto src_begin = reinterpret_cast<std::uintptr_t>(src);
-  const auto src_end =
-      src_begin + static_cast<std::uintptr_t>((height - 1) * src_stride_bytes + width);
-  const auto dst_begin = reinterpret_cast<std::uintptr_t>(dst);
-  const auto dst_end = dst_begin + sizeof(float) * static_cast<std::uintptr_t>(
-                                                       (height - 1) * dst_stride_elems + width);
-  RIDE_EXPECTS(src_end <= dst_begin || dst_end <= src_begin, "stddev filter: src and dst overlap");
+  RIDE_EXPECTS(
+      !frame_and_output_overlap(src, width, src_stride_bytes, dst, width, dst_stride_elems, height),
+      "stddev filter: src and dst overlap");
 }
 
 }  // namespace detail
@@ -241,32 +232,10 @@ void stddev_filter_u8(const std::uint8_t* src, int width, int height,
   const std::int64_t n = std::int64_t{window} * window;
   const BandFn band =
       u8_numerator_fits_int32(n) ? &filter_band<std::uint32_t> : &filter_band<std::int64_t>;
-  const int bands = std::clamp(threads, 1, height);
-  if (bands == 1) {
-    band(src, width, height, src_stride_bytes, window, dst, dst_stride_elems, 0, height);
-    return;
-  }
-
-  // Contiguous bands of nearly equal height; the calling thread takes the last one.
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(bands));
-  const auto run_band = [&](int b) {
-    const int y_begin = static_cast<int>(std::int64_t{height} * b / bands);
-    const int y_end = static_cast<int>(std::int64_t{height} * (b + 1) / bands);
-    try {
-      band(src, width, height, src_stride_bytes, window, dst, dst_stride_elems, y_begin, y_end);
-    } catch (...) {
-      errors[static_cast<std::size_t>(b)] = std::current_exception();
-    }
-  };
-  {
-    std::vector<std::jthread> workers;
-    workers.reserve(static_cast<std::size_t>(bands - 1));
-    for (int b = 0; b < bands - 1; ++b) workers.emplace_back(run_band, b);
-    run_band(bands - 1);
-  }  // joins
-  for (const auto& e : errors) {
-    if (e) std::rethrow_exception(e);
-  }
+  // Contiguous bands of nearly equal height, each on its own thread.
+  parallel_bands(height, threads, [&](int y_begin, int y_end) {
+    band(src, width, height, src_stride_bytes, window, dst, dst_stride_elems, y_begin, y_end);
+  });
 }
 
 FrameStats frame_stats(const float* img, int width, int height, std::ptrdiff_t stride_elems) {

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "kernels/common/cuda_error.h"
 #include "kernels/common/cuda_resources.h"
+#include "kernels/common/cuda_workspace.h"
 #include "kernels/stddev/stddev.h"
 #include "kernels/stddev/stddev_detail.h"
 #include "kernels/stddev/stddev_math.h"
@@ -105,24 +106,12 @@ struct Slot {
   std::optional<Tile> pending;  // tile whose output has not been copied to dst yet
 };
 
-// Streams and buffers are cached per host thread and per device, so a stream of equal-sized
-// frames allocates only on the first one (pinned allocation costs milliseconds).
+// Cached per host thread and device (cuda::workspace_for_current_device).
 struct Workspace {
   explicit Workspace(int dev) : device(dev) {}
   int device;
   std::array<Slot, 2> slots;
 };
-
-Workspace& workspace_for_current_device() {
-  thread_local std::optional<Workspace> cached;
-  int device = 0;
-  RIDE_CUDA_TRY(cudaGetDevice(&device));
-  if (!cached || cached->device != device) {
-    cached.reset();
-    cached.emplace(device);
-  }
-  return *cached;
-}
 
 struct Frame {
   const std::uint8_t* src;
@@ -216,26 +205,12 @@ void stddev_filter_u8_cuda_tiled(const std::uint8_t* src, int width, int height,
   const Frame frame{src, width, height, src_stride_bytes, window, dst, dst_stride_elems};
   const int tile_rows = static_cast<int>(
       std::clamp<std::int64_t>(tile_pixels / width, 1, std::min(height, kMaxTileRows)));
-  Workspace& ws = workspace_for_current_device();
-  try {
-    int next = 0;
-    for (int y = 0; y < height; y += tile_rows) {
-      Slot& slot = ws.slots[static_cast<std::size_t>(next)];
-      retire_tile(frame, slot);  // frees the slot's buffers for reuse
-      enqueue_tile(frame, slot, Tile{y, std::min(tile_rows, height - y)});
-      next ^= 1;
-    }
-    // Oldest first; then both streams are idle.
-    retire_tile(frame, ws.slots[static_cast<std::size_t>(next)]);
-    retire_tile(frame, ws.slots[static_cast<std::size_t>(next ^ 1)]);
-  } catch (...) {
-    // Leave the cached slots idle and empty so the next call can reuse them.
-    for (Slot& slot : ws.slots) {
-      (void)cudaStreamSynchronize(slot.stream.get());
-      slot.pending.reset();
-    }
-    throw;
-  }
+  Workspace& ws = cuda::workspace_for_current_device<Workspace>();
+  cuda::run_two_slots(
+      ws.slots, height, tile_rows, [&](Slot& slot) { retire_tile(frame, slot); },
+      [&](Slot& slot, int y, int rows) {
+        enqueue_tile(frame, slot, Tile{y, rows});
+      });
 }
 
 }  // namespace detail

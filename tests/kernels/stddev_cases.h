@@ -9,12 +9,12 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "tests/kernels/common/test_images.h"
 
 namespace ride::kernels::testing {
 
@@ -39,41 +39,23 @@ inline std::string to_string(Fill f) {
 
 /// u8 image with padded rows; the padding holds random bytes, so reading it shows up as a
 /// mismatch against the reference.
-struct U8Image {
-  int width = 0;
-  int height = 0;
-  std::ptrdiff_t stride = 0;
-  std::vector<std::uint8_t> bytes;
-  std::uint8_t at(int x, int y) const { return bytes[static_cast<std::size_t>(y * stride + x)]; }
-};
+using test_images::U8Image;
 
+/// Rows 3 bytes longer than the width, one more byte after the last row.
 inline U8Image make_image(int width, int height, Fill fill, std::uint32_t seed = 1234) {
-  U8Image img;
-  img.width = width;
-  img.height = height;
-  img.stride = width + 3;
-  std::mt19937 rng(seed + static_cast<std::uint32_t>(width * 7919 + height));
-  std::uniform_int_distribution<int> byte(0, 255);
-  img.bytes.resize(static_cast<std::size_t>(img.stride) * static_cast<std::size_t>(height) + 1);
-  for (auto& b : img.bytes) b = static_cast<std::uint8_t>(byte(rng));
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
-      std::uint8_t v = 0;
-      switch (fill) {
-        case Fill::random:
-          v = static_cast<std::uint8_t>(byte(rng));
-          break;
-        case Fill::constant:
-          v = 173;
-          break;
-        case Fill::checkerboard_0_255:
-          v = ((x + y) % 2 == 0) ? 255 : 0;
-          break;
-      }
-      img.bytes[static_cast<std::size_t>(y * img.stride + x)] = v;
-    }
-  }
-  return img;
+  return test_images::make_image(
+      width, height, 3, 1, seed,
+      [fill](int x, int y, test_images::RandomBytes& random) -> std::uint8_t {
+        switch (fill) {
+          case Fill::random:
+            return random();
+          case Fill::constant:
+            return 173;
+          case Fill::checkerboard_0_255:
+            return (x + y) % 2 == 0 ? 255 : 0;
+        }
+        return 0;
+      });
 }
 
 /// Reflect-101 written as repeated mirroring (independent of the library's modular version).

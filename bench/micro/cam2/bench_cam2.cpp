@@ -47,6 +47,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/micro/common/micro_bench.h"
 #include "core/checksum.h"
 #include "kernels/cam2/cam2.h"
 
@@ -418,13 +419,8 @@ void hd_opencv(benchmark::State& state, int size) {
 using Fn = void (*)(benchmark::State&, int);
 
 void add(const std::string& task, const std::string& impl, int size, Fn fn) {
-  benchmark::RegisterBenchmark((task + "/" + impl + "/" + std::to_string(size)).c_str(),
-                               [fn, size](benchmark::State& st) { fn(st, size); })
-      ->ArgName("threads")
-      ->Arg(1)
-      ->Arg(2)
-      ->UseRealTime()
-      ->Unit(benchmark::kMillisecond);
+  ride::bench::register_threads(ride::bench::bench_name(task, impl, std::to_string(size)), false,
+                                fn, size);
 }
 
 void register_all() {
@@ -443,23 +439,11 @@ void register_all() {
       add(p.task, "opencv", size, p.opencv);
     }
   }
-  benchmark::RegisterBenchmark(
-      ("ia/ride/" + std::to_string(kRideWidth) + "x" + std::to_string(kRideHeight)).c_str(),
-      ia_ride_huge)
-      ->ArgName("threads")
-      ->Arg(1)
-      ->Arg(2)
-      ->UseRealTime()
-      ->Unit(benchmark::kMillisecond);
+  ride::bench::register_threads(
+      ride::bench::bench_name("ia", "ride", ride::bench::Size{kRideWidth, kRideHeight}.name()),
+      false, ia_ride_huge);
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  register_all();
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+int main(int argc, char** argv) { return ride::bench::micro_main(argc, argv, register_all); }

@@ -26,51 +26,15 @@
 
 #include <cmath>
 #include <cstdint>
-#include <map>
 #include <opencv2/core.hpp>
 #include <string>
-#include <utility>
-#include <vector>
 
+#include "bench/micro/common/micro_bench.h"
 #include "kernels/fft/fft.h"
-
-#ifndef RIDE_GIT_COMMIT
-#define RIDE_GIT_COMMIT "unknown"
-#endif
 
 namespace {
 
-struct Size {
-  int width, height;
-  std::string name() const {
-    return width == height ? std::to_string(width)
-                           : std::to_string(width) + "x" + std::to_string(height);
-  }
-};
-
-// One frame per size for the whole run: uniform random bytes from splitmix64, deterministic.
-const cv::Mat& frame(Size s) {
-  static std::map<std::pair<int, int>, cv::Mat> frames;
-  cv::Mat& f = frames[{s.width, s.height}];
-  if (f.empty()) {
-    f.create(s.height, s.width, CV_8U);
-    std::uint64_t z = 0x1234567ULL + static_cast<std::uint64_t>(s.width) * 31 + s.height;
-    for (int y = 0; y < f.rows; ++y) {
-      std::uint8_t* row = f.ptr<std::uint8_t>(y);
-      for (int x = 0; x < f.cols; x += 8) {
-        z += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t r = z;
-        r = (r ^ (r >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        r = (r ^ (r >> 27)) * 0x94D049BB133111EBULL;
-        r ^= r >> 31;
-        for (int k = 0; k < 8 && x + k < f.cols; ++k) {
-          row[x + k] = static_cast<std::uint8_t>(r >> (8 * k));
-        }
-      }
-    }
-  }
-  return f;
-}
+using ride::bench::Size;
 
 struct Expected {
   double dc = 0, energy = 0;
@@ -94,14 +58,8 @@ Expected expected(const cv::Mat& src) {
 
 bool close(double got, double want) { return std::fabs(got - want) <= 1e-5 * std::fabs(want); }
 
-void set_counters(benchmark::State& state, Size s) {
-  const auto pixels = static_cast<std::int64_t>(s.width) * s.height;
-  state.SetItemsProcessed(state.iterations() * pixels);
-  state.SetBytesProcessed(state.iterations() * pixels);  // u8 input bytes
-}
-
 void bm_ride(benchmark::State& state, Size s) {
-  const cv::Mat& src = frame(s);
+  const cv::Mat& src = ride::bench::noise_frame(s);
   const int half = ride::kernels::fft_half_width(s.width);
   cv::Mat dst(s.height, half, CV_32F);
   const auto threads = static_cast<int>(state.range(0));
@@ -120,11 +78,11 @@ void bm_ride(benchmark::State& state, Size s) {
       std::fabs(dst.at<float>(0, 0) - std::log1p(want.dc)) > 1e-5 * std::log1p(want.dc)) {
     state.SkipWithError("ride: DC or energy does not match the frame");
   }
-  set_counters(state, s);
+  ride::bench::set_pixel_counters(state, s);
 }
 
 void bm_opencv(benchmark::State& state, Size s) {
-  const cv::Mat& src = frame(s);
+  const cv::Mat& src = ride::bench::noise_frame(s);
   const int previous = cv::getNumThreads();
   cv::setNumThreads(static_cast<int>(state.range(0)));
   cv::Mat a, x;
@@ -144,30 +102,19 @@ void bm_opencv(benchmark::State& state, Size s) {
   if (!close(std::hypot(dc[0], dc[1]), want.dc) || !close(energy, want.energy)) {
     state.SkipWithError("opencv: DC or energy does not match the frame");
   }
-  set_counters(state, s);
+  ride::bench::set_pixel_counters(state, s);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("ride_commit", RIDE_GIT_COMMIT);
-  for (const Size s : {Size{900, 900}, Size{1600, 1600}, Size{2500, 2500}, Size{6040, 6430}}) {
-    // Appended piecewise: GCC 12 reports a false -Wrestrict on "literal" + std::string (GCC bug
-    // 105329).
-    std::string ride_name = "fft/ride/";
-    ride_name.append(s.name());
-    std::string peer_name = "fft/opencv/";
-    peer_name.append(s.name());
-    auto* ride = benchmark::RegisterBenchmark(ride_name.c_str(), bm_ride, s);
-    auto* peer = benchmark::RegisterBenchmark(peer_name.c_str(), bm_opencv, s);
-    for (auto* b : {ride, peer}) {
-      b->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-      if (s.width == 6040) b->Iterations(1);  // seconds per frame; one is enough
+  return ride::bench::micro_main(argc, argv, [] {
+    for (const Size s : {Size{900, 900}, Size{1600, 1600}, Size{2500, 2500}, Size{6040, 6430}}) {
+      const bool once = s.width == 6040;  // seconds per frame; one is enough
+      ride::bench::register_threads(ride::bench::bench_name("fft", "ride", s.name()), once, bm_ride,
+                                    s);
+      ride::bench::register_threads(ride::bench::bench_name("fft", "opencv", s.name()), once,
+                                    bm_opencv, s);
     }
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  });
 }

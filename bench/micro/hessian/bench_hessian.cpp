@@ -46,24 +46,14 @@
 #include <utility>
 #include <vector>
 
+#include "bench/micro/common/micro_bench.h"
 #include "kernels/hessian/hessian.h"
-
-#ifndef RIDE_GIT_COMMIT
-#define RIDE_GIT_COMMIT "unknown"
-#endif
 
 namespace {
 
+using ride::bench::Size;
 using ride::kernels::HessianKeypoint;
 using ride::kernels::HessianParams;
-
-struct Size {
-  int width, height;
-  std::string name() const {
-    return width == height ? std::to_string(width)
-                           : std::to_string(width) + "x" + std::to_string(height);
-  }
-};
 
 enum class Content { photo, noise };
 
@@ -84,31 +74,11 @@ cv::Mat make_photo_frame(Size s) {
   return big(cv::Rect(0, 0, s.width, s.height)).clone();
 }
 
-// Uniform random bytes from splitmix64, deterministic (as bench_stddev).
-cv::Mat make_noise_frame(Size s) {
-  cv::Mat f(s.height, s.width, CV_8U);
-  std::uint64_t z = 0x1234567ULL + static_cast<std::uint64_t>(s.width) * 31 + s.height;
-  for (int y = 0; y < f.rows; ++y) {
-    std::uint8_t* row = f.ptr<std::uint8_t>(y);
-    for (int x = 0; x < f.cols; x += 8) {
-      z += 0x9E3779B97F4A7C15ULL;
-      std::uint64_t r = z;
-      r = (r ^ (r >> 30)) * 0xBF58476D1CE4E5B9ULL;
-      r = (r ^ (r >> 27)) * 0x94D049BB133111EBULL;
-      r ^= r >> 31;
-      for (int k = 0; k < 8 && x + k < f.cols; ++k) {
-        row[x + k] = static_cast<std::uint8_t>(r >> (8 * k));
-      }
-    }
-  }
-  return f;
-}
-
 // One frame per (content, size) for the whole run (the RIDE frame is 621 MB).
 const cv::Mat& frame(Content c, Size s) {
   static std::map<std::tuple<int, int, int>, cv::Mat> frames;
   cv::Mat& f = frames[{static_cast<int>(c), s.width, s.height}];
-  if (f.empty()) f = c == Content::photo ? make_photo_frame(s) : make_noise_frame(s);
+  if (f.empty()) f = c == Content::photo ? make_photo_frame(s) : ride::bench::make_noise_frame(s);
   return f;
 }
 
@@ -229,9 +199,7 @@ const Check& check(Content c, Size s) {
 }
 
 void set_counters(benchmark::State& state, Size s, std::size_t keypoints) {
-  const auto pixels = static_cast<std::int64_t>(s.width) * s.height;
-  state.SetItemsProcessed(state.iterations() * pixels);
-  state.SetBytesProcessed(state.iterations() * pixels);  // u8 input bytes
+  ride::bench::set_pixel_counters(state, s);
   state.counters["keypoints"] = static_cast<double>(keypoints);
 }
 
@@ -292,28 +260,23 @@ void bm_opencv(benchmark::State& state, Content c, Size s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("ride_commit", RIDE_GIT_COMMIT);
-  const Size ride_size{24160, 25720};   // RIDE Fig. 9
-  const Size quarter_ride{6040, 6430};  // a quarter of it per side
-  for (const auto& [task, content] : {std::pair<std::string, Content>{"hessian", Content::photo},
-                                      {"hessian_noise", Content::noise}}) {
-    for (const Size s :
-         {Size{900, 900}, Size{1600, 1600}, Size{2500, 2500}, quarter_ride, ride_size}) {
-      const bool huge = s.width == ride_size.width;
-      for (const char* impl : {"ride", "opencv"}) {
-        const bool is_ride = impl == std::string("ride");
-        if (huge && !is_ride) continue;  // see the header: the peer does not fit in memory
-        const std::string name = task + "/" + impl + "/" + s.name();
-        auto* b = is_ride ? benchmark::RegisterBenchmark(name.c_str(), bm_ride, content, s, !huge)
-                          : benchmark::RegisterBenchmark(name.c_str(), bm_opencv, content, s);
-        b->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-        if (huge || s.width == quarter_ride.width) b->Iterations(1);  // seconds per iteration
+  return ride::bench::micro_main(argc, argv, [] {
+    const Size ride_size{24160, 25720};   // RIDE Fig. 9
+    const Size quarter_ride{6040, 6430};  // a quarter of it per side
+    for (const auto& [task, content] : {std::pair<std::string, Content>{"hessian", Content::photo},
+                                        {"hessian_noise", Content::noise}}) {
+      for (const Size s :
+           {Size{900, 900}, Size{1600, 1600}, Size{2500, 2500}, quarter_ride, ride_size}) {
+        const bool huge = s.width == ride_size.width;
+        const bool once = huge || s.width == quarter_ride.width;  // seconds per iteration
+        ride::bench::register_threads(ride::bench::bench_name(task, "ride", s.name()), once,
+                                      bm_ride, content, s, !huge);
+        // The peer does not fit in memory at the RIDE size (see the header).
+        if (!huge) {
+          ride::bench::register_threads(ride::bench::bench_name(task, "opencv", s.name()), once,
+                                        bm_opencv, content, s);
+        }
       }
     }
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  });
 }

@@ -22,56 +22,20 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <map>
 #include <opencv2/core.hpp>
 #include <string>
-#include <utility>
-#include <vector>
 
+#include "bench/micro/common/micro_bench.h"
 #include "kernels/matmul/matmul.h"
-
-#ifndef RIDE_GIT_COMMIT
-#define RIDE_GIT_COMMIT "unknown"
-#endif
 
 namespace {
 
+using ride::bench::Size;
+
 constexpr ride::kernels::MatmulParams kParams{256, 0};
-
-struct Size {
-  int width, height;
-  std::string name() const {
-    return width == height ? std::to_string(width)
-                           : std::to_string(width) + "x" + std::to_string(height);
-  }
-};
-
-// One frame per size for the whole run: uniform random bytes from splitmix64, deterministic.
-const cv::Mat& frame(Size s) {
-  static std::map<std::pair<int, int>, cv::Mat> frames;
-  cv::Mat& f = frames[{s.width, s.height}];
-  if (f.empty()) {
-    f.create(s.height, s.width, CV_8U);
-    std::uint64_t z = 0x1234567ULL + static_cast<std::uint64_t>(s.width) * 31 + s.height;
-    for (int y = 0; y < f.rows; ++y) {
-      std::uint8_t* row = f.ptr<std::uint8_t>(y);
-      for (int x = 0; x < f.cols; x += 8) {
-        z += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t r = z;
-        r = (r ^ (r >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        r = (r ^ (r >> 27)) * 0x94D049BB133111EBULL;
-        r ^= r >> 31;
-        for (int k = 0; k < 8 && x + k < f.cols; ++k) {
-          row[x + k] = static_cast<std::uint8_t>(r >> (8 * k));
-        }
-      }
-    }
-  }
-  return f;
-}
 
 const cv::Mat& weights(int width) {
   static std::map<int, cv::Mat> cache;
@@ -116,17 +80,16 @@ std::string check(const cv::Mat& src, const cv::Mat& c, const ride::kernels::Mat
 }
 
 void set_counters(benchmark::State& state, Size s) {
-  const auto pixels = static_cast<std::int64_t>(s.width) * s.height;
-  state.SetItemsProcessed(state.iterations() * pixels);
-  state.SetBytesProcessed(state.iterations() * pixels);  // u8 input bytes
+  ride::bench::set_pixel_counters(state, s);
   // GFLOP per second: 2 * height * width * cols per frame.
+  const auto pixels = static_cast<std::int64_t>(s.width) * s.height;
   state.counters["GFLOPS"] = benchmark::Counter(
       2e-9 * static_cast<double>(pixels) * kParams.cols * static_cast<double>(state.iterations()),
       benchmark::Counter::kIsRate);
 }
 
 void bm_ride(benchmark::State& state, Size s) {
-  const cv::Mat& src = frame(s);
+  const cv::Mat& src = ride::bench::noise_frame(s);
   (void)weights(s.width);
   cv::Mat c(s.height, kParams.cols, CV_32F);
   const auto threads = static_cast<int>(state.range(0));
@@ -147,7 +110,7 @@ void bm_ride(benchmark::State& state, Size s) {
 }
 
 void bm_opencv(benchmark::State& state, Size s) {
-  const cv::Mat& src = frame(s);
+  const cv::Mat& src = ride::bench::noise_frame(s);
   const cv::Mat& b = weights(s.width);
   const auto threads = static_cast<int>(state.range(0));
   const int previous_cv = cv::getNumThreads();
@@ -175,25 +138,14 @@ void bm_opencv(benchmark::State& state, Size s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("ride_commit", RIDE_GIT_COMMIT);
-  const Size ride_size{24160, 25720};  // RIDE Fig. 9
-  for (const Size s : {Size{900, 900}, Size{1600, 1600}, Size{2500, 2500}, ride_size}) {
-    // Appended piecewise: GCC 12 reports a false -Wrestrict on "literal" + std::string (GCC bug
-    // 105329).
-    std::string ride_name = "matmul/ride/";
-    ride_name.append(s.name());
-    std::string peer_name = "matmul/opencv/";
-    peer_name.append(s.name());
-    auto* ride = benchmark::RegisterBenchmark(ride_name.c_str(), bm_ride, s);
-    auto* peer = benchmark::RegisterBenchmark(peer_name.c_str(), bm_opencv, s);
-    for (auto* b : {ride, peer}) {
-      b->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-      if (s.width == ride_size.width) b->Iterations(1);  // seconds per frame; one is enough
+  return ride::bench::micro_main(argc, argv, [] {
+    const Size ride_size{24160, 25720};  // RIDE Fig. 9
+    for (const Size s : {Size{900, 900}, Size{1600, 1600}, Size{2500, 2500}, ride_size}) {
+      const bool once = s.width == ride_size.width;  // seconds per frame; one is enough
+      ride::bench::register_threads(ride::bench::bench_name("matmul", "ride", s.name()), once,
+                                    bm_ride, s);
+      ride::bench::register_threads(ride::bench::bench_name("matmul", "opencv", s.name()), once,
+                                    bm_opencv, s);
     }
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  });
 }

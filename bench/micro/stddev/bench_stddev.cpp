@@ -18,53 +18,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <map>
-#include <memory>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
 #include <utility>
-#include <vector>
 
+#include "bench/micro/common/micro_bench.h"
 #include "kernels/stddev/stddev.h"
-
-#ifndef RIDE_GIT_COMMIT
-#define RIDE_GIT_COMMIT "unknown"
-#endif
 
 namespace {
 
-struct Size {
-  int width, height;
-  std::string name() const {
-    return width == height ? std::to_string(width)
-                           : std::to_string(width) + "x" + std::to_string(height);
-  }
-};
-
-// One frame per size for the whole run (the RIDE frame is 621 MB): uniform random bytes from
-// splitmix64, deterministic.
-const cv::Mat& frame(Size s) {
-  static std::map<std::pair<int, int>, cv::Mat> frames;
-  cv::Mat& f = frames[{s.width, s.height}];
-  if (f.empty()) {
-    f.create(s.height, s.width, CV_8U);
-    std::uint64_t z = 0x1234567ULL + static_cast<std::uint64_t>(s.width) * 31 + s.height;
-    for (int y = 0; y < f.rows; ++y) {
-      std::uint8_t* row = f.ptr<std::uint8_t>(y);
-      for (int x = 0; x < f.cols; x += 8) {
-        z += 0x9E3779B97F4A7C15ULL;
-        std::uint64_t r = z;
-        r = (r ^ (r >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        r = (r ^ (r >> 27)) * 0x94D049BB133111EBULL;
-        r ^= r >> 31;
-        for (int k = 0; k < 8 && x + k < f.cols; ++k)
-          row[x + k] = static_cast<std::uint8_t>(r >> (8 * k));
-      }
-    }
-  }
-  return f;
-}
+using ride::bench::Size;
 
 int reflect101(int i, int n) {
   if (n == 1) return 0;
@@ -96,14 +60,8 @@ double sampled_error(const cv::Mat& src, const cv::Mat& out, int window) {
   return worst;
 }
 
-void set_counters(benchmark::State& state, Size s) {
-  const auto pixels = static_cast<std::int64_t>(s.width) * s.height;
-  state.SetItemsProcessed(state.iterations() * pixels);
-  state.SetBytesProcessed(state.iterations() * pixels);  // u8 input bytes
-}
-
 void bm_ride(benchmark::State& state, Size s, int window) {
-  const cv::Mat& src = frame(s);
+  const cv::Mat& src = ride::bench::noise_frame(s);
   cv::Mat out(s.height, s.width, CV_32F);
   const auto threads = static_cast<int>(state.range(0));
   for (auto _ : state) {
@@ -115,11 +73,11 @@ void bm_ride(benchmark::State& state, Size s, int window) {
   if (const double err = sampled_error(src, out, window); err > 1e-4) {
     state.SkipWithError(("ride output off by " + std::to_string(err)).c_str());
   }
-  set_counters(state, s);
+  ride::bench::set_pixel_counters(state, s);
 }
 
 void bm_opencv(benchmark::State& state, Size s, int window) {
-  const cv::Mat& src = frame(s);
+  const cv::Mat& src = ride::bench::noise_frame(s);
   const int previous_threads = cv::getNumThreads();
   cv::setNumThreads(static_cast<int>(state.range(0)));
   const cv::Size ksize(window, window);
@@ -138,31 +96,23 @@ void bm_opencv(benchmark::State& state, Size s, int window) {
   if (const double err = sampled_error(src, mean_sq, window); err > 0.25) {
     state.SkipWithError(("opencv output off by " + std::to_string(err)).c_str());
   }
-  set_counters(state, s);
+  ride::bench::set_pixel_counters(state, s);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::AddCustomContext("ride_commit", RIDE_GIT_COMMIT);
-  const Size ride_size{24160, 25720};  // RIDE Fig. 9
-  for (const auto& [task, window] :
-       {std::pair<std::string, int>{"stddev", 5}, {"stddev_w15", 15}}) {
-    for (const Size s : {Size{900, 900}, Size{1600, 1600}, Size{2500, 2500}, ride_size}) {
-      const bool huge = s.width == ride_size.width;
-      for (const char* impl : {"ride", "opencv"}) {
-        const std::string name = task + "/" + impl + "/" + s.name();
-        auto* b = impl == std::string("ride")
-                      ? benchmark::RegisterBenchmark(name.c_str(), bm_ride, s, window)
-                      : benchmark::RegisterBenchmark(name.c_str(), bm_opencv, s, window);
-        b->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
-        if (huge) b->Iterations(1);  // seconds per iteration; one is enough
+  return ride::bench::micro_main(argc, argv, [] {
+    const Size ride_size{24160, 25720};  // RIDE Fig. 9
+    for (const auto& [task, window] :
+         {std::pair<std::string, int>{"stddev", 5}, {"stddev_w15", 15}}) {
+      for (const Size s : {Size{900, 900}, Size{1600, 1600}, Size{2500, 2500}, ride_size}) {
+        const bool huge = s.width == ride_size.width;  // seconds per iteration; one is enough
+        ride::bench::register_threads(ride::bench::bench_name(task, "ride", s.name()), huge,
+                                      bm_ride, s, window);
+        ride::bench::register_threads(ride::bench::bench_name(task, "opencv", s.name()), huge,
+                                      bm_opencv, s, window);
       }
     }
-  }
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  });
 }

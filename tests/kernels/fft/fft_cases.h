@@ -15,12 +15,12 @@
 #include <numbers>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "kernels/fft/fft.h"
+#include "tests/kernels/common/test_images.h"
 
 namespace ride::kernels::testing {
 
@@ -30,50 +30,28 @@ using Fft = std::function<FftStats(const std::uint8_t* src, int width, int heigh
                                    std::ptrdiff_t dst_stride_elems)>;
 
 /// u8 frame with padded rows holding random bytes (reading them shows up as a mismatch).
-struct U8Frame {
-  int width = 0;
-  int height = 0;
-  std::ptrdiff_t stride = 0;
-  std::vector<std::uint8_t> bytes;
-  std::uint8_t at(int x, int y) const {
-    return bytes[static_cast<std::size_t>(static_cast<std::ptrdiff_t>(y) * stride + x)];
-  }
-  const std::uint8_t* data() const { return bytes.empty() ? nullptr : bytes.data(); }
-};
+using U8Frame = test_images::U8Image;
 
 enum class Fill { random, zero, constant, checkerboard };
 
+/// Rows 5 bytes longer than the width, one more byte after the last row.
 inline U8Frame make_frame(int width, int height, Fill fill = Fill::random,
                           std::uint32_t seed = 31) {
-  U8Frame f;
-  f.width = width;
-  f.height = height;
-  f.stride = width + 5;
-  std::mt19937 rng(seed + static_cast<std::uint32_t>(width * 7919 + height));
-  std::uniform_int_distribution<int> byte(0, 255);
-  f.bytes.resize(static_cast<std::size_t>(f.stride) * static_cast<std::size_t>(height) + 1);
-  for (auto& b : f.bytes) b = static_cast<std::uint8_t>(byte(rng));
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
-      int v = 0;
-      switch (fill) {
-        case Fill::random:
-          v = byte(rng);
-          break;
-        case Fill::zero:
-          v = 0;
-          break;
-        case Fill::constant:
-          v = 200;
-          break;
-        case Fill::checkerboard:
-          v = (x + y) % 2 == 0 ? 255 : 0;
-          break;
-      }
-      f.bytes[static_cast<std::size_t>(y * f.stride + x)] = static_cast<std::uint8_t>(v);
-    }
-  }
-  return f;
+  return test_images::make_image(
+      width, height, 5, 1, seed,
+      [fill](int x, int y, test_images::RandomBytes& random) -> std::uint8_t {
+        switch (fill) {
+          case Fill::random:
+            return random();
+          case Fill::zero:
+            return 0;
+          case Fill::constant:
+            return 200;
+          case Fill::checkerboard:
+            return (x + y) % 2 == 0 ? 255 : 0;
+        }
+        return 0;
+      });
 }
 
 /// The u8 frame from a cv::Mat (no padding).
@@ -170,25 +148,15 @@ inline FftStats reference_stats(const Spectrum& s) {
   return r;
 }
 
-/// Float output with padded rows; the padding is a sentinel that must survive.
-struct Output {
-  int height = 0;
-  int half = 0;
-  std::ptrdiff_t stride = 0;
-  std::vector<float> values;
-  float at(int u, int v) const { return values[static_cast<std::size_t>(u * stride + v)]; }
-};
+/// Float output with padded rows (half-spectrum rows of `cols` = fft_half_width values); the
+/// padding is a sentinel that must survive.
+using Output = test_images::FloatRows;
 
 inline constexpr float kSentinel = -777.0f;
 
 inline Output run(const Fft& fft, const U8Frame& f, FftStats* stats = nullptr) {
-  Output o;
-  o.height = f.height;
-  o.half = fft_half_width(f.width);
-  o.stride = o.half + 3;
-  o.values.assign(static_cast<std::size_t>(o.stride) * static_cast<std::size_t>(f.height) + 1,
-                  kSentinel);
-  const FftStats s = fft(f.data(), f.width, f.height, f.stride, o.values.data(), o.stride);
+  Output o = test_images::sentinel_rows(f.height, fft_half_width(f.width), 3, 1, kSentinel);
+  const FftStats s = fft(f.data(), f.width, f.height, f.stride, o.data(), o.stride);
   if (stats != nullptr) *stats = s;
   return o;
 }
@@ -218,7 +186,7 @@ inline void expect_matches_spectrum(const U8Frame& f, const Spectrum& ref, const
   const Tolerance tol_x = coefficient_tolerance(f);
   int bad = 0;
   for (int u = 0; u < f.height; ++u) {
-    for (int v = 0; v < out.half; ++v) {
+    for (int v = 0; v < out.cols; ++v) {
       const double m = std::abs(ref.at(u, v));
       const double want = std::log1p(m);
       const double tol = tol_x.at(m) / (1 + m) + std::ldexp(1.0, -21) * std::max(1.0, want);
@@ -227,7 +195,7 @@ inline void expect_matches_spectrum(const U8Frame& f, const Spectrum& ref, const
                       << ") = " << out.at(u, v) << ", want " << want << " +- " << tol;
       }
     }
-    for (std::ptrdiff_t v = out.half; v < out.stride; ++v) {
+    for (std::ptrdiff_t v = out.cols; v < out.stride; ++v) {
       ASSERT_EQ(out.values[static_cast<std::size_t>(u * out.stride + v)], kSentinel)
           << "padding overwritten in row " << u;
     }
@@ -321,7 +289,7 @@ inline void expect_analytic_frames(const Fft& fft) {
     FftStats s;
     const Output out = run(fft, f, &s);
     for (int u = 0; u < f.height; ++u) {
-      for (int v = 0; v < out.half; ++v) ASSERT_EQ(out.at(u, v), 0.0f);
+      for (int v = 0; v < out.cols; ++v) ASSERT_EQ(out.at(u, v), 0.0f);
     }
     EXPECT_EQ(s.dc_magnitude, 0.0);
     EXPECT_EQ(s.energy, 0.0);

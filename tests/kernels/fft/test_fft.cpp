@@ -126,8 +126,8 @@ TEST(FftCpu, ThreadCountsAgree) {
                                many.values.size() * sizeof(float)));
       EXPECT_EQ(many_stats.energy, again_stats.energy);
       double worst = 0;  // error / tolerance
-      for (int u = 0; u < one.height; ++u) {
-        for (int v = 0; v < one.half; ++v) {
+      for (int u = 0; u < one.rows; ++u) {
+        for (int v = 0; v < one.cols; ++v) {
           const double m = std::expm1(static_cast<double>(one.at(u, v)));
           const double tol = 2 * tol_x.at(m) / (1 + m) + std::ldexp(1.0, -20) * (1 + one.at(u, v));
           worst = std::max(worst, std::fabs(many.at(u, v) - one.at(u, v)) / tol);

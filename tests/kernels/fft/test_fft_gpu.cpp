@@ -58,7 +58,7 @@ void expect_close_to_cpu(const Fft& gpu, int width, int height) {
   const testing::Tolerance tol_x = testing::coefficient_tolerance(f);
   double worst = 0;
   for (int u = 0; u < f.height; ++u) {
-    for (int v = 0; v < want.half; ++v) {
+    for (int v = 0; v < want.cols; ++v) {
       const double m = std::expm1(static_cast<double>(want.at(u, v)));
       const double tol = 2 * tol_x.at(m) / (1 + m) + std::ldexp(1.0, -20) * (1 + want.at(u, v));
       worst = std::max(worst, std::fabs(got.at(u, v) - want.at(u, v)) / tol);

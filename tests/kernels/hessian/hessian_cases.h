@@ -11,7 +11,6 @@
 #include <cstring>
 #include <functional>
 #include <limits>
-#include <random>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -20,20 +19,13 @@
 #include "core/error.h"
 #include "kernels/hessian/hessian.h"
 #include "kernels/hessian/hessian_math.h"
+#include "tests/kernels/common/test_images.h"
 
 namespace ride::kernels::hessian_testing {
 
 /// u8 frame with padded rows; the padding holds random bytes, so reading it shows up as a
 /// mismatch against the reference.
-struct U8Image {
-  int width = 0;
-  int height = 0;
-  std::ptrdiff_t stride = 0;
-  std::vector<std::uint8_t> bytes;
-  std::uint8_t at(int x, int y) const { return bytes[static_cast<std::size_t>(y * stride + x)]; }
-  std::uint8_t& at(int x, int y) { return bytes[static_cast<std::size_t>(y * stride + x)]; }
-  const std::uint8_t* data() const { return bytes.empty() ? nullptr : bytes.data(); }
-};
+using test_images::U8Image;
 
 enum class Fill { noise, smooth_noise, constant };
 
@@ -49,49 +41,38 @@ inline std::string to_string(Fill f) {
   return "?";
 }
 
+/// Rows `pad` bytes longer than the width, every byte random from std::mt19937(seed).
 inline U8Image blank_image(int width, int height, std::uint32_t seed, int pad = 5) {
-  U8Image img;
-  img.width = width;
-  img.height = height;
-  img.stride = width + pad;
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> byte(0, 255);
-  const std::size_t count = static_cast<std::size_t>(img.stride) * static_cast<std::size_t>(height);
-  img.bytes.reserve(count);  // (resize() trips GCC 12's -Wnull-dereference here)
-  for (std::size_t k = 0; k < count; ++k) img.bytes.push_back(static_cast<std::uint8_t>(byte(rng)));
-  return img;
+  test_images::RandomBytes random(seed);
+  return test_images::random_image(width, height, pad, 0, random);
 }
 
 /// noise: uniform bytes. smooth_noise: noise averaged over 7x7 (clamped edges) and stretched
-/// to 0..255, which gives blobs of several sizes. constant: 77 everywhere.
+/// to 0..255, which gives blobs of several sizes. constant: 77 everywhere. Rows 5 bytes longer
+/// than the width.
 inline U8Image make_image(int width, int height, Fill fill, std::uint32_t seed = 2024) {
-  U8Image img =
-      blank_image(width, height, seed + static_cast<std::uint32_t>(width * 7919 + height));
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> byte(0, 255);
+  test_images::RandomBytes random(seed);
   std::vector<int> noise(static_cast<std::size_t>(width) * static_cast<std::size_t>(height));
-  for (auto& v : noise) v = byte(rng);
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
-      int v = 77;
-      if (fill == Fill::noise) {
-        v = noise[static_cast<std::size_t>(y * width + x)];
-      } else if (fill == Fill::smooth_noise) {
-        int sum = 0;
-        for (int dy = -3; dy <= 3; ++dy) {
-          for (int dx = -3; dx <= 3; ++dx) {
-            const int u = std::clamp(x + dx, 0, width - 1);
-            const int w = std::clamp(y + dy, 0, height - 1);
-            sum += noise[static_cast<std::size_t>(w * width + u)];
+  for (auto& v : noise) v = random();
+  return test_images::make_image(
+      width, height, 5, 0, seed, [&](int x, int y, test_images::RandomBytes&) -> std::uint8_t {
+        int v = 77;
+        if (fill == Fill::noise) {
+          v = noise[static_cast<std::size_t>(y * width + x)];
+        } else if (fill == Fill::smooth_noise) {
+          int sum = 0;
+          for (int dy = -3; dy <= 3; ++dy) {
+            for (int dx = -3; dx <= 3; ++dx) {
+              const int u = std::clamp(x + dx, 0, width - 1);
+              const int w = std::clamp(y + dy, 0, height - 1);
+              sum += noise[static_cast<std::size_t>(w * width + u)];
+            }
           }
+          // The mean of 49 uniform bytes has a standard deviation of about 10.5 around 127.5.
+          v = std::clamp(static_cast<int>(std::lround((sum / 49.0 - 127.5) * 5 + 127.5)), 0, 255);
         }
-        // The mean of 49 uniform bytes has a standard deviation of about 10.5 around 127.5.
-        v = std::clamp(static_cast<int>(std::lround((sum / 49.0 - 127.5) * 5 + 127.5)), 0, 255);
-      }
-      img.at(x, y) = static_cast<std::uint8_t>(v);
-    }
-  }
-  return img;
+        return static_cast<std::uint8_t>(v);
+      });
 }
 
 /// Gaussian blob of standard deviation sigma and peak `amplitude` (negative: dark) added at

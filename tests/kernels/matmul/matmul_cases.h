@@ -10,12 +10,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "kernels/matmul/matmul.h"
+#include "tests/kernels/common/test_images.h"
 
 namespace ride::kernels::testing {
 
@@ -39,38 +39,26 @@ inline double ref_weight(std::uint64_t r, std::uint64_t c, std::uint64_t seed) {
 }
 
 /// u8 frame with padded rows holding random bytes (reading them shows up as a mismatch).
-struct U8Frame {
-  int width = 0;
-  int height = 0;
-  std::ptrdiff_t stride = 0;
-  std::vector<std::uint8_t> bytes;
-  std::uint8_t at(int x, int y) const {
-    return bytes[static_cast<std::size_t>(static_cast<std::ptrdiff_t>(y) * stride + x)];
-  }
-  const std::uint8_t* data() const { return bytes.empty() ? nullptr : bytes.data(); }
-};
+using U8Frame = test_images::U8Image;
 
 enum class Fill { random, zero, max };
 
+/// Rows 3 bytes longer than the width, one more byte after the last row.
 inline U8Frame make_frame(int width, int height, Fill fill = Fill::random,
                           std::uint32_t seed = 77) {
-  U8Frame f;
-  f.width = width;
-  f.height = height;
-  f.stride = width + 3;
-  std::mt19937 rng(seed + static_cast<std::uint32_t>(width * 7919 + height));
-  std::uniform_int_distribution<int> byte(0, 255);
-  f.bytes.resize(static_cast<std::size_t>(f.stride) * static_cast<std::size_t>(height) + 1);
-  for (auto& b : f.bytes) b = static_cast<std::uint8_t>(byte(rng));
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
-      std::uint8_t v = 0;
-      if (fill == Fill::random) v = static_cast<std::uint8_t>(byte(rng));
-      if (fill == Fill::max) v = 255;
-      f.bytes[static_cast<std::size_t>(y * f.stride + x)] = v;
-    }
-  }
-  return f;
+  return test_images::make_image(
+      width, height, 3, 1, seed,
+      [fill](int, int, test_images::RandomBytes& random) -> std::uint8_t {
+        switch (fill) {
+          case Fill::random:
+            return random();
+          case Fill::zero:
+            return 0;
+          case Fill::max:
+            return 255;
+        }
+        return 0;
+      });
 }
 
 /// Exact-ish C (double) and, per entry, the error bound of matmul.h:
@@ -112,26 +100,16 @@ inline Reference reference_matmul(const U8Frame& f, const MatmulParams& p) {
   return r;
 }
 
-/// Float output with padded rows; the padding is a sentinel that must survive.
-struct Output {
-  int height = 0;
-  int cols = 0;
-  std::ptrdiff_t stride = 0;
-  std::vector<float> values;
-  float at(int y, int k) const { return values[static_cast<std::size_t>(y * stride + k)]; }
-};
+/// Float output with padded rows (rows of C, `cols` values each); the padding is a sentinel
+/// that must survive.
+using Output = test_images::FloatRows;
 
 inline constexpr float kSentinel = -12345.0f;
 
 inline Output run(const Matmul& mm, const U8Frame& f, const MatmulParams& p,
                   MatmulStats* stats = nullptr) {
-  Output o;
-  o.height = f.height;
-  o.cols = p.cols;
-  o.stride = p.cols + 5;
-  o.values.assign(static_cast<std::size_t>(o.stride) * static_cast<std::size_t>(f.height) + 1,
-                  kSentinel);
-  const MatmulStats s = mm(f.data(), f.width, f.height, f.stride, p, o.values.data(), o.stride);
+  Output o = test_images::sentinel_rows(f.height, p.cols, 5, 1, kSentinel);
+  const MatmulStats s = mm(f.data(), f.width, f.height, f.stride, p, o.data(), o.stride);
   if (stats != nullptr) *stats = s;
   return o;
 }
