@@ -74,6 +74,8 @@ if [[ ${#outputs[@]} -eq 0 ]]; then
   echo "run.sh: nothing ran" >&2
   exit 1
 fi
-python3 "$repo/bench/micro/summarize.py" --out "$results/micro_summary.md" "${outputs[@]}" ||
+# The summary covers every family's latest JSON in $results, so re-running one family keeps
+# the others' rows.
+python3 "$repo/bench/micro/summarize.py" --out "$results/micro_summary.md" "$results"/micro_*.json ||
   status=1
 exit "$status"
