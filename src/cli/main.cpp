@@ -18,6 +18,7 @@
 #include "kernels/common/cuda_device.h"
 #include "kernels/stddev/stddev.h"
 #include "master/master.h"
+#include "plan/plan_cli.h"
 #include "profile/profile_cli.h"
 #include "task/registry.h"
 #include "transport/transport.h"
@@ -34,6 +35,9 @@ constexpr const char* kUsage =
     "  profile --task NAME [--fps 1,2,5] [--streams N] [--width W --height H] [--out CSV]\n"
     "        measure a task's CPU and memory per stream through real jobs, fit CPU = a*fps + b,\n"
     "        append to a requirements CSV (ride profile --help)\n"
+    "  plan --requirements CSV --scenario CSV [--catalog CSV] [--strategy st1..st5]\n"
+    "       [--solver ffod|exact|hybrid] [--target-util 0.7] [--json F] [--csv F] [--sbatch F]\n"
+    "        size the cheapest allocation for a scenario (CAM²; ride plan --help)\n"
     "  tasks [--task.library=PATHS]\n"
     "        list the tasks (built-in and from task libraries) with their parameters\n"
     "  version   print the version\n";
@@ -188,6 +192,10 @@ int main(int argc, char** argv) {
   const std::string cmd = argv[1];
   if (cmd == "run") return run_job(argc, argv);
   if (cmd == "tasks") return list_tasks(argc, argv);
+  if (cmd == "plan") {
+    return ride::plan::plan_main(std::vector<std::string>(argv + 2, argv + argc), std::cout,
+                                 std::cerr);
+  }
   if (cmd == "profile") {
     return ride::profile::profile_main(std::vector<std::string>(argv + 2, argv + argc),
                                        self_exe(argv[0]), std::cout, std::cerr);
