@@ -14,7 +14,7 @@
 #include "broker/partition_log.h"  // LogState names for the status line
 #include "master/assignment.h"
 #include "master/liveness.h"
-#include "master/scaling.h"
+#include "plan/scaling.h"
 #include "task/registry.h"
 #include "sink/result_check.h"
 #include "sink/result_store.h"
@@ -27,6 +27,23 @@ namespace ride {
 namespace {
 
 using nlohmann::json;
+
+/// The scaling policy of `ride plan` over this job's workers: one instance type, "worker", of
+/// one core (utilization = busy fraction) and the configured memory budget.
+std::unique_ptr<plan::ScalingPolicy> make_scaling_policy(const JobConfig& cfg, const RoleLayout& layout) {
+  plan::InstanceType worker;
+  worker.name = "worker";
+  worker.vcpus = 1;
+  worker.mem_gb = cfg.scaling_mem_mb > 0 ? cfg.scaling_mem_mb / 1024.0 : 1e9;
+  worker.hourly_usd = 1;
+  worker.max_count = static_cast<int>(layout.workers.size() + layout.spares.size()) + cfg.replenish;
+  plan::ScalingConfig c;
+  c.over = cfg.scaling_high;
+  c.under = cfg.scaling_low;
+  c.target = cfg.scaling_target;
+  c.under_for_s = cfg.scaling_low_for_s;
+  return std::make_unique<plan::ScalingPolicy>(std::vector<plan::InstanceType>{worker}, c);
+}
 
 class Master {
   struct Moved {
@@ -307,7 +324,7 @@ class Master {
 
   int peers() const { return liveness_.size(); }
 
-  /// The scaling policy (master/scaling.h) over the workers' measured load: busy fraction
+  /// The scaling policy (plan/scaling.h, shared with `ride plan`) over the workers' measured load: busy fraction
   /// since the last decision, memory against scaling.mem_per_worker_mb, and each partition's
   /// frame rate from the brokers' offsets.
   void scale(double now) {
@@ -320,72 +337,103 @@ class Master {
       return;
     }
     last_scaling_s_ = now;
-    std::vector<WorkerLoad> workers;
+    // Workers are the policy's instances (one type: a worker's cores, its memory budget) and
+    // partitions its streams: the same CAM² policy `ride plan`'s scaling uses (plan/scaling.h).
+    std::vector<plan::InstanceState> instances;
+    std::map<std::string, int> rank_of;
     for (int r : active_workers_) {
       if (liveness_.dead(r)) continue;
       auto& l = loads_[r];
-      WorkerLoad w;
-      w.rank = r;
-      w.cpu = std::max(0.0, l.now.busy_s - l.then.busy_s) / dt;
-      w.mem = cfg_.scaling_mem_mb > 0 ? static_cast<double>(l.now.rss_bytes) / (cfg_.scaling_mem_mb * 1048576.0) : 0;
+      plan::InstanceState in;
+      in.id = std::to_string(r);
+      in.type = "worker";
+      // Busy time arrives when a batch ends, so one long batch can read as more than the whole
+      // interval: a worker is at most fully busy (the rest is backlog, which the lag shows).
+      in.cpu_util = std::clamp((l.now.busy_s - l.then.busy_s) / dt, 0.0, 1.0);
+      in.mem_util = cfg_.scaling_mem_mb > 0
+                        ? static_cast<double>(l.now.rss_bytes) / (cfg_.scaling_mem_mb * 1048576.0)
+                        : 0;
       l.then = l.now;
-      if (w.cpu < cfg_.scaling_low && w.mem < cfg_.scaling_low) {
-        if (l.under_since < 0) l.under_since = now;
-      } else {
-        l.under_since = -1;
-      }
-      w.under_since = l.under_since;
-      for (int p : table_.partitions_of(r)) {
-        PartitionLoad pl;
-        pl.partition = p;
+      const auto parts = table_.partitions_of(r);
+      double total_rate = 0;
+      std::vector<double> rates;
+      for (int p : parts) {
         const auto it = partitions_.find(static_cast<std::uint32_t>(p));
         const std::uint64_t end = it == partitions_.end() ? 0 : it->second.end_offset;
-        pl.rate_fps = static_cast<double>(end - std::min(end, last_end_[static_cast<std::uint32_t>(p)])) / dt;
-        pl.pixels = static_cast<double>(cfg_.width) * cfg_.height;
-        pl.stateful = task_.state == task::State::per_stream;
-        pl.moved_at = moved_at_.count(p) ? moved_at_[p] : -1e9;
-        w.partitions.push_back(pl);
+        rates.push_back(static_cast<double>(end - std::min(end, last_end_[static_cast<std::uint32_t>(p)])) / dt);
+        total_rate += rates.back();
       }
-      workers.push_back(w);
+      for (std::size_t k = 0; k < parts.size(); ++k) {
+        // A partition's share of the worker's load is its share of the frames.
+        const double share = total_rate > 0 ? rates[k] / total_rate : 1.0 / static_cast<double>(parts.size());
+        plan::StreamState st;
+        st.id = std::to_string(parts[k]);
+        st.program = cfg_.task;
+        st.independent_frames = task_.state != task::State::per_stream;
+        st.fps = rates[k];
+        st.width = cfg_.width;
+        st.height = cfg_.height;
+        st.cpu = in.cpu_util * share;
+        st.mem_gb = in.mem_util * share * scaling_mem_gb();
+        st.started_at = moved_at_.count(parts[k]) ? moved_at_[parts[k]] : 0;
+        in.streams.push_back(st);
+      }
+      rank_of[in.id] = r;
+      instances.push_back(std::move(in));
     }
     for (const auto& [p, pm] : partitions_) last_end_[p] = pm.end_offset;
-    ScalingThresholds t;
-    t.high = cfg_.scaling_high;
-    t.low = cfg_.scaling_low;
-    t.target = cfg_.scaling_target;
-    t.low_for_s = cfg_.scaling_low_for_s;
     std::vector<int> spares;
     for (int r : spare_pool_) {
       if (!liveness_.dead(r)) spares.push_back(r);
     }
-    for (const auto& a : decide_scaling(workers, spares, t, now)) {
-      std::cout << "[ride] scaling: " << a.why << std::endl;
-      json ev = {{"t_s", now - t0_}, {"action", a.kind == ScalingAction::Kind::release ? "release" : "migrate"},
-                 {"from", a.from}, {"why", a.why}};
-      if (a.kind == ScalingAction::Kind::release) {
-        std::erase(active_workers_, a.from);
-        role_now_[static_cast<std::size_t>(a.from)] = "spare";
-        spare_pool_.push_back(a.from);
-        loads_[a.from].under_since = -1;
-      } else {
-        if (a.to_spare) {
-          std::erase(spare_pool_, a.to);
-          role_now_[static_cast<std::size_t>(a.to)] = "worker";
-          active_workers_.push_back(a.to);
-        }
-        table_.reassign(a.partition, a.to);
-        // The broker hears of the new epoch first: the old owner is fenced from then on and
-        // the new one resumes at the oldest uncommitted frame, as in a takeover.
-        send_assign(a.partition, layout_.broker_of_partition(a.partition));
-        send_assign(a.partition, a.to);
-        progress_.reset(static_cast<std::uint32_t>(a.partition), now);
-        moved_at_[a.partition] = now;
-        ev["partition"] = a.partition;
-        ev["to"] = a.to;
+    std::map<std::string, std::size_t> streams_of;
+    for (const auto& in : instances) streams_of[in.id] = in.streams.size();
+    for (const auto& a : scaling_policy_->step(now - t0_, instances)) {
+      using Kind = plan::ScalingAction::Kind;
+      if (a.kind == Kind::kAllocate) {
+        // A new instance is a spare joining the workers; without one the moves onto it wait.
+        if (spares.empty()) continue;
+        rank_of[a.to] = spares.front();
+        spares.erase(spares.begin());
+        continue;
       }
-      scaling_events_.push_back(ev);
+      const auto from = rank_of.find(a.from);
+      if (from == rank_of.end()) continue;
+      if (a.kind == Kind::kRelease) {
+        std::cout << "[ride] scaling: rank " << from->second << " released (under "
+                  << fmt(100 * cfg_.scaling_low, 0) << " % for " << fmt(cfg_.scaling_low_for_s, 0)
+                  << " s)" << std::endl;
+        std::erase(active_workers_, from->second);
+        role_now_[static_cast<std::size_t>(from->second)] = "spare";
+        spare_pool_.push_back(from->second);
+        scaling_events_.push_back({{"t_s", now - t0_}, {"action", "release"}, {"from", from->second}});
+        continue;
+      }
+      const auto to = rank_of.find(a.to);
+      // Moving the only partition of a worker onto a fresh one just moves the load along.
+      if (to == rank_of.end() || (a.to.rfind("new-", 0) == 0 && streams_of[a.from] <= 1)) continue;
+      const int partition = std::stoi(a.stream);
+      const bool joins = role_now_[static_cast<std::size_t>(to->second)] == "spare";
+      if (joins) {
+        std::erase(spare_pool_, to->second);
+        role_now_[static_cast<std::size_t>(to->second)] = "worker";
+        active_workers_.push_back(to->second);
+      }
+      std::cout << "[ride] scaling: partition " << partition << " from rank " << from->second
+                << " to " << (joins ? "spare " : "") << "rank " << to->second << std::endl;
+      table_.reassign(partition, to->second);
+      // The broker hears of the new epoch first: the old owner is fenced from then on and the
+      // new one resumes at the oldest uncommitted frame, as in a takeover.
+      send_assign(partition, layout_.broker_of_partition(partition));
+      send_assign(partition, to->second);
+      progress_.reset(static_cast<std::uint32_t>(partition), now);
+      moved_at_[partition] = now - t0_;
+      scaling_events_.push_back({{"t_s", now - t0_}, {"action", "migrate"}, {"partition", partition},
+                                 {"from", from->second}, {"to", to->second}});
     }
   }
+
+  double scaling_mem_gb() const { return cfg_.scaling_mem_mb > 0 ? cfg_.scaling_mem_mb / 1024.0 : 1e9; }
 
   /// With the spare pool empty and ft.replenish not used up, a new spare is spawned a moment
   /// later: not at once, because MPI_Comm_spawn holds the master and the brokers for a while
@@ -948,6 +996,7 @@ class Master {
   std::map<std::uint32_t, std::uint64_t> last_end_;  ///< partition end offsets at the last decision
   std::map<int, double> moved_at_;
   double next_scaling_s_ = 0, last_scaling_s_ = 0;
+  std::unique_ptr<plan::ScalingPolicy> scaling_policy_ = make_scaling_policy(cfg_, layout_);
   json scaling_events_ = json::array();
 };
 
