@@ -303,10 +303,7 @@ class Master {
     }
     std::string to_list;
     for (const auto& [p, to] : moved) {
-      if (role_now_[static_cast<std::size_t>(to)] == "spare") {
-        role_now_[static_cast<std::size_t>(to)] = "worker";
-        active_workers_.push_back(to);
-      }
+      join_workers(to);
       // The broker hears of the new epoch first: from then on the old owner is fenced.
       send_assign(p, layout_.broker_of_partition(p));
       if (processing_started_) send_assign(p, to);
@@ -323,6 +320,24 @@ class Master {
   }
 
   int peers() const { return liveness_.size(); }
+
+  /// A spare (or released worker) that is given partitions joins the working group; true if it
+  /// was not in it already.
+  bool join_workers(int rank) {
+    auto& role = role_now_[static_cast<std::size_t>(rank)];
+    if (role != "spare") return false;
+    role = "worker";
+    std::erase(spare_pool_, rank);
+    active_workers_.push_back(rank);
+    return true;
+  }
+
+  /// A worker left without partitions by the scaling policy waits as a spare.
+  void release_to_spares(int rank) {
+    std::erase(active_workers_, rank);
+    role_now_[static_cast<std::size_t>(rank)] = "spare";
+    spare_pool_.push_back(rank);
+  }
 
   /// The scaling policy (plan/scaling.h, shared with `ride plan`) over the workers' measured load: busy fraction
   /// since the last decision, memory against scaling.mem_per_worker_mb, and each partition's
@@ -403,9 +418,7 @@ class Master {
         std::cout << "[ride] scaling: rank " << from->second << " released (under "
                   << fmt(100 * cfg_.scaling_low, 0) << " % for " << fmt(cfg_.scaling_low_for_s, 0)
                   << " s)" << std::endl;
-        std::erase(active_workers_, from->second);
-        role_now_[static_cast<std::size_t>(from->second)] = "spare";
-        spare_pool_.push_back(from->second);
+        release_to_spares(from->second);
         scaling_events_.push_back({{"t_s", now - t0_}, {"action", "release"}, {"from", from->second}});
         continue;
       }
@@ -413,12 +426,7 @@ class Master {
       // Moving the only partition of a worker onto a fresh one just moves the load along.
       if (to == rank_of.end() || (a.to.rfind("new-", 0) == 0 && streams_of[a.from] <= 1)) continue;
       const int partition = std::stoi(a.stream);
-      const bool joins = role_now_[static_cast<std::size_t>(to->second)] == "spare";
-      if (joins) {
-        std::erase(spare_pool_, to->second);
-        role_now_[static_cast<std::size_t>(to->second)] = "worker";
-        active_workers_.push_back(to->second);
-      }
+      const bool joins = join_workers(to->second);
       std::cout << "[ride] scaling: partition " << partition << " from rank " << from->second
                 << " to " << (joins ? "spare " : "") << "rank " << to->second << std::endl;
       table_.reassign(partition, to->second);
@@ -852,7 +860,9 @@ class Master {
                         {"height", cfg_.height},
                         {"fps", cfg_.mode == "stream" ? json(cfg_.fps) : json(nullptr)},
                         {"cores_per_stream", active > 0 ? cpu / active / streams : 0.0},
-                        {"mem_gb_per_stream", mem / 1e9 / streams}};
+                        {"mem_gb_per_stream", mem / 1e9 / streams},
+                        {"processed_fps_per_stream",
+                         active > 0 ? static_cast<double>(processed) / active / streams : 0.0}};
     }
     s["spares"] = spares;
     s["brokers"] = brokers;

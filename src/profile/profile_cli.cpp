@@ -187,18 +187,13 @@ int profile_main(const std::vector<std::string>& args, const std::string& self, 
     }
     std::ifstream in(base + ".json");
     const auto s = nlohmann::json::parse(in);
-    double cpu = 0, active = 0, mem = 0;
-    for (const auto& w : s.at("workers")) {
-      cpu += w.value("cpu_active_s", 0.0);
-      active = std::max(active, w.value("active_s", 0.0));
-      mem += std::max(0.0, w.value("peak_rss_bytes", 0.0) - w.value("rss_start_bytes", 0.0));
-    }
+    // The run's own account of what one stream needed (the summary's `resources`).
+    const auto& r = s.at("resources");
     Point p;
     p.fps = f;
-    p.cores = active > 0 ? cpu / active / o.streams : 0;
-    p.mem_gb = mem / 1e9 / o.streams;
-    const double processed = s.at("frames").at("processed").get<double>();
-    p.achieved_fps = active > 0 ? processed / active / o.streams : 0;
+    p.cores = r.at("cores_per_stream").get<double>();
+    p.mem_gb = r.at("mem_gb_per_stream").get<double>();
+    p.achieved_fps = r.at("processed_fps_per_stream").get<double>();
     // A run that could not keep up measures saturation, not the need at that rate.
     p.kept_up = s.at("frames").at("lost").get<double>() == 0 && p.achieved_fps >= 0.9 * f;
     out << std::fixed << std::setprecision(2) << std::setw(8) << f << std::setw(15)

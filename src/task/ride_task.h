@@ -64,11 +64,15 @@ struct Frame {
   std::int64_t capture_ns = 0;  ///< wall clock (ns since the Unix epoch) at capture
 };
 
-/// What process() fills in. The worker clears it before each frame (keeping capacity).
+/// What process() fills in. Before each frame the worker calls clear(): scalars, keypoints and
+/// boxes are emptied, and the image is marked absent (image_width = image_height = 0) but its
+/// buffers keep their size, so a task that writes the same image size every frame with resize()
+/// allocates and zero-fills nothing after the first frame.
 struct Output {
   std::array<double, kMaxScalars> scalars{};  ///< in Info::scalars order
-  /// An output image of image_width x image_height (row-major), float32 or uint8 — at most one
-  /// of the two non-empty. Stored by the sink only when output.images = true.
+  /// An output image of image_width x image_height x image_channels (row-major), in exactly one
+  /// of the two buffers: the one whose size() is that product (size it with resize(); the other
+  /// one must not have that size). Stored by the sink only when output.images = true.
   std::vector<float> image_f32;
   std::vector<std::uint8_t> image_u8;
   int image_width = 0, image_height = 0, image_channels = 1;
@@ -76,12 +80,16 @@ struct Output {
   std::vector<std::array<float, 5>> boxes;      ///< (x, y, width, height, score)
   void clear() {
     scalars.fill(0.0);
-    image_f32.clear();
-    image_u8.clear();
     image_width = image_height = 0;
     image_channels = 1;
     keypoints.clear();
     boxes.clear();
+  }
+  /// Elements of the image (0 when there is none).
+  std::size_t image_elements() const {
+    return static_cast<std::size_t>(image_width < 0 ? 0 : image_width) *
+           static_cast<std::size_t>(image_height < 0 ? 0 : image_height) *
+           static_cast<std::size_t>(image_channels < 0 ? 0 : image_channels);
   }
 };
 

@@ -443,13 +443,12 @@ class Worker {
       }
       if (images) {
         ImageWire iw;
-        if (ok && (!out_.image_f32.empty() || !out_.image_u8.empty())) {
+        const std::size_t n = out_.image_elements();
+        if (ok && n > 0 && (out_.image_f32.size() == n || out_.image_u8.size() == n)) {
           iw.width = static_cast<std::uint32_t>(out_.image_width);
           iw.height = static_cast<std::uint32_t>(out_.image_height);
           iw.channels = static_cast<std::uint32_t>(out_.image_channels);
-          iw.type = out_.image_f32.empty() ? 2 : 1;
-          const std::size_t have = iw.type == 1 ? out_.image_f32.size() * 4 : out_.image_u8.size();
-          if (have != iw.bytes()) iw = ImageWire{};  // inconsistent output: store no image
+          iw.type = out_.image_f32.size() == n ? 1 : 2;
         }
         image_bytes.pod(iw);
         if (iw.type == 1) image_bytes.bytes(out_.image_f32.data(), iw.bytes());
