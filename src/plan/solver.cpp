@@ -458,15 +458,20 @@ Packing solve_ffod(const Problem& p) {
   return s;
 }
 
-double lp_lower_bound(const Problem& p, const ExactOptions& opts) {
+/// The validated problem's maximal patterns for the exact solver and the LP bound; ride::Error
+/// when there are more than opts.max_patterns.
+static std::vector<Pattern> exact_patterns(const Problem& p, const ExactOptions& opts) {
   validate_problem(p);
-  std::vector<Pattern> pats;
   try {
-    pats = maximal_patterns(p, opts.max_patterns);
+    return maximal_patterns(p, opts.max_patterns);
   } catch (const TooLarge&) {
     RIDE_FAIL("problem too large for the exact solver (more than " << opts.max_patterns
-                                                                   << " maximal patterns)");
+                                                                   << " maximal patterns); use --solver hybrid");
   }
+}
+
+double lp_lower_bound(const Problem& p, const ExactOptions& opts) {
+  const std::vector<Pattern> pats = exact_patterns(p, opts);
   if (pats.empty()) return 0;
   auto r = solve_lp(build_lp(p, pats));
   if (!r) throw ride::ConfigError(infeasible_msg(p));
@@ -474,14 +479,7 @@ double lp_lower_bound(const Problem& p, const ExactOptions& opts) {
 }
 
 Packing solve_exact(const Problem& p, const ExactOptions& opts) {
-  validate_problem(p);
-  std::vector<Pattern> pats;
-  try {
-    pats = maximal_patterns(p, opts.max_patterns);
-  } catch (const TooLarge&) {
-    RIDE_FAIL("problem too large for the exact solver (more than " << opts.max_patterns
-                                                                   << " maximal patterns); use --solver hybrid");
-  }
+  const std::vector<Pattern> pats = exact_patterns(p, opts);
   if (pats.empty()) {  // nothing to place
     Packing s;
     s.solver = "exact";
