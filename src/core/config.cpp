@@ -95,6 +95,13 @@ class Options {
              "(0 = never; the launcher needs free slots or --oversubscribe)", "an integer");
     add<int>("faults.stall_rank", &c.stall_rank,
              "fault injection: this rank's task stalls (heartbeats go on); -1 = none", "an integer");
+    add<int>("faults.cuda_fault_rank", &c.cuda_fault_rank,
+             "fault injection: this worker rank triggers a real sticky CUDA error (an illegal "
+             "address) on its first batch and must exit; -1 = none", "an integer");
+    add<double>("faults.stall_after_s", &c.stall_after_s,
+                "fault injection: seconds after the rank's first frame", "a number");
+    add<double>("faults.stall_s", &c.stall_s, "fault injection: how long the stall lasts",
+                "a number");
     add<bool>("scaling.enabled", &c.scaling, "move partitions between workers by load (CAM² "
               "Sec. 4.4): off an over-utilized worker, and off an under-utilized one to release it",
               "true or false");
@@ -108,13 +115,6 @@ class Options {
                 "a number");
     add<double>("scaling.mem_per_worker_mb", &c.scaling_mem_mb,
                 "memory budget per worker for memory utilization (0 = CPU only)", "a number");
-    add<int>("faults.cuda_fault_rank", &c.cuda_fault_rank,
-             "fault injection: this worker rank triggers a real sticky CUDA error (an illegal "
-             "address) on its first batch and must exit; -1 = none", "an integer");
-    add<double>("faults.stall_after_s", &c.stall_after_s,
-                "fault injection: seconds after the rank's first frame", "a number");
-    add<double>("faults.stall_s", &c.stall_s, "fault injection: how long the stall lasts",
-                "a number");
   }
 
   const po::options_description& desc() const { return desc_; }

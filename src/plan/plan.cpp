@@ -412,37 +412,136 @@ void write_json(const PlanResult& r, std::ostream& os) {
   os << j.dump(2) << "\n";
 }
 
-void write_sbatch(const PlanResult& r, std::ostream& os) {
-  os << "#!/bin/bash\n";
-  os << "# ride plan: strategy " << to_string(r.options.strategy) << ", solver " << to_string(r.options.solver)
-     << ", hourly cost $" << std::fixed << std::setprecision(3) << r.packing.cost << std::defaultfloat
-     << std::setprecision(6) << "\n";
+namespace {
+/// `s` as one shell word (single-quoted).
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+}  // namespace
+
+long workers_for(double cores) {
+  if (!(cores > 0)) return 1;
+  return std::max(1L, static_cast<long>(std::ceil(cores - 1e-9)));
+}
+
+void write_sbatch(const PlanResult& r, std::ostream& os, const SbatchOptions& o) {
+  for (const auto& c : r.classes)
+    if (c.program.empty() || std::any_of(c.program.begin(), c.program.end(),
+                                          [](unsigned char ch) { return std::isspace(ch) != 0; }))
+      throw ride::ConfigError(c.source + ": program '" + c.program +
+                              "': a runnable plan needs program names without spaces (they name ride tasks)");
+  const auto ps = placed(r);
   const auto counts = instance_counts(r);
-  bool first = true;
-  for (const auto& [name, n] : counts) {
-    const InstanceType* t = nullptr;
+  std::vector<const InstanceType*> used;  // catalog entries of the used types, in catalog order
+  for (const auto& [name, n] : counts)
     for (const auto& c : r.catalog)
-      if (c.name == name) t = &c;
-    if (t == nullptr) continue;
-    if (!first) os << "#SBATCH hetjob\n";
-    first = false;
-    os << "# component: " << n << " x " << name << " (" << t->vcpus << " vCPUs, " << t->mem_gb << " GB"
+      if (c.name == name) used.push_back(&c);
+  long total = 0;
+  for (const auto& [name, n] : counts) total += n;
+
+  const auto old_flags = os.flags();
+  const auto old_prec = os.precision();
+  os << std::defaultfloat << std::setprecision(10);
+  os << "#!/usr/bin/env bash\n";
+  os << "# ride plan: strategy " << to_string(r.options.strategy) << ", solver " << to_string(r.options.solver)
+     << ", target utilization " << r.options.target_util * 100 << " %, hourly cost $" << std::fixed
+     << std::setprecision(3) << r.packing.cost << std::defaultfloat << std::setprecision(10) << "\n";
+  os << "# instances:";
+  for (const auto* t : used) {
+    long n = 0;
+    for (const auto& [name, k] : counts)
+      if (name == t->name) n = k;
+    os << " " << n << " x " << t->name << " (" << t->vcpus << " vCPUs, " << t->mem_gb << " GB"
        << (t->gpus > 0 ? ", " + std::to_string(static_cast<int>(t->gpus)) + " GPUs" : std::string()) << ", $"
-       << t->hourly_usd << "/h each)\n";
-    os << "#SBATCH --nodes=" << n << "\n";
-    os << "#SBATCH --ntasks-per-node=" << std::max(1L, static_cast<long>(std::floor(t->vcpus))) << "\n";
-    os << "#SBATCH --cpus-per-task=1\n";
-    os << "#SBATCH --mem=" << static_cast<long>(std::floor(t->mem_gb * 1024)) << "M\n";
-    if (t->gpus >= 1) os << "#SBATCH --gpus-per-node=" << static_cast<long>(std::floor(t->gpus)) << "\n";
+       << t->hourly_usd << "/h)";
   }
+  os << "\n#\n"
+        "# Runs the plan: one ride job (MPI, through scripts/ride-mpirun) per stream class, all at\n"
+        "# once, each class's worker ranks on the nodes the plan gave its streams (slurm/ride-plan-run\n"
+        "# says how ranks are placed). Submit from the directory the results should go to:\n"
+        "#   sbatch THIS_FILE [ride run options for every class, e.g. --ingest.duration_s=3600]\n"
+        "# Without Slurm, `bash THIS_FILE` runs every plan node on this machine.\n";
+  if (used.size() > 1)
+    os << "# Several instance types: the catalog's type names must be Slurm node features; the\n"
+          "# --constraint below asks for that many nodes of each.\n";
+  os << "#SBATCH --job-name=ride-plan\n";
+  os << "#SBATCH --output=ride-plan-%j.out\n";
+  os << "#SBATCH --nodes=" << total << "\n";
+  os << "#SBATCH --exclusive\n";
+  if (!used.empty()) {
+    double min_cpu = used[0]->vcpus, min_mem = used[0]->mem_gb, min_gpu = used[0]->gpus, sum_gpu = 0;
+    for (const auto* t : used) {
+      min_cpu = std::min(min_cpu, t->vcpus);
+      min_mem = std::min(min_mem, t->mem_gb);
+      min_gpu = std::min(min_gpu, t->gpus);
+    }
+    for (const auto& p : ps) sum_gpu += std::floor(r.catalog[static_cast<std::size_t>(p.bin->type)].gpus);
+    if (used.size() > 1) {
+      os << "#SBATCH --constraint=[";
+      for (std::size_t k = 0; k < used.size(); ++k) {
+        long n = 0;
+        for (const auto& [name, c] : counts)
+          if (name == used[k]->name) n = c;
+        os << (k ? "&" : "") << used[k]->name << "*" << n;
+      }
+      os << "]\n";
+    }
+    os << "#SBATCH --ntasks-per-node=" << std::max(1L, static_cast<long>(std::floor(min_cpu))) << "\n";
+    os << "#SBATCH --cpus-per-task=1\n";
+    // the plan's memory budget per node (capacity x target utilization), not the type's nominal
+    // size: nodes advertise a little less than that to Slurm
+    os << "#SBATCH --mem=" << static_cast<long>(std::floor(min_mem * r.options.target_util * 1024)) << "M\n";
+    if (min_gpu >= 1)
+      os << "#SBATCH --gpus-per-node=" << static_cast<long>(std::floor(min_gpu)) << "\n";
+    else if (sum_gpu >= 1)
+      os << "#SBATCH --gpus=" << static_cast<long>(sum_gpu) << "\n";
+  }
+  os << "#\n";
   int k = 0;
-  for (const auto& p : placed(r)) {
-    os << "# node " << k++ << " (" << r.problem.types[static_cast<std::size_t>(p.bin->type)].name << "):";
+  for (const auto& p : ps) {
+    const Vec u = utilization(r, *p.bin);
+    os << "# node " << k++ << " " << r.catalog[static_cast<std::size_t>(p.bin->type)].name << " (cpu " << std::fixed
+       << std::setprecision(1) << u[0] * 100 << " %, mem " << u[1] * 100 << " %" << std::defaultfloat
+       << std::setprecision(10) << "):";
     for (std::size_t i = 0; i < p.bin->counts.size(); ++i)
       if (p.bin->counts[i] > 0)
         os << " " << r.problem.classes[i].label << " cameras " << p.range[i].first << "-" << p.range[i].second;
     os << "\n";
   }
+  os << "set -uo pipefail\n";
+  os << "nodes=(";
+  for (std::size_t j = 0; j < ps.size(); ++j)
+    os << (j ? " " : "") << shell_quote(r.catalog[static_cast<std::size_t>(ps[j].bin->type)].name);
+  os << ")\n";
+  os << "# LABEL PROGRAM WIDTH HEIGHT FPS CAMERAS NODE:WORKERS,... (workers = the class's cores on the\n"
+        "# node, rounded up: one single-threaded worker rank per core)\n";
+  os << "steps=(\n";
+  for (std::size_t i = 0; i < r.classes.size(); ++i) {
+    const StreamClass& c = r.classes[i];
+    std::ostringstream step;
+    step << std::defaultfloat << std::setprecision(10) << r.problem.classes[i].label << " " << c.program << " "
+         << c.width << " " << c.height << " " << c.fps << " " << c.cameras << " ";
+    bool first = true;
+    for (std::size_t j = 0; j < ps.size(); ++j) {
+      const long n = ps[j].bin->counts[i];
+      if (n <= 0) continue;
+      step << (first ? "" : ",") << j << ":" << workers_for(c.cpu * static_cast<double>(n));
+      first = false;
+    }
+    if (first) continue;  // a class with no cameras
+    os << "  " << shell_quote(step.str()) << "\n";
+  }
+  os << ")\n";
+  os << "root=${RIDE_ROOT:-" << (o.ride_root.empty() ? std::string() : shell_quote(o.ride_root)) << "}\n";
+  if (!o.ride_binary.empty()) os << "export RIDE=${RIDE:-" << shell_quote(o.ride_binary) << "}\n";
+  os << "[ -x \"$root/slurm/ride-plan-run\" ] || { echo \"ride plan job: no ride checkout at '$root'"
+        " (set RIDE_ROOT)\" >&2; exit 2; }\n";
+  os << "export RIDE_ROOT=$root\n";
+  os << "exec \"$root/slurm/ride-plan-run\" --nodes \"${nodes[*]}\" \"${steps[@]}\" -- \"$@\"\n";
+  os.flags(old_flags);
+  os.precision(old_prec);
 }
 
 }  // namespace ride::plan

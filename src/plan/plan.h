@@ -1,7 +1,7 @@
 #pragma once
 /// @brief `ride plan`'s core: scenario + requirements + catalog -> stream classes -> packing under
 /// a strategy (CAM² Table 7) with a solver; and the plan's outputs (terminal table, CSV, JSON,
-/// Slurm sbatch header).
+/// runnable Slurm sbatch script).
 #include <iosfwd>
 #include <string>
 #include <vector>
@@ -99,9 +99,24 @@ void write_csv(const PlanResult& r, std::ostream& os);
 /// placement: [{instance, type, cpu_util, mem_util, gpu_util, streams: [{program, width, height,
 /// fps, count, first_camera, last_camera}]}].
 void write_json(const PlanResult& r, std::ostream& os);
-/// sbatch header: a heterogeneous job, one component per used type (`#SBATCH hetjob` between):
-/// --nodes=count --ntasks-per-node=floor(vcpus) --cpus-per-task=1 --mem=<MB> [--gpus-per-node=g],
-/// plus comment lines with the plan's cost and the streams per node.
-void write_sbatch(const PlanResult& r, std::ostream& os);
+/// Where the generated job finds ride (written into the script; RIDE_ROOT / RIDE override them).
+struct SbatchOptions {
+  std::string ride_root;    ///< checkout holding slurm/ride-plan-run and scripts/ride-mpirun
+  std::string ride_binary;  ///< the ride executable
+};
+/// Worker ranks for a class needing `cores` on one node: ceil(cores), at least 1 (a worker rank
+/// runs one frame at a time on one core).
+long workers_for(double cores);
+/// A runnable sbatch script for the plan. Directives: one ordinary allocation of all the plan's
+/// instances (--nodes=total --exclusive), with `--constraint=[typeA*n&typeB*m]` when several
+/// types are used (type names = node features), --ntasks-per-node / --gpus-per-node from the smallest
+/// used type, --mem its capacity x target utilization (the plan's budget) (--gpus=total when only some types have GPUs), --cpus-per-task=1.
+/// Comment lines give the cost and each node's streams. The body lists the plan's nodes (types,
+/// plan order) and one step per stream class: `LABEL PROGRAM WIDTH HEIGHT FPS CAMERAS
+/// NODE:WORKERS,...` with workers_for(class cores on that node), and runs slurm/ride-plan-run
+/// on them (one `ride run` per class). Why not a heterogeneous job: mpirun cannot span hetjob
+/// components, and srun would cancel a step when one rank dies, defeating ride's recovery.
+/// Throws ConfigError when a program name contains whitespace.
+void write_sbatch(const PlanResult& r, std::ostream& os, const SbatchOptions& o = {});
 
 }  // namespace ride::plan

@@ -1,5 +1,6 @@
 #include "plan/plan_cli.h"
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <ostream>
@@ -9,6 +10,23 @@
 #include "plan/plan.h"
 
 namespace ride::plan {
+namespace {
+/// This executable and its checkout (the binary is <checkout>/build*/ride or installed beside a
+/// slurm/ directory); empty fields when they cannot be found (the script then needs RIDE_ROOT).
+SbatchOptions locate_ride() {
+  SbatchOptions o;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return o;
+  o.ride_binary = exe.string();
+  for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+    if (std::filesystem::exists(dir / "slurm" / "ride-plan-run", ec)) {
+      o.ride_root = dir.string();
+      break;
+    }
+  return o;
+}
+}  // namespace
 
 const char* plan_usage() {
   return R"(usage: ride plan --requirements R.csv --scenario S.csv [options]
@@ -31,7 +49,8 @@ Packs camera streams into cloud instances at a target utilization, minimizing th
   --time-limit S       exact solver time limit in seconds (default 60)
   --json FILE          write the plan as JSON (hourly_cost, instances [{type,count}], placement)
   --csv FILE           write one row per (instance, stream class)
-  --sbatch FILE        write a Slurm sbatch header (heterogeneous job, one component per type)
+  --sbatch FILE        write a runnable Slurm job: the allocation (nodes, tasks, memory, GPUs)
+                       and one `ride run` per stream class on the plan's nodes
   --quiet              no terminal table
   --help               this text
 )";
@@ -110,7 +129,7 @@ int plan_main(const std::vector<std::string>& args, std::ostream& out, std::ostr
     };
     write("--json", [](const PlanResult& p, std::ostream& os) { write_json(p, os); });
     write("--csv", [](const PlanResult& p, std::ostream& os) { write_csv(p, os); });
-    write("--sbatch", [](const PlanResult& p, std::ostream& os) { write_sbatch(p, os); });
+    write("--sbatch", [](const PlanResult& p, std::ostream& os) { write_sbatch(p, os, locate_ride()); });
     if (!quiet) write_table(r, out);
     return 0;
   } catch (const ride::Error& e) {

@@ -10,7 +10,10 @@
 #               the checkout through SLURM_SUBMIT_DIR): FAILED, ExitCode=2:0, the key named
 #   gpu_script  ride-gpu.sbatch submitted from a temp dir without RIDE_ROOT (the checkout is
 #               found from the path Slurm recorded): its GPU request is scheduled (on a fake
-#               GPU), it runs the CPU path and completes with ExitCode=0:0
+#               GPU), worker.device=auto falls back to the CPU path, ExitCode=0:0
+#   plan        the script `ride plan --sbatch` writes for two programs on a one-node catalog,
+#               submitted as it is: both classes' ride jobs account for every frame of their
+#               cameras (ingested = cameras x fps x 2 s = processed, lost 0), COMPLETED 0:0
 #
 # The node has fewer CPUs than the 6 tasks, so jobs are submitted with --overcommit (otherwise
 # Slurm leaves them pending, Reason=PartitionConfig) and RIDE_OVERSUBSCRIBE=1.
@@ -84,7 +87,7 @@ run_case() {
   id=$(submit "$sub" "$@") || fail "sbatch refused the job"
   [[ "$id" =~ ^[0-9]+$ ]] || fail "sbatch printed '$id', not a job id"
   wait_gone "$id" 40 || fail "job $id did not finish"
-  out=$outdir/ride-$id.out
+  out=$outdir/${out_prefix:-ride}-$id.out
   state=$(job_field "$id" JobState)
   exit_code=$(job_field "$id" ExitCode)
   echo "----- job $id: JobState=$state ExitCode=$exit_code, $((SECONDS - t0)) s; $out:"
@@ -133,10 +136,44 @@ EOF
     scontrol show job "$id" | grep -q "TresPerNode=gres:gpu:1" ||
       fail "the job did not request one GPU per node (TresPerNode)"
     grep -q "checkout $root," "$out" || fail "the script did not find the checkout from Slurm's Command="
+    grep -q -- "--worker.device=auto" "$out" || fail "the script did not select worker.device=auto"
     grep -q "lost 0," "$out" || fail "no 'lost 0' in $out"
     [ "$state" = COMPLETED ] || fail "JobState=$state, expected COMPLETED"
     [ "$exit_code" = 0:0 ] || fail "ExitCode=$exit_code, expected 0:0"
     ;;
-  *) fail "unknown case '$case_name' (ok | bad_key | gpu_script)" ;;
+  plan)
+    # `ride plan --sbatch` on a one-node catalog (this node) for two programs, then the script it
+    # wrote is submitted as it is: one ride job per stream class, both must account for every frame.
+    d=$tmp/plan
+    mkdir -p "$d"
+    printf 'name,vcpus,mem_gb,gpus,hourly_usd,max_count\nlocal,2,4,0,0.1,0\n' >"$d/catalog.csv"
+    printf 'program,width,height,cpu_per_fps,cpu_base,mem_gb\nstddev,96,64,0.02,0.02,0.1\nnoop,64,48,0.01,0.01,0.05\n' >"$d/req.csv"
+    printf 'program,fps,cameras,width,height\nstddev,4,6,96,64\nnoop,2,5,64,48\n' >"$d/scenario.csv"
+    "$ride" plan --catalog "$d/catalog.csv" --requirements "$d/req.csv" --scenario "$d/scenario.csv" \
+      --sbatch "$d/plan.sbatch" --json "$d/plan.json" || fail "ride plan failed"
+    grep -q '^#SBATCH --nodes=1$' "$d/plan.sbatch" || fail "the plan's script does not ask for 1 node"
+    grep -q '^#SBATCH --ntasks-per-node=2$' "$d/plan.sbatch" || fail "no --ntasks-per-node=2"
+    out_prefix=ride-plan run_case "$d" "$d" -- "$d/plan.sbatch" --ingest.duration_s=2
+    [ "$(job_field "$id" JobName)" = ride-plan ] || fail "job name is not 'ride-plan'"
+    grep -q "ride-plan-run: done, exit 0" "$out" || fail "the plan's steps did not all exit 0"
+    python3 - "$d" "$id" <<'EOF2' || fail "summary check failed"
+import json, sys
+d, job = sys.argv[1], sys.argv[2]
+want = {"stddev": (6, 4), "noop": (5, 2)}   # cameras, fps (scenario.csv)
+for step in (0, 1):
+    s = json.load(open(f"{d}/ride-plan-{job}-{step}.json"))
+    f = s["frames"]
+    print(f"step {step}: task {s['task']}, status {s['status']}, frames {f}")
+    assert s["status"] == "ok", s["status"]
+    assert f["ingested"] > 0 and f["processed"] == f["ingested"], f
+    assert f["lost"] == 0 and f["duplicates"] == 0, f
+    cams, fps = want.pop(s["task"])
+    assert f["ingested"] == cams * fps * 2, (f["ingested"], cams, fps)
+assert not want, f"no step ran {want}"
+EOF2
+    [ "$state" = COMPLETED ] || fail "JobState=$state, expected COMPLETED"
+    [ "$exit_code" = 0:0 ] || fail "ExitCode=$exit_code, expected 0:0"
+    ;;
+  *) fail "unknown case '$case_name' (ok | bad_key | gpu_script | plan)" ;;
 esac
 echo "sbatch_job[$case_name]: ok in $((SECONDS - t_start)) s"
