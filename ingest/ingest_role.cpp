@@ -7,10 +7,12 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/clock.h"
 #include "ingest/synthetic_source.h"
+#include "ingest/video_source.h"
 
 namespace ride {
 namespace {
@@ -26,6 +28,14 @@ class Ingest {
   int run() {
     send_hello(ctx_);
     if (!wait_for_start()) return finish(true);
+    if (ctx_.cfg.source == "video") produce_video();
+    else produce_synthetic();
+    return report_and_wait();
+  }
+
+ private:
+  /// RIDE's random frames at the frame rate (stream mode) or as fast as brokers accept (batch).
+  void produce_synthetic() {
     const JobConfig& cfg = ctx_.cfg;
     std::vector<std::uint32_t> mine;
     const int n_ingest = static_cast<int>(ctx_.layout.ingest.size());
@@ -97,6 +107,192 @@ class Ingest {
       ++produced_[item.stream];
       ++per_second_at(fh.capture_ns);
     }
+  }
+
+  /// Waits (pumping messages) until the broker of `partition` takes another frame; false when
+  /// the job stopped first. Counts the wait as backpressure.
+  bool wait_for_room(int partition) {
+    const int broker = ctx_.layout.broker_of_partition(partition);
+    if (in_flight_[broker] < ctx_.cfg.max_in_flight) return true;
+    const double since = steady_s();
+    transport::IdleBackoff backoff;
+    while (!stop_ && in_flight_[broker] >= ctx_.cfg.max_in_flight) {
+      if (!pump()) backoff.wait();
+    }
+    blocked_s_ += steady_s() - since;
+    return !stop_;
+  }
+
+  /// Files and network cameras (ingest/video_source.h): one capture thread per input this rank
+  /// owns (input s belongs to ingest rank s mod I). Files are published frame by frame (paced at
+  /// ingest.fps in stream mode), cameras sampled at ingest.fps; an input that fails is retried
+  /// by its thread while the others go on.
+  void produce_video() {
+    const JobConfig& cfg = ctx_.cfg;
+    const auto specs = ingest::parse_inputs(cfg.inputs, cfg.where("ingest.inputs"));
+    const int n_ingest = static_cast<int>(ctx_.layout.ingest.size());
+    ingest::VideoOptions vo;
+    vo.gray = cfg.color == "gray";
+    vo.retry_s = cfg.retry_s;
+    vo.retry_max_s = cfg.retry_max_s;
+    vo.timeout_s = cfg.timeout_s;
+    struct Stream {
+      std::uint32_t id = 0;
+      std::unique_ptr<ingest::VideoInput> in;
+      std::uint64_t seq = 0, skipped = 0;
+      double next_due = 0;  // steady seconds
+      bool done = false;
+      std::string last_state;
+    };
+    std::vector<Stream> streams;
+    const double t0 = steady_start_, period = 1.0 / cfg.fps;
+    for (std::size_t s = 0; s < specs.size(); ++s) {
+      if (static_cast<int>(s % static_cast<std::size_t>(n_ingest)) != index_) continue;
+      Stream st;
+      st.id = static_cast<std::uint32_t>(s);
+      st.in = std::make_unique<ingest::VideoInput>(specs[s], vo);
+      // spread the cameras' sampling instants over one period, as the synthetic schedule does
+      st.next_due = t0 + period * static_cast<double>(s) / static_cast<double>(specs.size());
+      streams.push_back(std::move(st));
+    }
+    for (auto& st : streams) st.in->start();
+    const bool paced = cfg.mode == "stream";
+    // Live inputs end after ingest.frames each, or else after ingest.duration_s; files after
+    // ingest.frames each (0 = the whole file).
+    const double live_end = cfg.frames > 0 ? 1e300 : t0 + cfg.duration_s;
+    double next_status = steady_s();
+    transport::IdleBackoff backoff;
+    ingest::VideoFrame f;
+    for (;;) {
+      pump();
+      if (stop_) break;
+      const double now = steady_s();
+      if (now >= next_status) {  // say when an input fails or recovers, once per change
+        next_status = now + 0.5;
+        for (auto& st : streams) report_input_change(st.id, *st.in, st.last_state);
+      }
+      Stream* next = nullptr;
+      bool any = false;
+      for (auto& st : streams) {
+        if (st.done) continue;
+        if (st.in->spec().live && now >= live_end) {
+          st.done = true;
+          st.in->stop();  // no more frames wanted: let its thread end now
+          continue;
+        }
+        any = true;
+        const bool timed = paced || st.in->spec().live;
+        if (timed && st.next_due > now) continue;
+        if (next == nullptr || st.next_due < next->next_due) next = &st;
+      }
+      if (!any) break;
+      if (next == nullptr) {  // nothing due: sleep towards the earliest due frame (<= 1 ms)
+        double due = 1e300;
+        for (const auto& st : streams)
+          if (!st.done) due = std::min(due, st.next_due);
+        std::this_thread::sleep_for(std::chrono::duration<double>(std::clamp(due - now, 1e-4, 1e-3)));
+        continue;
+      }
+      Stream& st = *next;
+      const auto got = st.in->take(f, 0);
+      if (got == ingest::VideoInput::Got::ended) {
+        st.done = true;
+        continue;
+      }
+      if (got == ingest::VideoInput::Got::none) {
+        if (st.in->spec().live) {
+          ++st.skipped;  // nothing newer from the camera at this instant: skip it, never repeat one
+          st.next_due = std::max(st.next_due + period, now - period);
+        } else {
+          st.next_due = now + 1e-3;  // the decoder is behind: come back shortly
+          backoff.wait();
+        }
+        continue;
+      }
+      backoff.reset();
+      const int p = pick_partition(st.id);
+      if (p < 0) {
+        stop_stream(st.id);
+        st.done = true;
+        continue;
+      }
+      if (!wait_for_room(p)) break;
+      const std::size_t payload = f.pixels.size();
+      auto b = std::make_shared<Buffer>(kPixelsAt + payload);
+      ProduceHeader ph;
+      ph.partition = static_cast<std::uint32_t>(p);
+      FrameHeader fh;
+      fh.stream = st.id;
+      fh.sequence = st.seq;
+      fh.width = static_cast<std::uint32_t>(f.width);
+      fh.height = static_cast<std::uint32_t>(f.height);
+      fh.pixel = PixelType::u8;
+      fh.channels = static_cast<std::uint8_t>(f.channels);
+      fh.capture_ns = f.capture_ns;
+      std::memcpy(b->data() + kPixelsAt, f.pixels.data(), payload);
+      b->write(0, ph);
+      b->write(kFrameHeaderAt, fh);
+      publish(std::move(b), p);
+      ++produced_[st.id];
+      ++per_second_at(fh.capture_ns);
+      if (paced && now - st.next_due > period && !st.in->spec().live) ++late_frames_;
+      ++st.seq;
+      st.next_due = st.in->spec().live ? std::max(st.next_due + period, now - period) : st.next_due + period;
+      if (cfg.frames > 0 && st.seq >= cfg.frames) {
+        st.done = true;
+        st.in->stop();
+      }
+    }
+    nlohmann::json sources = nlohmann::json::array();
+    for (auto& st : streams) {
+      st.in->join();
+      const auto is = st.in->status();
+      report_input_change(st.id, *st.in, st.last_state);
+      produced_.try_emplace(st.id, 0);
+      sources.push_back({{"stream", st.id},
+                         {"name", st.in->spec().name},
+                         {"url", st.in->spec().url},
+                         {"live", st.in->spec().live},
+                         {"state", is.state},
+                         {"frames_read", is.frames_read},
+                         {"frames_published", produced_[st.id]},
+                         {"skipped_ticks", st.skipped},
+                         {"attempts", is.attempts},
+                         {"reconnects", is.reconnects},
+                         {"width", is.width},
+                         {"height", is.height},
+                         {"last_error", is.last_error}});
+    }
+    sources_ = std::move(sources);
+  }
+
+  /// Prints an input's state when it changed since `last` (failing, recovered, unreachable).
+  void report_input_change(std::uint32_t stream, const ingest::VideoInput& in, std::string& last) {
+    const auto is = in.status();
+    if (is.state == last) return;
+    const bool first = last.empty();
+    last = is.state;
+    if (is.state == "retrying" || is.state == "unreachable") {
+      std::cerr << "ride: ingest rank " << ctx_.net.rank() << ": stream " << stream << " ("
+                << in.spec().name << ", " << in.spec().origin << "): " << is.last_error << "; "
+                << (is.state == "retrying" ? "retrying (up to every " + fmt_s(ctx_.cfg.retry_max_s) +
+                                                 "); the other streams go on"
+                                           : "never reached in " + std::to_string(is.attempts) + " attempts")
+                << std::endl;
+    } else if (is.state == "streaming" && !first && is.attempts > 1) {
+      std::cerr << "ride: ingest rank " << ctx_.net.rank() << ": stream " << stream << " ("
+                << in.spec().name << ") streaming after " << is.attempts << " attempts" << std::endl;
+    }
+  }
+
+  static std::string fmt_s(double s) {
+    std::ostringstream os;
+    os << s << " s";
+    return os.str();
+  }
+
+  int report_and_wait() {
+    transport::IdleBackoff backoff;
     // Wait for every produce to be acknowledged so the counts we report are what brokers hold.
     const double deadline = steady_s() + ctx_.cfg.stall_timeout_s;
     while (!stop_ && outstanding() > 0 && steady_s() < deadline) {
@@ -111,10 +307,12 @@ class Ingest {
                            {"unacknowledged", outstanding()},
                            {"late_frames", late_frames_},
                            {"max_lateness_s", max_lateness_s_},
-                           {"produced_per_s", per_second_}};
+                           {"produced_per_s", per_second_},
+                           {"bytes", bytes_}};
     nlohmann::json streams = nlohmann::json::object();
     for (const auto& [s, n] : produced_) streams[std::to_string(s)] = n;
     done["streams"] = streams;
+    if (!sources_.is_null()) done["sources"] = sources_;
     ctx_.net.send(0, Tag::ingest_done, json_body(done));
     while (!stop_) {
       if (!pump()) backoff.wait();
@@ -122,7 +320,6 @@ class Ingest {
     return finish(false);
   }
 
- private:
   bool wait_for_start() {
     // Start-up is bounded by the master's own wait for every rank's HELLO (60 s).
     while (auto m = ctx_.net.recv_for(120.0)) {
@@ -156,6 +353,7 @@ class Ingest {
     const auto fh = frame->read<FrameHeader>(kFrameHeaderAt);
     // Kept until acknowledged: a partition that stops taking frames hands them back.
     in_flight_frames_[{fh.stream, fh.sequence}] = frame;
+    bytes_ += frame->size() - kPixelsAt;
     ctx_.net.send(broker, Tag::produce, frame);
     ++in_flight_[broker];
   }
@@ -250,6 +448,8 @@ class Ingest {
   std::uint64_t accepted_ = 0, rejected_ = 0, refused_ = 0, rerouted_ = 0, late_frames_ = 0;
   double blocked_s_ = 0;
   double max_lateness_s_ = 0;
+  nlohmann::json sources_;  ///< source = video: each input's account
+  double bytes_ = 0;         ///< pixel bytes published (re-routed frames count again)
 };
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/inputs.h"
 
 #include <boost/program_options.hpp>
 #include <cmath>
@@ -41,6 +42,22 @@ class Options {
                        "a non-negative integer");
     add<int>("ingest.max_in_flight", &c.max_in_flight,
              "produce requests per broker awaiting acknowledgement", "an integer");
+    add<std::string>("ingest.source", &c.source,
+                     "synthetic (random frames) | video (files and network cameras named by "
+                     "ingest.inputs, read with OpenCV/FFmpeg)", "synthetic or video");
+    add<std::string>("ingest.inputs", &c.inputs,
+                     "source = video: comma-separated paths/URLs, or @FILE with one 'URL [name]' "
+                     "per line; live URLs (http, rtsp, ...) are sampled at ingest.fps, files read "
+                     "frame by frame; ingest.streams becomes their count", "a list or @FILE");
+    add<std::string>("ingest.color", &c.color, "source = video: frames as gray or bgr",
+                     "gray or bgr");
+    add<double>("ingest.retry_s", &c.retry_s,
+                "source = video: first wait before reopening an input that failed (doubles)",
+                "a number");
+    add<double>("ingest.retry_max_s", &c.retry_max_s, "source = video: longest wait between opens",
+                "a number");
+    add<double>("ingest.timeout_s", &c.timeout_s, "source = video: FFmpeg open and read timeout",
+                "a number");
     add<int>("topic.partitions", &c.partitions, "partitions of the input topic (-1 = one per "
              "worker)", "an integer");
     add<double>("broker.ring_mb", &c.ring_mb, "memory ring per partition, MB; beyond it frames "
@@ -212,6 +229,12 @@ void validate(const JobConfig& c) {
     bad_value(c, "ingest.partitioning", "expected round_robin or key");
   }
   if (c.max_in_flight < 1) bad_value(c, "ingest.max_in_flight", "expected at least 1");
+  if (c.source != "synthetic" && c.source != "video") bad_value(c, "ingest.source", "expected synthetic or video");
+  if (c.source == "video" && c.inputs.empty()) bad_value(c, "ingest.inputs", "ingest.source = video needs inputs");
+  if (c.color != "gray" && c.color != "bgr") bad_value(c, "ingest.color", "expected gray or bgr");
+  if (!(c.retry_s > 0)) bad_value(c, "ingest.retry_s", "expected a number > 0");
+  if (!(c.retry_max_s >= c.retry_s)) bad_value(c, "ingest.retry_max_s", "expected a number >= ingest.retry_s");
+  if (!(c.timeout_s > 0)) bad_value(c, "ingest.timeout_s", "expected a number > 0");
   if (c.partitions == 0 || c.partitions < -1) {
     bad_value(c, "topic.partitions", "expected a positive count or -1 (one per worker)");
   }
@@ -414,6 +437,14 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
     throw ConfigError(e.what());
   }
   validate(cfg);
+  if (cfg.source == "video") {
+    const auto inputs = ingest::parse_inputs(cfg.inputs, cfg.where("ingest.inputs"));
+    const int n = static_cast<int>(inputs.size());
+    if (cfg.origin.count("ingest.streams") && cfg.streams != n)
+      bad_value(cfg, "ingest.streams", "ingest.inputs names " + std::to_string(n) +
+                                           " inputs (leave ingest.streams out with ingest.source = video)");
+    cfg.streams = n;
+  }
   return cfg;
 }
 

@@ -26,6 +26,12 @@ struct JobConfig {
   std::string partitioning = "round_robin";  ///< round_robin | key
   std::uint64_t seed = 1;
   int max_in_flight = 16;  ///< produce requests per broker not yet acknowledged
+  std::string source = "synthetic";  ///< synthetic | video (files and cameras, ingest.inputs)
+  std::string inputs;                ///< source = video: "a,b,..." or "@FILE" (core/inputs.h)
+  std::string color = "gray";        ///< source = video: gray | bgr
+  double retry_s = 1;                ///< source = video: first wait before reopening an input
+  double retry_max_s = 30;           ///< backoff ceiling
+  double timeout_s = 3;              ///< FFmpeg open/read timeout per input
   // [topic]
   int partitions = -1;  ///< -1 = one per worker
   // [broker]

@@ -92,10 +92,19 @@ class Master {
     const bool batch = cfg_.mode == "batch";
     if (!batch) start_processing();
 
-    std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams << " stream(s) of "
-              << cfg_.width << "x" << cfg_.height << ", " << cfg_.frames_per_stream()
-              << " frames each" << (batch ? "" : " at " + fmt(cfg_.fps, 1) + " fps") << ", "
-              << layout_.partitions << " partition(s), task " << cfg_.task << std::endl;
+    if (cfg_.source == "video") {
+      std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams
+                << " input(s) from ingest.inputs (cameras sampled at " << fmt(cfg_.fps, 1)
+                << " fps, files frame by frame" << (batch ? "" : " at that rate") << "; "
+                << (cfg_.frames > 0 ? std::to_string(cfg_.frames) + " frames each"
+                                    : "cameras for " + fmt(cfg_.duration_s, 1) + " s")
+                << "), " << layout_.partitions << " partition(s), task " << cfg_.task << std::endl;
+    } else {
+      std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams << " stream(s) of "
+                << cfg_.width << "x" << cfg_.height << ", " << cfg_.frames_per_stream()
+                << " frames each" << (batch ? "" : " at " + fmt(cfg_.fps, 1) + " fps") << ", "
+                << layout_.partitions << " partition(s), task " << cfg_.task << std::endl;
+    }
 
     transport::IdleBackoff backoff;
     double next_status = t0_ + cfg_.status_interval_s;
@@ -782,7 +791,12 @@ class Master {
 
     const double elapsed = end_s_ - t0_;
     const double processing = processing_started_ ? end_s_ - processing_t0_ : 0.0;
-    const double frame_mb = static_cast<double>(cfg_.width) * cfg_.height / 1e6;
+    // Mean frame size: what ingest published (real inputs have their own sizes), else the config.
+    double ingest_bytes = 0;
+    for (const auto& j : ingest_reports_) ingest_bytes += j.value("bytes", 0.0);
+    const double frame_mb = ingested > 0 && ingest_bytes > 0
+                                ? ingest_bytes / static_cast<double>(ingested) / 1e6
+                                : static_cast<double>(cfg_.width) * cfg_.height / 1e6;
     json s;
     s["ride_version"] = "0.1.0";
     s["commit"] = RIDE_GIT_COMMIT;
@@ -855,9 +869,16 @@ class Master {
         mem += std::max(0.0, w.value("peak_rss_bytes", 0.0) - w.value("rss_start_bytes", 0.0));
       }
       const double streams = std::max(1, cfg_.streams);
+      int width = cfg_.width, height = cfg_.height;  // real inputs: the first one's size
+      for (const auto& j : ingest_reports_)
+        for (const auto& src : j.value("sources", json::array()))
+          if (width == cfg_.width && height == cfg_.height && src.value("width", 0) > 0) {
+            width = src.value("width", 0);
+            height = src.value("height", 0);
+          }
       s["resources"] = {{"program", cfg_.task},
-                        {"width", cfg_.width},
-                        {"height", cfg_.height},
+                        {"width", width},
+                        {"height", height},
                         {"fps", cfg_.mode == "stream" ? json(cfg_.fps) : json(nullptr)},
                         {"cores_per_stream", active > 0 ? cpu / active / streams : 0.0},
                         {"mem_gb_per_stream", mem / 1e9 / streams},
@@ -867,6 +888,14 @@ class Master {
     s["spares"] = spares;
     s["brokers"] = brokers;
     s["ingest"] = ingest;
+    if (cfg_.source == "video") {  // every real input's account, in stream order
+      json inputs = json::array();
+      for (const auto& j : ingest_reports_)
+        for (const auto& src : j.value("sources", json::array())) inputs.push_back(src);
+      std::sort(inputs.begin(), inputs.end(),
+                [](const json& a, const json& b) { return a.value("stream", 0) < b.value("stream", 0); });
+      s["inputs"] = inputs;
+    }
     json parts = json::array();
     for (int p = 0; p < table_.partitions(); ++p) {
       const auto it = partitions_.find(static_cast<std::uint32_t>(p));
@@ -947,6 +976,24 @@ class Master {
                                      : std::string("not recovered"))
                 << ", " << f.reprocessed << " frame(s) re-processed\n";
     }
+    // Real inputs: one line each, so an unreachable camera is plain to see (the job went on).
+    std::uint64_t unreachable = 0;
+    for (const auto& j : ingest_reports_)
+      for (const auto& src : j.value("sources", json::array())) {
+        const std::string state = src.value("state", "");
+        if (state == "unreachable") ++unreachable;
+        std::cout << "[ride]   input " << src.value("stream", 0) << " (" << src.value("name", "") << "): " << state
+                  << ", " << src.value("frames_published", 0) << " frames published of "
+                  << src.value("frames_read", 0) << " read";
+        if (src.value("width", 0) > 0) std::cout << ", " << src.value("width", 0) << "x" << src.value("height", 0);
+        if (src.value("skipped_ticks", 0) > 0) std::cout << ", " << src.value("skipped_ticks", 0) << " ticks without a new frame";
+        if (src.value("attempts", 0) > 1) std::cout << ", " << src.value("attempts", 0) << " attempts to open";
+        if (src.value("reconnects", 0) > 0) std::cout << ", " << src.value("reconnects", 0) << " reconnects";
+        if (!src.value("last_error", "").empty()) std::cout << "; last error: " << src.value("last_error", "");
+        std::cout << "\n";
+      }
+    if (unreachable > 0)
+      std::cout << "[ride] warning: " << unreachable << " input(s) never reached; the other streams were processed\n";
     for (const auto& e : errors_) std::cout << "[ride] error: " << e << "\n";
     std::cout << "[ride] results: " << cfg_.results_path << std::flush;
     if (!cfg_.summary_path.empty()) {

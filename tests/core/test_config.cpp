@@ -123,5 +123,35 @@ TEST(Config, ShippedDefaultIniIsTheBuiltInDefault) {
   const std::string path = std::string(RIDE_CONFIGS_DIR) + "/default.ini";
   EXPECT_EQ(parse_job_config({"--config", path}).to_ini(), parse_job_config({}).to_ini());
 }
+TEST(Config, VideoSourceTakesStreamsFromItsInputs) {
+  const auto list = write_file("inputs.txt", "# cameras\nhttp://10.0.0.1/a.mjpg  door\n\nclip.mp4 # a file\n");
+  const JobConfig c = parse_job_config({"--ingest.source=video", "--ingest.inputs=@" + list});
+  EXPECT_EQ(c.streams, 2);
+  const JobConfig d = parse_job_config({"--ingest.source=video", "--ingest.inputs=a.mp4, rtsp://h/x ,b.avi"});
+  EXPECT_EQ(d.streams, 3);
+}
+
+TEST(Config, VideoSourceErrorsNameTheKey) {
+  std::string e = error_of({"--ingest.source=video"});
+  EXPECT_NE(e.find("'ingest.inputs'"), std::string::npos) << e;
+  EXPECT_NE(e.find("needs inputs"), std::string::npos) << e;
+  e = error_of({"--ingest.source=video", "--ingest.inputs=@/nonexistent/list.txt"});
+  EXPECT_NE(e.find("cannot read the input list '/nonexistent/list.txt'"), std::string::npos) << e;
+  EXPECT_NE(e.find("'ingest.inputs' (command line)"), std::string::npos) << e;
+  e = error_of({"--ingest.source=video", "--ingest.inputs=a.mp4,,b.mp4"});
+  EXPECT_NE(e.find("input 2 is empty"), std::string::npos) << e;
+  const auto empty = write_file("empty_inputs.txt", "# nothing\n\n");
+  e = error_of({"--ingest.source=video", "--ingest.inputs=@" + empty});
+  EXPECT_NE(e.find("names no input"), std::string::npos) << e;
+  const auto ini = write_file("video.ini", "[ingest]\nsource = video\ninputs = a.mp4,b.mp4\nstreams = 3\n");
+  e = error_of({"--config", ini});
+  EXPECT_NE(e.find("'ingest.streams' (" + ini + ":4)"), std::string::npos) << e;
+  EXPECT_NE(e.find("names 2 inputs"), std::string::npos) << e;
+  e = error_of({"--ingest.source=camera"});
+  EXPECT_NE(e.find("expected synthetic or video"), std::string::npos) << e;
+  e = error_of({"--ingest.color=rgb"});
+  EXPECT_NE(e.find("'ingest.color'"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace ride

@@ -1,0 +1,167 @@
+#include "ingest/video_source.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "core/clock.h"
+#include "core/error.h"
+
+namespace ride::ingest {
+VideoInput::VideoInput(InputSpec spec, VideoOptions opts) : spec_(std::move(spec)), opts_(opts) {
+  status_.state = "connecting";
+}
+
+VideoInput::~VideoInput() {
+  stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void VideoInput::start() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+}
+
+void VideoInput::stop() {
+  stop_ = true;
+  cv_.notify_all();
+}
+
+void VideoInput::join() {
+  stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+InputStatus VideoInput::status() const {
+  std::lock_guard lk(mu_);
+  return status_;
+}
+
+bool VideoInput::sleep_unless_stopped(double seconds) {
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, std::chrono::duration<double>(seconds), [this] { return stop_.load(); });
+  return !stop_;
+}
+
+VideoInput::Got VideoInput::take(VideoFrame& out, double wait_s) {
+  std::unique_lock lk(mu_);
+  if (!spec_.live && wait_s > 0)
+    cv_.wait_for(lk, std::chrono::duration<double>(wait_s), [this] { return !queue_.empty() || ended_; });
+  if (!queue_.empty()) {
+    out = std::move(queue_.front());
+    queue_.pop_front();
+    cv_.notify_all();  // room for the decoder
+    return Got::frame;
+  }
+  return ended_ && !spec_.live ? Got::ended : Got::none;
+}
+
+void VideoInput::run() {
+  double backoff = opts_.retry_s;
+  const int timeout_ms = static_cast<int>(opts_.timeout_s * 1000);
+  auto set = [this](const char* state, const std::string& error = {}) {
+    std::lock_guard lk(mu_);
+    status_.state = state;
+    if (!error.empty()) status_.last_error = error;
+  };
+  cv::Mat raw, conv;
+  while (!stop_) {
+    {
+      std::lock_guard lk(mu_);
+      ++status_.attempts;
+    }
+    cv::VideoCapture cap;
+    const std::vector<int> params = {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv::CAP_PROP_READ_TIMEOUT_MSEC,
+                                     timeout_ms};
+    bool opened = false;
+    try {
+      opened = cap.open(spec_.url, cv::CAP_FFMPEG, params);
+    } catch (const cv::Exception& e) {
+      set("retrying", std::string("open failed: ") + e.what());
+    }
+    if (!opened) {
+      set("retrying", "cannot open '" + spec_.url + "' (unreachable, refused, or not a video)");
+      if (!sleep_unless_stopped(backoff)) break;
+      backoff = std::min(backoff * 2, opts_.retry_max_s);
+      continue;
+    }
+    {
+      std::lock_guard lk(mu_);
+      status_.ever_opened = true;
+      status_.state = "streaming";
+    }
+    bool streamed = false;
+    while (!stop_) {
+      bool ok = false;
+      try {
+        ok = cap.read(raw);
+      } catch (const cv::Exception& e) {
+        set("retrying", std::string("read failed: ") + e.what());
+      }
+      if (!ok || raw.empty()) break;
+      if (!streamed) backoff = opts_.retry_s;  // a working connection resets the backoff
+      streamed = true;
+      const cv::Mat* m = &raw;
+      if (opts_.gray && raw.channels() != 1) {
+        cv::cvtColor(raw, conv, raw.channels() == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
+        m = &conv;
+      } else if (!opts_.gray && raw.channels() != 3) {
+        cv::cvtColor(raw, conv, raw.channels() == 4 ? cv::COLOR_BGRA2BGR : cv::COLOR_GRAY2BGR);
+        m = &conv;
+      }
+      VideoFrame f;
+      f.width = m->cols;
+      f.height = m->rows;
+      f.channels = m->channels();
+      f.capture_ns = wall_ns();
+      const std::size_t row = static_cast<std::size_t>(f.width) * static_cast<std::size_t>(f.channels);
+      f.pixels.resize(row * static_cast<std::size_t>(f.height));
+      for (int y = 0; y < f.height; ++y)
+        std::memcpy(f.pixels.data() + row * static_cast<std::size_t>(y), m->ptr(y), row);
+      std::unique_lock lk(mu_);
+      f.index = ++status_.frames_read;
+      status_.width = f.width;
+      status_.height = f.height;
+      if (spec_.live) {
+        queue_.clear();  // only the newest frame matters for a sampled camera
+        queue_.push_back(std::move(f));
+      } else {
+        cv_.wait(lk, [this] { return queue_.size() < opts_.file_queue || stop_; });
+        if (stop_) break;
+        queue_.push_back(std::move(f));
+      }
+      lk.unlock();
+      cv_.notify_all();
+    }
+    if (stop_) break;
+    if (!spec_.live) {
+      if (!streamed) {  // opened but no frame at all: not a usable video; retry like an open failure
+        set("retrying", "'" + spec_.url + "' opened but gave no frame");
+        if (!sleep_unless_stopped(backoff)) break;
+        backoff = std::min(backoff * 2, opts_.retry_max_s);
+        continue;
+      }
+      std::lock_guard lk(mu_);
+      ended_ = true;
+      status_.state = "ended";
+      cv_.notify_all();
+      return;
+    }
+    {
+      std::lock_guard lk(mu_);
+      if (streamed) ++status_.reconnects;
+      status_.state = "retrying";
+      status_.last_error = streamed ? "connection lost or read timed out; reconnecting"
+                                    : "opened but gave no frame";
+    }
+    if (!sleep_unless_stopped(backoff)) break;
+    backoff = std::min(backoff * 2, opts_.retry_max_s);
+  }
+  std::lock_guard lk(mu_);
+  if (status_.state != "ended") status_.state = status_.ever_opened ? "stopped" : "unreachable";
+  cv_.notify_all();
+}
+
+}  // namespace ride::ingest

@@ -1,0 +1,207 @@
+// ingest/video_source: parsing ingest.inputs, and real reading through OpenCV/FFmpeg: files made
+// here with ffmpeg are compared frame by frame with an independent decode; a camera nobody serves
+// is retried and ends "unreachable"; a live MJPEG stream served by ffmpeg is sampled newest-first.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "core/error.h"
+#include "core/inputs.h"
+#include "ingest/video_source.h"
+
+namespace ri = ride::ingest;
+
+namespace {
+
+std::string tmp(const std::string& name) { return ::testing::TempDir() + name; }
+
+bool have_ffmpeg() { return std::system("command -v ffmpeg >/dev/null 2>&1") == 0; }
+
+/// Makes a test video with ffmpeg; empty when that fails.
+std::string make_video(const std::string& name, const std::string& args) {
+  const std::string path = tmp(name);
+  const std::string cmd = "ffmpeg -hide_banner -loglevel error -nostdin -y " + args + " '" + path + "'";
+  if (std::system(cmd.c_str()) != 0) return {};
+  return path;
+}
+
+std::vector<cv::Mat> decode_gray(const std::string& path) {
+  cv::VideoCapture cap(path, cv::CAP_FFMPEG);
+  std::vector<cv::Mat> out;
+  cv::Mat m, g;
+  while (cap.read(m)) {
+    cv::cvtColor(m, g, cv::COLOR_BGR2GRAY);
+    out.push_back(g.clone());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Inputs, LiveUrlsAreTold) {
+  EXPECT_TRUE(ri::is_live_url("http://127.0.0.1:8080/cam.mjpg"));
+  EXPECT_TRUE(ri::is_live_url("rtsp://cam/stream1"));
+  EXPECT_TRUE(ri::is_live_url("/dev/video0"));
+  EXPECT_FALSE(ri::is_live_url("clip.mp4"));
+  EXPECT_FALSE(ri::is_live_url("/data/http/clip.mp4"));
+}
+
+TEST(Inputs, ListFileWithNamesCommentsAndRelativePaths) {
+  ASSERT_EQ(std::system(("mkdir -p '" + tmp("cams") + "'").c_str()), 0);
+  const std::string list = tmp("cams/list.txt");
+  std::ofstream(list) << "# lobby cameras\n  rtsp://10.1.1.5/s1   lobby east \n\nclips/a.mp4\n/abs/b.avi b # note\n";
+  const auto in = ri::parse_inputs("@" + list, "'ingest.inputs' (job.ini:3)");
+  ASSERT_EQ(in.size(), 3u);
+  EXPECT_EQ(in[0].url, "rtsp://10.1.1.5/s1");
+  EXPECT_EQ(in[0].name, "lobby east");
+  EXPECT_TRUE(in[0].live);
+  EXPECT_EQ(in[0].origin, list + ":2");
+  EXPECT_EQ(in[1].url, tmp("cams/clips/a.mp4"));  // relative to the list file
+  EXPECT_EQ(in[1].name, in[1].url);
+  EXPECT_FALSE(in[1].live);
+  EXPECT_EQ(in[2].url, "/abs/b.avi");
+  EXPECT_EQ(in[2].name, "b");
+  EXPECT_EQ(in[2].origin, list + ":5");
+}
+
+TEST(Inputs, ErrorsNameTheKey) {
+  try {
+    ri::parse_inputs("a.mp4,  ,b.mp4", "'ingest.inputs' (job.ini:3)");
+    FAIL() << "an empty entry was accepted";
+  } catch (const ride::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'ingest.inputs' (job.ini:3): input 2 is empty"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(ri::parse_inputs("@/no/such/list", "k"), ride::ConfigError);
+}
+
+TEST(VideoInput, FileFramesInOrderEqualAnIndependentDecode) {
+  if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
+  const auto path = make_video("v_a.avi", "-f lavfi -i testsrc=size=64x48:rate=10 -frames:v 12 -c:v mjpeg -q:v 2");
+  ASSERT_FALSE(path.empty());
+  const auto ref = decode_gray(path);
+  ASSERT_EQ(ref.size(), 12u);
+  ri::VideoInput in(ri::InputSpec{path, "a", "test", false}, ri::VideoOptions{});
+  in.start();
+  ri::VideoFrame f;
+  std::size_t n = 0;
+  for (;;) {
+    const auto got = in.take(f, 5.0);
+    if (got == ri::VideoInput::Got::ended) break;
+    ASSERT_EQ(got, ri::VideoInput::Got::frame) << "no frame within 5 s";
+    ASSERT_LT(n, ref.size());
+    ASSERT_EQ(f.width, 64);
+    ASSERT_EQ(f.height, 48);
+    ASSERT_EQ(f.channels, 1);
+    EXPECT_EQ(f.index, n + 1);
+    EXPECT_EQ(0, std::memcmp(f.pixels.data(), ref[n].data, f.pixels.size())) << "frame " << n;
+    ++n;
+  }
+  EXPECT_EQ(n, 12u);
+  in.join();
+  const auto st = in.status();
+  EXPECT_EQ(st.state, "ended");
+  EXPECT_EQ(st.frames_read, 12u);
+  EXPECT_EQ(st.attempts, 1u);
+}
+
+TEST(VideoInput, BgrFramesKeepThreeChannelsAtOddSizes) {
+  if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
+  // lossless FFV1 at an odd size
+  const auto path = make_video("v_b.mkv", "-f lavfi -i testsrc=size=33x31:rate=10 -frames:v 3 -c:v ffv1 -pix_fmt bgr0");
+  ASSERT_FALSE(path.empty());
+  cv::VideoCapture cap(path, cv::CAP_FFMPEG);
+  cv::Mat ref;
+  ASSERT_TRUE(cap.read(ref));
+  ri::VideoOptions o;
+  o.gray = false;
+  ri::VideoInput in(ri::InputSpec{path, "b", "test", false}, o);
+  in.start();
+  ri::VideoFrame f;
+  ASSERT_EQ(in.take(f, 5.0), ri::VideoInput::Got::frame);
+  EXPECT_EQ(f.channels, 3);
+  EXPECT_EQ(f.width, 33);
+  EXPECT_EQ(f.height, 31);
+  ASSERT_EQ(f.pixels.size(), 33u * 31u * 3u);
+  for (int y = 0; y < 31; ++y)  // rows tightly packed (OpenCV's may be padded)
+    ASSERT_EQ(0, std::memcmp(f.pixels.data() + static_cast<std::size_t>(y) * 33 * 3, ref.ptr(y), 33 * 3)) << "row " << y;
+}
+
+TEST(VideoInput, NotAVideoIsRetriedNotFatal) {
+  const std::string path = tmp("not_a_video.mp4");
+  std::ofstream(path) << "this is text, not a video";
+  ri::VideoOptions o;
+  o.retry_s = 0.05;
+  o.retry_max_s = 0.05;
+  ri::VideoInput in(ri::InputSpec{path, "bad", "test", false}, o);
+  in.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ri::VideoFrame f;
+  EXPECT_EQ(in.take(f, 0), ri::VideoInput::Got::none);
+  in.join();
+  EXPECT_EQ(in.status().state, "unreachable");
+  EXPECT_GE(in.status().attempts, 2u);
+}
+
+TEST(VideoInput, UnreachableCameraIsRetriedAndReported) {
+  ri::VideoOptions o;
+  o.retry_s = 0.05;
+  o.retry_max_s = 0.1;
+  o.timeout_s = 1;
+  // port 1 on the loopback: nothing listens, the connection is refused at once
+  ri::VideoInput in(ri::InputSpec{"http://127.0.0.1:1/none.mjpg", "none", "test", true}, o);
+  in.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  ri::VideoFrame f;
+  EXPECT_EQ(in.take(f, 0), ri::VideoInput::Got::none);
+  EXPECT_EQ(in.status().state, "retrying");
+  const auto t0 = std::chrono::steady_clock::now();
+  in.join();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.5)
+      << "stopping a retrying input must not wait out its backoff";
+  const auto st = in.status();
+  EXPECT_EQ(st.state, "unreachable");
+  EXPECT_GE(st.attempts, 3u);
+  EXPECT_NE(st.last_error.find("cannot open"), std::string::npos) << st.last_error;
+}
+
+TEST(VideoInput, LiveMjpegIsSampledNewestFirst) {
+  if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
+  // ffmpeg serves one client a 10 fps MJPEG stream over HTTP for 3 s
+  const int port = 20000 + static_cast<int>(::getpid() % 20000);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/cam.mjpg";
+  const std::string cmd =
+      "ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=80x60:rate=10 -t 3 "
+      "-f mpjpeg -listen 1 '" + url + "' >/dev/null 2>&1 &";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ri::VideoOptions o;
+  o.retry_s = 0.1;
+  ri::VideoInput in(ri::InputSpec{url, "cam", "test", true}, o);
+  in.start();
+  ri::VideoFrame f;
+  std::uint64_t last = 0, taken = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // sample at 4 fps
+    if (in.take(f, 0) != ri::VideoInput::Got::frame) continue;
+    EXPECT_GT(f.index, last) << "a frame was handed out twice";
+    EXPECT_EQ(f.width, 80);
+    last = f.index;
+    ++taken;
+  }
+  const auto st = in.status();
+  in.join();
+  EXPECT_GE(taken, 3u);
+  EXPECT_GT(st.frames_read, taken) << "the camera is read faster than it is sampled; only the newest is kept";
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# MPI cases with real inputs (ingest.source = video): video files made here with ffmpeg, and
+# live MJPEG-over-HTTP cameras served by ffmpeg on 127.0.0.1; then run_job.sh runs the job and
+# verify_run decodes every file again and checks each result against its decoded frame.
+#
+# usage: video_job.sh CASE RIDE VERIFY WORKDIR
+#   files_batch   two files (MJPEG AVI 160x120 x 30, MPEG-4 MP4 96x72 x 20), batch mode, std-dev
+#                 with output images: every pixel of every frame checked against a naive filter
+#   files_stream  the same files in stream mode at 40 fps, keyed, BGR frames through IA
+#   live          a camera that drops after ~1.5 s and comes back (a second server on the same
+#                 port), a camera nobody serves, and a file, sampled at 5 fps for 4 s: the
+#                 unreachable one is retried and reported, the dropped one reconnects, the
+#                 others go on, nothing lost, every rank exits
+set -euo pipefail
+case_name=$1 ride=$2 verify=$3 dir=$4
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+command -v ffmpeg >/dev/null || { echo "video_job: ffmpeg is not installed (scripts/setup.sh installs it)" >&2; exit 1; }
+rm -rf "$dir" && mkdir -p "$dir"
+media=$dir/media
+mkdir -p "$media"
+ff() { ffmpeg -hide_banner -loglevel error -nostdin -y "$@"; }
+ff -f lavfi -i testsrc=size=160x120:rate=10 -frames:v 30 -c:v mjpeg -q:v 3 "$media/a.avi"
+ff -f lavfi -i testsrc2=size=96x72:rate=10 -frames:v 20 -c:v mpeg4 "$media/b.mp4"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+case "$case_name" in
+  files_batch)
+    "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --job.mode=batch --ingest.source=video \
+      --ingest.inputs="$media/a.avi,$media/b.mp4" --output.images=true --params.window=3
+    ;;
+  files_stream)
+    printf '# two files, named\n%s  first file\n\n%s second  # comment\n' a.avi b.mp4 >"$media/inputs.txt"
+    "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --ingest.source=video \
+      --ingest.inputs="@$media/inputs.txt" --ingest.fps=40 --ingest.partitioning=key \
+      --ingest.color=bgr --task.name=ia
+    grep -q "input 0 (first file): ended, 30 frames published of 30 read" "$dir/run/out.log" ||
+      { echo "video_job: no line for input 0 by its name" >&2; exit 1; }
+    ;;
+  live)
+    up=$(free_port) down=$(free_port)
+    serve() {  # SECONDS: one MJPEG client on $up for that long
+      ff -re -f lavfi -i testsrc=size=128x96:rate=10 -t "$1" -f mpjpeg -listen 1 "http://127.0.0.1:$up/cam.mjpg" &
+      pids+=($!)
+    }
+    serve 1.5
+    # after the first server ends, a second one on the same port: the input must reconnect
+    ( sleep 2.2; exec ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=128x96:rate=10 \
+        -t 8 -f mpjpeg -listen 1 "http://127.0.0.1:$up/cam.mjpg" ) &
+    pids+=($!)
+    sleep 0.3
+    t0=$SECONDS
+    "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --ingest.source=video \
+      --ingest.inputs="http://127.0.0.1:$up/cam.mjpg,http://127.0.0.1:$down/none.mjpg,$media/a.avi" \
+      --ingest.fps=5 --ingest.duration_s=4 --ingest.retry_s=0.2 --ingest.retry_max_s=0.5 \
+      --ingest.timeout_s=2 --verify --expect-unreachable 1 --min-live-frames 5
+    echo "video_job: the job took $((SECONDS - t0)) s"
+    grep -q "input 1 (http://127.0.0.1:$down/none.mjpg): unreachable" "$dir/run/out.log" ||
+      { echo "video_job: the unreachable camera is not reported" >&2; exit 1; }
+    grep -q "warning: 1 input(s) never reached" "$dir/run/out.log" ||
+      { echo "video_job: no warning line for the unreachable camera" >&2; exit 1; }
+    python3 - "$dir/run/summary.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+cam, none, f = s["inputs"]
+print(f"video_job: camera {cam['state']}, {cam['frames_published']} frames, {cam['reconnects']} reconnects,"
+      f" {cam['skipped_ticks']} ticks without a new frame; unreachable after {none['attempts']} attempts")
+assert cam["reconnects"] >= 1, cam          # it dropped and came back
+assert cam["attempts"] >= 2, cam
+assert none["attempts"] >= 3 and none["frames_published"] == 0, none
+assert f["state"] == "ended" and f["frames_published"] == 30, f
+EOF
+    ;;
+  *) echo "video_job: unknown case '$case_name'" >&2; exit 2 ;;
+esac
