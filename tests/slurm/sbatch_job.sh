@@ -12,8 +12,9 @@
 #               found from the path Slurm recorded): its GPU request is scheduled (on a fake
 #               GPU), worker.device=auto falls back to the CPU path, ExitCode=0:0
 #   plan        the script `ride plan --sbatch` writes for two programs on a one-node catalog,
-#               submitted as it is: both classes' ride jobs account for every frame of their
-#               cameras (ingested = cameras x fps x 2 s = processed, lost 0), COMPLETED 0:0
+#               submitted as it is, one class on synthetic cameras and one on real inputs (a
+#               camera list in RIDE_PLAN_INPUTS): both classes' ride jobs account for every
+#               frame (ingested = processed, lost 0), COMPLETED 0:0
 #
 # The node has fewer CPUs than the 6 tasks, so jobs are submitted with --overcommit (otherwise
 # Slurm leaves them pending, Reason=PartitionConfig) and RIDE_OVERSUBSCRIBE=1.
@@ -153,13 +154,18 @@ EOF
       --sbatch "$d/plan.sbatch" --json "$d/plan.json" || fail "ride plan failed"
     grep -q '^#SBATCH --nodes=1$' "$d/plan.sbatch" || fail "the plan's script does not ask for 1 node"
     grep -q '^#SBATCH --ntasks-per-node=2$' "$d/plan.sbatch" || fail "no --ntasks-per-node=2"
-    out_prefix=ride-plan run_case "$d" "$d" -- "$d/plan.sbatch" --ingest.duration_s=2
+    # the noop class reads real inputs: five video files (4 frames each) named in a camera list
+    mkdir -p "$d/cams"
+    ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i testsrc=size=64x48:rate=10 -frames:v 4 \
+      -c:v mjpeg "$d/cams/clip.avi" || fail "ffmpeg could not make a test video"
+    for k in 1 2 3 4 5; do echo "clip.avi camera-$k"; done >"$d/cams/noop@64x48@2fps.txt"
+    out_prefix=ride-plan run_case "$d" "$d" RIDE_PLAN_INPUTS="$d/cams" -- "$d/plan.sbatch" --ingest.duration_s=2
     [ "$(job_field "$id" JobName)" = ride-plan ] || fail "job name is not 'ride-plan'"
     grep -q "ride-plan-run: done, exit 0" "$out" || fail "the plan's steps did not all exit 0"
     python3 - "$d" "$id" <<'EOF2' || fail "summary check failed"
 import json, sys
 d, job = sys.argv[1], sys.argv[2]
-want = {"stddev": (6, 4), "noop": (5, 2)}   # cameras, fps (scenario.csv)
+want = {"stddev": 6 * 4 * 2, "noop": 5 * 4}   # 6 synthetic cameras x 4 fps x 2 s; 5 files x 4 frames
 for step in (0, 1):
     s = json.load(open(f"{d}/ride-plan-{job}-{step}.json"))
     f = s["frames"]
@@ -167,8 +173,11 @@ for step in (0, 1):
     assert s["status"] == "ok", s["status"]
     assert f["ingested"] > 0 and f["processed"] == f["ingested"], f
     assert f["lost"] == 0 and f["duplicates"] == 0, f
-    cams, fps = want.pop(s["task"])
-    assert f["ingested"] == cams * fps * 2, (f["ingested"], cams, fps)
+    if s["task"] == "noop":
+        names = [i["name"] for i in s["inputs"]]
+        assert names == [f"camera-{k}" for k in range(1, 6)], names
+        assert all(i["state"] == "ended" and i["frames_published"] == 4 for i in s["inputs"]), s["inputs"]
+    assert f["ingested"] == want.pop(s["task"]), (s["task"], f["ingested"])
 assert not want, f"no step ran {want}"
 EOF2
     [ "$state" = COMPLETED ] || fail "JobState=$state, expected COMPLETED"
