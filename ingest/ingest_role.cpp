@@ -259,6 +259,7 @@ class Ingest {
                          {"skipped_ticks", st.skipped},
                          {"attempts", is.attempts},
                          {"reconnects", is.reconnects},
+                         {"skipped_files", is.skipped_files},
                          {"width", is.width},
                          {"height", is.height},
                          {"last_error", is.last_error}});

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
@@ -58,8 +60,104 @@ VideoInput::Got VideoInput::take(VideoFrame& out, double wait_s) {
   return ended_ && !spec_.live ? Got::ended : Got::none;
 }
 
+namespace {
+bool is_image_file(const std::filesystem::path& p) {
+  std::string ext = p.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".webp"})
+    if (ext == e) return true;
+  return false;
+}
+}  // namespace
+
+bool VideoInput::push_frame(const cv::Mat& raw, cv::Mat& conv) {
+  const cv::Mat* m = &raw;
+  if (opts_.gray && raw.channels() != 1) {
+    cv::cvtColor(raw, conv, raw.channels() == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
+    m = &conv;
+  } else if (!opts_.gray && raw.channels() != 3) {
+    cv::cvtColor(raw, conv, raw.channels() == 4 ? cv::COLOR_BGRA2BGR : cv::COLOR_GRAY2BGR);
+    m = &conv;
+  }
+  VideoFrame f;
+  f.width = m->cols;
+  f.height = m->rows;
+  f.channels = m->channels();
+  f.capture_ns = wall_ns();
+  const std::size_t row = static_cast<std::size_t>(f.width) * static_cast<std::size_t>(f.channels);
+  f.pixels.resize(row * static_cast<std::size_t>(f.height));
+  for (int y = 0; y < f.height; ++y) std::memcpy(f.pixels.data() + row * static_cast<std::size_t>(y), m->ptr(y), row);
+  std::unique_lock lk(mu_);
+  f.index = ++status_.frames_read;
+  status_.width = f.width;
+  status_.height = f.height;
+  if (spec_.live) {
+    queue_.clear();  // only the newest frame matters for a sampled camera
+    queue_.push_back(std::move(f));
+  } else {
+    cv_.wait(lk, [this] { return queue_.size() < opts_.file_queue || stop_; });
+    if (stop_) return false;
+    queue_.push_back(std::move(f));
+  }
+  lk.unlock();
+  cv_.notify_all();
+  return true;
+}
+
+bool VideoInput::run_folder() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (fs::directory_iterator it(spec_.url, ec), end; !ec && it != end; it.increment(ec))
+    if (it->is_regular_file(ec) && is_image_file(it->path())) files.push_back(it->path());
+  if (files.empty()) return false;
+  std::sort(files.begin(), files.end());
+  {
+    std::lock_guard lk(mu_);
+    status_.ever_opened = true;
+    status_.state = "streaming";
+  }
+  cv::Mat raw, conv;
+  for (const auto& file : files) {
+    if (stop_) return true;
+    raw = cv::imread(file.string(), cv::IMREAD_COLOR);
+    if (raw.empty()) {  // a bad image is skipped and reported, the folder goes on
+      std::lock_guard lk(mu_);
+      ++status_.skipped_files;
+      status_.last_error = "cannot decode '" + file.filename().string() + "' (skipped)";
+      continue;
+    }
+    if (!push_frame(raw, conv)) return true;
+  }
+  std::lock_guard lk(mu_);
+  ended_ = true;
+  status_.state = "ended";
+  cv_.notify_all();
+  return true;
+}
+
 void VideoInput::run() {
   double backoff = opts_.retry_s;
+  if (!spec_.live && std::filesystem::is_directory(spec_.url)) {  // an image folder
+    while (!stop_) {
+      {
+        std::lock_guard lk(mu_);
+        ++status_.attempts;
+      }
+      if (run_folder()) break;
+      {
+        std::lock_guard lk(mu_);
+        status_.state = "retrying";
+        status_.last_error = "no image files in folder '" + spec_.url + "'";
+      }
+      if (!sleep_unless_stopped(backoff)) break;
+      backoff = std::min(backoff * 2, opts_.retry_max_s);
+    }
+    std::lock_guard lk(mu_);
+    if (status_.state != "ended") status_.state = status_.ever_opened ? "stopped" : "unreachable";
+    cv_.notify_all();
+    return;
+  }
   const int timeout_ms = static_cast<int>(opts_.timeout_s * 1000);
   auto set = [this](const char* state, const std::string& error = {}) {
     std::lock_guard lk(mu_);
@@ -103,37 +201,7 @@ void VideoInput::run() {
       if (!ok || raw.empty()) break;
       if (!streamed) backoff = opts_.retry_s;  // a working connection resets the backoff
       streamed = true;
-      const cv::Mat* m = &raw;
-      if (opts_.gray && raw.channels() != 1) {
-        cv::cvtColor(raw, conv, raw.channels() == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
-        m = &conv;
-      } else if (!opts_.gray && raw.channels() != 3) {
-        cv::cvtColor(raw, conv, raw.channels() == 4 ? cv::COLOR_BGRA2BGR : cv::COLOR_GRAY2BGR);
-        m = &conv;
-      }
-      VideoFrame f;
-      f.width = m->cols;
-      f.height = m->rows;
-      f.channels = m->channels();
-      f.capture_ns = wall_ns();
-      const std::size_t row = static_cast<std::size_t>(f.width) * static_cast<std::size_t>(f.channels);
-      f.pixels.resize(row * static_cast<std::size_t>(f.height));
-      for (int y = 0; y < f.height; ++y)
-        std::memcpy(f.pixels.data() + row * static_cast<std::size_t>(y), m->ptr(y), row);
-      std::unique_lock lk(mu_);
-      f.index = ++status_.frames_read;
-      status_.width = f.width;
-      status_.height = f.height;
-      if (spec_.live) {
-        queue_.clear();  // only the newest frame matters for a sampled camera
-        queue_.push_back(std::move(f));
-      } else {
-        cv_.wait(lk, [this] { return queue_.size() < opts_.file_queue || stop_; });
-        if (stop_) break;
-        queue_.push_back(std::move(f));
-      }
-      lk.unlock();
-      cv_.notify_all();
+      if (!push_frame(raw, conv)) break;
     }
     if (stop_) break;
     if (!spec_.live) {

@@ -8,7 +8,9 @@
 ///    samples it at `ingest.fps` (CAM²'s "desired frame rate" of a camera). A tick with no frame
 ///    newer than the last one taken is skipped and counted, never filled with a stale frame.
 ///  - **file** (anything else, a path): every frame in order, through a small bounded queue, so
-///    a slow consumer slows the decoder instead of dropping frames.
+///    a slow consumer slows the decoder instead of dropping frames. A directory is an **image
+///    folder**: its image files (png, jpg, bmp, tif, pgm/ppm, webp) in name order, one frame
+///    each; a file that does not decode is skipped, counted and named in last_error.
 /// An input that cannot be opened, or a live one whose connection drops, is retried with
 /// exponential backoff (retry_s doubling up to retry_max_s) until the job stops it; its state,
 /// attempts and last error are reported, and the other inputs go on. A file that ends is done.
@@ -27,6 +29,10 @@
 #include <vector>
 
 #include "core/inputs.h"
+
+namespace cv {
+class Mat;
+}
 
 namespace ride::ingest {
 
@@ -56,6 +62,7 @@ struct InputStatus {
   std::string last_error;        ///< empty when none
   int width = 0, height = 0;     ///< of the last frame
   bool ever_opened = false;
+  std::uint64_t skipped_files = 0;  ///< image folder: files that did not decode
 };
 
 class VideoInput {
@@ -83,6 +90,10 @@ class VideoInput {
 
  private:
   void run();
+  /// Image folder: every image file in name order; false when the folder holds none.
+  bool run_folder();
+  /// Converts and queues one decoded frame (live: replaces the newest); false when stopped.
+  bool push_frame(const cv::Mat& raw, cv::Mat& conv);
   bool sleep_unless_stopped(double seconds);
 
   InputSpec spec_;

@@ -989,6 +989,8 @@ class Master {
         if (src.value("skipped_ticks", 0) > 0) std::cout << ", " << src.value("skipped_ticks", 0) << " ticks without a new frame";
         if (src.value("attempts", 0) > 1) std::cout << ", " << src.value("attempts", 0) << " attempts to open";
         if (src.value("reconnects", 0) > 0) std::cout << ", " << src.value("reconnects", 0) << " reconnects";
+        if (src.value("skipped_files", 0) > 0)
+          std::cout << ", " << src.value("skipped_files", 0) << " image file(s) that did not decode skipped";
         if (!src.value("last_error", "").empty()) std::cout << "; last error: " << src.value("last_error", "");
         std::cout << "\n";
       }

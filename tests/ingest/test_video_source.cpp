@@ -8,10 +8,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
 
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
@@ -204,4 +206,52 @@ TEST(VideoInput, LiveMjpegIsSampledNewestFirst) {
   in.join();
   EXPECT_GE(taken, 3u);
   EXPECT_GT(st.frames_read, taken) << "the camera is read faster than it is sampled; only the newest is kept";
+}
+
+TEST(VideoInput, ImageFolderInNameOrderSkippingBadFiles) {
+  namespace fs = std::filesystem;
+  const fs::path dir = tmp("folder_in");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // b.png and a.png made here; c.jpg is not an image; notes.txt is not an image file at all
+  cv::Mat a(5, 7, CV_8UC3, cv::Scalar(10, 20, 30)), b(3, 4, CV_8UC3, cv::Scalar(200, 100, 50));
+  ASSERT_TRUE(cv::imwrite((dir / "b.png").string(), b));
+  ASSERT_TRUE(cv::imwrite((dir / "a.png").string(), a));
+  std::ofstream(dir / "c.jpg") << "truncated";
+  std::ofstream(dir / "notes.txt") << "hello";
+  ri::VideoInput in(ri::InputSpec{dir.string(), "folder", "test", false}, ri::VideoOptions{});
+  in.start();
+  ri::VideoFrame f;
+  ASSERT_EQ(in.take(f, 5.0), ri::VideoInput::Got::frame);
+  EXPECT_EQ(f.width, 7);  // a.png first
+  EXPECT_EQ(f.height, 5);
+  cv::Mat g;
+  cv::cvtColor(a, g, cv::COLOR_BGR2GRAY);
+  EXPECT_EQ(std::to_integer<int>(f.pixels[0]), g.at<std::uint8_t>(0, 0));
+  ASSERT_EQ(in.take(f, 5.0), ri::VideoInput::Got::frame);
+  EXPECT_EQ(f.width, 4);
+  EXPECT_EQ(in.take(f, 5.0), ri::VideoInput::Got::ended);
+  in.join();
+  const auto st = in.status();
+  EXPECT_EQ(st.state, "ended");
+  EXPECT_EQ(st.frames_read, 2u);
+  EXPECT_EQ(st.skipped_files, 1u);
+  EXPECT_NE(st.last_error.find("c.jpg"), std::string::npos) << st.last_error;
+}
+
+TEST(VideoInput, EmptyFolderIsRetriedThenUnreachable) {
+  namespace fs = std::filesystem;
+  const fs::path dir = tmp("folder_empty");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  ri::VideoOptions o;
+  o.retry_s = 0.05;
+  o.retry_max_s = 0.05;
+  ri::VideoInput in(ri::InputSpec{dir.string(), "empty", "test", false}, o);
+  in.start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  in.join();
+  EXPECT_EQ(in.status().state, "unreachable");
+  EXPECT_GE(in.status().attempts, 2u);
+  EXPECT_NE(in.status().last_error.find("no image files"), std::string::npos);
 }

@@ -26,7 +26,9 @@
 /// OpenCV (the same conversion to gray): each file's frame count is what must have been
 /// ingested, and each result is checked against its decoded frame (checksum; stddev values).
 /// Live inputs cannot be replayed: their count is what ingest reports, checked for gaps.
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -40,6 +42,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
@@ -161,13 +164,37 @@ int main(int argc, char** argv) {
         }
         continue;
       }
-      cv::VideoCapture cap(specs[k].url, cv::CAP_FFMPEG);
-      CHECK(cap.isOpened(), "cannot decode file input " << specs[k].url << " here");
       cv::Mat m, g;
-      while ((cfg.frames == 0 || decoded[stream].size() < cfg.frames) && cap.read(m)) {
+      auto keep = [&] {
         if (cfg.color == "gray") cv::cvtColor(m, g, cv::COLOR_BGR2GRAY);
         else g = m;
         decoded[stream].push_back(g.clone());
+      };
+      auto room = [&] { return cfg.frames == 0 || decoded[stream].size() < cfg.frames; };
+      if (std::filesystem::is_directory(specs[k].url)) {  // image folder: image files in name order
+        std::vector<std::filesystem::path> files;
+        for (const auto& e : std::filesystem::directory_iterator(specs[k].url)) {
+          std::string ext = e.path().extension().string();
+          for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+          if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" ||
+                                      ext == ".tif" || ext == ".tiff" || ext == ".pgm" || ext == ".ppm" ||
+                                      ext == ".pbm" || ext == ".webp"))
+            files.push_back(e.path());
+        }
+        std::sort(files.begin(), files.end());
+        std::uint64_t bad = 0;
+        for (const auto& file : files) {
+          if (!room()) break;
+          m = cv::imread(file.string(), cv::IMREAD_COLOR);
+          if (m.empty()) ++bad;
+          else keep();
+        }
+        CHECK(in.value("skipped_files", std::uint64_t{0}) == bad,
+              "image folder " << k << ": " << in.value("skipped_files", 0) << " files skipped, " << bad << " do not decode");
+      } else {
+        cv::VideoCapture cap(specs[k].url, cv::CAP_FFMPEG);
+        CHECK(cap.isOpened(), "cannot decode file input " << specs[k].url << " here");
+        while (room() && cap.read(m)) keep();
       }
       per_stream[stream] = decoded[stream].size();
       CHECK(published == decoded[stream].size(), "file input " << k << ": ingest published " << published

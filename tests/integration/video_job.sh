@@ -4,8 +4,10 @@
 # verify_run decodes every file again and checks each result against its decoded frame.
 #
 # usage: video_job.sh CASE RIDE VERIFY WORKDIR
-#   files_batch   two files (MJPEG AVI 160x120 x 30, MPEG-4 MP4 96x72 x 20), batch mode, std-dev
-#                 with output images: every pixel of every frame checked against a naive filter
+#   files_batch   two files (MJPEG AVI 160x120 x 30, MPEG-4 MP4 96x72 x 20) and an image folder
+#                 (two photographs, a truncated JPEG that is skipped and reported), batch mode,
+#                 std-dev with output images: every pixel of every frame checked against a naive
+#                 filter
 #   files_stream  the same files in stream mode at 40 fps, keyed, BGR frames through IA
 #   live          a camera that drops after ~1.5 s and comes back (a second server on the same
 #                 port), a camera nobody serves, and a file, sampled at 5 fps for 4 s: the
@@ -29,8 +31,23 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 
 case "$case_name" in
   files_batch)
+    # and an image folder: two photographs, a truncated JPEG (skipped, reported) and a text file
+    skdata=/usr/lib/python3/dist-packages/skimage/data
+    mkdir -p "$media/photos"
+    if [ -f "$skdata/camera.png" ]; then
+      cp "$skdata/camera.png" "$media/photos/1_camera.png"
+      cp "$skdata/coins.png" "$media/photos/2_coins.png"
+      cp "$skdata/truncated.jpg" "$media/photos/3_truncated.jpg"
+    else  # python3-skimage missing: frames made here instead
+      ff -f lavfi -i testsrc=size=64x48 -frames:v 1 "$media/photos/1.png"
+      ff -f lavfi -i testsrc2=size=48x36 -frames:v 1 "$media/photos/2.png"
+      printf 'not an image' >"$media/photos/3_truncated.jpg"
+    fi
+    echo "notes" >"$media/photos/readme.txt"
     "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --job.mode=batch --ingest.source=video \
-      --ingest.inputs="$media/a.avi,$media/b.mp4" --output.images=true --params.window=3
+      --ingest.inputs="$media/a.avi,$media/b.mp4,$media/photos" --output.images=true --params.window=3
+    grep -q "input 2 (.*photos): ended, 2 frames published of 2 read, .*1 image file(s) that did not decode skipped" \
+      "$dir/run/out.log" || { echo "video_job: the image folder's line is wrong" >&2; exit 1; }
     ;;
   files_stream)
     printf '# two files, named\n%s  first file\n\n%s second  # comment\n' a.avi b.mp4 >"$media/inputs.txt"
