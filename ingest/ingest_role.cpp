@@ -86,26 +86,12 @@ class Ingest {
       if (now - due > 1.0 / cfg.fps) ++late_frames_;
       max_lateness_s_ = std::max(max_lateness_s_, now - due);
 
-      auto b = std::make_shared<Buffer>(kPixelsAt + payload);
-      ProduceHeader ph;
-      ph.partition = static_cast<std::uint32_t>(chosen);
-      FrameHeader fh;
-      fh.stream = item.stream;
-      fh.sequence = item.sequence;
-      fh.width = static_cast<std::uint32_t>(cfg.width);
-      fh.height = static_cast<std::uint32_t>(cfg.height);
-      fh.pixel = PixelType::u8;
-      fh.channels = 1;
-      ingest::fill_synthetic_frame(cfg.seed, item.stream, item.sequence, b->data() + kPixelsAt,
-                                   payload);
-      fh.capture_ns = wall_ns();
-      b->write(0, ph);
-      b->write(kFrameHeaderAt, fh);
-      publish(std::move(b), chosen);
+      publish_new(chosen, item.stream, item.sequence, cfg.width, cfg.height, 1, [&](std::byte* px) {
+        ingest::fill_synthetic_frame(cfg.seed, item.stream, item.sequence, px, payload);
+        return wall_ns();
+      });
       chosen = -1;
       schedule.pop();
-      ++produced_[item.stream];
-      ++per_second_at(fh.capture_ns);
     }
   }
 
@@ -217,24 +203,10 @@ class Ingest {
         continue;
       }
       if (!wait_for_room(p)) break;
-      const std::size_t payload = f.pixels.size();
-      auto b = std::make_shared<Buffer>(kPixelsAt + payload);
-      ProduceHeader ph;
-      ph.partition = static_cast<std::uint32_t>(p);
-      FrameHeader fh;
-      fh.stream = st.id;
-      fh.sequence = st.seq;
-      fh.width = static_cast<std::uint32_t>(f.width);
-      fh.height = static_cast<std::uint32_t>(f.height);
-      fh.pixel = PixelType::u8;
-      fh.channels = static_cast<std::uint8_t>(f.channels);
-      fh.capture_ns = f.capture_ns;
-      std::memcpy(b->data() + kPixelsAt, f.pixels.data(), payload);
-      b->write(0, ph);
-      b->write(kFrameHeaderAt, fh);
-      publish(std::move(b), p);
-      ++produced_[st.id];
-      ++per_second_at(fh.capture_ns);
+      publish_new(p, st.id, st.seq, f.width, f.height, f.channels, [&](std::byte* px) {
+        std::memcpy(px, f.pixels.data(), f.pixels.size());
+        return f.capture_ns;
+      });
       if (paced && now - st.next_due > period && !st.in->spec().live) ++late_frames_;
       ++st.seq;
       st.next_due = st.in->spec().live ? std::max(st.next_due + period, now - period) : st.next_due + period;
@@ -347,6 +319,31 @@ class Ingest {
         stop_);
     ctx_.net.progress();
     return any;
+  }
+
+  /// Builds a PRODUCE for frame (stream, sequence) of w x h x channels u8 pixels, which `fill`
+  /// writes (returning the capture time), publishes it and counts it as produced.
+  template <typename Fill>
+  void publish_new(int partition, std::uint32_t stream, std::uint64_t sequence, int w, int h, int channels,
+                   Fill&& fill) {
+    const std::size_t payload = static_cast<std::size_t>(w) * static_cast<std::size_t>(h) *
+                                static_cast<std::size_t>(channels);
+    auto b = std::make_shared<Buffer>(kPixelsAt + payload);
+    ProduceHeader ph;
+    ph.partition = static_cast<std::uint32_t>(partition);
+    FrameHeader fh;
+    fh.stream = stream;
+    fh.sequence = sequence;
+    fh.width = static_cast<std::uint32_t>(w);
+    fh.height = static_cast<std::uint32_t>(h);
+    fh.pixel = PixelType::u8;
+    fh.channels = static_cast<std::uint8_t>(channels);
+    fh.capture_ns = fill(b->data() + kPixelsAt);
+    b->write(0, ph);
+    b->write(kFrameHeaderAt, fh);
+    publish(std::move(b), partition);
+    ++produced_[stream];
+    ++per_second_at(fh.capture_ns);
   }
 
   void publish(BufferPtr frame, int partition) {
