@@ -10,6 +10,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "core/clock.h"
+#include "storage/hdf5_handle.h"
 #include "core/error.h"
 
 namespace ride::ingest {
@@ -136,19 +137,75 @@ bool VideoInput::run_folder() {
   return true;
 }
 
+std::string VideoInput::run_hdf5() {
+  const auto [path, name] = split_hdf5_url(spec_.url);
+  h5::silence_error_printing();
+  if (!std::filesystem::is_regular_file(path)) return "no file '" + path + "'";
+  h5::File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!file.valid()) return "'" + path + "' is not an HDF5 file";
+  if (H5Lexists(file.get(), name.c_str(), H5P_DEFAULT) <= 0) return "'" + path + "' has no dataset '" + name + "'";
+  h5::Dataset ds(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT));
+  h5::Datatype type(H5Dget_type(ds.get()));
+  h5::Dataspace space(H5Dget_space(ds.get()));
+  if (!ds.valid() || !type.valid() || !space.valid()) return "cannot open dataset '" + name + "' in '" + path + "'";
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  hsize_t dims[4] = {0, 0, 0, 1};
+  if (H5Tget_class(type.get()) != H5T_INTEGER || H5Tget_size(type.get()) != 1 || rank < 3 || rank > 4 ||
+      H5Sget_simple_extent_dims(space.get(), dims, nullptr) != rank || (rank == 4 && dims[3] != 1 && dims[3] != 3))
+    return "dataset '" + name + "' in '" + path + "' is not 8-bit frames (n, height, width[, 1 or 3])";
+  {
+    std::lock_guard lk(mu_);
+    status_.ever_opened = true;
+    status_.state = "streaming";
+  }
+  const int h = static_cast<int>(dims[1]), w = static_cast<int>(dims[2]), c = static_cast<int>(dims[3]);
+  cv::Mat raw(h, w, CV_8UC(c)), conv;
+  hsize_t count[4] = {1, dims[1], dims[2], dims[3]};
+  h5::Dataspace mem(H5Screate_simple(rank, count, nullptr));
+  for (hsize_t k = 0; k < dims[0]; ++k) {
+    if (stop_) return {};
+    hsize_t start[4] = {k, 0, 0, 0};
+    if (H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr) < 0 ||
+        H5Dread(ds.get(), H5T_NATIVE_UINT8, mem.get(), space.get(), H5P_DEFAULT, raw.data) < 0) {
+      std::lock_guard lk(mu_);  // a frame that cannot be read is skipped and reported
+      ++status_.skipped_files;
+      status_.last_error = "cannot read frame " + std::to_string(k) + " of '" + name + "' (skipped)";
+      continue;
+    }
+    if (!push_frame(raw, conv)) return {};
+  }
+  std::lock_guard lk(mu_);
+  ended_ = true;
+  status_.state = "ended";
+  cv_.notify_all();
+  return {};
+}
+
 void VideoInput::run() {
   double backoff = opts_.retry_s;
-  if (!spec_.live && std::filesystem::is_directory(spec_.url)) {  // an image folder
+  const bool hdf5 = is_hdf5_input(spec_.url);
+  if (!spec_.live && (hdf5 || std::filesystem::is_directory(spec_.url))) {  // an image folder or HDF5
     while (!stop_) {
       {
         std::lock_guard lk(mu_);
         ++status_.attempts;
       }
-      if (run_folder()) break;
+      std::string error;
+      if (hdf5) {
+        try {
+          error = run_hdf5();
+        } catch (const std::exception& e) {
+          error = e.what();
+        }
+        if (error.empty()) break;
+      } else {
+        if (run_folder()) break;
+        error = "no image files in folder '" + spec_.url + "'";
+      }
       {
         std::lock_guard lk(mu_);
         status_.state = "retrying";
-        status_.last_error = "no image files in folder '" + spec_.url + "'";
+        status_.last_error = error;
       }
       if (!sleep_unless_stopped(backoff)) break;
       backoff = std::min(backoff * 2, opts_.retry_max_s);

@@ -10,7 +10,9 @@
 ///  - **file** (anything else, a path): every frame in order, through a small bounded queue, so
 ///    a slow consumer slows the decoder instead of dropping frames. A directory is an **image
 ///    folder**: its image files (png, jpg, bmp, tif, pgm/ppm, webp) in name order, one frame
-///    each; a file that does not decode is skipped, counted and named in last_error.
+///    each; a file that does not decode is skipped, counted and named in last_error. A path
+///    ending in .h5/.hdf5 (optionally `#/dataset`, default /frames) is an **HDF5 replay**: an
+///    8-bit dataset (n, height, width) or (n, height, width, 1|3 BGR), one frame per index.
 /// An input that cannot be opened, or a live one whose connection drops, is retried with
 /// exponential backoff (retry_s doubling up to retry_max_s) until the job stops it; its state,
 /// attempts and last error are reported, and the other inputs go on. A file that ends is done.
@@ -92,6 +94,8 @@ class VideoInput {
   void run();
   /// Image folder: every image file in name order; false when the folder holds none.
   bool run_folder();
+  /// HDF5 replay: every frame of the dataset; empty, or why it could not be read.
+  std::string run_hdf5();
   /// Converts and queues one decoded frame (live: replaces the newest); false when stopped.
   bool push_frame(const cv::Mat& raw, cv::Mat& conv);
   bool sleep_unless_stopped(double seconds);

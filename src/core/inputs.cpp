@@ -35,6 +35,24 @@ bool is_live_url(const std::string& url) {
   return url.rfind("/dev/video", 0) == 0;
 }
 
+std::pair<std::string, std::string> split_hdf5_url(const std::string& url) {
+  const auto hash = url.find('#');
+  if (hash == std::string::npos) return {url, "/frames"};
+  std::string ds = url.substr(hash + 1);
+  if (ds.empty()) ds = "/frames";
+  return {url.substr(0, hash), ds};
+}
+
+bool is_hdf5_input(const std::string& url) {
+  if (is_live_url(url)) return false;
+  const std::string path = split_hdf5_url(url).first;
+  auto ends = [&](const char* e) {
+    const std::string x = e;
+    return path.size() >= x.size() && path.compare(path.size() - x.size(), x.size(), x) == 0;
+  };
+  return ends(".h5") || ends(".hdf5");
+}
+
 std::vector<InputSpec> parse_inputs(const std::string& value, const std::string& where) {
   std::vector<InputSpec> out;
   const std::string v = trim(value);

@@ -1,6 +1,7 @@
 #pragma once
 /// @brief The inputs of `ingest.source = video` (pure parsing; the reading is in ingest/).
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ride::ingest {
@@ -15,6 +16,11 @@ struct InputSpec {
 
 /// True for URLs read as live streams (see the file comment).
 bool is_live_url(const std::string& url);
+
+/// True for an HDF5 replay input: PATH.h5 or PATH.hdf5, optionally followed by #/DATASET.
+bool is_hdf5_input(const std::string& url);
+/// (file path, dataset name) of an HDF5 input; the dataset defaults to "/frames".
+std::pair<std::string, std::string> split_hdf5_url(const std::string& url);
 
 /// Parses `ingest.inputs`: either a comma-separated list of paths/URLs, or `@FILE`: one input per
 /// line as `URL [NAME]`, blank lines and `#` comments skipped (relative paths in FILE resolve

@@ -13,6 +13,8 @@
 #include <string>
 #include <thread>
 
+#include <hdf5.h>
+
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
@@ -254,4 +256,85 @@ TEST(VideoInput, EmptyFolderIsRetriedThenUnreachable) {
   EXPECT_EQ(in.status().state, "unreachable");
   EXPECT_GE(in.status().attempts, 2u);
   EXPECT_NE(in.status().last_error.find("no image files"), std::string::npos);
+}
+
+namespace {
+/// Writes an 8-bit (or float) dataset of `dims` filled with value(i) = (i * 7 + 3) % 251.
+void write_h5(const std::string& path, const char* name, std::vector<hsize_t> dims, bool as_float = false) {
+  const hid_t f = std::filesystem::exists(path) ? H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT)
+                                                : H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  std::size_t n = 1;
+  for (auto d : dims) n *= d;
+  const hid_t sp = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
+  if (as_float) {
+    std::vector<float> v(n, 1.5f);
+    const hid_t ds = H5Dcreate2(f, name, H5T_NATIVE_FLOAT, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+    H5Dclose(ds);
+  } else {
+    std::vector<std::uint8_t> v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>((i * 7 + 3) % 251);
+    const hid_t ds = H5Dcreate2(f, name, H5T_NATIVE_UINT8, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+    H5Dclose(ds);
+  }
+  H5Sclose(sp);
+  H5Fclose(f);
+}
+}  // namespace
+
+TEST(VideoInput, Hdf5ReplayGrayAndBgrDatasets) {
+  const std::string path = tmp("replay.h5");
+  std::filesystem::remove(path);
+  write_h5(path, "/frames", {4, 6, 5});
+  write_h5(path, "/color", {2, 3, 4, 3});
+  EXPECT_TRUE(ri::is_hdf5_input(path));
+  EXPECT_TRUE(ri::is_hdf5_input(path + "#/color"));
+  EXPECT_FALSE(ri::is_hdf5_input("clip.mp4"));
+  {
+    ri::VideoInput in(ri::InputSpec{path, "gray", "test", false}, ri::VideoOptions{});  // default /frames
+    in.start();
+    ri::VideoFrame f;
+    for (int k = 0; k < 4; ++k) {
+      ASSERT_EQ(in.take(f, 5.0), ri::VideoInput::Got::frame) << k;
+      ASSERT_EQ(f.width, 5);
+      ASSERT_EQ(f.height, 6);
+      ASSERT_EQ(f.channels, 1);
+      for (std::size_t i = 0; i < 30; ++i)
+        ASSERT_EQ(std::to_integer<int>(f.pixels[i]), static_cast<int>((k * 30 + i) * 7 + 3) % 251) << k << " " << i;
+    }
+    EXPECT_EQ(in.take(f, 5.0), ri::VideoInput::Got::ended);
+  }
+  {
+    ri::VideoInput in(ri::InputSpec{path + "#/color", "color", "test", false}, ri::VideoOptions{});
+    in.start();
+    ri::VideoFrame f;
+    ASSERT_EQ(in.take(f, 5.0), ri::VideoInput::Got::frame);
+    cv::Mat bgr(3, 4, CV_8UC3), g;
+    for (int i = 0; i < 36; ++i) bgr.data[i] = static_cast<std::uint8_t>((i * 7 + 3) % 251);
+    cv::cvtColor(bgr, g, cv::COLOR_BGR2GRAY);
+    ASSERT_EQ(f.channels, 1);
+    EXPECT_EQ(0, std::memcmp(f.pixels.data(), g.data, 12));
+  }
+}
+
+TEST(VideoInput, Hdf5ReplayBadDatasetsAreReported) {
+  const std::string path = tmp("replay_bad.h5");
+  std::filesystem::remove(path);
+  write_h5(path, "/floats", {2, 3, 4}, true);
+  write_h5(path, "/flat", {12});
+  ri::VideoOptions o;
+  o.retry_s = 0.05;
+  o.retry_max_s = 0.05;
+  for (const auto& [url, why] : std::vector<std::pair<std::string, std::string>>{
+           {path + "#/floats", "not 8-bit frames"}, {path + "#/flat", "not 8-bit frames"},
+           {path + "#/missing", "has no dataset '/missing'"}, {tmp("nope.h5"), "no file"}}) {
+    ri::VideoInput in(ri::InputSpec{url, "bad", "test", false}, o);
+    in.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    in.join();
+    EXPECT_EQ(in.status().state, "unreachable") << url;
+    EXPECT_NE(in.status().last_error.find(why), std::string::npos) << url << ": " << in.status().last_error;
+  }
 }
