@@ -11,8 +11,8 @@
 
 namespace ride::plan {
 namespace {
-/// This executable and its checkout (the binary is <checkout>/build*/ride or installed beside a
-/// slurm/ directory); empty fields when they cannot be found (the script then needs RIDE_ROOT).
+/// This executable and its checkout (a directory above the binary holding slurm/ride-plan-run,
+/// else the checkout it was built from); empty when neither (the script then needs RIDE_ROOT).
 SbatchOptions locate_ride() {
   SbatchOptions o;
   std::error_code ec;
@@ -22,8 +22,11 @@ SbatchOptions locate_ride() {
   for (auto dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
     if (std::filesystem::exists(dir / "slurm" / "ride-plan-run", ec)) {
       o.ride_root = dir.string();
-      break;
+      return o;
     }
+  // a build directory outside the checkout: the checkout it was built from, if it is still there
+  if (std::filesystem::exists(std::filesystem::path(RIDE_SOURCE_DIR) / "slurm" / "ride-plan-run", ec))
+    o.ride_root = RIDE_SOURCE_DIR;
   return o;
 }
 }  // namespace

@@ -12,6 +12,7 @@
 #include <OsiClpSolverInterface.hpp>
 
 #include "core/error.h"
+#include "plan/colgen.h"
 
 namespace ride::plan {
 namespace {
@@ -21,24 +22,7 @@ constexpr double kRelTol = 1e-9;
 double slack_cap(double cap) { return cap * (1 + kRelTol) + 1e-12; }
 
 /// How many more items of size `s` fit on top of `load` in `cap` (capped at `limit`).
-long how_many(const Vec& load, const Vec& cap, const Vec& s, long limit) {
-  long k = limit;
-  for (int d = 0; d < kDims; ++d) {
-    if (s[d] <= 0) continue;
-    const double room = slack_cap(cap[d]) - load[d];
-    if (room < 0) return 0;
-    const double q = std::floor(room / s[d]);
-    if (q < static_cast<double>(k)) k = static_cast<long>(q);
-  }
-  // Guard the floor against rounding: the result must satisfy fits().
-  while (k > 0) {
-    Vec l = load;
-    for (int d = 0; d < kDims; ++d) l[d] += static_cast<double>(k) * s[d];
-    if (fits(l, cap)) break;
-    --k;
-  }
-  return std::max(k, 0L);
-}
+long how_many(const Vec& load, const Vec& cap, const Vec& s, long limit) { return fit_count(load, cap, s, limit); }
 
 Vec load_of(const Problem& p, const Bin& b) {
   Vec l{};
@@ -186,10 +170,7 @@ void drop_surplus(const Problem& p, std::vector<Bin>& bins) {
 
 // ---- patterns and LP / MIP ------------------------------------------------------------------
 
-struct Pattern {
-  int type;
-  std::vector<long> counts;
-};
+using Pattern = Bin;  // a bin content (type, counts per class)
 
 class TooLarge : public ride::Error {
  public:
@@ -363,6 +344,34 @@ std::optional<std::vector<Bin>> best_greedy(const Problem& p, const std::vector<
   return best;
 }
 
+/// The LP rounding candidates of the hybrid over columns `pats` with LP solution `x`: (a) x rounded
+/// down, the residual packed by the best greedy variant; (b) x rounded up (surplus dropped by
+/// `consider`) when the limits allow.
+template <class Consider>
+void round_lp(const Problem& p, const std::vector<Pattern>& pats, const std::vector<double>& x, Consider&& consider) {
+  // (a) round down, pack the residual greedily
+  std::vector<long> down(pats.size());
+  for (std::size_t j = 0; j < pats.size(); ++j) down[j] = static_cast<long>(std::floor(x[j] + 1e-9));
+  auto bins = bins_from_patterns(p, pats, down);
+  drop_surplus(p, bins);
+  std::vector<long> residual = demand_of(p);
+  for (const auto& b : bins)
+    for (std::size_t i = 0; i < residual.size(); ++i) residual[i] -= b.counts[i];
+  if (auto rest = best_greedy(p, residual, usage(p, bins))) {
+    bins.insert(bins.end(), rest->begin(), rest->end());
+    consider(std::move(bins));
+  }
+  // (b) round up (surplus dropped) when the limits allow
+  std::vector<long> up(pats.size());
+  for (std::size_t j = 0; j < pats.size(); ++j) up[j] = static_cast<long>(std::ceil(x[j] - 1e-9));
+  auto ub = bins_from_patterns(p, pats, up);
+  const auto u = usage(p, ub);
+  bool ok = true;
+  for (std::size_t t = 0; t < p.types.size(); ++t)
+    ok = ok && (p.types[t].max_count == 0 || u[t] <= p.types[t].max_count);
+  if (ok) consider(std::move(ub));
+}
+
 }  // namespace
 
 bool fits(const Vec& load, const Vec& cap) {
@@ -458,24 +467,60 @@ Packing solve_ffod(const Problem& p) {
   return s;
 }
 
-/// The validated problem's maximal patterns for the exact solver and the LP bound; ride::Error
-/// when there are more than opts.max_patterns.
+/// The pattern LP by column generation, seeded with the best greedy packing's bins (when the
+/// greedy variants find one). ConfigError when the limits make it infeasible.
+static ColgenResult colgen_lp(const Problem& p, const std::vector<Bin>& seed, const ExactOptions& opts) {
+  ColgenOptions co;
+  co.node_budget = 100 * opts.colgen_node_budget;
+  ColgenResult cg = pattern_lp_colgen(p, seed, co);
+  if (!cg.feasible) throw ride::ConfigError(infeasible_msg(p));
+  return cg;
+}
+
+static std::vector<Bin> greedy_seed(const Problem& p) {
+  auto g = best_greedy(p, demand_of(p), std::vector<int>(p.types.size(), 0));
+  return g ? std::move(*g) : std::vector<Bin>{};
+}
+
+/// The validated problem's maximal patterns for the exact solver; ride::Error when there are more
+/// than opts.max_patterns (the message gives the LP bound from column generation).
 static std::vector<Pattern> exact_patterns(const Problem& p, const ExactOptions& opts) {
   validate_problem(p);
   try {
     return maximal_patterns(p, opts.max_patterns);
   } catch (const TooLarge&) {
-    RIDE_FAIL("problem too large for the exact solver (more than " << opts.max_patterns
-                                                                   << " maximal patterns); use --solver hybrid");
+    std::ostringstream bound;
+    try {
+      bound << "; LP lower bound $" << colgen_lp(p, greedy_seed(p), opts).bound << "/h by column generation";
+    } catch (const ride::ConfigError&) {
+      throw;  // the limits leave no packing at all
+    } catch (const ride::Error&) {
+      // no verdict within the budget: the message goes without the bound
+    }
+    RIDE_FAIL("problem too large for the exact solver (more than " << opts.max_patterns << " maximal patterns"
+                                                                   << bound.str() << "); use --solver hybrid");
   }
 }
 
 double lp_lower_bound(const Problem& p, const ExactOptions& opts) {
-  const std::vector<Pattern> pats = exact_patterns(p, opts);
-  if (pats.empty()) return 0;
-  auto r = solve_lp(build_lp(p, pats));
-  if (!r) throw ride::ConfigError(infeasible_msg(p));
-  return r->first;
+  validate_problem(p);
+  if (opts.lp != LpMethod::kColumnGeneration) {
+    try {
+      const std::vector<Pattern> pats = maximal_patterns(p, opts.max_patterns);
+      if (pats.empty()) return 0;
+      auto r = solve_lp(build_lp(p, pats));
+      if (!r) throw ride::ConfigError(infeasible_msg(p));
+      return r->first;
+    } catch (const TooLarge&) {
+      if (opts.lp == LpMethod::kEnumerate)
+        RIDE_FAIL("problem too large for the pattern enumeration (more than " << opts.max_patterns
+                                                                               << " maximal patterns)");
+    }
+  }
+  long demand = 0;
+  for (const auto& c : p.classes) demand += c.count;
+  if (demand == 0) return 0;
+  return colgen_lp(p, greedy_seed(p), opts).bound;
 }
 
 Packing solve_exact(const Problem& p, const ExactOptions& opts) {
@@ -619,39 +664,32 @@ Packing solve_hybrid(const Problem& p, const ExactOptions& opts) {
   };
   if (auto g = best_greedy(p, demand_of(p), none)) consider(std::move(*g));
 
-  std::vector<Pattern> pats;
-  bool have_patterns = true;
-  try {
-    pats = maximal_patterns(p, opts.max_patterns);
-  } catch (const TooLarge&) {
-    have_patterns = false;
-  }
+  long demand = 0;
+  for (const auto& c : p.classes) demand += c.count;
   double lb = std::numeric_limits<double>::quiet_NaN();
-  if (have_patterns && !pats.empty()) {
-    if (auto relax = solve_lp(build_lp(p, pats))) {
-      lb = relax->first;
-      const auto& x = relax->second;
-      // (a) round down, pack the residual greedily
-      std::vector<long> down(pats.size());
-      for (std::size_t j = 0; j < pats.size(); ++j) down[j] = static_cast<long>(std::floor(x[j] + 1e-9));
-      auto bins = bins_from_patterns(p, pats, down);
-      drop_surplus(p, bins);
-      std::vector<long> residual = demand_of(p);
-      for (const auto& b : bins)
-        for (std::size_t i = 0; i < residual.size(); ++i) residual[i] -= b.counts[i];
-      if (auto rest = best_greedy(p, residual, usage(p, bins))) {
-        bins.insert(bins.end(), rest->begin(), rest->end());
-        consider(std::move(bins));
+  if (opts.lp == LpMethod::kEnumerate) {
+    try {
+      const std::vector<Pattern> pats = maximal_patterns(p, opts.max_patterns);
+      if (!pats.empty())
+        if (auto relax = solve_lp(build_lp(p, pats))) {
+          lb = relax->first;
+          round_lp(p, pats, relax->second, consider);
+        }
+    } catch (const TooLarge&) {
+      // too many patterns: no LP candidates, no bound (the behaviour before column generation)
+    }
+  }
+  if (opts.lp != LpMethod::kEnumerate && demand > 0) {
+    ColgenOptions co;
+    co.node_budget = opts.colgen_node_budget;
+    try {
+      const ColgenResult cg = pattern_lp_colgen(p, have ? best.bins : std::vector<Bin>{}, co);
+      if (cg.feasible) {
+        lb = cg.bound;
+        round_lp(p, cg.columns, cg.x, consider);
       }
-      // (b) round up (surplus dropped) when the limits allow
-      std::vector<long> up(pats.size());
-      for (std::size_t j = 0; j < pats.size(); ++j) up[j] = static_cast<long>(std::ceil(x[j] - 1e-9));
-      auto ub = bins_from_patterns(p, pats, up);
-      const auto u = usage(p, ub);
-      bool ok = true;
-      for (std::size_t t = 0; t < p.types.size(); ++t)
-        ok = ok && (p.types[t].max_count == 0 || u[t] <= p.types[t].max_count);
-      if (ok) consider(std::move(ub));
+    } catch (const ride::Error&) {
+      // phase 1 ran out of budget before deciding feasibility: no LP candidates, no bound
     }
   }
   if (!have) throw ride::ConfigError("hybrid: " + infeasible_msg(p) + " (no heuristic found a packing)");

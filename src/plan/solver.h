@@ -78,21 +78,44 @@ void validate_problem(const Problem& p);
 /// Throws ride::ConfigError when the limits leave no type for some item.
 Packing solve_ffod(const Problem& p);
 
+/// How the pattern LP (LP bound, LP rounding of the hybrid) is solved.
+enum class LpMethod {
+  /// solve_hybrid: column generation (as good as enumeration and faster on the gap benchmark:
+  /// results/cam2_solver_gap.md); lp_lower_bound: enumeration when the maximal patterns number
+  /// <= max_patterns (the exact LP value), else column generation.
+  kAuto,
+  kEnumerate,         ///< enumeration only: no LP beyond max_patterns (the behaviour before colgen.h)
+  kColumnGeneration,  ///< always column generation (colgen.h)
+};
+
 /// Options of the pattern-based solvers.
 struct ExactOptions {
-  long max_patterns = 200'000;  ///< refuse (throw) beyond this many maximal patterns
+  /// solve_exact (and lp_lower_bound, hybrid with kEnumerate): refuse (throw, or skip the LP)
+  /// beyond this many maximal patterns
+  long max_patterns = 200'000;
   double time_limit_s = 60;     ///< CBC time limit; proven_optimal=false if reached
+  LpMethod lp = LpMethod::kAuto;  ///< LP of solve_hybrid and lp_lower_bound (solve_exact enumerates)
+  /// Pricing budget (branch-and-bound nodes, all searches together) of solve_hybrid's column
+  /// generation; lp_lower_bound uses 100x. The bound stays valid when it runs out, only weaker.
+  long colgen_node_budget = 20'000;
 };
 
 /// Exact optimum: enumerates every maximal feasible bin content (pattern) per type, then solves
 /// min sum price x_p s.t. sum_p a_ip x_p >= count_i, sum_{p of type t} x_p <= max_count_t, x
 /// integer, with COIN-OR CBC. Surplus items are dropped from the chosen patterns, so the result is
 /// an exact packing. lower_bound = the LP relaxation (CLP). Throws ride::Error when the pattern
-/// count exceeds opts.max_patterns ("too large for the exact solver"), ride::ConfigError when
-/// infeasible.
+/// count exceeds opts.max_patterns ("too large for the exact solver"; the message gives the LP
+/// bound from column generation), ride::ConfigError when infeasible. Ignores opts.lp.
 Packing solve_exact(const Problem& p, const ExactOptions& opts = {});
 
-/// LP lower bound only (same pattern LP as solve_exact); throws like solve_exact when too large.
+/// LP lower bound only: the value of solve_exact's pattern LP. By enumeration (exact LP value) when
+/// the maximal patterns number <= opts.max_patterns and opts.lp allows; otherwise by column
+/// generation (colgen.h, pricing budget 100 x opts.colgen_node_budget): always a valid lower
+/// bound (ColgenResult::bound); within ~1e-9 relative of the LP value when the pricing proves
+/// the LP solved within the budget, else below it by what is left unproven (1.3e-4 relative on CAM²
+/// Table 12 with results/cam2_requirements_measured.csv). ride::Error when too large and opts.lp ==
+/// kEnumerate; ride::ConfigError when the limits make it infeasible (or the problem is invalid).
+/// 0 when there is nothing to place.
 double lp_lower_bound(const Problem& p, const ExactOptions& opts = {});
 
 /// This project's heuristic ("hybrid"); result cost <= solve_ffod(p).cost always, since FFOD is
@@ -101,10 +124,15 @@ double lp_lower_bound(const Problem& p, const ExactOptions& opts = {});
 ///    and cost per item actually placed: price / min(remaining, how many fit in an empty bin)) x
 ///    type subsets (all types, each single type, each pair), every result followed by a downgrade
 ///    pass (each bin moved to the cheapest type that holds its content, limits respected);
-///  - when the maximal patterns number <= opts.max_patterns (default 100,000): LP relaxation over the patterns,
-///    rounded down, the residual packed by the best greedy variant, then downgraded; and the LP
-///    rounded up with surplus dropped (when limits allow).
-/// lower_bound is set when the LP was solved.
+///  - the pattern LP's solution (column generation seeded with the best packing so far, pricing
+///    budget opts.colgen_node_budget; with LpMethod::kEnumerate: over all maximal patterns when
+///    they number <= opts.max_patterns, default 100,000) rounded down, the residual packed by the
+///    best greedy variant, then downgraded; and rounded up with surplus dropped (when limits
+///    allow).
+/// lower_bound = the LP bound (column generation: ColgenResult::bound, valid even when the budget
+/// stops it early, then somewhat below the LP value: 4e-5 and 1e-4 relative on CAM² Table 12,
+/// results/cam2_solver_gap.md); NaN when there is nothing to place, or with kEnumerate above
+/// max_patterns. proven_optimal when cost <= lower_bound + 1e-7.
 Packing solve_hybrid(const Problem& p, const ExactOptions& opts = {.max_patterns = 100'000});
 
 /// Moves every bin to the cheapest type that holds its content (respecting max_count); never
