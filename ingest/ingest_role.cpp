@@ -122,6 +122,7 @@ class Ingest {
     vo.retry_s = cfg.retry_s;
     vo.retry_max_s = cfg.retry_max_s;
     vo.timeout_s = cfg.timeout_s;
+    vo.loop = cfg.loop;
     struct Stream {
       std::uint32_t id = 0;
       std::unique_ptr<ingest::VideoInput> in;
@@ -143,8 +144,8 @@ class Ingest {
     }
     for (auto& st : streams) st.in->start();
     const bool paced = cfg.mode == "stream";
-    // Live inputs end after ingest.frames each, or else after ingest.duration_s; files after
-    // ingest.frames each (0 = the whole file).
+    // Live inputs (and looping files) end after ingest.frames each, or else after
+    // ingest.duration_s; files after ingest.frames each (0 = the whole file).
     const double live_end = cfg.frames > 0 ? 1e300 : t0 + cfg.duration_s;
     double next_status = steady_s();
     transport::IdleBackoff backoff;
@@ -161,7 +162,7 @@ class Ingest {
       bool any = false;
       for (auto& st : streams) {
         if (st.done) continue;
-        if (st.in->spec().live && now >= live_end) {
+        if ((st.in->spec().live || cfg.loop) && now >= live_end) {
           st.done = true;
           st.in->stop();  // no more frames wanted: let its thread end now
           continue;
@@ -232,6 +233,7 @@ class Ingest {
                          {"attempts", is.attempts},
                          {"reconnects", is.reconnects},
                          {"skipped_files", is.skipped_files},
+                         {"loops", is.loops},
                          {"width", is.width},
                          {"height", is.height},
                          {"last_error", is.last_error}});

@@ -130,11 +130,19 @@ bool VideoInput::run_folder() {
     }
     if (!push_frame(raw, conv)) return true;
   }
+  end_of_input();
+  return true;
+}
+
+void VideoInput::end_of_input() {
   std::lock_guard lk(mu_);
+  if (opts_.loop && status_.frames_read > 0 && !stop_) {
+    ++status_.loops;  // the caller starts over
+    return;
+  }
   ended_ = true;
   status_.state = "ended";
   cv_.notify_all();
-  return true;
 }
 
 std::string VideoInput::run_hdf5() {
@@ -174,33 +182,40 @@ std::string VideoInput::run_hdf5() {
     }
     if (!push_frame(raw, conv)) return {};
   }
-  std::lock_guard lk(mu_);
-  ended_ = true;
-  status_.state = "ended";
-  cv_.notify_all();
+  end_of_input();
   return {};
 }
 
 void VideoInput::run() {
   double backoff = opts_.retry_s;
+  bool restart = false;  // loop: starting over is not another attempt to open
   const bool hdf5 = is_hdf5_input(spec_.url);
   if (!spec_.live && (hdf5 || std::filesystem::is_directory(spec_.url))) {  // an image folder or HDF5
     while (!stop_) {
-      {
+      if (!restart) {
         std::lock_guard lk(mu_);
         ++status_.attempts;
       }
+      restart = false;
       std::string error;
+      bool done = false;
       if (hdf5) {
         try {
           error = run_hdf5();
         } catch (const std::exception& e) {
           error = e.what();
         }
-        if (error.empty()) break;
+        done = error.empty();
       } else {
-        if (run_folder()) break;
-        error = "no image files in folder '" + spec_.url + "'";
+        done = run_folder();
+        if (!done) error = "no image files in folder '" + spec_.url + "'";
+      }
+      if (done) {
+        std::lock_guard lk(mu_);
+        if (ended_ || stop_) break;
+        backoff = opts_.retry_s;
+        restart = true;
+        continue;  // loop: start over
       }
       {
         std::lock_guard lk(mu_);
@@ -223,10 +238,11 @@ void VideoInput::run() {
   };
   cv::Mat raw, conv;
   while (!stop_) {
-    {
+    if (!restart) {
       std::lock_guard lk(mu_);
       ++status_.attempts;
     }
+    restart = false;
     cv::VideoCapture cap;
     const std::vector<int> params = {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv::CAP_PROP_READ_TIMEOUT_MSEC,
                                      timeout_ms};
@@ -268,11 +284,14 @@ void VideoInput::run() {
         backoff = std::min(backoff * 2, opts_.retry_max_s);
         continue;
       }
-      std::lock_guard lk(mu_);
-      ended_ = true;
-      status_.state = "ended";
-      cv_.notify_all();
-      return;
+      end_of_input();
+      {
+        std::lock_guard lk(mu_);
+        if (ended_) return;
+      }
+      backoff = opts_.retry_s;
+      restart = true;
+      continue;  // loop: open it again from the start
     }
     {
       std::lock_guard lk(mu_);

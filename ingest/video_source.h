@@ -52,6 +52,7 @@ struct VideoOptions {
   double retry_max_s = 30;       ///< backoff ceiling
   double timeout_s = 5;          ///< FFmpeg open and read timeouts
   std::size_t file_queue = 4;    ///< decoded frames a file input may hold ahead
+  bool loop = false;             ///< files, folders and HDF5 start over at their end (never "ended")
 };
 
 /// State of one input as reported in the summary.
@@ -65,6 +66,7 @@ struct InputStatus {
   int width = 0, height = 0;     ///< of the last frame
   bool ever_opened = false;
   std::uint64_t skipped_files = 0;  ///< image folder: files that did not decode
+  std::uint64_t loops = 0;          ///< loop: times the input started over
 };
 
 class VideoInput {
@@ -99,6 +101,8 @@ class VideoInput {
   /// Converts and queues one decoded frame (live: replaces the newest); false when stopped.
   bool push_frame(const cv::Mat& raw, cv::Mat& conv);
   bool sleep_unless_stopped(double seconds);
+  /// At the end of a file, folder or HDF5 dataset: ended, or with loop a count of loops.
+  void end_of_input();
 
   InputSpec spec_;
   VideoOptions opts_;

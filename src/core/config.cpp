@@ -58,6 +58,9 @@ class Options {
                 "a number");
     add<double>("ingest.timeout_s", &c.timeout_s, "source = video: FFmpeg open and read timeout",
                 "a number");
+    add<bool>("ingest.loop", &c.loop,
+              "source = video: files, image folders and HDF5 inputs start over at their end, "
+              "until ingest.frames each or ingest.duration_s (as cameras do)", "true or false");
     add<int>("topic.partitions", &c.partitions, "partitions of the input topic (-1 = one per "
              "worker)", "an integer");
     add<double>("broker.ring_mb", &c.ring_mb, "memory ring per partition, MB; beyond it frames "

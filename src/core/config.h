@@ -32,6 +32,7 @@ struct JobConfig {
   double retry_s = 1;                ///< source = video: first wait before reopening an input
   double retry_max_s = 30;           ///< backoff ceiling
   double timeout_s = 3;              ///< FFmpeg open/read timeout per input
+  bool loop = false;                 ///< source = video: files start over at their end
   // [topic]
   int partitions = -1;  ///< -1 = one per worker
   // [broker]

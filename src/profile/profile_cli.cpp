@@ -33,6 +33,9 @@ constexpr const char* kUsage =
     "  --params.K=V          task parameters, as for ride run\n"
     "  --width W --height H  frame size (default 640 x 480)\n"
     "  --streams N           streams per run (default 4)\n"
+    "  --inputs LIST|@FILE   profile on real inputs instead of synthetic frames (ingest.inputs:\n"
+    "                        video files, image folders, HDF5, cameras; files loop); one stream\n"
+    "                        per input, width and height taken from the first input\n"
     "  --fps LIST            frame rates per stream, comma-separated (default 1,2,5,10)\n"
     "  --duration-s S        seconds per run (default 8)\n"
     "  --np N                MPI ranks per run (default 4: master, broker, ingest, 1 worker)\n"
@@ -41,7 +44,7 @@ constexpr const char* kUsage =
     "  --mpirun PATH         the launcher (default: scripts/ride-mpirun beside the build)\n";
 
 struct Options {
-  std::string task, program, out = "requirements.csv", work, mpirun;
+  std::string task, program, out = "requirements.csv", work, mpirun, inputs;
   std::vector<std::string> params;
   int width = 640, height = 480, streams = 4, np = 4;
   std::vector<double> fps{1, 2, 5, 10};
@@ -83,6 +86,7 @@ Options parse(const std::vector<std::string>& args) {
     else if (a == "--out") o.out = v;
     else if (a == "--work") o.work = v;
     else if (a == "--mpirun") o.mpirun = v;
+    else if (a == "--inputs") o.inputs = v;
     else if (a == "--width") o.width = static_cast<int>(number(a, v));
     else if (a == "--height") o.height = static_cast<int>(number(a, v));
     else if (a == "--streams") o.streams = static_cast<int>(number(a, v));
@@ -159,9 +163,11 @@ int profile_main(const std::vector<std::string>& args, const std::string& self, 
   }
   fs::create_directories(o.work);
   setenv("RIDE", self.c_str(), 1);
-  out << "ride profile: task " << o.task << ", " << o.streams << " stream(s) of " << o.width << "x"
-      << o.height << ", " << o.duration_s << " s per run, " << o.np << " ranks; runs in " << o.work
-      << "\n";
+  if (o.inputs.empty())
+    out << "ride profile: task " << o.task << ", " << o.streams << " stream(s) of " << o.width << "x" << o.height;
+  else
+    out << "ride profile: task " << o.task << " on the inputs " << o.inputs;
+  out << ", " << o.duration_s << " s per run, " << o.np << " ranks; runs in " << o.work << "\n";
   out << "     fps   cores/stream   MB/stream   achieved fps/stream\n";
   std::vector<Point> points;
   for (double f : o.fps) {
@@ -172,12 +178,19 @@ int profile_main(const std::vector<std::string>& args, const std::string& self, 
                                   "--job.mode=stream", "--job.spares=0",
                                   "--task.name=" + o.task,
                                   "--ingest.partitioning=key",
-                                  "--ingest.streams=" + std::to_string(o.streams),
-                                  "--ingest.width=" + std::to_string(o.width),
-                                  "--ingest.height=" + std::to_string(o.height),
                                   "--ingest.fps=" + std::to_string(f),
                                   "--ingest.duration_s=" + std::to_string(o.duration_s),
                                   "--output.path=" + base + ".h5", "--summary", base + ".json"};
+    if (o.inputs.empty()) {
+      for (const std::string& kv : {"--ingest.streams=" + std::to_string(o.streams),
+                                    "--ingest.width=" + std::to_string(o.width),
+                                    "--ingest.height=" + std::to_string(o.height)})
+        argv.push_back(kv);
+    } else {  // real frames: files start over so every rate runs for the whole duration
+      for (const std::string& kv : {std::string("--ingest.source=video"), "--ingest.inputs=" + o.inputs,
+                                    std::string("--ingest.loop=true")})
+        argv.push_back(kv);
+    }
     argv.insert(argv.end(), o.params.begin(), o.params.end());
     const int rc = run(argv, base + ".log");
     if (rc != 0) {
@@ -194,6 +207,10 @@ int profile_main(const std::vector<std::string>& args, const std::string& self, 
     p.cores = r.at("cores_per_stream").get<double>();
     p.mem_gb = r.at("mem_gb_per_stream").get<double>();
     p.achieved_fps = r.at("processed_fps_per_stream").get<double>();
+    if (!o.inputs.empty()) {  // the size the inputs really have (the first one's)
+      o.width = r.at("width").get<int>();
+      o.height = r.at("height").get<int>();
+    }
     // A run that could not keep up measures saturation, not the need at that rate.
     p.kept_up = s.at("frames").at("lost").get<double>() == 0 && p.achieved_fps >= 0.9 * f;
     out << std::fixed << std::setprecision(2) << std::setw(8) << f << std::setw(15)

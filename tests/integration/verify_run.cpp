@@ -196,9 +196,16 @@ int main(int argc, char** argv) {
         CHECK(cap.isOpened(), "cannot decode file input " << specs[k].url << " here");
         while (room() && cap.read(m)) keep();
       }
-      per_stream[stream] = decoded[stream].size();
-      CHECK(published == decoded[stream].size(), "file input " << k << ": ingest published " << published
-                                                 << " frames, the file has " << decoded[stream].size());
+      if (cfg.loop) {  // the input started over: frame k is the file's frame k mod its length
+        per_stream[stream] = published;
+        CHECK(published > decoded[stream].size(), "looping input " << k << " published " << published
+                                                   << " frames, not more than its " << decoded[stream].size());
+        CHECK(in.value("loops", 0) >= 1, "looping input " << k << " reports no loop");
+      } else {
+        per_stream[stream] = decoded[stream].size();
+        CHECK(published == decoded[stream].size(), "file input " << k << ": ingest published " << published
+                                                   << " frames, the file has " << decoded[stream].size());
+      }
     }
     if (expect_unreachable >= 0) {
       CHECK(unreachable == expect_unreachable, unreachable << " inputs unreachable, expected " << expect_unreachable);
@@ -369,7 +376,7 @@ int main(int argc, char** argv) {
         ++live_unchecked;
         continue;
       }
-      const cv::Mat& m = it->second.at(row.sequence);
+      const cv::Mat& m = it->second.at(cfg.loop ? row.sequence % it->second.size() : row.sequence);
       w = m.cols;
       h = m.rows;
       const std::size_t rowbytes = static_cast<std::size_t>(m.cols) * m.elemSize();

@@ -9,6 +9,7 @@
 #                 std-dev with output images: every pixel of every frame checked against a naive
 #                 filter
 #   files_stream  the same files in stream mode at 40 fps, keyed, BGR frames through IA
+#   loop          a file and an image folder looped (ingest.loop) at 30 fps for 2 s
 #   live          a camera that drops after ~1.5 s and comes back (a second server on the same
 #                 port), a camera nobody serves, and a file, sampled at 5 fps for 4 s: the
 #                 unreachable one is retried and reported, the dropped one reconnects, the
@@ -56,6 +57,18 @@ case "$case_name" in
       --ingest.color=bgr --task.name=ia
     grep -q "input 0 (first file): ended, 30 frames published of 30 read" "$dir/run/out.log" ||
       { echo "video_job: no line for input 0 by its name" >&2; exit 1; }
+    ;;
+  loop)
+    # a 20-frame file and a 2-image folder, looped at 30 fps for 2 s: 60 frames each, every one
+    # checked against the decoded frame it repeats
+    mkdir -p "$media/two"
+    ff -f lavfi -i testsrc=size=64x48 -frames:v 1 "$media/two/a.png"
+    ff -f lavfi -i testsrc2=size=48x36 -frames:v 1 "$media/two/b.png"
+    "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --ingest.source=video --ingest.loop=true \
+      --ingest.inputs="$media/b.mp4,$media/two" --ingest.fps=30 --ingest.duration_s=2 \
+      --output.images=true --params.window=3
+    grep -Eq "input 0 .*: stopped, (5[5-9]|60) frames published" "$dir/run/out.log" ||
+      { echo "video_job: the looping file did not publish ~60 frames" >&2; exit 1; }
     ;;
   live)
     up=$(free_port) down=$(free_port)
