@@ -515,8 +515,9 @@ void write_sbatch(const PlanResult& r, std::ostream& os, const SbatchOptions& o)
   for (std::size_t j = 0; j < ps.size(); ++j)
     os << (j ? " " : "") << shell_quote(r.catalog[static_cast<std::size_t>(ps[j].bin->type)].name);
   os << ")\n";
-  os << "# LABEL PROGRAM WIDTH HEIGHT FPS CAMERAS NODE:WORKERS,... (workers = the class's cores on the\n"
-        "# node, rounded up: one single-threaded worker rank per core)\n";
+  os << "# LABEL PROGRAM WIDTH HEIGHT FPS CAMERAS NODE:WORKERS,... DEVICE (workers = the class's cores\n"
+        "# on the node, rounded up: one single-threaded worker rank per core; DEVICE gpu when its streams\n"
+        "# need GPUs, else cpu)\n";
   os << "steps=(\n";
   for (std::size_t i = 0; i < r.classes.size(); ++i) {
     const StreamClass& c = r.classes[i];
@@ -531,6 +532,7 @@ void write_sbatch(const PlanResult& r, std::ostream& os, const SbatchOptions& o)
       first = false;
     }
     if (first) continue;  // a class with no cameras
+    step << " " << (c.gpu > 0 ? "gpu" : "cpu");
     os << "  " << shell_quote(step.str()) << "\n";
   }
   os << ")\n";

@@ -113,7 +113,8 @@ long workers_for(double cores);
 /// used type, --mem its capacity x target utilization (the plan's budget) (--gpus=total when only some types have GPUs), --cpus-per-task=1.
 /// Comment lines give the cost and each node's streams. The body lists the plan's nodes (types,
 /// plan order) and one step per stream class: `LABEL PROGRAM WIDTH HEIGHT FPS CAMERAS
-/// NODE:WORKERS,...` with workers_for(class cores on that node), and runs slurm/ride-plan-run
+/// NODE:WORKERS,... DEVICE` with workers_for(class cores on that node) and DEVICE gpu when the
+/// class's streams need GPUs (else cpu), and runs slurm/ride-plan-run
 /// on them (one `ride run` per class). Why not a heterogeneous job: mpirun cannot span hetjob
 /// components, and srun would cancel a step when one rank dies, defeating ride's recovery.
 /// Throws ConfigError when a program name contains whitespace.
