@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "core/process_stats.h"
 #include "ingest/synthetic_source.h"
 #include "ingest/video_source.h"
 
@@ -127,7 +128,8 @@ class Ingest {
       std::uint32_t id = 0;
       std::unique_ptr<ingest::VideoInput> in;
       std::uint64_t seq = 0, skipped = 0;
-      double next_due = 0;  // steady seconds
+      double next_due = 0;     // steady seconds
+      double not_before = 0;   // live: asked for a frame, look again at this time
       bool done = false;
       std::string last_state;
     };
@@ -169,14 +171,14 @@ class Ingest {
         }
         any = true;
         const bool timed = paced || st.in->spec().live;
-        if (timed && st.next_due > now) continue;
+        if (timed && std::max(st.next_due, st.not_before) > now) continue;
         if (next == nullptr || st.next_due < next->next_due) next = &st;
       }
       if (!any) break;
       if (next == nullptr) {  // nothing due: sleep towards the earliest due frame (<= 1 ms)
         double due = 1e300;
         for (const auto& st : streams)
-          if (!st.done) due = std::min(due, st.next_due);
+          if (!st.done) due = std::min(due, std::max(st.next_due, st.not_before));
         std::this_thread::sleep_for(std::chrono::duration<double>(std::clamp(due - now, 1e-4, 1e-3)));
         continue;
       }
@@ -188,8 +190,15 @@ class Ingest {
       }
       if (got == ingest::VideoInput::Got::none) {
         if (st.in->spec().live) {
-          ++st.skipped;  // nothing newer from the camera at this instant: skip it, never repeat one
-          st.next_due = std::max(st.next_due + period, now - period);
+          // Asked; the camera's next frame answers within one of its frame intervals. Look again
+          // shortly, and skip the tick (never repeat an old frame) when nothing came for half a
+          // sampling period (at most 0.5 s).
+          if (now - st.next_due < std::min(0.5 * period, 0.5)) {
+            st.not_before = now + 2e-3;
+          } else {
+            ++st.skipped;
+            st.next_due = std::max(st.next_due + period, now - period);
+          }
         } else {
           st.next_due = now + 1e-3;  // the decoder is behind: come back shortly
           backoff.wait();
@@ -283,7 +292,9 @@ class Ingest {
                            {"late_frames", late_frames_},
                            {"max_lateness_s", max_lateness_s_},
                            {"produced_per_s", per_second_},
-                           {"bytes", bytes_}};
+                           {"bytes", bytes_},
+                           // CPU of the whole ingest process (capture threads included) from START on
+                           {"cpu_s", process_cpu_s() - cpu_at_start_}};
     nlohmann::json streams = nlohmann::json::object();
     for (const auto& [s, n] : produced_) streams[std::to_string(s)] = n;
     done["streams"] = streams;
@@ -300,6 +311,7 @@ class Ingest {
     while (auto m = ctx_.net.recv_for(120.0)) {
       if (m->tag == Tag::start) {
         steady_start_ = steady_s();
+        cpu_at_start_ = process_cpu_s();
         t0_wall_ns_ = BodyReader(m->body).pod<Start>().t0_ns;
         return true;
       }
@@ -450,6 +462,7 @@ class Ingest {
   double max_lateness_s_ = 0;
   nlohmann::json sources_;  ///< source = video: each input's account
   double bytes_ = 0;         ///< pixel bytes published (re-routed frames count again)
+  double cpu_at_start_ = 0;  ///< process CPU seconds at START
 };
 
 }  // namespace

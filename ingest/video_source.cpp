@@ -50,11 +50,13 @@ bool VideoInput::sleep_unless_stopped(double seconds) {
 
 VideoInput::Got VideoInput::take(VideoFrame& out, double wait_s) {
   std::unique_lock lk(mu_);
-  if (!spec_.live && wait_s > 0)
-    cv_.wait_for(lk, std::chrono::duration<double>(wait_s), [this] { return !queue_.empty() || ended_; });
+  if (spec_.live) want_ = true;  // from now on the capture thread converts what it grabs
+  if (wait_s > 0)
+    cv_.wait_for(lk, std::chrono::duration<double>(wait_s), [this] { return !queue_.empty() || ended_ || stop_; });
   if (!queue_.empty()) {
     out = std::move(queue_.front());
     queue_.pop_front();
+    want_ = false;
     cv_.notify_all();  // room for the decoder
     return Got::frame;
   }
@@ -89,7 +91,7 @@ bool VideoInput::push_frame(const cv::Mat& raw, cv::Mat& conv) {
   f.pixels.resize(row * static_cast<std::size_t>(f.height));
   for (int y = 0; y < f.height; ++y) std::memcpy(f.pixels.data() + row * static_cast<std::size_t>(y), m->ptr(y), row);
   std::unique_lock lk(mu_);
-  f.index = ++status_.frames_read;
+  f.index = spec_.live ? status_.frames_read : ++status_.frames_read;  // live: counted when grabbed
   status_.width = f.width;
   status_.height = f.height;
   if (spec_.live) {
@@ -264,12 +266,86 @@ void VideoInput::run() {
       status_.state = "streaming";
     }
     bool streamed = false;
-    while (!stop_) {
-      bool ok = false;
+    // A live MJPEG camera (most IP cameras over HTTP) is read as raw packets: each frame is a
+    // JPEG, so frames nobody asked for are not even decoded, and a sampled one is decoded
+    // straight to gray by libjpeg (cv::imdecode). Other codecs depend on earlier frames and are
+    // decoded throughout.
+    cv::Mat packet;
+    bool raw_jpeg = false;
+    if (spec_.live) {
       try {
-        ok = cap.read(raw);
+        if (cap.set(cv::CAP_PROP_FORMAT, -1) && cap.read(packet) && packet.total() > 4 &&
+            packet.data[0] == 0xFF && packet.data[1] == 0xD8) {
+          raw_jpeg = true;
+        } else if (!packet.empty()) {  // not JPEG: start again in decoded mode
+          cap.release();
+          packet.release();
+          if (!cap.open(spec_.url, cv::CAP_FFMPEG, params)) {
+            set("retrying", "cannot reopen '" + spec_.url + "'");
+            if (!sleep_unless_stopped(backoff)) break;
+            continue;
+          }
+        }
       } catch (const cv::Exception& e) {
         set("retrying", std::string("read failed: ") + e.what());
+      }
+    }
+    while (raw_jpeg && !stop_) {
+      bool ok = !packet.empty();
+      try {
+        if (!ok) ok = cap.read(packet);  // demux only
+      } catch (const cv::Exception& e) {
+        set("retrying", std::string("read failed: ") + e.what());
+        ok = false;
+      }
+      if (!ok || packet.empty()) break;
+      if (!streamed) backoff = opts_.retry_s;
+      streamed = true;
+      bool wanted = false;
+      {
+        std::lock_guard lk(mu_);
+        ++status_.frames_read;
+        wanted = want_;
+      }
+      if (wanted) {
+        raw = cv::imdecode(packet, opts_.gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+        if (raw.empty()) {
+          std::lock_guard lk(mu_);
+          ++status_.skipped_files;
+          status_.last_error = "a frame from the camera did not decode (skipped)";
+        } else if (!push_frame(raw, conv)) {
+          break;
+        }
+      }
+      packet.release();
+    }
+    while (!raw_jpeg && !stop_) {
+      bool ok = false;
+      try {
+        if (spec_.live) {
+          // A camera is read continuously (so a sample is never stale) but a frame is converted
+          // only while ingest wants one: grab() demuxes and decodes, retrieve() converts to BGR,
+          // about half of OpenCV's cost per frame (bench/live_sampling.py).
+          ok = cap.grab();
+          bool wanted = false;
+          {
+            std::lock_guard lk(mu_);
+            if (ok) ++status_.frames_read;
+            wanted = want_;
+          }
+          if (ok && wanted) ok = cap.retrieve(raw);
+          else raw = cv::Mat();
+          if (ok && !wanted) {
+            if (!streamed) backoff = opts_.retry_s;
+            streamed = true;
+            continue;
+          }
+        } else {
+          ok = cap.read(raw);
+        }
+      } catch (const cv::Exception& e) {
+        set("retrying", std::string("read failed: ") + e.what());
+        ok = false;
       }
       if (!ok || raw.empty()) break;
       if (!streamed) backoff = opts_.retry_s;  // a working connection resets the backoff

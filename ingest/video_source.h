@@ -81,8 +81,10 @@ class VideoInput {
 
   enum class Got { frame, none, ended };
   /// File: the next frame in order, waiting up to `wait_s` for the decoder (none when it has
-  /// not decoded one yet; ended after the last frame). Live: the newest frame read since the
-  /// previous take (none when there is no newer one; never ended, the job stops it).
+  /// not decoded one yet; ended after the last frame). Live: asks for a frame, then returns the
+  /// newest one grabbed since the ask, waiting up to `wait_s` (none when the camera delivered
+  /// none yet: ask again shortly; never ended, the job stops it). Between a frame taken and the
+  /// next ask the camera is still read, but its frames are not converted.
   Got take(VideoFrame& out, double wait_s);
 
   InputStatus status() const;
@@ -110,6 +112,7 @@ class VideoInput {
   std::condition_variable cv_;
   std::deque<VideoFrame> queue_;  ///< file: frames in order; live: at most the newest one
   bool ended_ = false;
+  bool want_ = false;  ///< live: ingest asked for a frame and has not taken one yet
   InputStatus status_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
