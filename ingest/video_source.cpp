@@ -272,17 +272,19 @@ void VideoInput::run() {
     // decoded throughout.
     cv::Mat packet;
     bool raw_jpeg = false;
-    if (spec_.live) {
+    if (spec_.live && !decode_all_) {
+      // The codec from its FOURCC (the stream's tag, or the first letters of FFmpeg's codec name)
+      const auto cc = static_cast<std::uint32_t>(cap.get(cv::CAP_PROP_FOURCC));
+      std::string fourcc;
+      for (int i = 0; i < 4; ++i) fourcc += static_cast<char>(std::toupper(static_cast<int>((cc >> (8 * i)) & 0xFF)));
       try {
-        if (cap.set(cv::CAP_PROP_FORMAT, -1) && cap.read(packet) && packet.total() > 4 &&
-            packet.data[0] == 0xFF && packet.data[1] == 0xD8) {
-          raw_jpeg = true;
-        } else if (!packet.empty()) {  // not JPEG: start again in decoded mode
-          cap.release();
-          packet.release();
-          if (!cap.open(spec_.url, cv::CAP_FFMPEG, params)) {
-            set("retrying", "cannot reopen '" + spec_.url + "'");
-            if (!sleep_unless_stopped(backoff)) break;
+        if ((fourcc == "MJPG" || fourcc == "MJPE" || fourcc == "JPEG") && cap.set(cv::CAP_PROP_FORMAT, -1)) {
+          raw_jpeg = cap.read(packet) && packet.total() > 4 && packet.data[0] == 0xFF && packet.data[1] == 0xD8;
+          if (!raw_jpeg && !packet.empty()) {  // not JPEG after all: reconnect decoding everything
+            decode_all_ = true;
+            set("retrying", "'" + spec_.url + "' is not JPEG frames; reconnecting to decode them");
+            if (!sleep_unless_stopped(opts_.retry_s)) break;
+            restart = true;
             continue;
           }
         }

@@ -113,6 +113,7 @@ class VideoInput {
   std::deque<VideoFrame> queue_;  ///< file: frames in order; live: at most the newest one
   bool ended_ = false;
   bool want_ = false;  ///< live: ingest asked for a frame and has not taken one yet
+  bool decode_all_ = false;  ///< live: its packets turned out not to be JPEG: always decode
   InputStatus status_;
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -201,6 +201,8 @@ TEST(VideoInput, LiveMjpegIsSampledNewestFirst) {
     if (in.take(f, 0.5) != ri::VideoInput::Got::frame) continue;  // ask, then wait for the next frame
     EXPECT_GT(f.index, last) << "a frame was handed out twice";
     EXPECT_EQ(f.width, 80);
+    EXPECT_EQ(f.channels, 1);
+    EXPECT_EQ(f.pixels.size(), 80u * 60u);
     last = f.index;
     ++taken;
   }
@@ -338,4 +340,31 @@ TEST(VideoInput, Hdf5ReplayBadDatasetsAreReported) {
     EXPECT_EQ(in.status().state, "unreachable") << url;
     EXPECT_NE(in.status().last_error.find(why), std::string::npos) << url << ": " << in.status().last_error;
   }
+}
+
+TEST(VideoInput, LiveStreamOfAnotherCodecIsDecodedAndSampled) {
+  // MPEG-4 in MPEG-TS over HTTP: not JPEG packets, so the input reopens in decoded mode
+  if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
+  const int port = 20000 + static_cast<int>((::getpid() + 7919) % 20000);
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/cam.ts";
+  const std::string cmd =
+      "ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=96x64:rate=10 -t 4 "
+      "-c:v mpeg4 -f mpegts -listen 1 '" + url + "' >/dev/null 2>&1 &";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ri::VideoOptions o;
+  o.gray = false;
+  ri::VideoInput in(ri::InputSpec{url, "ts", "test", true}, o);
+  in.start();
+  ri::VideoFrame f;
+  int taken = 0;
+  for (int k = 0; k < 8 && taken < 2; ++k)
+    if (in.take(f, 0.5) == ri::VideoInput::Got::frame) {
+      ++taken;
+      EXPECT_EQ(f.width, 96);
+      EXPECT_EQ(f.height, 64);
+      EXPECT_EQ(f.channels, 3);
+    }
+  in.join();
+  EXPECT_EQ(taken, 2) << in.status().last_error;
 }
