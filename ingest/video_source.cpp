@@ -28,7 +28,11 @@ void VideoInput::start() {
 }
 
 void VideoInput::stop() {
-  stop_ = true;
+  {
+    // Set under the lock: a thread between testing stop_ and blocking on cv_ cannot miss it.
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
   cv_.notify_all();
 }
 
@@ -228,7 +232,7 @@ void VideoInput::run() {
       backoff = std::min(backoff * 2, opts_.retry_max_s);
     }
     std::lock_guard lk(mu_);
-    if (status_.state != "ended") status_.state = status_.ever_opened ? "stopped" : "unreachable";
+    if (status_.state != "ended") status_.state = status_.ever_opened || status_.attempts == 0 ? "stopped" : "unreachable";
     cv_.notify_all();
     return;
   }
@@ -382,7 +386,7 @@ void VideoInput::run() {
     backoff = std::min(backoff * 2, opts_.retry_max_s);
   }
   std::lock_guard lk(mu_);
-  if (status_.state != "ended") status_.state = status_.ever_opened ? "stopped" : "unreachable";
+  if (status_.state != "ended") status_.state = status_.ever_opened || status_.attempts == 0 ? "stopped" : "unreachable";
   cv_.notify_all();
 }
 

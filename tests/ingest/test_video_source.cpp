@@ -368,3 +368,19 @@ TEST(VideoInput, LiveStreamOfAnotherCodecIsDecodedAndSampled) {
   in.join();
   EXPECT_EQ(taken, 2) << in.status().last_error;
 }
+
+TEST(VideoInput, JoinReturnsWhileTheDecoderWaitsForRoom) {
+  // A file input whose queue is full (nobody takes) must still stop at once, every time.
+  if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
+  const auto path = make_video("v_full.avi", "-f lavfi -i testsrc=size=32x24:rate=10 -frames:v 40 -c:v mjpeg");
+  ASSERT_FALSE(path.empty());
+  for (int k = 0; k < 20; ++k) {
+    ri::VideoInput in(ri::InputSpec{path, "full", "test", false}, ri::VideoOptions{});
+    in.start();
+    std::this_thread::sleep_for(std::chrono::milliseconds(k % 3 == 0 ? 20 : 1));
+    const auto t0 = std::chrono::steady_clock::now();
+    in.join();
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0) << k;
+    EXPECT_EQ(in.status().state, "stopped");
+  }
+}
