@@ -107,7 +107,7 @@ TEST(Config, RoundTripsThroughIni) {
 }
 
 TEST(Config, ShippedExamplesParse) {
-  for (const char* f : {"/default.ini", "/ride-fig10-900.ini", "/stream-900.ini"}) {
+  for (const char* f : {"/default.ini", "/ride-fig10-900.ini", "/stream-900.ini", "/cameras.ini"}) {
     const std::string path = std::string(RIDE_CONFIGS_DIR) + f;
     ASSERT_TRUE(std::ifstream(path).good()) << path;
     EXPECT_NO_THROW(parse_job_config({"--config", path})) << path;
