@@ -7,7 +7,7 @@
 #   bench/cpu_per_frame.sh RIDE_BINARY FRAMES W   -> "instructions task_clock_ms throughput_fps"
 # (instructions read "<not supported>" on VMs without a PMU)
 bin=$1 frames=$2 w=$3
-out=$(RIDE=$bin perf stat -x, -e instructions,task-clock -- /work/main/scripts/ride-mpirun --oversubscribe -np 4 -- \
+out=$(RIDE=$bin perf stat -x, -e instructions,task-clock -- "$(cd "$(dirname "$0")/.." && pwd)/scripts/ride-mpirun" --oversubscribe -np 4 -- \
   --summary ${TMPDIR:-/tmp}/cpf.json --output.path=${TMPDIR:-/tmp}/cpf.h5 --status.interval_s=30 --task.name=noop \
   --ingest.width=$w --ingest.height=$w --ingest.streams=1 --ingest.fps=1e6 --ingest.frames=$frames \
   --broker.spill=false --broker.ring_mb=256 2>&1 >/dev/null)
