@@ -139,7 +139,7 @@ class Ingest {
       if (static_cast<int>(s % static_cast<std::size_t>(n_ingest)) != index_) continue;
       Stream st;
       st.id = static_cast<std::uint32_t>(s);
-      st.in = std::make_unique<ingest::VideoInput>(specs[s], vo);
+      st.in = ingest::open_video_input(specs[s], vo);  // loads the video module on first use
       // spread the cameras' sampling instants over one period, as the synthetic schedule does
       st.next_due = t0 + period * static_cast<double>(s) / static_cast<double>(specs.size());
       streams.push_back(std::move(st));

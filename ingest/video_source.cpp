@@ -14,20 +14,67 @@
 #include "core/error.h"
 
 namespace ride::ingest {
-VideoInput::VideoInput(InputSpec spec, VideoOptions opts) : spec_(std::move(spec)), opts_(opts) {
+
+class CvVideoInput final : public VideoInput {
+ public:
+  CvVideoInput(InputSpec spec, VideoOptions opts);
+  ~CvVideoInput() override;
+
+  /// Starts the capture thread (once).
+  void start() override;
+
+  /// File: the next frame in order, waiting up to `wait_s` for the decoder (none when it has
+  /// not decoded one yet; ended after the last frame). Live: asks for a frame, then returns the
+  /// newest one grabbed since the ask, waiting up to `wait_s` (none when the camera delivered
+  /// none yet: ask again shortly; never ended, the job stops it). Between a frame taken and the
+  /// next ask the camera is still read, but its frames are not converted.
+  Got take(VideoFrame& out, double wait_s) override;
+
+  InputStatus status() const override;
+  const InputSpec& spec() const override { return spec_; }
+  /// Asks the thread to stop; it ends after its current FFmpeg call (bounded by timeout_s).
+  void stop() override;
+  /// stop(), then waits for the thread; status() is final afterwards.
+  void join() override;
+
+ private:
+  void run();
+  /// Image folder: every image file in name order; false when the folder holds none.
+  bool run_folder();
+  /// HDF5 replay: every frame of the dataset; empty, or why it could not be read.
+  std::string run_hdf5();
+  /// Converts and queues one decoded frame (live: replaces the newest); false when stopped.
+  bool push_frame(const cv::Mat& raw, cv::Mat& conv);
+  bool sleep_unless_stopped(double seconds);
+  /// At the end of a file, folder or HDF5 dataset: ended, or with loop a count of loops.
+  void end_of_input();
+
+  InputSpec spec_;
+  VideoOptions opts_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<VideoFrame> queue_;  ///< file: frames in order; live: at most the newest one
+  bool ended_ = false;
+  bool want_ = false;  ///< live: ingest asked for a frame and has not taken one yet
+  bool decode_all_ = false;  ///< live: its packets turned out not to be JPEG: always decode
+  InputStatus status_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+CvVideoInput::CvVideoInput(InputSpec spec, VideoOptions opts) : spec_(std::move(spec)), opts_(opts) {
   status_.state = "connecting";
 }
 
-VideoInput::~VideoInput() {
+CvVideoInput::~CvVideoInput() {
   stop();
   if (thread_.joinable()) thread_.join();
 }
 
-void VideoInput::start() {
+void CvVideoInput::start() {
   if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
 }
 
-void VideoInput::stop() {
+void CvVideoInput::stop() {
   {
     // Set under the lock: a thread between testing stop_ and blocking on cv_ cannot miss it.
     std::lock_guard lk(mu_);
@@ -36,23 +83,23 @@ void VideoInput::stop() {
   cv_.notify_all();
 }
 
-void VideoInput::join() {
+void CvVideoInput::join() {
   stop();
   if (thread_.joinable()) thread_.join();
 }
 
-InputStatus VideoInput::status() const {
+InputStatus CvVideoInput::status() const {
   std::lock_guard lk(mu_);
   return status_;
 }
 
-bool VideoInput::sleep_unless_stopped(double seconds) {
+bool CvVideoInput::sleep_unless_stopped(double seconds) {
   std::unique_lock lk(mu_);
   cv_.wait_for(lk, std::chrono::duration<double>(seconds), [this] { return stop_.load(); });
   return !stop_;
 }
 
-VideoInput::Got VideoInput::take(VideoFrame& out, double wait_s) {
+CvVideoInput::Got CvVideoInput::take(VideoFrame& out, double wait_s) {
   std::unique_lock lk(mu_);
   if (spec_.live) want_ = true;  // from now on the capture thread converts what it grabs
   if (wait_s > 0)
@@ -77,7 +124,7 @@ bool is_image_file(const std::filesystem::path& p) {
 }
 }  // namespace
 
-bool VideoInput::push_frame(const cv::Mat& raw, cv::Mat& conv) {
+bool CvVideoInput::push_frame(const cv::Mat& raw, cv::Mat& conv) {
   const cv::Mat* m = &raw;
   if (opts_.gray && raw.channels() != 1) {
     cv::cvtColor(raw, conv, raw.channels() == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
@@ -111,7 +158,7 @@ bool VideoInput::push_frame(const cv::Mat& raw, cv::Mat& conv) {
   return true;
 }
 
-bool VideoInput::run_folder() {
+bool CvVideoInput::run_folder() {
   namespace fs = std::filesystem;
   std::vector<fs::path> files;
   std::error_code ec;
@@ -140,7 +187,7 @@ bool VideoInput::run_folder() {
   return true;
 }
 
-void VideoInput::end_of_input() {
+void CvVideoInput::end_of_input() {
   std::lock_guard lk(mu_);
   if (opts_.loop && status_.frames_read > 0 && !stop_) {
     ++status_.loops;  // the caller starts over
@@ -151,7 +198,7 @@ void VideoInput::end_of_input() {
   cv_.notify_all();
 }
 
-std::string VideoInput::run_hdf5() {
+std::string CvVideoInput::run_hdf5() {
   const auto [path, name] = split_hdf5_url(spec_.url);
   h5::silence_error_printing();
   if (!std::filesystem::is_regular_file(path)) return "no file '" + path + "'";
@@ -192,7 +239,7 @@ std::string VideoInput::run_hdf5() {
   return {};
 }
 
-void VideoInput::run() {
+void CvVideoInput::run() {
   double backoff = opts_.retry_s;
   bool restart = false;  // loop: starting over is not another attempt to open
   const bool hdf5 = is_hdf5_input(spec_.url);
@@ -390,4 +437,9 @@ void VideoInput::run() {
   cv_.notify_all();
 }
 
+std::unique_ptr<VideoInput> make_opencv_video_input(InputSpec spec, VideoOptions opts) {
+  return std::make_unique<CvVideoInput>(std::move(spec), opts);
+}
+
 }  // namespace ride::ingest
+

@@ -32,9 +32,7 @@
 
 #include "core/inputs.h"
 
-namespace cv {
-class Mat;
-}
+
 
 namespace ride::ingest {
 
@@ -69,15 +67,19 @@ struct InputStatus {
   std::uint64_t loops = 0;          ///< loop: times the input started over
 };
 
+/// One input being read. The implementation (OpenCV/FFmpeg, libjpeg, HDF5) lives in the video
+/// module, libride_video.so, which a ride process loads only when it reads real inputs: the ~240
+/// libraries OpenCV's videoio and imgcodecs bring would otherwise be mapped into every rank
+/// (about 60 MB and 0.15 s of CPU each; results/broker_cpu_per_frame.md).
 class VideoInput {
  public:
-  VideoInput(InputSpec spec, VideoOptions opts);
-  ~VideoInput();  ///< stops and joins the thread
+  virtual ~VideoInput() = default;  ///< stops and joins the capture thread
+  VideoInput() = default;
   VideoInput(const VideoInput&) = delete;
   VideoInput& operator=(const VideoInput&) = delete;
 
   /// Starts the capture thread (once).
-  void start();
+  virtual void start() = 0;
 
   enum class Got { frame, none, ended };
   /// File: the next frame in order, waiting up to `wait_s` for the decoder (none when it has
@@ -85,38 +87,33 @@ class VideoInput {
   /// newest one grabbed since the ask, waiting up to `wait_s` (none when the camera delivered
   /// none yet: ask again shortly; never ended, the job stops it). Between a frame taken and the
   /// next ask the camera is still read, but its frames are not converted.
-  Got take(VideoFrame& out, double wait_s);
+  virtual Got take(VideoFrame& out, double wait_s) = 0;
 
-  InputStatus status() const;
-  const InputSpec& spec() const { return spec_; }
+  virtual InputStatus status() const = 0;
+  virtual const InputSpec& spec() const = 0;
   /// Asks the thread to stop; it ends after its current FFmpeg call (bounded by timeout_s).
-  void stop();
+  virtual void stop() = 0;
   /// stop(), then waits for the thread; status() is final afterwards.
-  void join();
-
- private:
-  void run();
-  /// Image folder: every image file in name order; false when the folder holds none.
-  bool run_folder();
-  /// HDF5 replay: every frame of the dataset; empty, or why it could not be read.
-  std::string run_hdf5();
-  /// Converts and queues one decoded frame (live: replaces the newest); false when stopped.
-  bool push_frame(const cv::Mat& raw, cv::Mat& conv);
-  bool sleep_unless_stopped(double seconds);
-  /// At the end of a file, folder or HDF5 dataset: ended, or with loop a count of loops.
-  void end_of_input();
-
-  InputSpec spec_;
-  VideoOptions opts_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<VideoFrame> queue_;  ///< file: frames in order; live: at most the newest one
-  bool ended_ = false;
-  bool want_ = false;  ///< live: ingest asked for a frame and has not taken one yet
-  bool decode_all_ = false;  ///< live: its packets turned out not to be JPEG: always decode
-  InputStatus status_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  virtual void join() = 0;
 };
+
+/// The implementation, for code linked with the static library ride_ingest_video (the module
+/// and the tests).
+std::unique_ptr<VideoInput> make_opencv_video_input(InputSpec spec, VideoOptions opts);
+
+/// Through the video module: libride_video.so beside the running executable, or the path in
+/// $RIDE_VIDEO_MODULE; loaded once, on first use. Throws ride::Error naming the path (and
+/// dlerror()) when it cannot be loaded.
+std::unique_ptr<VideoInput> open_video_input(InputSpec spec, VideoOptions opts);
+
+}  // namespace ride::ingest
+
+/// The module's entry point (C linkage so that dlsym finds it by name; C++ types, same
+/// toolchain). Never throws: returns nullptr and sets `error` on failure.
+extern "C" ride::ingest::VideoInput* ride_video_create(const ride::ingest::InputSpec* spec,
+                                                        const ride::ingest::VideoOptions* opts,
+                                                        std::string* error);
+
+namespace ride::ingest {
 
 }  // namespace ride::ingest

@@ -88,7 +88,7 @@ struct IaParams {
 /// bytes the sink writes), their count, and ride::checksum64 (core/checksum.h) of exactly those
 /// bytes, the same hash the framework uses for input checksums, so a stored copy can be
 /// verified later. With jpeg_quality > 0 it also carries the frame as a JPEG file
-/// (cv::imencode(".jpg", IMWRITE_JPEG_QUALITY = jpeg_quality); gray stays 1 channel) and its
+/// (baseline JPEG from libjpeg at quality jpeg_quality, as cv::imencode makes it; gray stays 1 channel) and its
 /// size: what CAM²'s archiver stores when it saves the JPEG a camera serves.
 struct IaResult {
   static constexpr std::array<std::string_view, 2> kScalarNames{"bytes", "compressed_bytes"};

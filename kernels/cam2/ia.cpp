@@ -1,9 +1,14 @@
 /// IA: image archival (CAM² Table 4): a packed copy of the frame, its checksum and optionally
 /// its JPEG encoding. See cam2.h for the definition.
+#include <csetjmp>
+#include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
+#include <string>
 #include <vector>
+
+#include <jpeglib.h>
 
 #include "core/checksum.h"
 #include "core/error.h"
@@ -14,6 +19,56 @@ namespace ride::kernels::cam2 {
 namespace {
 
 constexpr std::string_view kIa = "cam2 ia";
+
+/// libjpeg's error manager, made to return instead of exit(): error_exit longjmps back.
+struct JpegError {
+  jpeg_error_mgr mgr{};
+  std::jmp_buf jump{};
+  char message[JMSG_LENGTH_MAX] = {};
+};
+
+void jpeg_error_exit(j_common_ptr cinfo) {
+  auto* err = reinterpret_cast<JpegError*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, err->message);
+  std::longjmp(err->jump, 1);
+}
+
+/// Baseline JPEG of an 8-bit gray or BGR frame at `quality`, with libjpeg (the same library
+/// OpenCV's imgcodecs wraps, called directly so that ride does not load imgcodecs and the ~140
+/// libraries it brings in). Returns false with `error` set when libjpeg reports one.
+bool encode_jpeg(const cv::Mat& frame, int quality, std::vector<std::uint8_t>& out, std::string& error) {
+  jpeg_compress_struct cinfo{};
+  JpegError err;
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = jpeg_error_exit;
+  unsigned char* buffer = nullptr;
+  unsigned long size = 0;
+  // Nothing with a destructor lives between setjmp and the libjpeg calls that may longjmp.
+  if (setjmp(err.jump) != 0) {
+    jpeg_destroy_compress(&cinfo);
+    std::free(buffer);
+    error = err.message;
+    return false;
+  }
+  jpeg_create_compress(&cinfo);
+  jpeg_mem_dest(&cinfo, &buffer, &size);
+  cinfo.image_width = static_cast<JDIMENSION>(frame.cols);
+  cinfo.image_height = static_cast<JDIMENSION>(frame.rows);
+  cinfo.input_components = frame.channels();
+  cinfo.in_color_space = frame.channels() == 1 ? JCS_GRAYSCALE : JCS_EXT_BGR;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<JSAMPROW>(frame.ptr<std::uint8_t>(static_cast<int>(cinfo.next_scanline)));
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  out.assign(buffer, buffer + size);
+  jpeg_destroy_compress(&cinfo);
+  std::free(buffer);
+  return true;
+}
 
 IaResult archive(const IaParams& params, const cv::Mat& frame, int width, int height,
                  int channels) {
@@ -40,10 +95,10 @@ IaResult archive(const IaParams& params, const cv::Mat& frame, int width, int he
     if (params.keep_pixels) r.pixels = std::move(packed);
   }
   if (params.jpeg_quality > 0) {
-    const std::vector<int> options{cv::IMWRITE_JPEG_QUALITY, params.jpeg_quality};
-    RIDE_EXPECTS(cv::imencode(".jpg", frame, r.jpeg, options), kIa << ": JPEG encoding of a "
-                                                                   << width << "x" << height << "x"
-                                                                   << channels << " frame failed");
+    std::string error;
+    RIDE_EXPECTS(encode_jpeg(frame, params.jpeg_quality, r.jpeg, error),
+                 kIa << ": JPEG encoding of a " << width << "x" << height << "x" << channels
+                     << " frame failed: " << error);
     r.compressed_bytes = r.jpeg.size();
   }
   return r;

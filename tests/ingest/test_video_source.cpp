@@ -95,7 +95,8 @@ TEST(VideoInput, FileFramesInOrderEqualAnIndependentDecode) {
   ASSERT_FALSE(path.empty());
   const auto ref = decode_gray(path);
   ASSERT_EQ(ref.size(), 12u);
-  ri::VideoInput in(ri::InputSpec{path, "a", "test", false}, ri::VideoOptions{});
+  auto owner = ri::make_opencv_video_input(ri::InputSpec{path, "a", "test", false}, ri::VideoOptions{});
+  ri::VideoInput& in = *owner;
   in.start();
   ri::VideoFrame f;
   std::size_t n = 0;
@@ -129,7 +130,8 @@ TEST(VideoInput, BgrFramesKeepThreeChannelsAtOddSizes) {
   ASSERT_TRUE(cap.read(ref));
   ri::VideoOptions o;
   o.gray = false;
-  ri::VideoInput in(ri::InputSpec{path, "b", "test", false}, o);
+  auto owner = ri::make_opencv_video_input(ri::InputSpec{path, "b", "test", false}, o);
+  ri::VideoInput& in = *owner;
   in.start();
   ri::VideoFrame f;
   ASSERT_EQ(in.take(f, 5.0), ri::VideoInput::Got::frame);
@@ -147,7 +149,8 @@ TEST(VideoInput, NotAVideoIsRetriedNotFatal) {
   ri::VideoOptions o;
   o.retry_s = 0.05;
   o.retry_max_s = 0.05;
-  ri::VideoInput in(ri::InputSpec{path, "bad", "test", false}, o);
+  auto owner = ri::make_opencv_video_input(ri::InputSpec{path, "bad", "test", false}, o);
+  ri::VideoInput& in = *owner;
   in.start();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ri::VideoFrame f;
@@ -163,7 +166,8 @@ TEST(VideoInput, UnreachableCameraIsRetriedAndReported) {
   o.retry_max_s = 0.1;
   o.timeout_s = 1;
   // port 1 on the loopback: nothing listens, the connection is refused at once
-  ri::VideoInput in(ri::InputSpec{"http://127.0.0.1:1/none.mjpg", "none", "test", true}, o);
+  auto owner = ri::make_opencv_video_input(ri::InputSpec{"http://127.0.0.1:1/none.mjpg", "none", "test", true}, o);
+  ri::VideoInput& in = *owner;
   in.start();
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
   ri::VideoFrame f;
@@ -191,7 +195,8 @@ TEST(VideoInput, LiveMjpegIsSampledNewestFirst) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ri::VideoOptions o;
   o.retry_s = 0.1;
-  ri::VideoInput in(ri::InputSpec{url, "cam", "test", true}, o);
+  auto owner = ri::make_opencv_video_input(ri::InputSpec{url, "cam", "test", true}, o);
+  ri::VideoInput& in = *owner;
   in.start();
   ri::VideoFrame f;
   std::uint64_t last = 0, taken = 0;
@@ -224,7 +229,8 @@ TEST(VideoInput, ImageFolderInNameOrderSkippingBadFiles) {
   ASSERT_TRUE(cv::imwrite((dir / "a.png").string(), a));
   std::ofstream(dir / "c.jpg") << "truncated";
   std::ofstream(dir / "notes.txt") << "hello";
-  ri::VideoInput in(ri::InputSpec{dir.string(), "folder", "test", false}, ri::VideoOptions{});
+  auto owner = ri::make_opencv_video_input(ri::InputSpec{dir.string(), "folder", "test", false}, ri::VideoOptions{});
+  ri::VideoInput& in = *owner;
   in.start();
   ri::VideoFrame f;
   ASSERT_EQ(in.take(f, 5.0), ri::VideoInput::Got::frame);
@@ -252,7 +258,8 @@ TEST(VideoInput, EmptyFolderIsRetriedThenUnreachable) {
   ri::VideoOptions o;
   o.retry_s = 0.05;
   o.retry_max_s = 0.05;
-  ri::VideoInput in(ri::InputSpec{dir.string(), "empty", "test", false}, o);
+  auto owner = ri::make_opencv_video_input(ri::InputSpec{dir.string(), "empty", "test", false}, o);
+  ri::VideoInput& in = *owner;
   in.start();
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   in.join();
@@ -296,7 +303,8 @@ TEST(VideoInput, Hdf5ReplayGrayAndBgrDatasets) {
   EXPECT_TRUE(ri::is_hdf5_input(path + "#/color"));
   EXPECT_FALSE(ri::is_hdf5_input("clip.mp4"));
   {
-    ri::VideoInput in(ri::InputSpec{path, "gray", "test", false}, ri::VideoOptions{});  // default /frames
+    auto owner = ri::make_opencv_video_input(ri::InputSpec{path, "gray", "test", false}, ri::VideoOptions{});  // default /frames
+    ri::VideoInput& in = *owner;
     in.start();
     ri::VideoFrame f;
     for (int k = 0; k < 4; ++k) {
@@ -310,7 +318,8 @@ TEST(VideoInput, Hdf5ReplayGrayAndBgrDatasets) {
     EXPECT_EQ(in.take(f, 5.0), ri::VideoInput::Got::ended);
   }
   {
-    ri::VideoInput in(ri::InputSpec{path + "#/color", "color", "test", false}, ri::VideoOptions{});
+    auto owner = ri::make_opencv_video_input(ri::InputSpec{path + "#/color", "color", "test", false}, ri::VideoOptions{});
+    ri::VideoInput& in = *owner;
     in.start();
     ri::VideoFrame f;
     ASSERT_EQ(in.take(f, 5.0), ri::VideoInput::Got::frame);
@@ -333,7 +342,8 @@ TEST(VideoInput, Hdf5ReplayBadDatasetsAreReported) {
   for (const auto& [url, why] : std::vector<std::pair<std::string, std::string>>{
            {path + "#/floats", "not 8-bit frames"}, {path + "#/flat", "not 8-bit frames"},
            {path + "#/missing", "has no dataset '/missing'"}, {tmp("nope.h5"), "no file"}}) {
-    ri::VideoInput in(ri::InputSpec{url, "bad", "test", false}, o);
+    auto owner = ri::make_opencv_video_input(ri::InputSpec{url, "bad", "test", false}, o);
+    ri::VideoInput& in = *owner;
     in.start();
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
     in.join();
@@ -354,7 +364,8 @@ TEST(VideoInput, LiveStreamOfAnotherCodecIsDecodedAndSampled) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ri::VideoOptions o;
   o.gray = false;
-  ri::VideoInput in(ri::InputSpec{url, "ts", "test", true}, o);
+  auto owner = ri::make_opencv_video_input(ri::InputSpec{url, "ts", "test", true}, o);
+  ri::VideoInput& in = *owner;
   in.start();
   ri::VideoFrame f;
   int taken = 0;
@@ -375,7 +386,8 @@ TEST(VideoInput, JoinReturnsWhileTheDecoderWaitsForRoom) {
   const auto path = make_video("v_full.avi", "-f lavfi -i testsrc=size=32x24:rate=10 -frames:v 40 -c:v mjpeg");
   ASSERT_FALSE(path.empty());
   for (int k = 0; k < 20; ++k) {
-    ri::VideoInput in(ri::InputSpec{path, "full", "test", false}, ri::VideoOptions{});
+    auto owner = ri::make_opencv_video_input(ri::InputSpec{path, "full", "test", false}, ri::VideoOptions{});
+    ri::VideoInput& in = *owner;
     in.start();
     std::this_thread::sleep_for(std::chrono::milliseconds(k % 3 == 0 ? 20 : 1));
     const auto t0 = std::chrono::steady_clock::now();

@@ -1,0 +1,54 @@
+/// Loads the video module (libride_video.so) on first use; see video_source.h.
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+
+#include "core/error.h"
+#include "ingest/video_source.h"
+
+namespace ride::ingest {
+namespace {
+
+using CreateFn = VideoInput* (*)(const InputSpec*, const VideoOptions*, std::string*);
+
+CreateFn load_module() {
+  static std::once_flag once;
+  static CreateFn create = nullptr;
+  static std::string failure;
+  std::call_once(once, [] {
+    std::string path;
+    if (const char* env = std::getenv("RIDE_VIDEO_MODULE"); env && *env) {
+      path = env;
+    } else {
+      std::error_code ec;
+      const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+      path = ((ec ? std::filesystem::path(".") : exe.parent_path()) / "libride_video.so").string();
+    }
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (handle == nullptr) {
+      const char* why = dlerror();
+      failure = "cannot load the video module '" + path + "' (ingest.source = video needs it beside the ride " +
+                "executable, or RIDE_VIDEO_MODULE naming it): " + (why ? why : "unknown error");
+      return;
+    }
+    create = reinterpret_cast<CreateFn>(dlsym(handle, "ride_video_create"));
+    if (create == nullptr) failure = "the video module '" + path + "' has no ride_video_create";
+  });
+  if (create == nullptr) RIDE_FAIL(failure);
+  return create;
+}
+
+}  // namespace
+
+std::unique_ptr<VideoInput> open_video_input(InputSpec spec, VideoOptions opts) {
+  const CreateFn create = load_module();
+  std::string error;
+  VideoInput* in = create(&spec, &opts, &error);
+  if (in == nullptr) RIDE_FAIL("video input '" << spec.url << "': " << error);
+  return std::unique_ptr<VideoInput>(in);
+}
+
+}  // namespace ride::ingest
