@@ -19,14 +19,7 @@ CreateFn load_module() {
   static CreateFn create = nullptr;
   static std::string failure;
   std::call_once(once, [] {
-    std::string path;
-    if (const char* env = std::getenv("RIDE_VIDEO_MODULE"); env && *env) {
-      path = env;
-    } else {
-      std::error_code ec;
-      const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-      path = ((ec ? std::filesystem::path(".") : exe.parent_path()) / "libride_video.so").string();
-    }
+    const std::string path = video_module_path();
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* why = dlerror();
@@ -42,6 +35,21 @@ CreateFn load_module() {
 }
 
 }  // namespace
+
+std::string video_module_path() {
+  if (const char* env = std::getenv("RIDE_VIDEO_MODULE"); env && *env) return env;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ((ec ? std::filesystem::path(".") : exe.parent_path()) / "libride_video.so").string();
+}
+
+void check_video_module(const std::string& where) {
+  const std::string path = video_module_path();
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw ConfigError(where + " = video needs the video module '" + path +
+                      "', which is not there (it is built beside the ride executable; RIDE_VIDEO_MODULE names another)");
+}
 
 std::unique_ptr<VideoInput> open_video_input(InputSpec spec, VideoOptions opts) {
   const CreateFn create = load_module();

@@ -106,6 +106,13 @@ std::unique_ptr<VideoInput> make_opencv_video_input(InputSpec spec, VideoOptions
 /// dlerror()) when it cannot be loaded.
 std::unique_ptr<VideoInput> open_video_input(InputSpec spec, VideoOptions opts);
 
+/// Where open_video_input loads the module from ($RIDE_VIDEO_MODULE, else libride_video.so beside
+/// the running executable).
+std::string video_module_path();
+/// Throws ConfigError naming `where` (the key that asked for real inputs) and the path when the
+/// module is not there (a cheap check every rank can make before roles start).
+void check_video_module(const std::string& where);
+
 }  // namespace ride::ingest
 
 /// The module's entry point (C linkage so that dlsym finds it by name; C++ types, same

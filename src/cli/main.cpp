@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/role_layout.h"
 #include "ingest/ingest_role.h"
+#include "ingest/video_source.h"
 #include "kernels/common/cuda_device.h"
 #include "kernels/stddev/stddev.h"
 #include "master/master.h"
@@ -108,6 +109,8 @@ int run_job(int argc, char** argv) {
       // name, parameter or library is a configuration error, reported once by rank 0.
       const auto resolved = ride::task::resolve_task(ride::task::registry_for(cfg), cfg);
       ride::task::check_task_params(resolved, cfg);
+      // Real inputs need the video module; say so now, once, rather than from the ingest rank.
+      if (cfg.source == "video") ride::ingest::check_video_module(cfg.where("ingest.source"));
     } catch (const ride::ConfigError& e) {
       config_error = e.what();
     }
