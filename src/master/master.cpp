@@ -976,24 +976,44 @@ class Master {
                                      : std::string("not recovered"))
                 << ", " << f.reprocessed << " frame(s) re-processed\n";
     }
-    // Real inputs: one line each, so an unreachable camera is plain to see (the job went on).
+    // Real inputs: a line each (a few), or a count by state and a line for each one with a
+    // problem (many), so that an unreachable camera is plain to see (the job went on).
     std::uint64_t unreachable = 0;
+    std::vector<json> sources;
     for (const auto& j : ingest_reports_)
-      for (const auto& src : j.value("sources", json::array())) {
-        const std::string state = src.value("state", "");
-        if (state == "unreachable") ++unreachable;
-        std::cout << "[ride]   input " << src.value("stream", 0) << " (" << src.value("name", "") << "): " << state
-                  << ", " << src.value("frames_published", 0) << " frames published of "
-                  << src.value("frames_read", 0) << " read";
-        if (src.value("width", 0) > 0) std::cout << ", " << src.value("width", 0) << "x" << src.value("height", 0);
-        if (src.value("skipped_ticks", 0) > 0) std::cout << ", " << src.value("skipped_ticks", 0) << " ticks without a new frame";
-        if (src.value("attempts", 0) > 1) std::cout << ", " << src.value("attempts", 0) << " attempts to open";
-        if (src.value("reconnects", 0) > 0) std::cout << ", " << src.value("reconnects", 0) << " reconnects";
-        if (src.value("skipped_files", 0) > 0)
-          std::cout << ", " << src.value("skipped_files", 0) << " image file(s) that did not decode skipped";
-        if (!src.value("last_error", "").empty()) std::cout << "; last error: " << src.value("last_error", "");
-        std::cout << "\n";
-      }
+      for (const auto& src : j.value("sources", json::array())) sources.push_back(src);
+    std::sort(sources.begin(), sources.end(),
+              [](const json& a, const json& b) { return a.value("stream", 0) < b.value("stream", 0); });
+    std::map<std::string, std::uint64_t> by_state;
+    for (const auto& src : sources) ++by_state[src.value("state", "")];
+    if (const auto it = by_state.find("unreachable"); it != by_state.end()) unreachable = it->second;
+    const bool few = sources.size() <= 10;
+    if (!few) {
+      std::cout << "[ride]   " << sources.size() << " inputs:";
+      for (const auto& [state, n] : by_state) std::cout << " " << n << " " << state;
+      std::cout << " (each one under `inputs` in the summary)\n";
+    }
+    std::size_t shown = 0, problems = 0;
+    for (const auto& src : sources) {
+      const bool problem = src.value("state", "") == "unreachable" || src.value("reconnects", 0) > 0 ||
+                           src.value("skipped_files", 0) > 0 || src.value("frames_published", 0) == 0;
+      problems += problem ? 1 : 0;
+      if (!few && (!problem || shown >= 20)) continue;
+      ++shown;
+      std::cout << "[ride]   input " << src.value("stream", 0) << " (" << src.value("name", "") << "): "
+                << src.value("state", "") << ", " << src.value("frames_published", 0) << " frames published of "
+                << src.value("frames_read", 0) << " read";
+      if (src.value("width", 0) > 0) std::cout << ", " << src.value("width", 0) << "x" << src.value("height", 0);
+      if (src.value("skipped_ticks", 0) > 0) std::cout << ", " << src.value("skipped_ticks", 0) << " ticks without a new frame";
+      if (src.value("attempts", 0) > 1) std::cout << ", " << src.value("attempts", 0) << " attempts to open";
+      if (src.value("reconnects", 0) > 0) std::cout << ", " << src.value("reconnects", 0) << " reconnects";
+      if (src.value("skipped_files", 0) > 0)
+        std::cout << ", " << src.value("skipped_files", 0) << " image file(s) that did not decode skipped";
+      if (!src.value("last_error", "").empty()) std::cout << "; last error: " << src.value("last_error", "");
+      std::cout << "\n";
+    }
+    if (!few && problems > shown)
+      std::cout << "[ride]   ... and " << problems - shown << " more input(s) with a problem (see the summary)\n";
     if (unreachable > 0)
       std::cout << "[ride] warning: " << unreachable << " input(s) never reached; the other streams were processed\n";
     for (const auto& e : errors_) std::cout << "[ride] error: " << e << "\n";
