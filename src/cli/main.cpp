@@ -207,6 +207,11 @@ int main(int argc, char** argv) {
     std::cout << "ride 0.1.0 (" << RIDE_GIT_COMMIT << ")\n"
               << "cuda: " << (ride::kernels::cuda_compiled() ? "compiled" : "not compiled") << ", "
               << ride::kernels::cuda_device_count() << " device(s)\n";
+    const std::string video = ride::ingest::video_module_path();
+    std::error_code ec;
+    std::cout << "video inputs: module " << video
+              << (std::filesystem::is_regular_file(video, ec) ? "" : " (missing: ingest.source = video will not run)")
+              << "\n";
     return 0;
   }
   std::cerr << "ride: unknown command '" << cmd << "'\n" << kUsage;
