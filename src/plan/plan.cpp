@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -101,6 +102,34 @@ Packing plan_st4(const Problem& full, const std::vector<StreamClass>& classes, c
     total.bins.insert(total.bins.end(), best->bins.begin(), best->bins.end());
   }
   total.cost = packing_cost(full, total.bins);
+  return total;
+}
+
+/// A lower bound on every ST4 plan: each program alone on the one type cheapest for it, so at
+/// least the smallest, over the types, of that program's pattern LP on that type with the type's
+/// own limit (sharing the limits between programs can only cost more). NaN when some program has
+/// no bound (every single-type LP failed).
+double st4_lower_bound(const Problem& full, const std::vector<StreamClass>& classes, const PlanOptions& o) {
+  std::vector<std::string> programs;
+  for (const auto& c : classes)
+    if (std::find(programs.begin(), programs.end(), c.program) == programs.end()) programs.push_back(c.program);
+  double total = 0;
+  for (const auto& prog : programs) {
+    Problem sub;
+    for (std::size_t i = 0; i < classes.size(); ++i)
+      if (classes[i].program == prog) sub.classes.push_back(full.classes[i]);
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& t : full.types) {
+      sub.types = {t};
+      try {
+        best = std::min(best, lp_lower_bound(sub, o.exact));
+      } catch (const ride::Error&) {
+        // the program does not fit this type (or its limit): not a candidate
+      }
+    }
+    if (!std::isfinite(best)) return std::numeric_limits<double>::quiet_NaN();
+    total += best;
+  }
   return total;
 }
 
@@ -246,6 +275,11 @@ PlanResult make_plan(const std::vector<InstanceType>& catalog, const std::vector
       break;
     case Strategy::kST4:
       r.packing = plan_st4(r.problem, classes, opts);
+      if (opts.solver != SolverKind::kFfod) {
+        r.packing.lower_bound = st4_lower_bound(r.problem, classes, opts);
+        r.packing.proven_optimal = std::isfinite(r.packing.lower_bound) &&
+                                   packing_cost(r.problem, r.packing.bins) <= r.packing.lower_bound + 1e-7;
+      }
       break;
     case Strategy::kST5: {
       r.packing = run_solver(r.problem, opts);

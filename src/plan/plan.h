@@ -18,7 +18,9 @@ namespace ride::plan {
 ///    PlanOptions::fixed_type when set. Other types are not used.
 ///  ST4: programs do not share instances; each program is packed on its own over the single type
 ///    that is cheapest for it (each type tried alone with the solver, lowest cost kept); the
-///    per-type limits are shared, programs processed in scenario order.
+///    per-type limits are shared, programs processed in scenario order. With the hybrid and
+///    exact solvers its lower_bound is the sum over programs of the smallest single-type pattern
+///    LP (a bound on every ST4 plan).
 ///  ST5: all types, sharing allowed (CAM²'s manager). With the hybrid and exact solvers, ST5 also
 ///    considers the ST1-ST4 plans as candidates, so its cost is never above theirs; with FFOD
 ///    it is the plain FFOD result (the paper's setting).

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -65,6 +66,18 @@ TEST_P(PlanStrategies, PaperRelationsHoldOnDerivedRequirements) {
           EXPECT_LE(st5, res.at(st).packing.cost + 1e-9) << rp::to_string(st);
       }
       EXPECT_GE(res.at(rp::Strategy::kST4).packing.cost, st5 - 1e-9);
+      if (solver == rp::SolverKind::kHybrid) {
+        // Every bound is below its own plan; ST5's (all types, sharing) is below ST4's, the
+        // restriction of it; ST1-ST3's are below their plans too.
+        for (auto st : {rp::Strategy::kST1, rp::Strategy::kST2, rp::Strategy::kST3, rp::Strategy::kST4,
+                        rp::Strategy::kST5}) {
+          const auto& pk = res.at(st).packing;
+          ASSERT_TRUE(std::isfinite(pk.lower_bound)) << rp::to_string(st);
+          EXPECT_LE(pk.lower_bound, pk.cost + 1e-7) << rp::to_string(st);
+        }
+        EXPECT_LE(res.at(rp::Strategy::kST5).packing.lower_bound,
+                  res.at(rp::Strategy::kST4).packing.lower_bound + 1e-7);
+      }
     }
   }
 }
