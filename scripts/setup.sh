@@ -11,7 +11,7 @@ packages=(
   build-essential cmake pkg-config git
   openmpi-bin libopenmpi-dev          # the MPI job (Open MPI 4.1, --enable-recovery)
   libhdf5-dev hdf5-tools              # results and spill files; h5dump
-  libopencv-dev ffmpeg                # kernels, video files and camera streams
+  libopencv-dev ffmpeg libjpeg-dev    # kernels, video files and camera streams; IA's JPEG (libjpeg)
   libboost-program-options-dev        # configuration
   nlohmann-json3-dev                  # summaries and control messages
   libgtest-dev libbenchmark-dev       # tests and microbenchmarks
