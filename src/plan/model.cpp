@@ -51,6 +51,8 @@ class Row {
     if (v.empty()) err(col, "missing value");
     return v;
   }
+  /// The cell as written; empty when the column is absent or the cell empty.
+  std::string opt(const std::string& col) const { return cell(col); }
   double number(const std::string& col, double min_value, bool strict_min) const {
     const std::string& v = cell(col);
     if (v.empty()) err(col, "missing number");
@@ -190,11 +192,19 @@ std::vector<Requirement> parse_requirements(const std::string& text, const std::
 
 std::vector<ScenarioRow> parse_scenario(const std::string& text, const std::string& name) {
   std::vector<ScenarioRow> out;
-  parse_table(text, name, {"program", "fps", "cameras", "width", "height"}, {}, [&](const Row& r) {
+  parse_table(text, name, {"program", "fps", "width", "height"}, {"cameras", "url", "name"}, [&](const Row& r) {
     ScenarioRow s;
     s.program = r.str("program");
     s.fps = r.number("fps", 0, true);
-    s.cameras = r.integer("cameras", 0);
+    s.url = r.opt("url");
+    s.name = r.opt("name");
+    if (s.url.empty()) {
+      s.cameras = r.integer("cameras", 0);
+    } else {
+      if (s.url.find_first_of(" \t,") != std::string::npos) r.err("url", "'" + s.url + "' has a space or comma");
+      s.cameras = r.opt("cameras").empty() ? 1 : r.integer("cameras", 1);
+      if (s.cameras != 1) r.err("cameras", "a row with a url is one camera (cameras 1 or empty)");
+    }
     s.width = dimension(r, "width");
     s.height = dimension(r, "height");
     s.source = r.where();

@@ -35,13 +35,16 @@ struct Requirement {
   std::string source;  ///< "FILE:LINE" it came from (for error messages)
 };
 
-/// `cameras` streams of `program` at `fps`, resolution `width` x `height`.
+/// `cameras` streams of `program` at `fps`, resolution `width` x `height`; or one real camera
+/// (`url`, optional `name`), which ride runs read as an input (ingest.inputs).
 struct ScenarioRow {
   std::string program;
   double fps = 0;
   long cameras = 0;
   int width = 0;
   int height = 0;
+  std::string url;     ///< empty: synthetic streams
+  std::string name;    ///< display name of the camera (optional)
   std::string source;  ///< "FILE:LINE"
 };
 
@@ -51,8 +54,9 @@ std::vector<InstanceType> read_catalog(const std::string& path);
 /// Requirements CSV: `program,width,height,cpu_per_fps,cpu_base,mem_gb[,gpu]`; numbers >= 0,
 /// width/height positive integers, (program,width,height) unique, at least one row.
 std::vector<Requirement> read_requirements(const std::string& path);
-/// Scenario CSV: `program,fps,cameras,width,height`; fps > 0, cameras >= 0 integer. At least one
-/// row. (Whether each row has a requirement row is checked by build_classes.)
+/// Scenario CSV: `program,fps,cameras,width,height[,url,name]`; fps > 0, cameras >= 0 integer. At
+/// least one row. A row with a `url` is one real camera: `cameras` is 1 (or empty), the url has no
+/// spaces or commas. (Whether each row has a requirement row is checked by build_classes.)
 std::vector<ScenarioRow> read_scenario(const std::string& path);
 
 /// Same parsers on in-memory text; `name` stands for the file name in error messages.

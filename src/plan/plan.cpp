@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <limits>
 #include <map>
@@ -184,11 +186,17 @@ std::vector<StreamClass> build_classes(const std::vector<Requirement>& reqs,
                               row.program + "' at " + std::to_string(row.width) + "x" +
                               std::to_string(row.height));
     if (row.cameras == 0) continue;
+    const std::string input = row.url.empty() ? std::string() : row.url + (row.name.empty() ? "" : " " + row.name);
     auto it = std::find_if(out.begin(), out.end(), [&](const StreamClass& c) {
       return c.program == row.program && c.width == row.width && c.height == row.height && c.fps == row.fps;
     });
     if (it != out.end()) {
+      if (it->inputs.empty() != input.empty())
+        throw ride::ConfigError(row.source + ": column 'url': the class " + it->program + " " + std::to_string(it->width) +
+                                "x" + std::to_string(it->height) + " at the same fps (first at " + it->source +
+                                ") mixes cameras with and without a url");
       it->cameras += row.cameras;
+      if (!input.empty()) it->inputs.push_back(input);
       continue;
     }
     StreamClass c;
@@ -201,6 +209,7 @@ std::vector<StreamClass> build_classes(const std::vector<Requirement>& reqs,
     c.mem_gb = q->mem_gb;
     c.gpu = q->gpu;
     c.source = row.source;
+    if (!input.empty()) c.inputs.push_back(input);
     out.push_back(c);
   }
   return out;
@@ -455,6 +464,23 @@ std::string shell_quote(const std::string& s) {
 }
 }  // namespace
 
+int write_camera_lists(const PlanResult& r, const std::string& dir) {
+  int n = 0;
+  for (std::size_t i = 0; i < r.classes.size(); ++i) {
+    const StreamClass& c = r.classes[i];
+    if (c.inputs.empty()) continue;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    const std::string path = (std::filesystem::path(dir) / (r.problem.classes[i].label + ".txt")).string();
+    std::ofstream f(path);
+    f << "# " << c.inputs.size() << " cameras of " << r.problem.classes[i].label << " (ride plan; ingest.inputs list)\n";
+    for (const auto& line : c.inputs) f << line << "\n";
+    if (!f) throw ride::ConfigError("--sbatch: cannot write the camera list '" + path + "'");
+    ++n;
+  }
+  return n;
+}
+
 long workers_for(double cores) {
   if (!(cores > 0)) return 1;
   return std::max(1L, static_cast<long>(std::ceil(cores - 1e-9)));
@@ -575,6 +601,8 @@ void write_sbatch(const PlanResult& r, std::ostream& os, const SbatchOptions& o)
   os << "[ -x \"$root/slurm/ride-plan-run\" ] || { echo \"ride plan job: no ride checkout at '$root'"
         " (set RIDE_ROOT)\" >&2; exit 2; }\n";
   os << "export RIDE_ROOT=$root\n";
+  if (!o.inputs_dir.empty())  // the classes' camera lists, written beside this script
+    os << "export RIDE_PLAN_INPUTS=${RIDE_PLAN_INPUTS:-" << shell_quote(o.inputs_dir) << "}\n";
   os << "exec \"$root/slurm/ride-plan-run\" --nodes \"${nodes[*]}\" \"${steps[@]}\" -- \"$@\"\n";
   os.flags(old_flags);
   os.precision(old_prec);

@@ -49,11 +49,15 @@ struct StreamClass {
   long cameras = 0;
   double cpu = 0, mem_gb = 0, gpu = 0;
   std::string source;  ///< first scenario row "FILE:LINE"
+  /// Real cameras ("URL [name]" lines, as ingest.inputs lists them), one per camera in camera
+  /// order; empty for synthetic streams. A class has a url for every camera or for none.
+  std::vector<std::string> inputs;
 };
 
 /// Merges scenario rows into classes and attaches requirements. Throws ConfigError naming the
 /// scenario FILE:LINE and column ('program' when the program has no requirement row at all,
-/// 'width' when the program exists but not at that resolution).
+/// 'width' when the program exists but not at that resolution; 'url' when a class mixes rows with
+/// and without urls).
 std::vector<StreamClass> build_classes(const std::vector<Requirement>& reqs,
                                        const std::vector<ScenarioRow>& scenario);
 
@@ -105,7 +109,12 @@ void write_json(const PlanResult& r, std::ostream& os);
 struct SbatchOptions {
   std::string ride_root;    ///< checkout holding slurm/ride-plan-run and scripts/ride-mpirun
   std::string ride_binary;  ///< the ride executable
+  std::string inputs_dir;   ///< camera lists (write_camera_lists); the script's default RIDE_PLAN_INPUTS
 };
+/// For each class with real cameras, writes DIR/<label>.txt: its "URL [name]" lines (the file
+/// ride-plan-run gives the class's job as ingest.inputs). Creates DIR. Returns how many files.
+/// Throws ConfigError when DIR cannot be written.
+int write_camera_lists(const PlanResult& r, const std::string& dir);
 /// Worker ranks for a class needing `cores` on one node: ceil(cores), at least 1 (a worker rank
 /// runs one frame at a time on one core).
 long workers_for(double cores);

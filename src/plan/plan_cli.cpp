@@ -42,7 +42,9 @@ Packs camera streams into cloud instances at a target utilization, minimizing th
                        (= configs/catalogs/aws_table2.csv).
   --requirements FILE  program,width,height,cpu_per_fps,cpu_base,mem_gb[,gpu]
                        (a stream needs cpu_per_fps*fps+cpu_base cores, mem_gb GB, gpu GPUs)
-  --scenario FILE      program,fps,cameras,width,height
+  --scenario FILE      program,fps,cameras,width,height[,url,name] (a row with a url is one
+                       real camera: --sbatch then writes each class's camera list beside the
+                       script, FILE.inputs/, and the job reads those cameras)
   --strategy st1..st5  CAM² Table 7 (default st5): st1/st2/st3 one type (m4/c4/r3.xlarge or
                        the general/compute/memory type), st4 no sharing between programs,
                        st5 sharing allowed
@@ -132,7 +134,13 @@ int plan_main(const std::vector<std::string>& args, std::ostream& out, std::ostr
     };
     write("--json", [](const PlanResult& p, std::ostream& os) { write_json(p, os); });
     write("--csv", [](const PlanResult& p, std::ostream& os) { write_csv(p, os); });
-    write("--sbatch", [](const PlanResult& p, std::ostream& os) { write_sbatch(p, os, locate_ride()); });
+    if (v.count("--sbatch")) {
+      // Real cameras: one list per class beside the script, which points ride-plan-run at them.
+      SbatchOptions so = locate_ride();
+      const std::string dir = std::filesystem::absolute(v["--sbatch"] + ".inputs").lexically_normal().string();
+      if (write_camera_lists(r, dir) > 0) so.inputs_dir = dir;
+      write("--sbatch", [&](const PlanResult& p, std::ostream& os) { write_sbatch(p, os, so); });
+    }
     if (!quiet) write_table(r, out);
     return 0;
   } catch (const ride::Error& e) {
