@@ -523,6 +523,19 @@ double lp_lower_bound(const Problem& p, const ExactOptions& opts) {
   return colgen_lp(p, greedy_seed(p), opts).bound;
 }
 
+/// A candidate packing, finished (surplus items dropped, bins moved to the cheapest type that
+/// holds them), replaces `best` when it is cheaper or when there is none yet (`have`).
+static void offer_candidate(const Problem& p, std::vector<Bin> bins, Packing& best, bool& have) {
+  drop_surplus(p, bins);
+  downgrade(p, bins);
+  const double c = packing_cost(p, bins);
+  if (!have || c < best.cost - 1e-9) {
+    best.bins = std::move(bins);
+    best.cost = c;
+    have = true;
+  }
+}
+
 Packing solve_exact(const Problem& p, const ExactOptions& opts) {
   const std::vector<Pattern> pats = exact_patterns(p, opts);
   if (pats.empty()) {  // nothing to place
@@ -629,14 +642,7 @@ Packing solve_exact(const Problem& p, const ExactOptions& opts) {
   }
   std::vector<long> copies(np);
   for (std::size_t j = 0; j < np; ++j) copies[j] = std::lround(x[j]);
-  std::vector<Bin> bins = bins_from_patterns(p, pats, copies);
-  drop_surplus(p, bins);
-  downgrade(p, bins);
-  const double c = packing_cost(p, bins);
-  if (!have_inc || c < inc.cost - 1e-9) {
-    inc.bins = std::move(bins);
-    inc.cost = c;
-  }
+  offer_candidate(p, bins_from_patterns(p, pats, copies), inc, have_inc);
   inc.proven_optimal = finished && cbc.isProvenOptimal();
   return inc;
 }
@@ -652,16 +658,7 @@ Packing solve_hybrid(const Problem& p, const ExactOptions& opts) {
   } catch (const ride::ConfigError&) {
     // FFOD ran into the limits; the other candidates may still find a packing
   }
-  auto consider = [&](std::vector<Bin> bins) {
-    drop_surplus(p, bins);
-    downgrade(p, bins);
-    const double c = packing_cost(p, bins);
-    if (!have || c < best.cost - 1e-9) {
-      best.bins = std::move(bins);
-      best.cost = c;
-      have = true;
-    }
-  };
+  auto consider = [&](std::vector<Bin> bins) { offer_candidate(p, std::move(bins), best, have); };
   if (auto g = best_greedy(p, demand_of(p), none)) consider(std::move(*g));
 
   long demand = 0;
