@@ -28,6 +28,8 @@ class Ingest {
 
   int run() {
     send_hello(ctx_);
+    // Real inputs: link the video module while the job starts up, not when the first frame is due.
+    if (ctx_.cfg.source == "video") ingest::load_video_module();
     if (!wait_for_start()) return finish(true);
     if (ctx_.cfg.source == "video") produce_video();
     else produce_synthetic();
@@ -124,6 +126,7 @@ class Ingest {
     vo.retry_max_s = cfg.retry_max_s;
     vo.timeout_s = cfg.timeout_s;
     vo.loop = cfg.loop;
+    vo.header_bytes = kPixelsAt;  // the reader decodes into the buffer that is sent
     struct Stream {
       std::uint32_t id = 0;
       std::unique_ptr<ingest::VideoInput> in;
@@ -213,10 +216,8 @@ class Ingest {
         continue;
       }
       if (!wait_for_room(p)) break;
-      publish_new(p, st.id, st.seq, f.width, f.height, f.channels, [&](std::byte* px) {
-        std::memcpy(px, f.pixels.data(), f.pixels.size());
-        return f.capture_ns;
-      });
+      // The reader left room for the headers in front of the pixels: sent as it is.
+      publish_frame(std::move(f.buffer), p, st.id, st.seq, f.width, f.height, f.channels, f.capture_ns);
       if (paced && now - st.next_due > period && !st.in->spec().live) ++late_frames_;
       ++st.seq;
       st.next_due = st.in->spec().live ? std::max(st.next_due + period, now - period) : st.next_due + period;
@@ -343,6 +344,14 @@ class Ingest {
     const std::size_t payload = static_cast<std::size_t>(w) * static_cast<std::size_t>(h) *
                                 static_cast<std::size_t>(channels);
     auto b = std::make_shared<Buffer>(kPixelsAt + payload);
+    const std::int64_t capture_ns = fill(b->data() + kPixelsAt);
+    publish_frame(std::move(b), partition, stream, sequence, w, h, channels, capture_ns);
+  }
+
+  /// Writes the PRODUCE and frame headers in front of the pixels already at kPixelsAt in `b`,
+  /// publishes it and counts it as produced.
+  void publish_frame(std::shared_ptr<Buffer> b, int partition, std::uint32_t stream, std::uint64_t sequence,
+                     int w, int h, int channels, std::int64_t capture_ns) {
     ProduceHeader ph;
     ph.partition = static_cast<std::uint32_t>(partition);
     FrameHeader fh;
@@ -352,7 +361,7 @@ class Ingest {
     fh.height = static_cast<std::uint32_t>(h);
     fh.pixel = PixelType::u8;
     fh.channels = static_cast<std::uint8_t>(channels);
-    fh.capture_ns = fill(b->data() + kPixelsAt);
+    fh.capture_ns = capture_ns;
     b->write(0, ph);
     b->write(kFrameHeaderAt, fh);
     publish(std::move(b), partition);

@@ -51,6 +51,8 @@ void check_video_module(const std::string& where) {
                       "', which is not there (it is built beside the ride executable; RIDE_VIDEO_MODULE names another)");
 }
 
+void load_video_module() { load_module(); }
+
 std::unique_ptr<VideoInput> open_video_input(InputSpec spec, VideoOptions opts) {
   const CreateFn create = load_module();
   std::string error;

@@ -44,7 +44,7 @@ class CvVideoInput final : public VideoInput {
   /// HDF5 replay: every frame of the dataset; empty, or why it could not be read.
   std::string run_hdf5();
   /// Converts and queues one decoded frame (live: replaces the newest); false when stopped.
-  bool push_frame(const cv::Mat& raw, cv::Mat& conv);
+  bool push_frame(const cv::Mat& raw);
   bool sleep_unless_stopped(double seconds);
   /// At the end of a file, folder or HDF5 dataset: ended, or with loop a count of loops.
   void end_of_input();
@@ -124,23 +124,27 @@ bool is_image_file(const std::filesystem::path& p) {
 }
 }  // namespace
 
-bool CvVideoInput::push_frame(const cv::Mat& raw, cv::Mat& conv) {
-  const cv::Mat* m = &raw;
-  if (opts_.gray && raw.channels() != 1) {
-    cv::cvtColor(raw, conv, raw.channels() == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
-    m = &conv;
-  } else if (!opts_.gray && raw.channels() != 3) {
-    cv::cvtColor(raw, conv, raw.channels() == 4 ? cv::COLOR_BGRA2BGR : cv::COLOR_GRAY2BGR);
-    m = &conv;
-  }
+bool CvVideoInput::push_frame(const cv::Mat& raw) {
+  const int channels = opts_.gray ? 1 : 3;
   VideoFrame f;
-  f.width = m->cols;
-  f.height = m->rows;
-  f.channels = m->channels();
+  f.width = raw.cols;
+  f.height = raw.rows;
+  f.channels = channels;
+  f.offset = opts_.header_bytes;
   f.capture_ns = wall_ns();
-  const std::size_t row = static_cast<std::size_t>(f.width) * static_cast<std::size_t>(f.channels);
-  f.pixels.resize(row * static_cast<std::size_t>(f.height));
-  for (int y = 0; y < f.height; ++y) std::memcpy(f.pixels.data() + row * static_cast<std::size_t>(y), m->ptr(y), row);
+  f.buffer = std::make_shared<Buffer>(f.offset + f.bytes());
+  // Converted (or copied, when already in the wanted format) straight into the buffer ingest sends.
+  // (dst has the size and type the result needs, so OpenCV writes into it without reallocating;
+  // anything deeper than 8 bits is brought to 8 first.)
+  cv::Mat dst(f.height, f.width, CV_8UC(channels), f.buffer->data() + f.offset), src8;
+  const cv::Mat* src = &raw;
+  if (raw.depth() != CV_8U) {
+    raw.convertTo(src8, CV_8U, raw.depth() == CV_16U ? 1.0 / 256 : 1.0);
+    src = &src8;
+  }
+  if (src->channels() == channels) src->copyTo(dst);
+  else if (opts_.gray) cv::cvtColor(*src, dst, src->channels() == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
+  else cv::cvtColor(*src, dst, src->channels() == 4 ? cv::COLOR_BGRA2BGR : cv::COLOR_GRAY2BGR);
   std::unique_lock lk(mu_);
   f.index = spec_.live ? status_.frames_read : ++status_.frames_read;  // live: counted when grabbed
   status_.width = f.width;
@@ -171,7 +175,7 @@ bool CvVideoInput::run_folder() {
     status_.ever_opened = true;
     status_.state = "streaming";
   }
-  cv::Mat raw, conv;
+  cv::Mat raw;
   for (const auto& file : files) {
     if (stop_) return true;
     raw = cv::imread(file.string(), cv::IMREAD_COLOR);
@@ -181,7 +185,7 @@ bool CvVideoInput::run_folder() {
       status_.last_error = "cannot decode '" + file.filename().string() + "' (skipped)";
       continue;
     }
-    if (!push_frame(raw, conv)) return true;
+    if (!push_frame(raw)) return true;
   }
   end_of_input();
   return true;
@@ -220,7 +224,7 @@ std::string CvVideoInput::run_hdf5() {
     status_.state = "streaming";
   }
   const int h = static_cast<int>(dims[1]), w = static_cast<int>(dims[2]), c = static_cast<int>(dims[3]);
-  cv::Mat raw(h, w, CV_8UC(c)), conv;
+  cv::Mat raw(h, w, CV_8UC(c));
   hsize_t count[4] = {1, dims[1], dims[2], dims[3]};
   h5::Dataspace mem(H5Screate_simple(rank, count, nullptr));
   for (hsize_t k = 0; k < dims[0]; ++k) {
@@ -233,7 +237,7 @@ std::string CvVideoInput::run_hdf5() {
       status_.last_error = "cannot read frame " + std::to_string(k) + " of '" + name + "' (skipped)";
       continue;
     }
-    if (!push_frame(raw, conv)) return {};
+    if (!push_frame(raw)) return {};
   }
   end_of_input();
   return {};
@@ -289,7 +293,7 @@ void CvVideoInput::run() {
     status_.state = state;
     if (!error.empty()) status_.last_error = error;
   };
-  cv::Mat raw, conv;
+  cv::Mat raw;
   while (!stop_) {
     if (!restart) {
       std::lock_guard lk(mu_);
@@ -366,7 +370,7 @@ void CvVideoInput::run() {
           std::lock_guard lk(mu_);
           ++status_.skipped_files;
           status_.last_error = "a frame from the camera did not decode (skipped)";
-        } else if (!push_frame(raw, conv)) {
+        } else if (!push_frame(raw)) {
           break;
         }
       }
@@ -403,7 +407,7 @@ void CvVideoInput::run() {
       if (!ok || raw.empty()) break;
       if (!streamed) backoff = opts_.retry_s;  // a working connection resets the backoff
       streamed = true;
-      if (!push_frame(raw, conv)) break;
+      if (!push_frame(raw)) break;
     }
     if (stop_) break;
     if (!spec_.live) {

@@ -26,22 +26,32 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/buffer.h"
 #include "core/inputs.h"
 
 
 
 namespace ride::ingest {
 
-/// A decoded frame: tightly packed 8-bit rows, 1 (gray) or 3 (BGR) channels.
+/// A decoded frame: tightly packed 8-bit rows, 1 (gray) or 3 (BGR) channels, at
+/// VideoOptions::header_bytes into `buffer` (the reader converts straight into the buffer that
+/// ingest then sends, headers written in front: no further copy of the pixels).
 struct VideoFrame {
-  std::vector<std::byte> pixels;
+  std::shared_ptr<Buffer> buffer;
+  std::size_t offset = 0;  ///< where the pixels start in buffer
   int width = 0, height = 0, channels = 0;
   std::uint64_t index = 0;      ///< frames read from this input so far, 1-based
   std::int64_t capture_ns = 0;  ///< wall clock when it was read
+
+  std::size_t bytes() const {
+    return static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * static_cast<std::size_t>(channels);
+  }
+  std::span<const std::byte> pixels() const { return {buffer->data() + offset, bytes()}; }
 };
 
 struct VideoOptions {
@@ -50,6 +60,7 @@ struct VideoOptions {
   double retry_max_s = 30;       ///< backoff ceiling
   double timeout_s = 5;          ///< FFmpeg open and read timeouts
   std::size_t file_queue = 4;    ///< decoded frames a file input may hold ahead
+  std::size_t header_bytes = 0;  ///< room left in front of each frame's pixels (VideoFrame::offset)
   bool loop = false;             ///< files, folders and HDF5 start over at their end (never "ended")
 };
 
@@ -105,6 +116,9 @@ std::unique_ptr<VideoInput> make_opencv_video_input(InputSpec spec, VideoOptions
 /// $RIDE_VIDEO_MODULE; loaded once, on first use. Throws ride::Error naming the path (and
 /// dlerror()) when it cannot be loaded.
 std::unique_ptr<VideoInput> open_video_input(InputSpec spec, VideoOptions opts);
+/// Loads the module now (it maps ~190 libraries: ~0.15 s of CPU), so that the first frames do not
+/// wait for it. Throws like open_video_input.
+void load_video_module();
 
 /// Where open_video_input loads the module from ($RIDE_VIDEO_MODULE, else libride_video.so beside
 /// the running executable).

@@ -109,7 +109,7 @@ TEST(VideoInput, FileFramesInOrderEqualAnIndependentDecode) {
     ASSERT_EQ(f.height, 48);
     ASSERT_EQ(f.channels, 1);
     EXPECT_EQ(f.index, n + 1);
-    EXPECT_EQ(0, std::memcmp(f.pixels.data(), ref[n].data, f.pixels.size())) << "frame " << n;
+    EXPECT_EQ(0, std::memcmp(f.pixels().data(), ref[n].data, f.pixels().size())) << "frame " << n;
     ++n;
   }
   EXPECT_EQ(n, 12u);
@@ -138,9 +138,9 @@ TEST(VideoInput, BgrFramesKeepThreeChannelsAtOddSizes) {
   EXPECT_EQ(f.channels, 3);
   EXPECT_EQ(f.width, 33);
   EXPECT_EQ(f.height, 31);
-  ASSERT_EQ(f.pixels.size(), 33u * 31u * 3u);
+  ASSERT_EQ(f.pixels().size(), 33u * 31u * 3u);
   for (int y = 0; y < 31; ++y)  // rows tightly packed (OpenCV's may be padded)
-    ASSERT_EQ(0, std::memcmp(f.pixels.data() + static_cast<std::size_t>(y) * 33 * 3, ref.ptr(y), 33 * 3)) << "row " << y;
+    ASSERT_EQ(0, std::memcmp(f.pixels().data() + static_cast<std::size_t>(y) * 33 * 3, ref.ptr(y), 33 * 3)) << "row " << y;
 }
 
 TEST(VideoInput, NotAVideoIsRetriedNotFatal) {
@@ -207,7 +207,7 @@ TEST(VideoInput, LiveMjpegIsSampledNewestFirst) {
     EXPECT_GT(f.index, last) << "a frame was handed out twice";
     EXPECT_EQ(f.width, 80);
     EXPECT_EQ(f.channels, 1);
-    EXPECT_EQ(f.pixels.size(), 80u * 60u);
+    EXPECT_EQ(f.pixels().size(), 80u * 60u);
     last = f.index;
     ++taken;
   }
@@ -238,7 +238,7 @@ TEST(VideoInput, ImageFolderInNameOrderSkippingBadFiles) {
   EXPECT_EQ(f.height, 5);
   cv::Mat g;
   cv::cvtColor(a, g, cv::COLOR_BGR2GRAY);
-  EXPECT_EQ(std::to_integer<int>(f.pixels[0]), g.at<std::uint8_t>(0, 0));
+  EXPECT_EQ(std::to_integer<int>(f.pixels()[0]), g.at<std::uint8_t>(0, 0));
   ASSERT_EQ(in.take(f, 5.0), ri::VideoInput::Got::frame);
   EXPECT_EQ(f.width, 4);
   EXPECT_EQ(in.take(f, 5.0), ri::VideoInput::Got::ended);
@@ -313,7 +313,7 @@ TEST(VideoInput, Hdf5ReplayGrayAndBgrDatasets) {
       ASSERT_EQ(f.height, 6);
       ASSERT_EQ(f.channels, 1);
       for (std::size_t i = 0; i < 30; ++i)
-        ASSERT_EQ(std::to_integer<int>(f.pixels[i]), static_cast<int>((k * 30 + i) * 7 + 3) % 251) << k << " " << i;
+        ASSERT_EQ(std::to_integer<int>(f.pixels()[i]), static_cast<int>((k * 30 + i) * 7 + 3) % 251) << k << " " << i;
     }
     EXPECT_EQ(in.take(f, 5.0), ri::VideoInput::Got::ended);
   }
@@ -327,7 +327,7 @@ TEST(VideoInput, Hdf5ReplayGrayAndBgrDatasets) {
     for (int i = 0; i < 36; ++i) bgr.data[i] = static_cast<std::uint8_t>((i * 7 + 3) % 251);
     cv::cvtColor(bgr, g, cv::COLOR_BGR2GRAY);
     ASSERT_EQ(f.channels, 1);
-    EXPECT_EQ(0, std::memcmp(f.pixels.data(), g.data, 12));
+    EXPECT_EQ(0, std::memcmp(f.pixels().data(), g.data, 12));
   }
 }
 
