@@ -3,6 +3,9 @@
 // is retried and ends "unreachable"; a live MJPEG stream served by ffmpeg is sampled newest-first.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -37,6 +40,35 @@ std::string make_video(const std::string& name, const std::string& args) {
   const std::string cmd = "ffmpeg -hide_banner -loglevel error -nostdin -y " + args + " '" + path + "'";
   if (std::system(cmd.c_str()) != 0) return {};
   return path;
+}
+
+/// A free TCP port on the loopback (bound, read, released).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) ::close(fd);
+    return 0;
+  }
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+/// A live camera for one client: ffmpeg serves `source_and_output` (lavfi input, codec, format
+/// options) at http://127.0.0.1:PORT/PATH in the background; returns the URL (empty on failure).
+std::string serve_camera(const std::string& path, const std::string& source_and_output) {
+  const int port = free_port();
+  if (port == 0) return {};
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/" + path;
+  const std::string cmd = "ffmpeg -hide_banner -loglevel error -nostdin -re " + source_and_output +
+                          " -listen 1 '" + url + "' >/dev/null 2>&1 &";
+  if (std::system(cmd.c_str()) != 0) return {};
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  return url;
 }
 
 std::vector<cv::Mat> decode_gray(const std::string& path) {
@@ -186,13 +218,8 @@ TEST(VideoInput, UnreachableCameraIsRetriedAndReported) {
 TEST(VideoInput, LiveMjpegIsSampledNewestFirst) {
   if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
   // ffmpeg serves one client a 10 fps MJPEG stream over HTTP for 3 s
-  const int port = 20000 + static_cast<int>(::getpid() % 20000);
-  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/cam.mjpg";
-  const std::string cmd =
-      "ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=80x60:rate=10 -t 3 "
-      "-f mpjpeg -listen 1 '" + url + "' >/dev/null 2>&1 &";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string url = serve_camera("cam.mjpg", "-f lavfi -i testsrc=size=80x60:rate=10 -t 3 -f mpjpeg");
+  ASSERT_FALSE(url.empty());
   ri::VideoOptions o;
   o.retry_s = 0.1;
   auto owner = ri::make_opencv_video_input(ri::InputSpec{url, "cam", "test", true}, o);
@@ -353,15 +380,11 @@ TEST(VideoInput, Hdf5ReplayBadDatasetsAreReported) {
 }
 
 TEST(VideoInput, LiveStreamOfAnotherCodecIsDecodedAndSampled) {
-  // MPEG-4 in MPEG-TS over HTTP: not JPEG packets, so the input reopens in decoded mode
+  // MPEG-4 in MPEG-TS over HTTP: its FOURCC is not MJPEG, so every frame is decoded
   if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
-  const int port = 20000 + static_cast<int>((::getpid() + 7919) % 20000);
-  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/cam.ts";
-  const std::string cmd =
-      "ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=96x64:rate=10 -t 4 "
-      "-c:v mpeg4 -f mpegts -listen 1 '" + url + "' >/dev/null 2>&1 &";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const std::string url =
+      serve_camera("cam.ts", "-f lavfi -i testsrc=size=96x64:rate=10 -t 4 -c:v mpeg4 -f mpegts");
+  ASSERT_FALSE(url.empty());
   ri::VideoOptions o;
   o.gray = false;
   auto owner = ri::make_opencv_video_input(ri::InputSpec{url, "ts", "test", true}, o);
