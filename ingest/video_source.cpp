@@ -114,15 +114,6 @@ CvVideoInput::Got CvVideoInput::take(VideoFrame& out, double wait_s) {
   return ended_ && !spec_.live ? Got::ended : Got::none;
 }
 
-namespace {
-bool is_image_file(const std::filesystem::path& p) {
-  std::string ext = p.extension().string();
-  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".webp"})
-    if (ext == e) return true;
-  return false;
-}
-}  // namespace
 
 bool CvVideoInput::push_frame(const cv::Mat& raw) {
   const int channels = opts_.gray ? 1 : 3;
@@ -167,7 +158,7 @@ bool CvVideoInput::run_folder() {
   std::vector<fs::path> files;
   std::error_code ec;
   for (fs::directory_iterator it(spec_.url, ec), end; !ec && it != end; it.increment(ec))
-    if (it->is_regular_file(ec) && is_image_file(it->path())) files.push_back(it->path());
+    if (it->is_regular_file(ec) && is_image_file_name(it->path().filename().string())) files.push_back(it->path());
   if (files.empty()) return false;
   std::sort(files.begin(), files.end());
   {

@@ -1,5 +1,6 @@
 #include "core/inputs.h"
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -41,6 +42,14 @@ std::pair<std::string, std::string> split_hdf5_url(const std::string& url) {
   std::string ds = url.substr(hash + 1);
   if (ds.empty()) ds = "/frames";
   return {url.substr(0, hash), ds};
+}
+
+bool is_image_file_name(const std::string& file_name) {
+  std::string ext = std::filesystem::path(file_name).extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm", ".webp"})
+    if (ext == e) return true;
+  return false;
 }
 
 bool is_hdf5_input(const std::string& url) {

@@ -17,6 +17,10 @@ struct InputSpec {
 /// True for URLs read as live streams (see the file comment).
 bool is_live_url(const std::string& url);
 
+/// True for a file name an image folder input reads (png, jpg/jpeg, bmp, tif/tiff, pgm/ppm/pbm,
+/// webp; any case).
+bool is_image_file_name(const std::string& file_name);
+
 /// True for an HDF5 replay input: PATH.h5 or PATH.hdf5, optionally followed by #/DATASET.
 bool is_hdf5_input(const std::string& url);
 /// (file path, dataset name) of an HDF5 input; the dataset defaults to "/frames".

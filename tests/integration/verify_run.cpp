@@ -174,11 +174,7 @@ int main(int argc, char** argv) {
       if (std::filesystem::is_directory(specs[k].url)) {  // image folder: image files in name order
         std::vector<std::filesystem::path> files;
         for (const auto& e : std::filesystem::directory_iterator(specs[k].url)) {
-          std::string ext = e.path().extension().string();
-          for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-          if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp" ||
-                                      ext == ".tif" || ext == ".tiff" || ext == ".pgm" || ext == ".ppm" ||
-                                      ext == ".pbm" || ext == ".webp"))
+          if (e.is_regular_file() && ride::ingest::is_image_file_name(e.path().filename().string()))
             files.push_back(e.path());
         }
         std::sort(files.begin(), files.end());
