@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "core/partition_map.h"
 #include "core/process_stats.h"
 #include "ingest/synthetic_source.h"
 #include "ingest/video_source.h"
@@ -31,8 +32,14 @@ class Ingest {
     // Real inputs: link the video module while the job starts up, not when the first frame is due.
     if (ctx_.cfg.source == "video") ingest::load_video_module();
     if (!wait_for_start()) return finish(true);
-    if (ctx_.cfg.source == "video") produce_video();
-    else produce_synthetic();
+    // Start-up ends when frames can flow: for real inputs once they are opened (produce_video).
+    // Until then the master allows ft.startup_grace_s of silence, not the heartbeat timeout.
+    if (ctx_.cfg.source == "video") {
+      produce_video();
+    } else {
+      heartbeat_.set_running();
+      produce_synthetic();
+    }
     return report_and_wait();
   }
 
@@ -74,7 +81,7 @@ class Ingest {
         stop_stream(item.stream);
         continue;
       }
-      const int broker = ctx_.layout.broker_of_partition(chosen);
+      const int broker = map_.broker(chosen);
       if (in_flight_[broker] >= cfg.max_in_flight) {
         // Backpressure: the broker has not acknowledged enough; wait instead of flooding it.
         if (blocked_since < 0) blocked_since = now;
@@ -101,7 +108,7 @@ class Ingest {
   /// Waits (pumping messages) until the broker of `partition` takes another frame; false when
   /// the job stopped first. Counts the wait as backpressure.
   bool wait_for_room(int partition) {
-    const int broker = ctx_.layout.broker_of_partition(partition);
+    const int broker = map_.broker(partition);
     if (in_flight_[broker] < ctx_.cfg.max_in_flight) return true;
     const double since = steady_s();
     transport::IdleBackoff backoff;
@@ -148,6 +155,7 @@ class Ingest {
       streams.push_back(std::move(st));
     }
     for (auto& st : streams) st.in->start();
+    heartbeat_.set_running();
     const bool paced = cfg.mode == "stream";
     // Live inputs (and looping files) end after ingest.frames each, or else after
     // ingest.duration_s; files after ingest.frames each (0 = the whole file).
@@ -310,7 +318,11 @@ class Ingest {
   bool wait_for_start() {
     // Start-up is bounded by the master's own wait for every rank's HELLO (60 s).
     while (auto m = ctx_.net.recv_for(120.0)) {
+      if (m->tag == Tag::partition_map) map_ = PartitionMap::decode(m->body);
       if (m->tag == Tag::start) {
+        RIDE_EXPECTS(map_.partitions() == ctx_.layout.partitions,
+                     "START came before the partition map (" << map_.partitions() << " of "
+                                                             << ctx_.layout.partitions << " partitions)");
         steady_start_ = steady_s();
         cpu_at_start_ = process_cpu_s();
         t0_wall_ns_ = BodyReader(m->body).pod<Start>().t0_ns;
@@ -370,7 +382,7 @@ class Ingest {
   }
 
   void publish(BufferPtr frame, int partition) {
-    const int broker = ctx_.layout.broker_of_partition(partition);
+    const int broker = map_.broker(partition);
     const auto fh = frame->read<FrameHeader>(kFrameHeaderAt);
     // Kept until acknowledged: a partition that stops taking frames hands them back.
     in_flight_frames_[{fh.stream, fh.sequence}] = frame;
@@ -458,6 +470,7 @@ class Ingest {
   Heartbeat heartbeat_;
   int index_;
   ingest::Partitioner partitioner_;
+  PartitionMap map_;  ///< the master's placement: where each partition's frames go
   double steady_start_ = 0;
   std::int64_t t0_wall_ns_ = 0;
   bool stop_ = false;

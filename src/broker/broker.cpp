@@ -10,6 +10,7 @@
 #include <map>
 
 #include "broker/partition_log.h"
+#include "core/partition_map.h"
 #include "core/clock.h"
 #include "core/process_stats.h"
 
@@ -42,16 +43,12 @@ LogLimits limits_from(const JobConfig& c, int rank, std::uint32_t partition) {
 class Broker {
  public:
   explicit Broker(RoleContext& ctx) : ctx_(ctx), heartbeat_(ctx), start_rss_bytes_(peak_rss_bytes()) {
-    for (int p = 0; p < ctx.layout.partitions; ++p) {
-      if (ctx.layout.broker_of_partition(p) != ctx.net.rank()) continue;
-      const auto part = static_cast<std::uint32_t>(p);
-      logs_.emplace(part, PartitionLog(limits_from(ctx.cfg, ctx.net.rank(), part)));
-    }
     metrics_interval_s_ = std::clamp(ctx.cfg.status_interval_s / 10, 0.05, 0.25);
   }
 
   int run() {
     send_hello(ctx_);
+    heartbeat_.set_running();
     transport::IdleBackoff backoff;
     double next_metrics = steady_s();
     while (!stop_) {
@@ -148,9 +145,19 @@ class Broker {
         }
         break;
       }
+      case Tag::partition_map: on_partition_map(PartitionMap::decode(m.body)); break;
       case Tag::start: break;
       case Tag::shutdown: stop_ = true; break;
       default: break;  // unknown tags are ignored: a newer master may send more
+    }
+  }
+
+  /// The master's placement: this broker hosts the partitions the map gives it (sent before
+  /// START, so before any frame or fetch for them).
+  void on_partition_map(const PartitionMap& map) {
+    for (int p : map.partitions_on(ctx_.net.rank())) {
+      const auto part = static_cast<std::uint32_t>(p);
+      if (!logs_.count(part)) logs_.emplace(part, PartitionLog(limits_from(ctx_.cfg, ctx_.net.rank(), part)));
     }
   }
 

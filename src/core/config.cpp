@@ -110,9 +110,21 @@ class Options {
     add<double>("ft.straggler_timeout_s", &c.straggler_timeout_s,
                 "a live worker that commits nothing for this long while it has frames waiting "
                 "is replaced and told to stand down (0 = never)", "a number");
+    add<double>("ft.startup_grace_s", &c.startup_grace_s,
+                "silence allowed to a rank until its start-up (module loading, opening inputs) "
+                "is over; then ft.heartbeat_timeout_ms applies", "a number");
+    add<double>("ft.straggler_factor", &c.straggler_factor,
+                "a worker on one batch longer than ft.straggler_timeout_s is stuck only once the "
+                "batch took this many times its expected time (its bytes at the worker's, or the "
+                "group's, measured rate); slow on a big frame is not stuck", "a number");
     add<int>("ft.replenish", &c.replenish,
              "spares the job may start with MPI_Comm_spawn when its spare pool runs out "
              "(0 = never; the launcher needs free slots or --oversubscribe)", "an integer");
+    add<int>("faults.block_rank", &c.block_rank,
+             "fault injection: this rank's own loop blocks once, 1 s after it started, as long work "
+             "(a huge frame, a module load) would; its heartbeats must go on; -1 = none", "an integer");
+    add<double>("faults.block_s", &c.block_s, "fault injection: how long faults.block_rank blocks",
+                "a number");
     add<int>("faults.stall_rank", &c.stall_rank,
              "fault injection: this rank's task stalls (heartbeats go on); -1 = none", "an integer");
     add<int>("faults.cuda_fault_rank", &c.cuda_fault_rank,
@@ -257,6 +269,8 @@ void validate(const JobConfig& c) {
   if (c.start_delay_s < 0) bad_value(c, "worker.start_delay_s", "expected a number >= 0");
   if (c.results_path.empty()) bad_value(c, "output.path", "expected a file path");
   if (!(c.status_interval_s > 0)) bad_value(c, "status.interval_s", "expected a number > 0");
+  if (!(c.startup_grace_s >= 0)) bad_value(c, "ft.startup_grace_s", "expected a number >= 0");
+  if (!(c.straggler_factor >= 1)) bad_value(c, "ft.straggler_factor", "expected a number >= 1");
   if (!(c.heartbeat_interval_ms > 0)) bad_value(c, "ft.heartbeat_interval_ms", "expected a number > 0");
   if (!(c.heartbeat_timeout_ms > 2 * c.heartbeat_interval_ms)) {
     bad_value(c, "ft.heartbeat_timeout_ms", "expected more than twice ft.heartbeat_interval_ms");
@@ -269,6 +283,7 @@ void validate(const JobConfig& c) {
   if (!(c.scaling_interval_s > 0)) bad_value(c, "scaling.interval_s", "expected a number > 0");
   if (c.scaling_low_for_s < 0) bad_value(c, "scaling.low_for_s", "expected a number >= 0");
   if (c.scaling_mem_mb < 0) bad_value(c, "scaling.mem_per_worker_mb", "expected a number >= 0");
+  if (c.block_s < 0) bad_value(c, "faults.block_s", "expected a number >= 0");
   if (c.stall_s < 0 || c.stall_after_s < 0) bad_value(c, "faults.stall_s", "expected numbers >= 0");
 }
 

@@ -65,6 +65,8 @@ struct JobConfig {
   double heartbeat_timeout_ms = 300;   ///< silence after which a rank is declared dead
   double straggler_timeout_s = 5;      ///< a worker with work that commits nothing this long is
                                        ///< replaced (0 = never)
+  double startup_grace_s = 30;         ///< silence allowed to a rank still starting up
+  double straggler_factor = 10;        ///< a batch may take this many times its expected time
   int replenish = 0;  ///< spares the job may spawn (MPI_Comm_spawn) when the pool runs out
   // [scaling] (CAM² Sec. 4.4)
   bool scaling = false;
@@ -72,6 +74,8 @@ struct JobConfig {
   double scaling_low_for_s = 10, scaling_interval_s = 2, scaling_mem_mb = 0;
   // [faults] injection for tests and drills
   int cuda_fault_rank = -1;   ///< this worker causes a real sticky CUDA error on its first batch
+  int block_rank = -1;        ///< this rank's own loop (not a compute thread) blocks once ...
+  double block_s = 0;         ///< ... for this long, 1 s after it started (long work on the loop)
   int stall_rank = -1;        ///< this rank's task stops making progress ...
   double stall_after_s = 0;   ///< ... this many seconds after its first frame ...
   double stall_s = 0;         ///< ... for this long (while its heartbeats go on)

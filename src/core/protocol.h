@@ -40,6 +40,7 @@ enum class Tag : int {
   error,               ///< any → master: fatal error text
   replenish,           ///< master → brokers: Replenish; enter MPI_Comm_spawn with the master
   worker_metrics,      ///< worker → master: WorkerMetrics (load, for the scaling policy)
+  partition_map,       ///< master → brokers, ingest (before START): PartitionMap (core/partition_map.h)
 };
 
 struct ProduceHeader {
@@ -88,6 +89,31 @@ struct Hello {
 
 struct Start {
   std::int64_t t0_ns = 0;
+};
+
+/// What a rank is doing, as its heartbeat says it (ranks/liveness in the master's job model).
+enum class RankPhase : std::uint32_t {
+  starting = 0,  ///< start-up: loading modules, opening inputs (a longer silence is forgiven)
+  running = 1,
+};
+
+/// HEARTBEAT body from a rank to the master (the master's heartbeats to ranks are empty). Sent
+/// by the rank's heartbeat thread, so it keeps coming while the role's thread is busy; the
+/// progress fields tell a worker slow on a big frame from one that is stuck.
+struct HeartbeatBody {
+  RankPhase phase = RankPhase::starting;
+  std::uint32_t computing = 0;     ///< 1: the compute thread is on a batch now
+  std::uint32_t partition = 0;     ///< ... of this partition
+  std::uint32_t awaiting_results = 0;  ///< result batches sent to the sink, not yet durable
+  std::uint32_t fetching = 0;      ///< fetches sent to brokers, not yet answered in full
+  std::uint32_t reserved = 0;
+  std::uint64_t offset = 0;        ///< ... starting at this offset
+  std::uint64_t batch_bytes = 0;   ///< ... of this many frame bytes
+  double computing_for_s = 0;      ///< ... for this long
+  double loop_idle_s = 0;          ///< since the role's own loop last turned
+  std::uint64_t frames_done = 0;   ///< frames the compute thread finished (cumulative)
+  std::uint64_t bytes_done = 0;    ///< their frame bytes
+  double compute_s = 0;            ///< time it spent on them
 };
 
 /// A fetch at this offset means "from the oldest uncommitted frame": a replacement worker does

@@ -25,8 +25,6 @@ struct RoleLayout {
   Role role_of(int rank) const;
   /// Index of `rank` within its role's list (broker 0, 1, ...).
   int index_in_role(int rank) const;
-  /// Broker rank that owns partition p: brokers[p mod B].
-  int broker_of_partition(int p) const { return brokers[static_cast<std::size_t>(p) % brokers.size()]; }
 };
 
 RoleLayout compute_role_layout(const JobConfig& cfg, int world_size);

@@ -11,7 +11,9 @@
 #include <set>
 
 #include "core/clock.h"
+#include "core/results_codec.h"
 #include "broker/partition_log.h"  // LogState names for the status line
+#include "core/partition_map.h"
 #include "master/assignment.h"
 #include "master/liveness.h"
 #include "plan/scaling.h"
@@ -67,13 +69,18 @@ class Master {
         t0_(steady_s()),  // reset at START; set here for a job that fails before it
         task_(task::resolve_task(task::registry_for(ctx.cfg), ctx.cfg).info),
         table_(ctx.layout.partitions),
-        liveness_(ctx.layout.world, ctx.cfg.heartbeat_timeout_ms / 1000.0, steady_s()),
+        liveness_(ctx.layout.world, ctx.cfg.heartbeat_timeout_ms / 1000.0, steady_s(),
+                  ctx.cfg.startup_grace_s),
         active_workers_(ctx.layout.workers),
         spare_pool_(ctx.layout.spares) {
     for (int r = 0; r < layout_.world; ++r) role_now_.push_back(to_string(layout_.role_of(r)));
   }
 
   int run() {
+    // The master's heartbeats come from a thread of its own too: an HDF5 flush of a 2.5 GB
+    // result image must not make every rank think the master is gone.
+    heartbeat_thread_ = ctx_.net.start_heartbeat(live_peers(), cfg_.heartbeat_interval_ms / 1000.0,
+                                                 [] { return Buffer(); });
     if (!collect_hellos()) return abort_job("not every rank reported at start-up");
     print_roles();
     writer_.emplace(cfg_.results_path, task_.scalars,
@@ -82,7 +89,10 @@ class Master {
                                                        {"commit", RIDE_GIT_COMMIT},
                                                        {"config", cfg_.to_ini()}});
     table_.assign_round_robin(layout_.workers);
-    for (int p = 0; p < table_.partitions(); ++p) send_assign(p, layout_.broker_of_partition(p));
+    // Placement first: brokers create the partitions the map gives them, ingest routes by it.
+    for (int r : layout_.brokers) ctx_.net.send(r, Tag::partition_map, map_.encode());
+    for (int r : layout_.ingest) ctx_.net.send(r, Tag::partition_map, map_.encode());
+    for (int p = 0; p < table_.partitions(); ++p) send_assign(p, map_.broker(p));
     t0_ns_ = wall_ns();
     t0_ = steady_s();
     last_status_s_ = t0_;
@@ -120,6 +130,7 @@ class Master {
         if (!m) break;
         busy = true;
         liveness_.heard(m->source, steady_s());
+        if (m->tag == Tag::heartbeat) on_heartbeat(*m, steady_s());
         if (liveness_.dead(m->source)) {
           tell_to_stand_down(m->source);  // declared dead: nothing it says counts any more
           continue;
@@ -212,7 +223,7 @@ class Master {
     a.partition = static_cast<std::uint32_t>(p);
     a.epoch = table_.at(p).epoch;
     a.owner = table_.at(p).owner;
-    a.broker = layout_.broker_of_partition(p);
+    a.broker = map_.broker(p);
     a.start_offset = committed_of(p);
     ctx_.net.send(dest, Tag::assign, pod_body(a));
   }
@@ -226,7 +237,37 @@ class Master {
     }
   }
 
+  std::vector<int> live_peers() const {
+    std::vector<int> out;
+    for (int r = 1; r < peers(); ++r) {
+      if (!liveness_.dead(r)) out.push_back(r);
+    }
+    return out;
+  }
+
+  /// A rank's heartbeat: its phase (start-up is allowed a longer silence) and what its compute
+  /// thread is on (straggler_rule_ tells slow from stuck by it).
+  void on_heartbeat(const transport::Message& m, double now) {
+    if (m.body.size() != sizeof(HeartbeatBody)) return;  // the master's own are empty
+    const auto hb = m.body.read<HeartbeatBody>(0);
+    if (hb.phase == RankPhase::running && liveness_.starting(m.source)) liveness_.set_running(m.source);
+    activity_[m.source] = hb;
+    // A worker busy on a batch within its allowance is progress, although nothing commits yet.
+    if (hb.computing && !straggler_rule_.stuck(hb, group_bytes_per_s())) last_progress_ = now;
+  }
+
+  /// The workers' measured processing rate (frame bytes per second of compute), 0 = unknown.
+  double group_bytes_per_s() const {
+    double bytes = 0, secs = 0;
+    for (const auto& [rank, hb] : activity_) {
+      bytes += static_cast<double>(hb.bytes_done);
+      secs += hb.compute_s;
+    }
+    return secs > 0 ? bytes / secs : 0.0;
+  }
+
   void send_heartbeats(double now) {
+    if (heartbeat_thread_) return;  // the thread sends them
     if (now < next_heartbeat_) return;
     next_heartbeat_ = now + cfg_.heartbeat_interval_ms / 1000.0;
     for (int r = 1; r < peers(); ++r) {
@@ -249,6 +290,8 @@ class Master {
     const double gap = now - last_loop_s_;
     last_loop_s_ = now;
     if (gap > 2 * cfg_.heartbeat_interval_ms / 1000.0) {
+      // (With heartbeat threads the others' heartbeats are queued meanwhile, but read in bursts
+      // of 64 after the master's stall: the same reasoning holds.)
       for (int r = 1; r < peers(); ++r) liveness_.heard(r, liveness_.last_heard(r) + gap);
     }
     for (int r : liveness_.newly_dead(now)) {
@@ -260,10 +303,17 @@ class Master {
     for (std::uint32_t p : progress_.stalled(now, cfg_.straggler_timeout_s)) {
       const int owner = table_.at(static_cast<int>(p)).owner;
       if (owner < 0 || liveness_.dead(owner)) continue;
+      // No commit for the timeout: stuck, or slow on a big batch? Its heartbeat tells.
+      const auto hb = activity_.find(owner);
+      std::string why = "straggler: alive but partition " + std::to_string(p) +
+                        " committed nothing for " + fmt(cfg_.straggler_timeout_s, 1) + " s";
+      if (hb != activity_.end()) {
+        const auto stuck = straggler_rule_.stuck(hb->second, group_bytes_per_s());
+        if (!stuck) continue;
+        why = *stuck + " (partition " + std::to_string(p) + ")";
+      }
       liveness_.declare_dead(owner);
       tell_to_stand_down(owner);
-      const std::string why = "straggler: alive but partition " + std::to_string(p) +
-                              " committed nothing for " + fmt(cfg_.straggler_timeout_s, 1) + " s";
       if (auto fatal = recover_from(owner, why, now); !fatal.empty()) return fatal;
     }
     return {};
@@ -275,6 +325,7 @@ class Master {
   std::string recover_from(int rank, const std::string& why, double now) {
     const std::string role = role_now_[static_cast<std::size_t>(rank)];
     ctx_.net.cancel_sends_to(rank);
+    ctx_.net.set_heartbeat_targets(live_peers());
     PeerDead pd;
     pd.rank = rank;
     for (int b : layout_.brokers) {
@@ -314,7 +365,7 @@ class Master {
     for (const auto& [p, to] : moved) {
       join_workers(to);
       // The broker hears of the new epoch first: from then on the old owner is fenced.
-      send_assign(p, layout_.broker_of_partition(p));
+      send_assign(p, map_.broker(p));
       if (processing_started_) send_assign(p, to);
       progress_.reset(static_cast<std::uint32_t>(p), now);
       f.moved.push_back({p, to, table_.at(p).epoch, false});
@@ -441,7 +492,7 @@ class Master {
       table_.reassign(partition, to->second);
       // The broker hears of the new epoch first: the old owner is fenced from then on and the
       // new one resumes at the oldest uncommitted frame, as in a takeover.
-      send_assign(partition, layout_.broker_of_partition(partition));
+      send_assign(partition, map_.broker(partition));
       send_assign(partition, to->second);
       progress_.reset(static_cast<std::uint32_t>(partition), now);
       moved_at_[partition] = now - t0_;
@@ -482,6 +533,7 @@ class Master {
     ++spawned_;
     // A few seconds' grace to start up (exec, MPI_Init, configuration) before silence counts.
     const int id = liveness_.add(steady_s() + kSpawnGraceS);
+    ctx_.net.set_heartbeat_targets(live_peers());
     role_now_.push_back("spare");
     ranks_.push_back({{"rank", id}, {"role", "spare"}, {"host", "?"}, {"pid", 0}, {"spawned", true}});
     spare_pool_.push_back(id);
@@ -542,41 +594,9 @@ class Master {
   }
 
   void on_results(transport::Message& m) {
-    BodyReader r(m.body);
-    const auto rh = r.pod<ResultsHeader>();
-    std::vector<ResultRecord> recs(rh.count);
-    for (auto& rec : recs) rec = r.pod<ResultRecord>();
-    std::vector<ImageRef> images(rh.count);
-    if (rh.has_images) {
-      for (auto& img : images) {
-        const auto iw = r.pod<ImageWire>();
-        if (iw.type == 0) continue;
-        // The body is new[]'d and every image starts at a multiple of 4 bytes: float-aligned.
-        img = {r.take(iw.bytes()), iw.width, iw.height, iw.channels, iw.type == 2};
-        r.take(image_padding(iw.bytes()));
-      }
-    }
-    std::vector<ObjectsRef> keypoints(rh.count), boxes(rh.count);
-    if (rh.has_objects) {
-      auto take_objects = [&](ObjectsRef& o) {
-        const auto n = r.pod<std::uint32_t>();
-        if (n == kNoObjects) return;
-        o.count = n;
-        static const float none[5] = {};
-        o.rows = n ? reinterpret_cast<const float*>(r.take(std::size_t{n} * 5 * sizeof(float))) : none;
-      };
-      for (std::size_t i = 0; i < recs.size(); ++i) {
-        if (task_.keypoints) take_objects(keypoints[i]);
-        if (task_.boxes) take_objects(boxes[i]);
-      }
-    }
-    std::map<std::uint32_t, std::string> errors;
-    const auto n_err = r.pod<std::uint32_t>();
-    for (std::uint32_t e = 0; e < n_err; ++e) {
-      const auto idx = r.pod<std::uint32_t>();
-      const auto len = r.pod<std::uint32_t>();
-      errors[idx] = std::string(reinterpret_cast<const char*>(r.take(len)), len);
-    }
+    // Images and object rows are views into m.body, which outlives the appends below.
+    const ResultsView v = decode_results(m.body, task_.keypoints, task_.boxes);
+    const ResultsHeader& rh = v.header;
     const double sec = steady_s() - t0_;
     Failure* recovering = nullptr;  // the failure whose moved partition this batch belongs to
     for (auto& f : failures_) {
@@ -584,8 +604,8 @@ class Master {
         if (mv.partition == static_cast<int>(rh.partition) && rh.epoch >= mv.epoch) recovering = &f;
       }
     }
-    for (std::size_t i = 0; i < recs.size(); ++i) {
-      const auto& rec = recs[i];
+    for (std::size_t i = 0; i < v.records.size(); ++i) {
+      const auto& rec = v.records[i];
       // Effectively once: a (stream, sequence) already stored is dropped, not written twice.
       auto& seen = seen_[rec.stream];
       if (seen.size() <= rec.sequence) seen.resize(rec.sequence + 1, false);
@@ -595,10 +615,10 @@ class Master {
         continue;
       }
       seen[rec.sequence] = true;
-      if (auto e = errors.find(static_cast<std::uint32_t>(i)); e != errors.end()) {
+      if (auto e = v.errors.find(static_cast<std::uint32_t>(i)); e != v.errors.end()) {
         writer_->append_error(rec, e->second);
       } else {
-        writer_->append(rec, images[i], keypoints[i], boxes[i]);
+        writer_->append(rec, v.images[i], v.keypoints[i], v.boxes[i]);
       }
       ++processed_;
       const auto s = static_cast<std::size_t>(std::max(0.0, sec));
@@ -607,6 +627,9 @@ class Master {
     }
     pending_acks_.push_back({m.source, rh.batch_id});
     last_progress_ = steady_s();
+    // Results from the partition's owner are progress: its commit follows once they are
+    // durable, and the brokers' metrics show it a moment later still.
+    if (table_.at(static_cast<int>(rh.partition)).owner == m.source) progress_.reset(rh.partition, last_progress_);
     // Every failure that moved this partition to this epoch or an earlier one is over now: a
     // takeover that was itself cut short by the next failure recovers when the partition flows.
     for (auto& f : failures_) mark_recovered(f, static_cast<int>(rh.partition), rh.epoch);
@@ -901,7 +924,7 @@ class Master {
       const auto it = partitions_.find(static_cast<std::uint32_t>(p));
       const PartitionMetrics pm = it == partitions_.end() ? PartitionMetrics{} : it->second;
       parts.push_back({{"partition", p},
-                       {"broker", layout_.broker_of_partition(p)},
+                       {"broker", map_.broker(p)},
                        {"owner", table_.at(p).owner},
                        {"epoch", table_.at(p).epoch},
                        {"end_offset", pm.end_offset},
@@ -1034,12 +1057,17 @@ class Master {
   double t0_ = 0;
   const task::Info task_;  ///< what the results file holds: scalar names, objects
   AssignmentTable table_;
+  const PartitionMap map_ = PartitionMap::spread(layout_.partitions, layout_.brokers);
   LivenessMonitor liveness_;
   ProgressWatch progress_;
   std::vector<int> active_workers_, spare_pool_;
   std::vector<std::string> role_now_;
   std::vector<Failure> failures_;
   std::map<int, double> stand_down_sent_;
+  bool heartbeat_thread_ = false;
+  std::map<int, HeartbeatBody> activity_;  ///< the latest heartbeat of each rank
+  const StragglerRule straggler_rule_{cfg_.straggler_timeout_s, cfg_.straggler_factor,
+                                      cfg_.stall_timeout_s};
   double next_heartbeat_ = 0, last_loop_s_ = 0;
   std::optional<ResultWriter> writer_;
   std::vector<json> ranks_;

@@ -7,9 +7,12 @@
 #include <cstdio>
 #include <iostream>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 #include <thread>
@@ -114,6 +117,67 @@ struct Transport::Impl {
   bool tolerate_dying_senders = false;
   std::atomic<std::int64_t> loop_alive_ns{0};  ///< last try_recv/progress call (watchdog)
   std::atomic<bool> finalizing{false};
+
+  /// The heartbeat thread's own communicators (a duplicate of each link's, made while the
+  /// link's members meet anyway), so its sends never wait behind the role's traffic. The
+  /// duplicates are links too: try_recv() hears heartbeats on them.
+  bool thread_multiple = false;
+  std::mutex hb_mu;                                   ///< guards hb_route and hb_targets
+  std::map<int, std::pair<MPI_Comm, int>> hb_route;   ///< peer id -> (heartbeat comm, rank)
+  std::vector<int> hb_targets;
+  std::thread hb_thread;
+  std::atomic<bool> hb_stop{false};
+
+  /// Duplicates `comm` for heartbeats (collective over comm) and routes its peers through it.
+  void add_heartbeat_link(MPI_Comm comm, const std::vector<int>& ids, int self) {
+    if (!thread_multiple) return;
+    MPI_Comm dup = MPI_COMM_NULL;
+    RIDE_MPI_TRY(MPI_Comm_dup(comm, &dup), "duplicate a communicator for heartbeats");
+    MPI_Comm_set_errhandler(dup, MPI_ERRORS_RETURN);
+    {
+      std::lock_guard lock(hb_mu);
+      for (std::size_t r = 0; r < ids.size(); ++r) {
+        if (ids[r] != self) hb_route.try_emplace(ids[r], dup, static_cast<int>(r));
+      }
+    }
+    add_link(dup, ids, self);
+  }
+
+  void heartbeat_loop(double interval_s, const std::function<Buffer()>& body) {
+    struct InFlight {
+      MPI_Request request = MPI_REQUEST_NULL;
+      Buffer body;
+    };
+    std::map<int, InFlight> in_flight;
+    while (!hb_stop.load()) {
+      std::vector<std::pair<int, std::pair<MPI_Comm, int>>> to;
+      {
+        std::lock_guard lock(hb_mu);
+        for (int t : hb_targets) {
+          if (auto it = hb_route.find(t); it != hb_route.end()) to.emplace_back(t, it->second);
+        }
+      }
+      Buffer b = body();
+      for (const auto& [id, where] : to) {
+        InFlight& f = in_flight[id];
+        if (f.request != MPI_REQUEST_NULL) {
+          int done = 0;
+          MPI_Test(&f.request, &done, MPI_STATUS_IGNORE);
+          if (!done) continue;  // the last one has not left: the target is dead or wedged
+        }
+        f.body = Buffer(b.size());
+        if (b.size()) std::memcpy(f.body.data(), b.data(), b.size());
+        MPI_Isend(f.body.data(), static_cast<int>(f.body.size()), MPI_BYTE, where.second,
+                  static_cast<int>(Tag::heartbeat), where.first, &f.request);
+      }
+      std::this_thread::sleep_for(std::chrono::duration<double>(interval_s));
+    }
+    // Finalize follows: what never left goes with the process (the buffers are not freed).
+    for (auto& [id, f] : in_flight) {
+      if (f.request != MPI_REQUEST_NULL) MPI_Cancel(&f.request);
+    }
+    new std::map<int, InFlight>(std::move(in_flight));
+  }
 };
 
 void IdleBackoff::wait() {
@@ -123,15 +187,24 @@ void IdleBackoff::wait() {
 
 Transport::Transport(int* argc, char*** argv, double send_timeout_s) : impl_(new Impl) {
   impl_->send_timeout_s = send_timeout_s;
+  impl_->loop_alive_ns.store(wall_ns());
   int provided = 0;
-  RIDE_MPI_TRY(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI start-up");
+  // MPI_THREAD_MULTIPLE for the heartbeat thread alone (start_heartbeat); every other call is
+  // made by the role's thread. RIDE_MPI_THREADS=funneled asks for less (an MPI whose
+  // MPI_THREAD_MULTIPLE is slow or broken): the roles' loops then heartbeat themselves.
+  const char* level = std::getenv("RIDE_MPI_THREADS");
+  const bool funneled = level != nullptr && std::string(level) == "funneled";
+  RIDE_MPI_TRY(MPI_Init_thread(argc, argv, funneled ? MPI_THREAD_FUNNELED : MPI_THREAD_MULTIPLE, &provided),
+               "MPI start-up");
+  impl_->thread_multiple = provided >= MPI_THREAD_MULTIPLE;
   // Errors come back as codes, so a failure is reported with context instead of aborting.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
   std::vector<int> ids(static_cast<std::size_t>(size_));
   for (int r = 0; r < size_; ++r) ids[static_cast<std::size_t>(r)] = r;
-  impl_->add_link(MPI_COMM_WORLD, std::move(ids), rank_);
+  impl_->add_link(MPI_COMM_WORLD, ids, rank_);
+  impl_->add_heartbeat_link(MPI_COMM_WORLD, ids, rank_);
   char name[MPI_MAX_PROCESSOR_NAME];
   int len = 0;
   MPI_Get_processor_name(name, &len);
@@ -381,6 +454,10 @@ bool Transport::join_if_spawned() {
   // Its own MPI_COMM_WORLD holds only itself: every peer is reached through the merged link.
   impl_->links.clear();
   impl_->route.clear();
+  {
+    std::lock_guard lock(impl_->hb_mu);
+    impl_->hb_route.clear();
+  }
   auto done = guard(30.0, 4, "joining the job after MPI_Comm_spawn");
   MPI_Comm merged = MPI_COMM_NULL;
   RIDE_MPI_TRY(MPI_Intercomm_merge(parent, 1, &merged), "merge with the spawning ranks");
@@ -393,11 +470,13 @@ bool Transport::join_if_spawned() {
   std::vector<int> w(static_cast<std::size_t>(n));
   RIDE_MPI_TRY(MPI_Recv(w.data(), n, MPI_INT, 0, kWelcomeTag, merged, MPI_STATUS_IGNORE),
                "receive the welcome");
-  done->store(true);
   RIDE_EXPECTS(n >= 3, "malformed welcome from the spawning ranks");
   rank_ = w[0];
   size_ = w[1];
-  impl_->add_link(merged, std::vector<int>(w.begin() + 2, w.end()), rank_);
+  const std::vector<int> ids(w.begin() + 2, w.end());
+  impl_->add_link(merged, ids, rank_);
+  impl_->add_heartbeat_link(merged, ids, rank_);  // collective with the parents (replenish())
+  done->store(true);
   return true;
 }
 
@@ -465,12 +544,41 @@ std::string Transport::replenish(const std::string& program, const std::vector<s
                    "welcome spawned process " << first_id + j);
     }
   }
-  impl_->add_link(merged, std::move(ids), rank_);
+  impl_->add_link(merged, ids, rank_);
+  {
+    auto dup_done = guard(timeout_s, exit_code, "duplicating the spawned link for heartbeats");
+    impl_->add_heartbeat_link(merged, ids, rank_);  // collective with join_if_spawned()
+    dup_done->store(true);
+  }
   return {};
+}
+
+bool Transport::start_heartbeat(std::vector<int> targets, double interval_s,
+                                std::function<Buffer()> body) {
+  if (!impl_->thread_multiple || impl_->hb_thread.joinable()) return impl_->hb_thread.joinable();
+  set_heartbeat_targets(std::move(targets));
+  Impl* impl = impl_.get();
+  impl_->hb_thread = std::thread([impl, interval_s, body = std::move(body)] {
+    impl->heartbeat_loop(interval_s, body);
+  });
+  return true;
+}
+
+void Transport::set_heartbeat_targets(std::vector<int> targets) {
+  std::lock_guard lock(impl_->hb_mu);
+  impl_->hb_targets = std::move(targets);
+}
+
+bool Transport::heartbeat_thread() const { return impl_->hb_thread.joinable(); }
+
+double Transport::loop_idle_s() const {
+  return static_cast<double>(wall_ns() - impl_->loop_alive_ns.load(std::memory_order_relaxed)) / 1e9;
 }
 
 void Transport::finalize(int exit_code, double timeout_s) {
   impl_->finalizing.store(true);
+  impl_->hb_stop.store(true);
+  if (impl_->hb_thread.joinable()) impl_->hb_thread.join();
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;

@@ -1,10 +1,13 @@
 #pragma once
 /// @brief What every role's loop shares: the start-up handshake and the final report.
+#include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/role_layout.h"
 #include "transport/transport.h"
@@ -36,13 +39,24 @@ class MasterLost : public Error {
   using Error::Error;
 };
 
+/// @brief What a rank's heartbeat reports about it, written by the role's threads (the compute
+/// thread included) and read by the heartbeat thread: all atomics.
+struct RankProgress {
+  std::atomic<std::uint32_t> phase{static_cast<std::uint32_t>(RankPhase::starting)};
+  std::atomic<std::uint32_t> computing{0}, partition{0}, awaiting_results{0}, fetching{0};
+  std::atomic<std::uint64_t> offset{0}, batch_bytes{0}, frames_done{0}, bytes_done{0};
+  std::atomic<std::int64_t> since_ns{0}, compute_ns{0};
+};
+
 /// @brief Liveness both ways: tells the master this rank is alive every
-/// ft.heartbeat_interval_ms, and notices when the master itself falls silent (then the rank
-/// must end on its own: nobody else will tell it).
+/// ft.heartbeat_interval_ms — from the transport's heartbeat thread, so that long work on the
+/// role's thread cannot silence it (from tick() where MPI offers no thread support) — and
+/// notices when the master itself falls silent (then the rank must end on its own: nobody else
+/// will tell it).
 class Heartbeat {
  public:
   explicit Heartbeat(RoleContext& ctx);
-  /// Sends a heartbeat when one is due; call from the role's loop.
+  /// Sends a heartbeat when one is due and no thread does; call from the role's loop.
   void tick();
   /// Call with the source of every message received.
   void heard_from(int source);
@@ -55,6 +69,8 @@ class Heartbeat {
   /// then checks that the master is alive. Stops early once `stop` is set. True if any arrived.
   template <typename Handler>
   bool pump(Handler&& handle, const bool& stop) {
+    maybe_block();
+    forgive_own_absence();
     bool any = false;
     for (int burst = 0; burst < 64 && !stop; ++burst) {
       auto m = ctx_.net.try_recv();
@@ -66,13 +82,37 @@ class Heartbeat {
     }
     if (!stop) ensure_master_alive();
     tick();
+    last_pump_s_ = steady_s();
     return any;
   }
   double master_timeout_s() const { return master_timeout_s_; }
 
+  /// Start-up (modules loaded, inputs opened) is over: from now on the master allows this rank
+  /// ft.heartbeat_timeout_ms of silence instead of ft.startup_grace_s.
+  void set_running();
+  /// The compute thread starts a batch (partition, first offset, frame bytes) / finished it.
+  void begin_batch(std::uint32_t partition, std::uint64_t offset, std::uint64_t bytes);
+  void end_batch(std::uint64_t frames, std::uint64_t bytes, double seconds);
+  /// Result batches at the sink, not yet durable (a worker waiting on the sink is not stuck).
+  void set_awaiting_results(std::size_t n) { progress_->awaiting_results.store(static_cast<std::uint32_t>(n)); }
+  /// Fetches sent to brokers and not answered in full (a worker waiting on a broker is not stuck).
+  void set_fetching(std::size_t n) { progress_->fetching.store(static_cast<std::uint32_t>(n)); }
+  /// The body of this rank's next heartbeat (thread-safe).
+  static HeartbeatBody body_of(const RankProgress& p, double loop_idle_s);
+
  private:
+  /// faults.block_rank: this thread stops once, as long work on a role's loop would.
+  void maybe_block();
+  /// If this loop itself was away (long work), the master's messages waited unread: its
+  /// silence over that time is ours, so it gets a full timeout from now.
+  void forgive_own_absence();
+  bool blocked_ = false;
+  const double created_s_ = steady_s();
+  double last_pump_s_ = steady_s();  // a role may wait for START before its first pump
   RoleContext& ctx_;
   double interval_s_, master_timeout_s_, next_ = 0, master_last_;
+  std::shared_ptr<RankProgress> progress_ = std::make_shared<RankProgress>();
+  bool threaded_ = false;
 };
 
 /// JSON body helpers for the rare control messages that carry structured data.

@@ -6,6 +6,7 @@
 /// the deadline passes; receives are probes, never blocking calls; nothing collective touches
 /// MPI_COMM_WORLD after start-up. Idle waiting sleeps with backoff instead of spinning a core.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +75,20 @@ class Transport {
   /// instead of when their deadline passes.
   void cancel_sends_to(int dest);
   const TransportStats& stats() const { return stats_; }
+
+  /// Starts (once) a thread that sends HEARTBEAT to each of `targets` every interval_s, with the
+  /// body `body()` returns (called on that thread: it must be thread-safe). It sends on a
+  /// communicator of its own, so a role's thread busy for seconds (generating, receiving or
+  /// spilling a 621 MB frame; loading a module) cannot hold it up. At most one heartbeat per
+  /// target is in flight: a dead target costs nothing more. Returns false, and starts nothing,
+  /// where MPI was not given MPI_THREAD_MULTIPLE; the role's loop must then heartbeat itself.
+  bool start_heartbeat(std::vector<int> targets, double interval_s, std::function<Buffer()> body);
+  /// Replaces the heartbeat thread's targets (the master: a rank declared dead, one spawned).
+  void set_heartbeat_targets(std::vector<int> targets);
+  /// True while the heartbeat thread runs.
+  bool heartbeat_thread() const;
+  /// Seconds since this rank's loop last called try_recv() or progress() (thread-safe).
+  double loop_idle_s() const;
 
   /// Collective over `members` (world ranks, the same list in the same order on each of them,
   /// the master first): the control group that can later replenish() together. Call while all

@@ -16,6 +16,7 @@
 #include "core/checksum.h"
 #include "core/clock.h"
 #include "core/process_stats.h"
+#include "core/results_codec.h"
 #include "kernels/common/cuda_device.h"
 #include "kernels/stddev/stddev.h"
 #include "task/registry.h"
@@ -82,6 +83,7 @@ class Worker {
 
   int run() {
     send_hello(ctx_);
+    heartbeat_.set_running();  // the task was resolved before the role started
     transport::IdleBackoff backoff;
     fetch_after_s_ = steady_s() + ctx_.cfg.start_delay_s;
     while (!stop_) {
@@ -89,6 +91,7 @@ class Worker {
       if (stop_) break;
       issue_fetches();
       busy |= pump_compute();
+      report_fetching();
       send_metrics();
       ctx_.net.progress();
       if (busy) {
@@ -267,13 +270,23 @@ class Worker {
       if (computing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
       Computed c = computing_.get();
       last_compute_s_ = c.seconds;
+      const double secs = c.seconds;
       finish_batch(std::move(c));
+      // Awaiting the sink before "done computing": no heartbeat shows the worker idle between.
+      heartbeat_.set_awaiting_results(awaiting_.size());
+      heartbeat_.end_batch(computing_frames_, computing_bytes_, secs);
       return true;
     }
     if (ready_.empty()) return false;
     Batch batch = std::move(ready_.front());
     ready_.pop_front();
     if (auto o = owned_.find(batch.partition); o != owned_.end()) --o->second.queued_batches;
+    // The heartbeat thread says which batch is being computed, since when and how big: the
+    // master tells slow on a big frame from stuck by it (master/liveness.h, StragglerRule).
+    computing_frames_ = batch.frames.size();
+    computing_bytes_ = 0;
+    for (const auto& f : batch.frames) computing_bytes_ += f.size();
+    heartbeat_.begin_batch(batch.partition, batch.first_offset, computing_bytes_);
     // A batch that took a small part of a heartbeat interval last time runs here: handing it
     // to the compute thread costs a thread switch per batch, which for small frames was most of
     // the time. Long batches go to the thread so heartbeats and fetches continue meanwhile.
@@ -283,12 +296,22 @@ class Worker {
     if (!stall_due && last_compute_s_ < ctx_.cfg.heartbeat_interval_ms / 1000.0 / 4) {
       Computed c = compute(batch);
       last_compute_s_ = c.seconds;
+      const double secs = c.seconds;
       finish_batch(std::move(c));
+      // Awaiting the sink before "done computing": no heartbeat shows the worker idle between.
+      heartbeat_.set_awaiting_results(awaiting_.size());
+      heartbeat_.end_batch(computing_frames_, computing_bytes_, secs);
       return true;
     }
     auto shared = std::make_shared<Batch>(std::move(batch));  // std::function needs a copyable job
     computing_ = compute_thread_.submit([this, shared] { return compute(*shared); });
     return true;
+  }
+
+  void report_fetching() {
+    std::size_t n = 0;
+    for (const auto& [p, o] : owned_) n += o.fetch_in_flight ? 1 : 0;
+    heartbeat_.set_fetching(n);
   }
 
   /// Load samples for the master's scaling policy, twice per status interval.
@@ -362,29 +385,13 @@ class Worker {
     }
     const task::Info& info = task_.info;
     const bool images = ctx_.cfg.images && info.image;
-    const bool objects = info.keypoints || info.boxes;
     Computed c;
-    ResultsHeader& rh = c.header;
-    rh.partition = batch.partition;
-    rh.epoch = batch.epoch;
-    rh.end_offset = batch.first_offset + batch.frames.size();
-    rh.count = static_cast<std::uint32_t>(batch.frames.size());
-    rh.has_images = images ? 1 : 0;
-    rh.has_objects = objects ? 1 : 0;
-    // Header and records go straight into the body; images and objects follow all records, so
-    // they collect apart and are appended once.
-    BodyWriter body, image_bytes, object_bytes;
-    body.pod(rh);
-    std::vector<std::pair<std::uint32_t, std::string>> errors;
-    auto put_objects = [&](bool declared, bool ok, const std::vector<std::array<float, 5>>& rows) {
-      if (!declared) return;
-      if (!ok) {
-        object_bytes.pod(kNoObjects);
-        return;
-      }
-      object_bytes.pod(static_cast<std::uint32_t>(rows.size()));
-      if (!rows.empty()) object_bytes.bytes(rows.data(), rows.size() * sizeof(rows[0]));
-    };
+    c.header.partition = batch.partition;
+    c.header.epoch = batch.epoch;
+    c.header.end_offset = batch.first_offset + batch.frames.size();
+    // One pass: each frame's record, image, objects and error go to the encoder while out_ still
+    // holds them (out_ is reused by the next frame).
+    ResultsEncoder enc(c.header, images, info.keypoints, info.boxes);
     for (std::size_t i = 0; i < batch.frames.size(); ++i) {
       const Buffer& f = batch.frames[i];
       const auto ph = f.read<ProduceHeader>(0);
@@ -401,6 +408,7 @@ class Worker {
       rec.height = fh.height;
       rec.scalars.fill(std::nan(""));
       bool ok = false;
+      std::optional<std::string> error;
       out_.clear();
       if (ph.flags & kFrameFlagDropped) {
         // The broker's drop policy discarded the pixels: account for the key, process nothing.
@@ -437,36 +445,27 @@ class Worker {
         } catch (const std::exception& e) {
           // A failing frame is recorded, not fatal: the sink stores the error with its key.
           rec.status = ResultStatus::task_error;
-          errors.emplace_back(static_cast<std::uint32_t>(i), e.what());
+          error = e.what();
           ++c.failed;
         }
       }
-      if (images) {
-        ImageWire iw;
-        const std::size_t n = out_.image_elements();
-        if (ok && n > 0 && (out_.image_f32.size() == n || out_.image_u8.size() == n)) {
-          iw.width = static_cast<std::uint32_t>(out_.image_width);
-          iw.height = static_cast<std::uint32_t>(out_.image_height);
-          iw.channels = static_cast<std::uint32_t>(out_.image_channels);
-          iw.type = out_.image_f32.size() == n ? 1 : 2;
-        }
-        image_bytes.pod(iw);
-        if (iw.type == 1) image_bytes.bytes(out_.image_f32.data(), iw.bytes());
-        if (iw.type == 2) image_bytes.bytes(out_.image_u8.data(), iw.bytes());
-        static constexpr std::byte kZeros[4] = {};
-        image_bytes.bytes(kZeros, image_padding(iw.bytes()));
+      ImageRef image;  // none unless the frame succeeded with an image of a consistent size
+      const std::size_t n = out_.image_elements();
+      if (images && ok && n > 0 && (out_.image_f32.size() == n || out_.image_u8.size() == n)) {
+        const bool u8 = out_.image_f32.size() != n;
+        image.data = u8 ? static_cast<const void*>(out_.image_u8.data()) : out_.image_f32.data();
+        image.width = static_cast<std::uint32_t>(out_.image_width);
+        image.height = static_cast<std::uint32_t>(out_.image_height);
+        image.channels = static_cast<std::uint32_t>(out_.image_channels);
+        image.u8 = u8;
       }
-      put_objects(info.keypoints, ok, out_.keypoints);
-      put_objects(info.boxes, ok, out_.boxes);
       rec.processed_ns = wall_ns();
-      body.pod(rec);
+      // A frame that failed or was dropped has no objects (kNoObjects), unlike one with zero.
+      enc.add(rec, image, ok ? ObjectRows(out_.keypoints) : std::nullopt,
+              ok ? ObjectRows(out_.boxes) : std::nullopt, error);
     }
-    // Images (padded to 4 bytes), then objects: float data stays 4-byte aligned in the body.
-    body.append(image_bytes);
-    body.append(object_bytes);
-    body.pod(static_cast<std::uint32_t>(errors.size()));
-    for (const auto& [idx, msg] : errors) body.pod(idx).pod(static_cast<std::uint32_t>(msg.size())).str(msg);
-    c.body = body.finish();
+    c.header = enc.header();
+    c.body = enc.finish();
     c.seconds = steady_s() - t_start;
     return c;
   }
@@ -486,10 +485,9 @@ class Worker {
     processed_ += c.processed;
     failed_ += c.failed;
     dropped_ += c.dropped;
-    ResultsHeader rh = c.header;
-    rh.batch_id = next_batch_id_++;
-    c.body.write(0, rh);
-    awaiting_[rh.batch_id] = {rh.partition, rh.epoch, rh.end_offset};
+    const std::uint64_t batch_id = next_batch_id_++;
+    set_results_batch_id(c.body, batch_id);
+    awaiting_[batch_id] = {c.header.partition, c.header.epoch, c.header.end_offset};
     ctx_.net.send(0, Tag::results, std::move(c.body));
   }
 
@@ -498,6 +496,7 @@ class Worker {
     if (it == awaiting_.end()) return;
     const AwaitingAck a = it->second;
     awaiting_.erase(it);
+    heartbeat_.set_awaiting_results(awaiting_.size());
     auto o = owned_.find(a.partition);
     if (o == owned_.end() || o->second.epoch != a.epoch) return;  // fenced meanwhile
     // Results are durable at the sink: only now may the broker release the frames.
@@ -533,6 +532,7 @@ class Worker {
   std::future<Computed> computing_;
   ComputeThread<Computed> compute_thread_;  ///< declared after everything compute() touches
   std::map<std::uint64_t, AwaitingAck> awaiting_;
+  std::uint64_t computing_frames_ = 0, computing_bytes_ = 0;  ///< the batch being computed
   std::uint64_t next_batch_id_ = 0, processed_ = 0, failed_ = 0, dropped_ = 0, batches_ = 0,
                 fenced_ = 0;
   double busy_s_ = 0, first_frame_s_ = 0, last_commit_s_ = 0, fetch_after_s_ = 0;

@@ -2,6 +2,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/partition_map.h"
 #include "core/role_layout.h"
 
 namespace ride {
@@ -44,7 +45,8 @@ TEST(RoleLayout, ExplicitCountsAndLeftoverSpares) {
   EXPECT_EQ(l.workers.size(), 3u);
   EXPECT_EQ(l.spares.size(), 2u);  // 10 - 1 - 3 - 1 - 3
   EXPECT_EQ(l.partitions, 6);
-  EXPECT_EQ(l.broker_of_partition(4), l.brokers[1]);
+  // Placement is the master's (core/partition_map.h): spread over these brokers in turn.
+  EXPECT_EQ(PartitionMap::spread(l.partitions, l.brokers).broker(4), l.brokers[1]);
 }
 
 TEST(RoleLayout, TooFewRanksNamesTheKeys) {
