@@ -159,6 +159,9 @@ class Broker {
       const auto part = static_cast<std::uint32_t>(p);
       if (!logs_.count(part)) logs_.emplace(part, PartitionLog(limits_from(ctx_.cfg, ctx_.net.rank(), part)));
     }
+    // The master starts the job only once every broker holds its partitions: frames from
+    // ingest (another sender) could otherwise overtake the map.
+    ctx_.net.send(0, Tag::partition_map, Buffer());
   }
 
   void on_produce(transport::Message& m) {

@@ -40,7 +40,8 @@ enum class Tag : int {
   error,               ///< any → master: fatal error text
   replenish,           ///< master → brokers: Replenish; enter MPI_Comm_spawn with the master
   worker_metrics,      ///< worker → master: WorkerMetrics (load, for the scaling policy)
-  partition_map,       ///< master → brokers, ingest (before START): PartitionMap (core/partition_map.h)
+  partition_map,       ///< master → brokers, ingest (before START): PartitionMap (core/partition_map.h);
+                       ///< broker → master, empty: its partitions exist (START waits for every broker)
 };
 
 struct ProduceHeader {

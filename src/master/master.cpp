@@ -92,6 +92,7 @@ class Master {
     // Placement first: brokers create the partitions the map gives them, ingest routes by it.
     for (int r : layout_.brokers) ctx_.net.send(r, Tag::partition_map, map_.encode());
     for (int r : layout_.ingest) ctx_.net.send(r, Tag::partition_map, map_.encode());
+    if (!await_brokers_ready()) return abort_job("not every broker took its partitions within 60 s");
     for (int p = 0; p < table_.partitions(); ++p) send_assign(p, map_.broker(p));
     t0_ns_ = wall_ns();
     t0_ = steady_s();
@@ -174,6 +175,22 @@ class Master {
     char b[64];
     std::snprintf(b, sizeof b, "%.*f", prec, v);
     return b;
+  }
+
+  /// Every broker answers the partition map once its partitions exist.
+  bool await_brokers_ready() {
+    std::size_t ready = 0;
+    const double deadline = steady_s() + 60.0;
+    while (ready < layout_.brokers.size() && steady_s() < deadline) {
+      auto m = ctx_.net.recv_for(0.5);
+      if (!m) continue;
+      if (m->tag == Tag::partition_map) ++ready;
+      else if (m->tag == Tag::error) {
+        errors_.push_back("rank " + std::to_string(m->source) + ": " + BodyReader(m->body).rest_str());
+        return false;
+      }
+    }
+    return ready == layout_.brokers.size();
   }
 
   bool collect_hellos() {
