@@ -52,7 +52,7 @@ class Ingest {
     for (int s = 0; s < cfg.streams; ++s) {
       if (s % n_ingest == index_) mine.push_back(static_cast<std::uint32_t>(s));
     }
-    ingest::FrameSchedule schedule(mine, cfg.streams, cfg.fps, cfg.frames_per_stream(),
+    ingest::FrameSchedule schedule(mine, cfg.streams, RateSchedule(cfg.rate_steps()), cfg.frames_per_stream(),
                                    cfg.mode == "stream");
     const std::size_t payload = static_cast<std::size_t>(cfg.width) * cfg.height;
     const double t0 = steady_start_;

@@ -52,24 +52,35 @@ void fill_synthetic_frame(std::uint64_t seed, std::uint32_t stream, std::uint64_
   }
 }
 
+namespace {
+RateSchedule constant_rate(double fps) {
+  RIDE_EXPECTS(fps > 0, "fps must be > 0");
+  return RateSchedule(fps);
+}
+}  // namespace
+
 FrameSchedule::FrameSchedule(std::vector<std::uint32_t> streams, int total_streams, double fps,
+                             std::uint64_t frames_per_stream, bool paced)
+    : FrameSchedule(std::move(streams), total_streams, constant_rate(fps), frames_per_stream, paced) {}
+
+FrameSchedule::FrameSchedule(std::vector<std::uint32_t> streams, int total_streams, RateSchedule rate,
                              std::uint64_t frames_per_stream, bool paced)
     : streams_(std::move(streams)),
       next_seq_(streams_.size(), 0),
       total_streams_(total_streams),
-      fps_(fps),
+      rate_(std::move(rate)),
       frames_per_stream_(frames_per_stream),
       paced_(paced),
       remaining_(frames_per_stream * streams_.size()),
       total_(remaining_) {
-  RIDE_EXPECTS(fps > 0, "fps must be > 0");
   RIDE_EXPECTS(total_streams > 0, "no streams");
 }
 
 double FrameSchedule::due(std::size_t i) const {
   if (!paced_) return 0.0;
-  const double phase = static_cast<double>(streams_[i]) / (fps_ * total_streams_);
-  return static_cast<double>(next_seq_[i]) / fps_ + phase;
+  // Phases spread the streams over one frame interval of the rate at the time.
+  const double phase = static_cast<double>(streams_[i]) / total_streams_;
+  return rate_.time_of(static_cast<double>(next_seq_[i]) + phase);
 }
 
 FrameSchedule::Item FrameSchedule::peek() const {

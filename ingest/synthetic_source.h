@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/rate_schedule.h"
+
 namespace ride::ingest {
 
 /// Fills `n` bytes with pseudo-random content determined by (seed, stream, sequence).
@@ -24,6 +26,10 @@ class FrameSchedule {
   };
   FrameSchedule(std::vector<std::uint32_t> streams, int total_streams, double fps,
                 std::uint64_t frames_per_stream, bool paced);
+  /// The rate changes by time (ingest.fps_schedule): frame k of stream s is due when the rate's
+  /// integral reaches k + s / total_streams.
+  FrameSchedule(std::vector<std::uint32_t> streams, int total_streams, RateSchedule rate,
+                std::uint64_t frames_per_stream, bool paced);
 
   bool done() const { return remaining_ == 0; }
   /// The next frame in due order (ties broken by stream id). Precondition: !done().
@@ -36,7 +42,7 @@ class FrameSchedule {
   std::vector<std::uint32_t> streams_;
   std::vector<std::uint64_t> next_seq_;
   int total_streams_;
-  double fps_;
+  RateSchedule rate_;
   std::uint64_t frames_per_stream_;
   bool paced_;
   std::uint64_t remaining_;

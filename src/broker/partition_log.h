@@ -12,21 +12,12 @@
 #include "broker/spill_store.h"
 #include "core/buffer.h"
 
+#include "core/log_state.h"
+
 namespace ride {
 
 enum class DropPolicy { none, drop_oldest, drop_newest };
 
-/// @brief Why a log accepts or refuses frames right now (shown in status and summary).
-enum class LogState {
-  ok,
-  spilling,               ///< ring full: new frames go to disk
-  ring_full_no_spill,     ///< backpressure: ring full and spill is off
-  spill_over_limit,       ///< backpressure: spill reached broker.spill_max_mb
-  spill_disk_full,        ///< backpressure: the spill disk is down to broker.spill_min_free_mb
-  spill_failed,           ///< ingest stopped for this partition: a spill file could not be written
-};
-const char* to_string(LogState s);
-bool is_backpressure(LogState s);
 
 struct LogLimits {
   std::uint64_t ring_frames = 0;          ///< 0 = no frame limit

@@ -1,4 +1,6 @@
 #include "core/config.h"
+
+#include "core/rate_schedule.h"
 #include "core/inputs.h"
 
 #include <boost/program_options.hpp>
@@ -32,6 +34,9 @@ class Options {
     add<int>("ingest.width", &c.width, "frame width in pixels", "an integer");
     add<int>("ingest.height", &c.height, "frame height in pixels", "an integer");
     add<double>("ingest.fps", &c.fps, "frames per second per stream (stream mode)", "a number");
+    add<std::string>("ingest.fps_schedule", &c.fps_schedule,
+                     "synthetic streams: the rate by time, T:FPS,... (seconds from the start: frames per "
+                     "second per stream, e.g. 0:10,20:40,40:10); overrides ingest.fps", "T:FPS,T:FPS,...");
     add<std::uint64_t>("ingest.frames", &c.frames, "frames per stream (0 = fps x duration_s)",
                        "a non-negative integer");
     add<double>("ingest.duration_s", &c.duration_s, "seconds of video per stream", "a number");
@@ -63,6 +68,10 @@ class Options {
               "until ingest.frames each or ingest.duration_s (as cameras do)", "true or false");
     add<int>("topic.partitions", &c.partitions, "partitions of the input topic (-1 = one per "
              "worker)", "an integer");
+    add<std::string>("topic.allocation", &c.allocation,
+                     "dynamic: a worker that has finished its partitions is given another at once, "
+                     "so no worker idles while work waits (RIDE Sec. 3.2); static: partitions are "
+                     "dealt round-robin once and move only on a failure or by scaling", "dynamic or static");
     add<double>("broker.ring_mb", &c.ring_mb, "memory ring per partition, MB; beyond it frames "
                 "spill to disk", "a number");
     add<std::uint64_t>("broker.ring_frames", &c.ring_frames,
@@ -125,6 +134,14 @@ class Options {
              "(a huge frame, a module load) would; its heartbeats must go on; -1 = none", "an integer");
     add<double>("faults.block_s", &c.block_s, "fault injection: how long faults.block_rank blocks",
                 "a number");
+    add<double>("faults.task_ms", &c.task_ms,
+                "experiments: every frame's task takes this many milliseconds longer, without using "
+                "the CPU (a heavier task, or a device, with a known capacity on a small machine)", "a number");
+    add<int>("faults.slow_rank", &c.slow_rank,
+             "fault injection: this worker rank is slower: its task takes faults.slow_factor times "
+             "as long; -1 = none", "an integer");
+    add<double>("faults.slow_factor", &c.slow_factor, "fault injection: how much slower faults.slow_rank is",
+                "a number >= 1");
     add<int>("faults.stall_rank", &c.stall_rank,
              "fault injection: this rank's task stalls (heartbeats go on); -1 = none", "an integer");
     add<int>("faults.cuda_fault_rank", &c.cuda_fault_rank,
@@ -147,6 +164,20 @@ class Options {
                 "a number");
     add<double>("scaling.mem_per_worker_mb", &c.scaling_mem_mb,
                 "memory budget per worker for memory utilization (0 = CPU only)", "a number");
+    add<bool>("scaling.adaptive", &c.adaptive,
+              "RIDE's adaptive groups: spares join the worker group when its lag grows past "
+              "scaling.lag_high_s, and workers under scaling.low busy for scaling.low_for_s leave it; "
+              "topic.partitions then defaults to one per worker and spare", "true or false");
+    add<double>("scaling.lag_high_s", &c.scaling_lag_high_s,
+                "adaptive: grow the group when its oldest waiting frame is older than this", "a number");
+    add<double>("scaling.cooldown_s", &c.scaling_cooldown_s,
+                "adaptive: no change to the group this soon after the last", "a number");
+    add<int>("scaling.min_workers", &c.scaling_min_workers, "adaptive: the smallest group", "an integer");
+    add<int>("scaling.max_workers", &c.scaling_max_workers,
+             "adaptive: the largest group (-1 = every worker and spare)", "an integer");
+    add<std::string>("scaling.schedule", &c.scaling_schedule,
+                     "adaptive: the group size by time instead of by the rates, T:N,... (e.g. "
+                     "0:0,45:1,80:2,120:3 as in RIDE Fig. 12)", "T:N,T:N,...");
   }
 
   const po::options_description& desc() const { return desc_; }
@@ -244,6 +275,9 @@ void validate(const JobConfig& c) {
     bad_value(c, "ingest.partitioning", "expected round_robin or key");
   }
   if (c.max_in_flight < 1) bad_value(c, "ingest.max_in_flight", "expected at least 1");
+  if (c.allocation != "dynamic" && c.allocation != "static") bad_value(c, "topic.allocation", "expected dynamic or static");
+  if (!(c.slow_factor >= 1)) bad_value(c, "faults.slow_factor", "expected a number >= 1");
+  if (!(c.task_ms >= 0)) bad_value(c, "faults.task_ms", "expected a number >= 0");
   if (c.source != "synthetic" && c.source != "video") bad_value(c, "ingest.source", "expected synthetic or video");
   if (c.source == "video" && c.inputs.empty()) bad_value(c, "ingest.inputs", "ingest.source = video needs inputs");
   if (c.color != "gray" && c.color != "bgr") bad_value(c, "ingest.color", "expected gray or bgr");
@@ -283,6 +317,27 @@ void validate(const JobConfig& c) {
   if (!(c.scaling_interval_s > 0)) bad_value(c, "scaling.interval_s", "expected a number > 0");
   if (c.scaling_low_for_s < 0) bad_value(c, "scaling.low_for_s", "expected a number >= 0");
   if (c.scaling_mem_mb < 0) bad_value(c, "scaling.mem_per_worker_mb", "expected a number >= 0");
+  if (!c.fps_schedule.empty()) {
+    const auto steps = parse_time_schedule(c.fps_schedule, "bad value for " + c.where("ingest.fps_schedule"), false);
+    if (std::none_of(steps.begin(), steps.end(), [](const auto& s) { return s.second > 0; })) {
+      bad_value(c, "ingest.fps_schedule", "no rate above 0");
+    }
+  }
+  if (!c.scaling_schedule.empty()) {
+    (void)parse_time_schedule(c.scaling_schedule, "bad value for " + c.where("scaling.schedule"), true);
+    if (!c.adaptive) bad_value(c, "scaling.schedule", "needs scaling.adaptive = true");
+  }
+  if (c.adaptive && c.scaling) {
+    bad_value(c, "scaling.adaptive", "RIDE's adaptive groups and scaling.enabled (CAM²'s load policy) "
+                                     "both move partitions: choose one");
+  }
+  if (!(c.scaling_lag_high_s > 0)) bad_value(c, "scaling.lag_high_s", "expected a number > 0");
+  if (!(c.scaling_cooldown_s >= 0)) bad_value(c, "scaling.cooldown_s", "expected a number >= 0");
+  if (c.scaling_min_workers < 0) bad_value(c, "scaling.min_workers", "expected a count >= 0");
+  if (c.scaling_max_workers < -1 || c.scaling_max_workers == 0 ||
+      (c.scaling_max_workers > 0 && c.scaling_max_workers < c.scaling_min_workers)) {
+    bad_value(c, "scaling.max_workers", "expected -1 or a count >= scaling.min_workers (and > 0)");
+  }
   if (c.block_s < 0) bad_value(c, "faults.block_s", "expected a number >= 0");
   if (c.stall_s < 0 || c.stall_after_s < 0) bad_value(c, "faults.stall_s", "expected numbers >= 0");
 }
@@ -291,7 +346,15 @@ void validate(const JobConfig& c) {
 
 std::uint64_t JobConfig::frames_per_stream() const {
   if (frames > 0) return frames;
+  if (!fps_schedule.empty()) {
+    return static_cast<std::uint64_t>(std::floor(RateSchedule(rate_steps()).frames_until(duration_s) + 1e-9));
+  }
   return static_cast<std::uint64_t>(std::llround(fps * duration_s));
+}
+
+std::vector<std::pair<double, double>> JobConfig::rate_steps() const {
+  if (fps_schedule.empty()) return {{0.0, fps}};
+  return parse_time_schedule(fps_schedule, where("ingest.fps_schedule"), false);
 }
 
 std::string JobConfig::where(const std::string& key) const {

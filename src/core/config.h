@@ -21,6 +21,7 @@ struct JobConfig {
   int width = 640;
   int height = 480;
   double fps = 15;
+  std::string fps_schedule;  ///< "T:FPS,..." per-stream rate by time; overrides fps when set
   std::uint64_t frames = 0;  ///< frames per stream; 0 = fps * duration_s
   double duration_s = 10;
   std::string partitioning = "round_robin";  ///< round_robin | key
@@ -35,6 +36,7 @@ struct JobConfig {
   bool loop = false;                 ///< source = video: files start over at their end
   // [topic]
   int partitions = -1;  ///< -1 = one per worker
+  std::string allocation = "dynamic";  ///< dynamic: partitions go to whichever worker is free; static
   // [broker]
   double ring_mb = 512;           ///< memory ring per partition
   std::uint64_t ring_frames = 0;  ///< 0 = no frame limit
@@ -72,16 +74,25 @@ struct JobConfig {
   bool scaling = false;
   double scaling_high = 0.9, scaling_low = 0.5, scaling_target = 0.7;
   double scaling_low_for_s = 10, scaling_interval_s = 2, scaling_mem_mb = 0;
+  bool adaptive = false;               ///< RIDE's adaptive groups: the group follows the frame rate
+  double scaling_lag_high_s = 2, scaling_cooldown_s = 5;
+  int scaling_min_workers = 1, scaling_max_workers = -1;  ///< -1: every worker and spare
+  std::string scaling_schedule;        ///< "T:N,...": the group size by time (experiments)
   // [faults] injection for tests and drills
   int cuda_fault_rank = -1;   ///< this worker causes a real sticky CUDA error on its first batch
   int block_rank = -1;        ///< this rank's own loop (not a compute thread) blocks once ...
   double block_s = 0;         ///< ... for this long, 1 s after it started (long work on the loop)
+  double task_ms = 0;         ///< every worker's task takes this much longer per frame (sleeping)
+  int slow_rank = -1;         ///< this worker's task takes ...
+  double slow_factor = 1;     ///< ... this many times as long (a slower node)
   int stall_rank = -1;        ///< this rank's task stops making progress ...
   double stall_after_s = 0;   ///< ... this many seconds after its first frame ...
   double stall_s = 0;         ///< ... for this long (while its heartbeats go on)
 
-  /// Frames each stream produces (config frames, or fps × duration).
+  /// Frames each stream produces (config frames, or the rate — fps or fps_schedule — over duration).
   std::uint64_t frames_per_stream() const;
+  /// The per-stream rate by time: fps_schedule's steps, or fps from time 0.
+  std::vector<std::pair<double, double>> rate_steps() const;
 
   /// Where each key's value came from ("default", "FILE:LINE", "command line").
   std::map<std::string, std::string> origin;

@@ -54,7 +54,8 @@ RoleLayout compute_role_layout(const JobConfig& cfg, int world_size) {
   for (int i = 0; i < ingest; ++i) l.ingest.push_back(r++);
   for (int i = 0; i < workers; ++i) l.workers.push_back(r++);
   for (int i = 0; i < spares; ++i) l.spares.push_back(r++);
-  l.partitions = cfg.partitions > 0 ? cfg.partitions : workers;
+  // One partition per worker, or with adaptive groups one per worker the group may grow to.
+  l.partitions = cfg.partitions > 0 ? cfg.partitions : workers + (cfg.adaptive ? static_cast<int>(l.spares.size()) : 0);
   return l;
 }
 

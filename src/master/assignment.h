@@ -1,6 +1,8 @@
 #pragma once
 /// @brief Partition ownership with epochs (the master's task manager). Pure logic.
 #include <cstdint>
+#include <map>
+#include <set>
 #include <vector>
 
 namespace ride {
@@ -25,11 +27,16 @@ class AssignmentTable {
                                            const std::vector<int>& survivors);
 
   const Ownership& at(int partition) const { return parts_.at(static_cast<std::size_t>(partition)); }
+  /// The partitions a worker owns, in order (an index: no scan over the topic).
   std::vector<int> partitions_of(int worker) const;
+  /// The same without a copy (the allocator asks this of every worker every 20 ms).
+  const std::set<int>& owned_by(int worker) const;
+  std::size_t count_of(int worker) const;
   int partitions() const { return static_cast<int>(parts_.size()); }
 
  private:
   std::vector<Ownership> parts_;
+  std::map<int, std::set<int>> by_owner_;  ///< worker -> its partitions
 };
 
 }  // namespace ride

@@ -175,6 +175,12 @@ class Worker {
 
   void on_assign(const Assign& a) {
     if (stood_down_) return;
+    if (a.owner != ctx_.net.rank()) {
+      // The partition is someone else's now (a move the master decided): the brokers fence
+      // this rank's epoch too; drop it here at once.
+      owned_.erase(a.partition);
+      return;
+    }
     if (spare_ && !promoted_) {
       promoted_ = true;
       std::cout << "[ride] rank " << ctx_.net.rank() << " (spare) promoted: takes partition "
@@ -466,6 +472,15 @@ class Worker {
     }
     c.header = enc.header();
     c.body = enc.finish();
+    if (ctx_.cfg.task_ms > 0) {
+      std::this_thread::sleep_for(std::chrono::duration<double>(ctx_.cfg.task_ms / 1000.0 * static_cast<double>(batch.frames.size())));
+    }
+    if (ctx_.cfg.slow_rank == ctx_.net.rank() && ctx_.cfg.slow_factor > 1) {
+      // faults.slow_*: a slower node; the heartbeat goes on meanwhile (the compute thread or
+      // the heartbeat thread: never this rank's silence).
+      const double took = steady_s() - t_start;
+      std::this_thread::sleep_for(std::chrono::duration<double>(took * (ctx_.cfg.slow_factor - 1)));
+    }
     c.seconds = steady_s() - t_start;
     return c;
   }

@@ -3,11 +3,13 @@
 # or freeze (SIGSTOP) real rank processes while it runs, then check the run from the outside.
 # usage: kill_job.sh RIDE VERIFY NP WORKDIR ACTIONS [ride run options...] [--verify options...]
 # ACTIONS: '|'-separated WHEN:SIGNAL:TARGETS, or none
-#   WHEN     seconds after the first progress line, or "takeover" (right after the master
-#            reports moving a failed worker's partitions)
+#   WHEN     seconds after the first progress line, "takeover" (right after the master
+#            reports moving a failed worker's partitions), or "grow" (right after the master
+#            reports spares joining the worker group)
 #   SIGNAL   kill | stop | cont
-#   TARGETS  ','-separated role+index (worker0, spare1, broker0, ingest0, master0), or
-#            "replacement" (the rank that took over in the last reported takeover)
+#   TARGETS  ','-separated role+index (worker0, spare1, broker0, ingest0, master0),
+#            "replacement" (the rank that took over in the last reported takeover), or "grown"
+#            (the first rank that joined in the last reported grow)
 # EXPECT_RC (default 0): the job's exit code; EXPECT_OUTPUT: a regex the output must match.
 # With EXPECT_RC != 0 and no --verify options, verify_run is not run (the job failed on purpose).
 set -euo pipefail
@@ -41,6 +43,12 @@ wait_for() {  # wait_for REGEX SECONDS
 }
 pid_of() {  # pid_of worker0 | replacement
   local target=$1
+  if [ "$target" = grown ]; then
+    local rank
+    rank=$(grep -Eo -- 'grow: rank\(s\) [0-9]+' "$log" | tail -1 | awk '{print $3}')
+    awk -v r="$rank" '$1 == "[ride]" && $2 == r && NF == 5 {print $5; exit}' "$log"
+    return
+  fi
   if [ "$target" = replacement ]; then
     local rank
     rank=$(grep -Eo -- '-> rank [0-9]+' "$log" | tail -1 | awk '{print $3}')
@@ -60,6 +68,8 @@ for step in "${steps[@]}"; do
   IFS=':' read -r when sig targets <<<"$step"
   if [ "$when" = takeover ]; then
     wait_for 'failure: rank .* -> rank' 30
+  elif [ "$when" = grow ]; then
+    wait_for 'scaling: grow: rank' 60
   else
     now=$(date +%s.%N)
     delay=$(echo "$t0 + $when - $now" | bc -l)

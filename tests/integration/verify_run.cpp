@@ -18,6 +18,10 @@
 ///                            boxes)
 ///   --checksums-only         frames are proven by their checksums, the filter's values are not
 ///                            recomputed (RIDE's 621 MB frames: the naive reference takes minutes)
+///   --expect-scaling ACTIONS the summary's scaling events include each comma-separated action
+///                            (grow, shrink, move) in this order; every event is complete
+///                            (t_s, action, worker, partitions, reason; grow: first_commit_after_s)
+///   --max-scaling-events N   at most N grow/shrink events (no flapping)
 ///   --check-threshold LEVEL  the example task library's scalar (percentage of pixels above
 ///                            LEVEL) is recomputed for every frame
 ///   --max-recovery-s S       ... each with frames flowing again within S seconds
@@ -105,13 +109,16 @@ int main(int argc, char** argv) {
   double max_rss_mb = 0, max_recovery_s = 0;
   int expect_failures = 0, expect_replenished = 0, check_threshold = -1, expect_unreachable = -1;
   std::uint64_t min_live_frames = 0;
-  std::string expect_datasets;
+  std::string expect_datasets, expect_scaling;
+  int max_scaling_events = -1;
   std::string expect_error;
   for (int i = 4; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--allow-dropped") allow_dropped = true;
     else if (a == "--expect-spill") expect_spill = true;
     else if (a == "--checksums-only") checksums_only = true;
+    else if (a == "--expect-scaling" && i + 1 < argc) expect_scaling = argv[++i];
+    else if (a == "--max-scaling-events" && i + 1 < argc) max_scaling_events = std::stoi(argv[++i]);
     else if (a == "--expect-backpressure") expect_backpressure = true;
     else if (a == "--max-broker-rss-mb" && i + 1 < argc) max_rss_mb = std::stod(argv[++i]);
     else if (a == "--expect-error" && i + 1 < argc) expect_error = argv[++i];
@@ -304,6 +311,39 @@ int main(int argc, char** argv) {
   } else {
     CHECK(per_worker + worker_dropped >= expected || expect_failures > 0,
           "workers processed " << per_worker << " + dropped " << worker_dropped << ", fewer than " << expected);
+  }
+  // Scaling events: complete, and the actions expected, in order.
+  {
+    std::vector<std::string> want;
+    std::stringstream ss(expect_scaling);
+    for (std::string a; std::getline(ss, a, ',');) want.push_back(a);
+    std::size_t next = 0;
+    int group_changes = 0;
+    for (const auto& e : s.at("scaling")) {
+      const std::string action = e.at("action").get<std::string>();
+      CHECK(e.at("t_s").is_number() && e.at("worker").is_number() && e.at("partitions").is_array() &&
+                !e.at("reason").get<std::string>().empty(),
+            "incomplete scaling event " << e);
+      if (action == "grow" || action == "shrink") {
+        ++group_changes;
+        std::cout << "verify_run: " << action << " at " << e.at("t_s") << " s: rank " << e.at("worker") << ", "
+                  << e.at("partitions").size() << " partition(s); " << e.at("reason").get<std::string>()
+                  << (action == "grow" ? "; first commit after " + e.at("first_commit_after_s").dump() + " s" : "")
+                  << "\n";
+      }
+      if (action == "grow") {
+        CHECK(e.contains("first_commit_after_s"), "grow event without first_commit_after_s: " << e);
+        CHECK(expect_failures > 0 || e.at("first_commit_after_s").is_number(),
+              "the worker of a grow never committed: " << e);
+      }
+      if (next < want.size() && action == want[next]) ++next;
+    }
+    CHECK(next == want.size(), "scaling events lack '" << (next < want.size() ? want[next] : "") << "' (expected "
+                                                     << expect_scaling << "): " << s.at("scaling"));
+    if (max_scaling_events >= 0) {
+      CHECK(group_changes <= max_scaling_events,
+            group_changes << " grow/shrink events, at most " << max_scaling_events << " allowed (flapping)");
+    }
   }
   const auto& listed = s.at("failures");
   CHECK(listed.size() == static_cast<std::size_t>(expect_failures),

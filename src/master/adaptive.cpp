@@ -1,0 +1,195 @@
+#include "master/adaptive.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "core/config.h"
+
+namespace ride {
+namespace {
+
+std::string fmt(double v, int prec) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+
+std::string numbers(const GroupSample& s) {
+  return "input " + fmt(s.input_fps, 1) + " fps, processed " + fmt(s.processed_fps, 1) + " fps, lag " +
+         std::to_string(s.lag_frames) + " frames (" + fmt(s.lag_s, 1) + " s), " + std::to_string(s.workers) +
+         " workers " + fmt(100 * s.busy, 0) + " % busy";
+}
+
+}  // namespace
+
+GroupSample AdaptiveGroup::measure(const JobModel& model, double dt) {
+  GroupSample s;
+  std::uint64_t end = 0, committed = 0;
+  for (int p = 0; p < model.partitions(); ++p) {
+    end += model.partition(p).metrics.end_offset;
+    committed += model.partition(p).metrics.committed;
+  }
+  s.input_fps = dt > 0 ? static_cast<double>(end - std::min(end, last_end_)) / dt : 0;
+  s.processed_fps = dt > 0 ? static_cast<double>(committed - std::min(committed, last_committed_)) / dt : 0;
+  last_end_ = end;
+  last_committed_ = committed;
+  s.lag_frames = end - std::min(end, committed);
+  s.workers = static_cast<int>(model.workers().size());
+  double busy = 0;
+  for (int r : model.workers()) {
+    const double now_b = busy_now_.count(r) ? busy_now_[r] : 0.0;
+    const double then_b = busy_then_.count(r) ? busy_then_[r] : now_b;
+    busy += dt > 0 ? std::clamp((now_b - then_b) / dt, 0.0, 1.0) : 0.0;
+  }
+  busy_then_ = busy_now_;
+  s.busy = s.workers > 0 ? busy / s.workers : 0;
+  return s;
+}
+
+void AdaptiveGroup::record(JobModel& model, const GroupChange& c, double job_s, double now) const {
+  for (int w : c.workers) {
+    ScalingEvent e;
+    e.t_s = job_s;
+    e.action = c.kind == GroupChange::Kind::grow ? "grow" : "shrink";
+    e.worker = w;
+    e.partitions = model.assignment().partitions_of(w);
+    e.reason = c.reason;
+    e.decided_steady = now;
+    model.scaling().push_back(e);
+  }
+}
+
+std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, double now, std::int64_t now_ns) {
+  std::vector<GroupChange> out;
+  if (next_s_ >= 0 && now < next_s_) return out;
+  next_s_ = now + cfg_.interval_s;
+  const double dt = last_s_ < 0 ? 0.0 : now - last_s_;
+  last_s_ = now;
+  sample_ = measure(model, dt);
+  sample_.lag_s = model.totals(now_ns).lag_s;
+  const int n = sample_.workers;
+  const auto& spares = model.spares();
+
+  auto grow = [&](int count, const std::string& why) {
+    GroupChange c;
+    c.kind = GroupChange::Kind::grow;
+    for (int i = 0; i < count && i < static_cast<int>(spares.size()); ++i) c.workers.push_back(spares[static_cast<std::size_t>(i)]);
+    if (c.workers.empty()) return;
+    c.reason = why + ": " + numbers(sample_);
+    std::map<int, int> first_owner;  // partition -> its owner before this change
+    for (int w : c.workers) {
+      model.join_workers(w);
+      for (const auto& [p, from] : rebalance_onto(model, w)) first_owner.try_emplace(p, from);
+    }
+    // One hand-over per partition, to where it ends up (a later newcomer may take it on).
+    for (const auto& [p, from] : first_owner) c.moved.push_back({p, from, model.owner(p)});
+    record(model, c, job_s, now);
+    out.push_back(std::move(c));
+    last_change_s_ = now;
+  };
+  auto shrink = [&](int worker, const std::string& why) {
+    GroupChange c;
+    c.kind = GroupChange::Kind::shrink;
+    c.workers = {worker};
+    c.reason = why + ": " + numbers(sample_);
+    record(model, c, job_s, now);  // the partitions it had
+    for (const auto& [p, to] : drain_from(model, worker)) c.moved.push_back({p, worker, to});
+    model.release_to_spares(worker);
+    out.push_back(std::move(c));
+    last_change_s_ = now;
+  };
+
+  if (!cfg_.schedule.empty()) {  // experiments: the group size by time
+    int want = -1;
+    for (const auto& [t, size] : cfg_.schedule) {
+      if (job_s >= t) want = size;
+    }
+    if (want < 0) return out;
+    if (n < want) grow(want - n, "scaling.schedule: " + std::to_string(want) + " workers from now");
+    for (int k = n; k > want; --k) shrink(model.workers().back(), "scaling.schedule: " + std::to_string(want) + " workers from now");
+    return out;
+  }
+  if (dt <= 0) return out;  // the first look only takes the baseline
+
+  const bool cooled = now - last_change_s_ >= cfg_.cooldown_s;
+  // Under-use must last: one look over the line restarts the clock.
+  const bool under = sample_.busy < cfg_.low && sample_.lag_s < cfg_.lag_high_s / 2;
+  if (!under) under_since_ = -1;
+  else if (under_since_ < 0) under_since_ = now;
+  if (!cooled) return out;
+
+  if (sample_.lag_s > cfg_.lag_high_s && sample_.input_fps >= sample_.processed_fps && n < cfg_.max_workers) {
+    // As many more as the rates say are missing, at least one; a partition must be there to give.
+    int need = 1;
+    if (n > 0 && sample_.processed_fps > 0) {
+      need = std::max(1, static_cast<int>(std::ceil(n * sample_.input_fps / sample_.processed_fps)) - n);
+    }
+    need = std::min(need, cfg_.max_workers - n);
+    bool givable = n == 0;
+    for (int w : model.workers()) givable = givable || model.assignment().count_of(w) >= 2;
+    if (givable) grow(need, "lag over scaling.lag_high_s = " + fmt(cfg_.lag_high_s, 1) + " s");
+    return out;
+  }
+  if (under_since_ >= 0 && now - under_since_ >= cfg_.low_for_s && n > cfg_.min_workers &&
+      sample_.busy * n / (n - 1) < cfg_.target) {
+    shrink(model.workers().back(), "under scaling.low = " + fmt(100 * cfg_.low, 0) + " % busy for " +
+                                       fmt(now - under_since_, 1) + " s");
+    under_since_ = -1;
+  }
+  return out;
+}
+
+std::vector<std::pair<int, int>> rebalance_onto(JobModel& model, int newcomer) {
+  std::vector<std::pair<int, int>> moves;
+  const int workers = static_cast<int>(model.workers().size());
+  if (workers == 0) return moves;
+  // Partitions nobody (alive) owns go to the newcomer first.
+  for (int p = 0; p < model.partitions(); ++p) {
+    const int o = model.owner(p);
+    if (!model.partition(p).done && (o < 0 || !model.rank(o).alive)) {
+      model.assignment().reassign(p, newcomer);
+      moves.emplace_back(p, o);
+    }
+  }
+  const std::size_t share = static_cast<std::size_t>(model.partitions() / workers);
+  while (model.assignment().count_of(newcomer) < std::max<std::size_t>(share, 1)) {
+    int donor = -1;
+    std::size_t most = 0;
+    for (int w : model.workers()) {
+      const std::size_t c = model.assignment().count_of(w);
+      if (w != newcomer && c > most) {
+        donor = w;
+        most = c;
+      }
+    }
+    if (donor < 0 || most < 2 || most <= model.assignment().count_of(newcomer) + 1) break;
+    // The donor's partition with the most lag that it is not computing now.
+    const auto parts = model.assignment().partitions_of(donor);
+    const HeartbeatBody& a = model.rank(donor).activity;
+    int pick = -1;
+    for (int p : parts) {
+      if (a.computing && static_cast<int>(a.partition) == p && parts.size() > 1) continue;
+      if (pick < 0 || model.partition(p).lag_frames() > model.partition(pick).lag_frames()) pick = p;
+    }
+    model.assignment().reassign(pick, newcomer);
+    moves.emplace_back(pick, donor);
+  }
+  return moves;
+}
+
+std::vector<std::pair<int, int>> drain_from(JobModel& model, int leaver) {
+  std::vector<std::pair<int, int>> moves;
+  for (int p : model.assignment().partitions_of(leaver)) {
+    int best = -1;
+    for (int w : model.workers()) {
+      if (w == leaver) continue;
+      if (best < 0 || model.assignment().count_of(w) < model.assignment().count_of(best)) best = w;
+    }
+    model.assignment().reassign(p, best);  // best = -1: nobody, the broker fences the leaver
+    moves.emplace_back(p, best);
+  }
+  return moves;
+}
+
+}  // namespace ride

@@ -1,0 +1,180 @@
+#include "master/job_model.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "core/log_state.h"
+
+namespace ride {
+
+JobModel::JobModel(const RoleLayout& layout, PartitionMap map)
+    : map_(std::move(map)), table_(layout.partitions) {
+  RIDE_EXPECTS(map_.partitions() == layout.partitions,
+               "the partition map places " << map_.partitions() << " partitions, the topic has " << layout.partitions);
+  for (int r = 0; r < layout.world; ++r) {
+    RankRecord rec;
+    rec.rank = r;
+    rec.started_as = rec.role = layout.role_of(r);
+    ranks_.push_back(rec);
+  }
+  workers_ = layout.workers;
+  spares_ = layout.spares;
+  for (int p = 0; p < layout.partitions; ++p) {
+    PartitionRecord rec;
+    rec.partition = p;
+    rec.broker = map_.broker(p);
+    rec.metrics.partition = static_cast<std::uint32_t>(p);
+    parts_.push_back(rec);
+  }
+}
+
+int JobModel::add_spawned_spare() {
+  RankRecord rec;
+  rec.rank = ranks();
+  rec.started_as = rec.role = Role::spare;
+  rec.spawned = true;
+  ranks_.push_back(rec);
+  spares_.push_back(rec.rank);
+  return rec.rank;
+}
+
+std::vector<int> JobModel::live_peers() const {
+  std::vector<int> out;
+  for (const auto& r : ranks_) {
+    if (r.rank != 0 && r.alive) out.push_back(r.rank);
+  }
+  return out;
+}
+
+void JobModel::declare_dead(int r) {
+  rank(r).alive = false;
+  std::erase(workers_, r);
+  std::erase(spares_, r);
+}
+
+bool JobModel::join_workers(int r) {
+  auto& rec = rank(r);
+  if (rec.role != Role::spare) return false;
+  rec.role = Role::worker;
+  std::erase(spares_, r);
+  workers_.push_back(r);
+  return true;
+}
+
+void JobModel::release_to_spares(int r) {
+  auto& rec = rank(r);
+  std::erase(workers_, r);
+  rec.role = Role::spare;
+  if (rec.alive && std::find(spares_.begin(), spares_.end(), r) == spares_.end()) spares_.push_back(r);
+}
+
+void JobModel::on_partition_metrics(const PartitionMetrics& pm, std::int64_t now_ns) {
+  if (pm.partition >= parts_.size()) return;  // not a partition of this topic
+  auto& rec = parts_[pm.partition];
+  rec.metrics = pm;
+  rec.reported = true;
+  auto& peak = rec.peaks;
+  peak.lag_frames = std::max(peak.lag_frames, rec.lag_frames());
+  if (pm.oldest_capture_ns > 0 && pm.committed < pm.end_offset) {
+    peak.lag_s = std::max(peak.lag_s, static_cast<double>(now_ns - pm.oldest_capture_ns) / 1e9);
+  }
+  const double fill = pm.ring_capacity_bytes ? static_cast<double>(pm.ring_bytes) /
+                                                   static_cast<double>(pm.ring_capacity_bytes)
+                                             : 0.0;
+  peak.ring_fill = std::max(peak.ring_fill, fill);
+  peak.spill_bytes = std::max(peak.spill_bytes, pm.spill_bytes);
+}
+
+void JobModel::mark_done(int p) {
+  auto& rec = partition(p);
+  if (rec.done) return;
+  rec.done = true;
+  ++done_;
+}
+
+JobTotals JobModel::totals(std::int64_t now_ns) const {
+  JobTotals t;
+  std::map<std::string, std::string> why;  // state -> "p0,p3"
+  for (const auto& rec : parts_) {
+    if (!rec.reported) continue;
+    const auto& pm = rec.metrics;
+    if (pm.oldest_capture_ns > 0 && pm.committed < pm.end_offset) {
+      t.lag_s = std::max(t.lag_s, static_cast<double>(now_ns - pm.oldest_capture_ns) / 1e9);
+    }
+    t.ingested += pm.end_offset;
+    t.committed += pm.committed;
+    t.ring_bytes += pm.ring_bytes;
+    t.spill_bytes += pm.spill_bytes;
+    const auto st = static_cast<LogState>(pm.state);
+    if (st != LogState::ok) {
+      auto& list = why[to_string(st)];
+      list += (list.empty() ? "p" : ",p") + std::to_string(rec.partition);
+    }
+  }
+  t.lag_frames = t.ingested - std::min(t.ingested, t.committed);
+  for (const auto& [state, list] : why) t.partition_states += (t.partition_states.empty() ? "" : "; ") + list + " " + state;
+  return t;
+}
+
+void JobModel::catch_up_indexes() {
+  if (failures_seen_ > failures_.size() || scaling_seen_ > scaling_.size()) {  // cleared: start over
+    moved_by_partition_.clear();
+    unrecovered_.clear();
+    pending_grows_.clear();
+    failures_seen_ = scaling_seen_ = 0;
+  }
+  for (; failures_seen_ < failures_.size(); ++failures_seen_) {
+    const FailureRecord& f = failures_[failures_seen_];
+    for (std::size_t i = 0; i < f.moved.size(); ++i) moved_by_partition_[f.moved[i].partition].push_back({failures_seen_, i});
+    if (!f.moved.empty() && f.recovered < 0) unrecovered_.emplace_back(failures_seen_, 0);
+  }
+  for (; scaling_seen_ < scaling_.size(); ++scaling_seen_) {
+    const ScalingEvent& e = scaling_[scaling_seen_];
+    if (e.action == "grow" && e.first_commit_after_s < 0) pending_grows_.push_back(scaling_seen_);
+  }
+}
+
+FailureRecord* JobModel::on_results(int p, std::uint32_t epoch, int from, double now) {
+  catch_up_indexes();
+  FailureRecord* replay_of = nullptr;
+  // The moves of p, in the order of the failures: the latest at or below this epoch is the one
+  // these results replay for.
+  if (const auto it = moved_by_partition_.find(p); it != moved_by_partition_.end()) {
+    for (const MovedRef& ref : it->second) {
+      FailureRecord& f = failures_[ref.failure];
+      MovedPartition& mv = f.moved[ref.move];
+      if (epoch >= mv.epoch) {
+        mv.flowing = true;
+        replay_of = &f;
+      }
+    }
+  }
+  // A failure is recovered once all its partitions flow (flowing is never taken back, so each
+  // keeps a cursor at its first partition not known to flow). A takeover that was itself cut
+  // short by the next failure recovers when the partition flows.
+  std::erase_if(unrecovered_, [&](std::pair<std::size_t, std::size_t>& u) {
+    FailureRecord& f = failures_[u.first];
+    if (f.recovered >= 0) return true;
+    while (u.second < f.moved.size() && f.moved[u.second].flowing) ++u.second;
+    if (u.second < f.moved.size()) return false;
+    f.recovered = now;
+    return true;
+  });
+  std::erase_if(pending_grows_, [&](std::size_t i) {
+    ScalingEvent& e = scaling_[i];
+    if (e.first_commit_after_s >= 0) return true;
+    if (e.worker != from) return false;
+    e.first_commit_after_s = now - e.decided_steady;
+    return true;
+  });
+  return replay_of;
+}
+
+void JobModel::count_processed(double job_s) {
+  ++processed;
+  const auto s = static_cast<std::size_t>(std::max(0.0, job_s));
+  if (processed_per_s.size() <= s) processed_per_s.resize(s + 1, 0);
+  ++processed_per_s[s];
+}
+
+}  // namespace ride

@@ -1,0 +1,166 @@
+#pragma once
+/// @brief The master's one account of the job: ranks and their state, the worker group and the
+/// spare pool, partitions (placement, owner, epoch, offsets, lag, peaks), failures and scaling
+/// events, and the sink's counters. The status line, the summary and the decisions (recovery,
+/// allocation, scaling) all read this one model; nothing is counted twice. Pure: no MPI, no I/O;
+/// the master's loop feeds it messages and carries out what the decisions say.
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/partition_map.h"
+#include "core/protocol.h"
+#include "core/role_layout.h"
+#include "master/assignment.h"
+
+namespace ride {
+
+/// One rank as the master knows it.
+struct RankRecord {
+  int rank = -1;
+  Role started_as = Role::spare;  ///< its role at start (a spawned process: spare)
+  Role role = Role::spare;        ///< now: a promoted spare is a worker, a released worker a spare
+  std::string host = "?";
+  int pid = 0;
+  bool spawned = false;
+  bool alive = true;              ///< false once declared dead (silent, or a straggler)
+  HeartbeatBody activity;         ///< its latest heartbeat (workers: what the compute thread is on)
+};
+
+/// The worst a partition's broker reported over the run.
+struct PartitionPeaks {
+  std::uint64_t lag_frames = 0, spill_bytes = 0;
+  double lag_s = 0, ring_fill = 0;
+};
+
+/// One partition: where it lives and what its broker last said. Owner and epoch are the
+/// assignment table's (JobModel::assignment()).
+struct PartitionRecord {
+  int partition = -1;
+  int broker = -1;
+  PartitionMetrics metrics;  ///< latest from its broker
+  bool reported = false;     ///< metrics arrived at least once
+  PartitionPeaks peaks;
+  bool done = false;         ///< sealed and fully committed (PARTITION_DONE)
+  double moved_at_s = -1;    ///< job time of its last move by a decision (-1: never moved)
+  std::uint64_t lag_frames() const { return metrics.end_offset - std::min(metrics.end_offset, metrics.committed); }
+};
+
+/// A partition a recovery moved, and whether results from its new owner have come yet.
+struct MovedPartition {
+  int partition = -1, to = -1;
+  std::uint32_t epoch = 0;
+  bool flowing = false;
+};
+
+/// One rank lost, and how the job got over it (steady-clock times).
+struct FailureRecord {
+  int rank = -1;
+  Role role = Role::worker;
+  std::string cause;
+  double last_heard = 0, detected = 0, recovered = -1;  ///< -1: not (yet) recovered
+  std::uint64_t reprocessed = 0;                        ///< frames done before, not committed
+  std::vector<MovedPartition> moved;
+};
+
+/// One decision of allocation or scaling, as data: what, on whom, why (the numbers).
+struct ScalingEvent {
+  double t_s = 0;          ///< job time of the decision
+  std::string action;      ///< grow, shrink (a worker joins / leaves the group), move (a partition)
+  int worker = -1;         ///< the worker that joined, left, or was given partitions
+  int from = -1;           ///< for a move: the previous owner (-1: none)
+  std::vector<int> partitions;
+  std::string reason;
+  double decided_steady = 0;        ///< steady clock of the decision
+  double first_commit_after_s = -1; ///< grow: decision -> the new worker's first results
+};
+
+/// What the status line and /status sum over the partitions.
+struct JobTotals {
+  std::uint64_t ingested = 0, committed = 0, lag_frames = 0, ring_bytes = 0, spill_bytes = 0;
+  double lag_s = 0;              ///< age of the oldest uncommitted frame over all partitions
+  std::string partition_states;  ///< "p0,p3 spilling; p2 held", empty when all are ok
+};
+
+class JobModel {
+ public:
+  JobModel(const RoleLayout& layout, PartitionMap map);
+
+  // --- ranks ---
+  int ranks() const { return static_cast<int>(ranks_.size()); }
+  const RankRecord& rank(int r) const { return ranks_.at(static_cast<std::size_t>(r)); }
+  RankRecord& rank(int r) { return ranks_.at(static_cast<std::size_t>(r)); }
+  /// A process spawned into the spare pool; returns its id (the next past every rank so far).
+  int add_spawned_spare();
+  /// Ranks not declared dead (rank 0 excluded).
+  std::vector<int> live_peers() const;
+  /// The rank is dead (silent or a straggler): it leaves the group or the pool.
+  void declare_dead(int r);
+
+  // --- the worker group and the spare pool ---
+  /// Live workers, in the order they joined.
+  const std::vector<int>& workers() const { return workers_; }
+  /// Live spares, first to be promoted first.
+  const std::vector<int>& spares() const { return spares_; }
+  /// A spare (or released worker) given partitions joins the group; true if it was not in it.
+  bool join_workers(int r);
+  /// A worker left without partitions waits as a spare again.
+  void release_to_spares(int r);
+
+  // --- partitions ---
+  const PartitionMap& map() const { return map_; }
+  int partitions() const { return static_cast<int>(parts_.size()); }
+  const PartitionRecord& partition(int p) const { return parts_.at(static_cast<std::size_t>(p)); }
+  PartitionRecord& partition(int p) { return parts_.at(static_cast<std::size_t>(p)); }
+  AssignmentTable& assignment() { return table_; }
+  const AssignmentTable& assignment() const { return table_; }
+  int owner(int p) const { return table_.at(p).owner; }
+  std::uint32_t epoch(int p) const { return table_.at(p).epoch; }
+  /// A broker's report on one partition; `now_ns` (wall) ages its oldest uncommitted frame.
+  void on_partition_metrics(const PartitionMetrics& pm, std::int64_t now_ns);
+  void mark_done(int p);
+  int partitions_done() const { return done_; }
+  bool all_done() const { return done_ == partitions(); }
+  JobTotals totals(std::int64_t now_ns) const;
+
+  // --- failures and scaling ---
+  std::vector<FailureRecord>& failures() { return failures_; }
+  const std::vector<FailureRecord>& failures() const { return failures_; }
+  std::vector<ScalingEvent>& scaling() { return scaling_; }
+  const std::vector<ScalingEvent>& scaling() const { return scaling_; }
+  /// Results of partition p at `epoch` from `from` arrived (steady time `now`): recoveries that
+  /// moved p to this epoch or an earlier one are over once all their partitions flow, and a
+  /// grow's first commit is recorded. Returns the failure this batch counts as a replay for
+  /// (the latest that moved p at or below this epoch), or nullptr.
+  FailureRecord* on_results(int p, std::uint32_t epoch, int from, double now);
+
+  // --- the sink's counters (the results file stays the authority at the end) ---
+  std::uint64_t processed = 0, duplicates_dropped = 0;
+  std::vector<std::uint64_t> processed_per_s, produced_per_s;  ///< job seconds
+  void count_processed(double job_s);
+
+ private:
+  std::vector<RankRecord> ranks_;
+  std::vector<int> workers_, spares_;
+  PartitionMap map_;
+  std::vector<PartitionRecord> parts_;
+  AssignmentTable table_;
+  int done_ = 0;
+  std::vector<FailureRecord> failures_;
+  std::vector<ScalingEvent> scaling_;
+  // on_results' indexes, so that a results batch costs what concerns its partition, not the
+  // run's whole history: failures_ and scaling_ are only ever appended to (recovery and the
+  // decisions push whole records), and on_results takes in what was appended since its last call.
+  struct MovedRef {
+    std::size_t failure, move;  ///< failures_[failure].moved[move]
+  };
+  std::map<int, std::vector<MovedRef>> moved_by_partition_;
+  std::vector<std::pair<std::size_t, std::size_t>> unrecovered_;  ///< (failure, its first move not known to flow)
+  std::vector<std::size_t> pending_grows_;                       ///< grow events without a first commit
+  std::size_t failures_seen_ = 0, scaling_seen_ = 0;
+  void catch_up_indexes();
+};
+
+}  // namespace ride

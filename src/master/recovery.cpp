@@ -1,0 +1,52 @@
+#include "master/recovery.h"
+
+#include "core/error.h"
+
+namespace ride {
+
+RecoveryDecision plan_recovery(JobModel& model, int rank, const std::string& why, double now,
+                               double last_heard) {
+  RecoveryDecision d;
+  const Role role = model.rank(rank).role;
+  FailureRecord f;
+  f.rank = rank;
+  f.role = role;
+  f.cause = why;
+  f.last_heard = last_heard;
+  f.detected = now;
+  const std::string who = "rank " + std::to_string(rank) + " (" + to_string(role) + ") ";
+  if (role == Role::broker || role == Role::ingest) {
+    model.declare_dead(rank);
+    model.failures().push_back(f);
+    d.fatal = who + why + ": the loss of a " + to_string(role) +
+              " rank is not tolerated (docs/ARCHITECTURE.md, \"What is not tolerated\")";
+    return d;
+  }
+  if (role == Role::spare) {
+    model.declare_dead(rank);
+    f.recovered = f.detected;
+    model.failures().push_back(f);
+    d.spare_lost = true;
+    return d;
+  }
+  model.declare_dead(rank);  // leaves the group; its partitions still name it as owner
+  std::vector<int> spares = model.spares();
+  std::vector<std::pair<int, int>> moved;
+  try {
+    moved = model.assignment().recover(rank, spares, model.workers());
+  } catch (const Error&) {
+    model.failures().push_back(f);
+    d.fatal = "rank " + std::to_string(rank) + " (worker) " + why + " and no worker or spare is left";
+    return d;
+  }
+  for (const auto& [p, to] : moved) {
+    model.join_workers(to);  // a spare that takes partitions joins the group
+    f.moved.push_back({p, to, model.epoch(p), false});
+  }
+  d.moved = f.moved;
+  if (moved.empty()) f.recovered = f.detected;
+  model.failures().push_back(f);
+  return d;
+}
+
+}  // namespace ride

@@ -1,0 +1,340 @@
+#include "master/summary.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "core/log_state.h"
+#include "sink/result_check.h"
+#include "sink/result_store.h"
+
+#ifndef RIDE_GIT_COMMIT
+#define RIDE_GIT_COMMIT "unknown"
+#endif
+
+namespace ride {
+namespace {
+
+using nlohmann::json;
+
+std::string fmt(double v, int prec) {
+  char b[64];
+  std::snprintf(b, sizeof b, "%.*f", prec, v);
+  return b;
+}
+
+json ranks_json(const JobModel& model) {
+  json out = json::array();
+  for (int r = 0; r < model.ranks(); ++r) {
+    const RankRecord& rec = model.rank(r);
+    json j = {{"rank", r}, {"role", to_string(rec.started_as)}, {"host", rec.host}, {"pid", rec.pid}};
+    if (rec.spawned) j["spawned"] = true;
+    j["alive_at_end"] = rec.alive;
+    j["role_at_end"] = to_string(rec.role);
+    out.push_back(j);
+  }
+  return out;
+}
+
+json scaling_json(const JobModel& model) {
+  json out = json::array();
+  for (const auto& e : model.scaling()) {
+    json j = {{"t_s", e.t_s}, {"action", e.action}, {"worker", e.worker}, {"partitions", e.partitions},
+              {"reason", e.reason}};
+    if (e.from >= 0) j["from"] = e.from;
+    if (e.action == "grow") j["first_commit_after_s"] = e.first_commit_after_s >= 0 ? json(e.first_commit_after_s) : json(nullptr);
+    out.push_back(j);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string status_line(const JobModel& model, double job_s, double fps, std::int64_t now_ns) {
+  JobTotals t = model.totals(now_ns);
+  // Broker metrics may be a fraction of a second older than the sink's own count.
+  t.ingested = std::max(t.ingested, model.processed);
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "[ride] t=%6.1fs ingested %8llu processed %8llu committed %8llu lag %6llu "
+                "(%5.1f s) ring %7.1f MB spill %7.1f MB %7.1f fps",
+                job_s, static_cast<unsigned long long>(t.ingested),
+                static_cast<unsigned long long>(model.processed),
+                static_cast<unsigned long long>(t.committed),
+                static_cast<unsigned long long>(t.ingested - std::min(t.ingested, t.committed)), t.lag_s,
+                static_cast<double>(t.ring_bytes) / 1e6, static_cast<double>(t.spill_bytes) / 1e6, fps);
+  return std::string(line) + (t.partition_states.empty() ? "" : "  [" + t.partition_states + "]");
+}
+
+int finish_run(const RunRecord& run, const std::string& failure) {
+  const JobConfig& cfg_ = *run.cfg;
+  const JobModel& model = *run.model;
+  std::vector<std::string> errors_ = run.errors;
+  const bool all_ingest_done = run.ingest_reports.size() == run.ingest_ranks;
+  ResultCheck check;
+  std::uint64_t rows = 0;
+  std::vector<double> latency_ms;
+  if (run.results_written) {
+    const ResultFile rf = read_results(cfg_.results_path);
+    rows = rf.rows.size();
+    check = check_results(rf.rows, run.expected);
+    latency_ms.reserve(rf.rows.size());
+    for (const auto& r : rf.rows) latency_ms.push_back(static_cast<double>(r.processed_ns - r.capture_ns) / 1e6);
+  }
+  std::uint64_t ingested = 0, committed = 0, in_brokers = 0;
+  for (const auto& [s, n] : run.expected) ingested += n;
+  for (int p = 0; p < model.partitions(); ++p) {
+    committed += model.partition(p).metrics.committed;
+    in_brokers += model.partition(p).metrics.end_offset;
+  }
+  // Every ingested key is exactly one of: processed (ok or failed with its error recorded),
+  // dropped by a drop policy, or lost.
+  std::uint64_t processed = check.unique - check.dropped;
+  std::uint64_t lost = check.lost;
+  const bool partial = !all_ingest_done;
+  if (partial) {
+    // An aborted job: some ingest rank never said what it produced. Count what the brokers
+    // accepted instead, and every stored key as processed; lost is then a lower bound.
+    processed = check.unique + check.unexpected - check.dropped;
+    // Broker metrics can be a fraction of a second older than the results.
+    ingested = std::max({ingested, in_brokers, processed + check.dropped});
+    lost = ingested - std::min(ingested, processed + check.dropped);
+  }
+
+  const double elapsed = run.end - run.t0;
+  const double processing = run.processing_started ? run.end - run.processing_t0 : 0.0;
+  // Mean frame size: what ingest published (real inputs have their own sizes), else the config.
+  double ingest_bytes = 0;
+  for (const auto& j : run.ingest_reports) ingest_bytes += j.value("bytes", 0.0);
+  const double frame_mb = ingested > 0 && ingest_bytes > 0
+                              ? ingest_bytes / static_cast<double>(ingested) / 1e6
+                              : static_cast<double>(cfg_.width) * cfg_.height / 1e6;
+  json s;
+  s["ride_version"] = "0.1.0";
+  s["commit"] = RIDE_GIT_COMMIT;
+  s["status"] = failure.empty() && errors_.empty() && lost == 0 && check.duplicates == 0 ? "ok" : "failed";
+  s["errors"] = errors_;
+  s["mode"] = cfg_.mode;
+  s["task"] = cfg_.task;
+  s["config"] = cfg_.to_ini();
+  s["results_path"] = cfg_.results_path;
+  s["ranks"] = ranks_json(model);
+  s["frames"] = {{"ingested", ingested},
+                 {"processed", processed},
+                 {"committed", committed},
+                 {"lost", lost},
+                 {"accounting", partial ? "partial: an ingest rank never reported (job aborted)"
+                                        : "complete"},
+                 {"duplicates", check.duplicates},
+                 {"duplicates_dropped", model.duplicates_dropped},
+                 {"dropped", check.dropped},
+                 {"failed", check.failed},
+                 {"unexpected", check.unexpected},
+                 {"result_rows", rows}};
+  s["elapsed_s"] = elapsed;
+  s["processing_s"] = processing;
+  s["ingest_s"] = run.ingest_end > 0 ? run.ingest_end - run.t0 : 0.0;
+  const double rate_window = cfg_.mode == "batch" ? processing : elapsed;
+  s["throughput_fps"] = rate_window > 0 ? static_cast<double>(processed) / rate_window : 0.0;
+  s["throughput_MBps"] = rate_window > 0 ? static_cast<double>(processed) * frame_mb / rate_window : 0.0;
+  if (!latency_ms.empty()) {
+    std::sort(latency_ms.begin(), latency_ms.end());
+    auto q = [&](double f) { return latency_ms[static_cast<std::size_t>(f * static_cast<double>(latency_ms.size() - 1))]; };
+    s["latency_ms"] = {{"p50", q(0.5)}, {"p90", q(0.9)}, {"p99", q(0.99)}, {"max", latency_ms.back()}};
+  }
+  json workers = json::array(), brokers = json::array(), ingest = json::array(),
+       spares = json::array();
+  for (const auto& [rank, rep] : run.final_reports) {
+    const std::string role = rep.value("role", "");
+    if (role == "worker") workers.push_back(rep);
+    else if (role == "spare") spares.push_back(rep);  // never promoted
+    else if (role == "broker") brokers.push_back(rep);
+    else if (role == "ingest") ingest.push_back(rep);
+  }
+  // The ingest ranks' own account (INGEST_DONE) is what the summary reports for them, even
+  // for a rank whose final report never came.
+  ingest = json::array();
+  std::uint64_t refused = 0, rejected = 0;
+  double ingest_blocked_s = 0, broker_held_s = 0;
+  for (auto j : run.ingest_reports) {
+    j.erase("produced_per_s");
+    j.erase("streams");
+    j["role"] = "ingest";
+    refused += j.value("refused", std::uint64_t{0});
+    rejected += j.value("rejected", std::uint64_t{0});
+    ingest_blocked_s += j.value("backpressure_s", 0.0);
+    ingest.push_back(j);
+  }
+  for (const auto& b : brokers) broker_held_s += b.value("backpressure_s", 0.0);
+  s["frames"]["refused"] = refused;
+  s["frames"]["rejected"] = rejected;
+  s["backpressure"] = {{"ingest_blocked_s", ingest_blocked_s}, {"broker_held_s", broker_held_s}};
+  s["workers"] = workers;
+  // What one stream needed here (as `ride profile` measures it, at this run's single rate):
+  // the workers' CPU time while they had work over the longest such span, and their memory
+  // growth, per stream. In stream mode this is one point of CAM²'s CPU = a*fps + b.
+  {
+    double cpu = 0, active = 0, mem = 0;
+    for (const auto& w : workers) {
+      cpu += w.value("cpu_active_s", 0.0);
+      active = std::max(active, w.value("active_s", 0.0));
+      mem += std::max(0.0, w.value("peak_rss_bytes", 0.0) - w.value("rss_start_bytes", 0.0));
+    }
+    const double streams = std::max(1, cfg_.streams);
+    int width = cfg_.width, height = cfg_.height;  // real inputs: the first one's size
+    for (const auto& j : run.ingest_reports)
+      for (const auto& src : j.value("sources", json::array()))
+        if (width == cfg_.width && height == cfg_.height && src.value("width", 0) > 0) {
+          width = src.value("width", 0);
+          height = src.value("height", 0);
+        }
+    s["resources"] = {{"program", cfg_.task},
+                      {"width", width},
+                      {"height", height},
+                      {"fps", cfg_.mode == "stream" ? json(cfg_.fps) : json(nullptr)},
+                      {"cores_per_stream", active > 0 ? cpu / active / streams : 0.0},
+                      {"mem_gb_per_stream", mem / 1e9 / streams},
+                      {"processed_fps_per_stream",
+                       active > 0 ? static_cast<double>(processed) / active / streams : 0.0}};
+  }
+  s["spares"] = spares;
+  s["brokers"] = brokers;
+  s["ingest"] = ingest;
+  if (cfg_.source == "video") {  // every real input's account, in stream order
+    json inputs = json::array();
+    for (const auto& j : run.ingest_reports)
+      for (const auto& src : j.value("sources", json::array())) inputs.push_back(src);
+    std::sort(inputs.begin(), inputs.end(),
+              [](const json& a, const json& b) { return a.value("stream", 0) < b.value("stream", 0); });
+    s["inputs"] = inputs;
+  }
+  json parts = json::array();
+  for (int p = 0; p < model.partitions(); ++p) {
+    const PartitionRecord& rec = model.partition(p);
+    const PartitionMetrics& pm = rec.metrics;
+    parts.push_back({{"partition", p},
+                     {"broker", rec.broker},
+                     {"owner", model.owner(p)},
+                     {"epoch", model.epoch(p)},
+                     {"end_offset", pm.end_offset},
+                     {"committed", pm.committed},
+                     {"lag_frames", pm.end_offset - std::min(pm.end_offset, pm.committed)},
+                     {"state", to_string(static_cast<LogState>(pm.state))},
+                     {"ring_bytes", pm.ring_bytes},
+                     {"ring_capacity_bytes", pm.ring_capacity_bytes},
+                     {"spill_bytes", pm.spill_bytes},
+                     {"spilled_frames", pm.spilled_frames},
+                     {"dropped_frames", pm.dropped_frames},
+                     {"max_lag_frames", rec.peaks.lag_frames},
+                     {"max_lag_s", rec.peaks.lag_s},
+                     {"max_ring_fill", rec.peaks.ring_fill},
+                     {"max_spill_bytes", rec.peaks.spill_bytes}});
+  }
+  s["partitions"] = parts;
+  json timeline = json::array();
+  const std::size_t secs = std::max(model.produced_per_s.size(), model.processed_per_s.size());
+  std::uint64_t cum_prod = 0, cum_proc = 0;
+  for (std::size_t t = 0; t < secs; ++t) {
+    const std::uint64_t prod = t < model.produced_per_s.size() ? model.produced_per_s[t] : 0;
+    const std::uint64_t proc = t < model.processed_per_s.size() ? model.processed_per_s[t] : 0;
+    cum_prod += prod;
+    cum_proc += proc;
+    timeline.push_back({{"t", t}, {"produced", prod}, {"processed", proc},
+                        {"produced_total", cum_prod}, {"processed_total", cum_proc}});
+  }
+  s["timeline"] = timeline;
+  json failures = json::array();
+  auto unix_s = [&](double steady) { return static_cast<double>(run.t0_ns) / 1e9 + (steady - run.t0); };
+  for (const auto& f : model.failures()) {
+    json moved = json::array();
+    for (const auto& mv : f.moved) moved.push_back({{"partition", mv.partition}, {"to", mv.to}, {"epoch", mv.epoch}});
+    // The death lies between the last message heard and one heartbeat interval after it.
+    failures.push_back({{"rank", f.rank},
+                        {"role", to_string(f.role)},
+                        {"cause", f.cause},
+                        {"last_heard_unix_s", unix_s(f.last_heard)},
+                        {"detected_unix_s", unix_s(f.detected)},
+                        {"detected_after_s", f.detected - f.last_heard},
+                        {"recovered_unix_s", f.recovered >= 0 ? json(unix_s(f.recovered)) : json(nullptr)},
+                        {"recovered_after_s", f.recovered >= 0 ? json(f.recovered - f.last_heard) : json(nullptr)},
+                        {"frames_reprocessed", f.reprocessed},
+                        {"partitions_moved", moved}});
+  }
+  s["failures"] = failures;
+  s["replenished"] = run.replenished;
+  s["scaling"] = scaling_json(model);
+  s["allocation"] = run.allocation;
+
+  std::cout << "[ride] done in " << fmt(elapsed, 2) << " s: ingested " << ingested
+            << ", processed " << processed << ", committed " << committed << ", lost "
+            << lost << (partial ? " (at least)" : "") << ", duplicates " << check.duplicates << ", failed " << check.failed
+            << (check.dropped ? ", dropped " + std::to_string(check.dropped) : std::string())
+            << "; " << fmt(s["throughput_fps"].get<double>(), 1) << " frames/s ("
+            << fmt(s["throughput_MBps"].get<double>(), 1) << " MB/s"
+            << (cfg_.mode == "batch" ? " over " + fmt(processing, 2) + " s of processing" : "")
+            << ")\n";
+  for (const auto& w : workers) {
+    std::cout << "[ride]   worker rank " << w["rank"] << ": " << w["processed"] << " frames, "
+              << fmt(w.value("fps", 0.0), 1) << " fps\n";
+  }
+  for (const auto& f : model.failures()) {
+    std::cout << "[ride]   failure of rank " << f.rank << " (" << to_string(f.role) << "): detected "
+              << fmt(f.detected - f.last_heard, 3) << " s after it was last heard, "
+              << (f.recovered >= 0 ? "frames flowing again after " + fmt(f.recovered - f.last_heard, 3) + " s"
+                                   : std::string("not recovered"))
+              << ", " << f.reprocessed << " frame(s) re-processed\n";
+  }
+  // Real inputs: a line each (a few), or a count by state and a line for each one with a
+  // problem (many), so that an unreachable camera is plain to see (the job went on).
+  std::uint64_t unreachable = 0;
+  std::vector<json> sources;
+  for (const auto& j : run.ingest_reports)
+    for (const auto& src : j.value("sources", json::array())) sources.push_back(src);
+  std::sort(sources.begin(), sources.end(),
+            [](const json& a, const json& b) { return a.value("stream", 0) < b.value("stream", 0); });
+  std::map<std::string, std::uint64_t> by_state;
+  for (const auto& src : sources) ++by_state[src.value("state", "")];
+  if (const auto it = by_state.find("unreachable"); it != by_state.end()) unreachable = it->second;
+  const bool few = sources.size() <= 10;
+  if (!few) {
+    std::cout << "[ride]   " << sources.size() << " inputs:";
+    for (const auto& [state, n] : by_state) std::cout << " " << n << " " << state;
+    std::cout << " (each one under `inputs` in the summary)\n";
+  }
+  std::size_t shown = 0, problems = 0;
+  for (const auto& src : sources) {
+    const bool problem = src.value("state", "") == "unreachable" || src.value("reconnects", 0) > 0 ||
+                         src.value("skipped_files", 0) > 0 || src.value("frames_published", 0) == 0;
+    problems += problem ? 1 : 0;
+    if (!few && (!problem || shown >= 20)) continue;
+    ++shown;
+    std::cout << "[ride]   input " << src.value("stream", 0) << " (" << src.value("name", "") << "): "
+              << src.value("state", "") << ", " << src.value("frames_published", 0) << " frames published of "
+              << src.value("frames_read", 0) << " read";
+    if (src.value("width", 0) > 0) std::cout << ", " << src.value("width", 0) << "x" << src.value("height", 0);
+    if (src.value("skipped_ticks", 0) > 0) std::cout << ", " << src.value("skipped_ticks", 0) << " ticks without a new frame";
+    if (src.value("attempts", 0) > 1) std::cout << ", " << src.value("attempts", 0) << " attempts to open";
+    if (src.value("reconnects", 0) > 0) std::cout << ", " << src.value("reconnects", 0) << " reconnects";
+    if (src.value("skipped_files", 0) > 0)
+      std::cout << ", " << src.value("skipped_files", 0) << " image file(s) that did not decode skipped";
+    if (!src.value("last_error", "").empty()) std::cout << "; last error: " << src.value("last_error", "");
+    std::cout << "\n";
+  }
+  if (!few && problems > shown)
+    std::cout << "[ride]   ... and " << problems - shown << " more input(s) with a problem (see the summary)\n";
+  if (unreachable > 0)
+    std::cout << "[ride] warning: " << unreachable << " input(s) never reached; the other streams were processed\n";
+  for (const auto& e : errors_) std::cout << "[ride] error: " << e << "\n";
+  std::cout << "[ride] results: " << cfg_.results_path << std::flush;
+  if (!cfg_.summary_path.empty()) {
+    std::ofstream out(cfg_.summary_path);
+    out << s.dump(2) << "\n";
+    std::cout << ", summary: " << cfg_.summary_path;
+    if (!out) std::cerr << "\n[ride] error: cannot write summary " << cfg_.summary_path;
+  }
+  std::cout << std::endl;
+  return s["status"] == "ok" ? 0 : 1;
+}
+
+}  // namespace ride

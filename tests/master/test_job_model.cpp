@@ -1,0 +1,238 @@
+/// The job model and the decisions made over it (recovery, dynamic allocation), in one process.
+#include <gtest/gtest.h>
+
+#include "core/config.h"
+#include "core/log_state.h"
+#include "core/role_layout.h"
+#include "master/allocation.h"
+#include "master/job_model.h"
+#include "master/recovery.h"
+
+namespace ride {
+namespace {
+
+/// 1 master, 1 broker, 1 ingest, `workers` workers, `spares` spares; `partitions` partitions.
+RoleLayout layout_of(int workers, int spares, int partitions) {
+  RoleLayout l;
+  l.world = 3 + workers + spares;
+  l.brokers = {1};
+  l.ingest = {2};
+  for (int w = 0; w < workers; ++w) l.workers.push_back(3 + w);
+  for (int s = 0; s < spares; ++s) l.spares.push_back(3 + workers + s);
+  l.partitions = partitions;
+  return l;
+}
+
+JobModel model_of(int workers, int spares, int partitions) {
+  const RoleLayout l = layout_of(workers, spares, partitions);
+  return JobModel(l, PartitionMap::spread(partitions, l.brokers));
+}
+
+PartitionMetrics metrics(int p, std::uint64_t end, std::uint64_t committed) {
+  PartitionMetrics pm;
+  pm.partition = static_cast<std::uint32_t>(p);
+  pm.end_offset = end;
+  pm.committed = committed;
+  return pm;
+}
+
+TEST(JobModel, RanksGroupAndPoolFollowTheLayout) {
+  JobModel m = model_of(2, 1, 4);
+  EXPECT_EQ(m.ranks(), 6);
+  EXPECT_EQ(m.rank(1).role, Role::broker);
+  EXPECT_EQ(m.workers(), (std::vector<int>{3, 4}));
+  EXPECT_EQ(m.spares(), (std::vector<int>{5}));
+  EXPECT_EQ(m.partition(3).broker, 1);
+  EXPECT_TRUE(m.join_workers(5));
+  EXPECT_FALSE(m.join_workers(5));
+  EXPECT_EQ(m.rank(5).role, Role::worker);
+  EXPECT_EQ(m.rank(5).started_as, Role::spare);
+  m.release_to_spares(3);
+  EXPECT_EQ(m.workers(), (std::vector<int>{4, 5}));
+  EXPECT_EQ(m.spares(), (std::vector<int>{3}));
+  m.declare_dead(3);
+  EXPECT_TRUE(m.spares().empty());
+  EXPECT_EQ(m.live_peers(), (std::vector<int>{1, 2, 4, 5}));
+  const int id = m.add_spawned_spare();
+  EXPECT_EQ(id, 6);
+  EXPECT_TRUE(m.rank(6).spawned);
+  EXPECT_EQ(m.spares(), (std::vector<int>{6}));
+}
+
+TEST(JobModel, TotalsAndPeaksComeFromTheBrokersMetrics) {
+  JobModel m = model_of(2, 0, 3);
+  auto a = metrics(0, 100, 40);
+  a.oldest_capture_ns = 1'000'000'000;
+  a.ring_bytes = 50;
+  a.ring_capacity_bytes = 100;
+  a.state = static_cast<std::uint32_t>(LogState::spilling);
+  m.on_partition_metrics(a, 3'000'000'000);
+  m.on_partition_metrics(metrics(2, 10, 10), 3'000'000'000);
+  const JobTotals t = m.totals(4'000'000'000);
+  EXPECT_EQ(t.ingested, 110u);
+  EXPECT_EQ(t.committed, 50u);
+  EXPECT_EQ(t.lag_frames, 60u);
+  EXPECT_DOUBLE_EQ(t.lag_s, 3.0);
+  EXPECT_EQ(t.partition_states, "p0 spilling to disk (ring full)");
+  EXPECT_EQ(m.partition(0).peaks.lag_frames, 60u);
+  EXPECT_DOUBLE_EQ(m.partition(0).peaks.lag_s, 2.0);
+  EXPECT_DOUBLE_EQ(m.partition(0).peaks.ring_fill, 0.5);
+  m.on_partition_metrics(metrics(0, 100, 100), 5'000'000'000);  // caught up: peaks stay
+  EXPECT_EQ(m.partition(0).lag_frames(), 0u);
+  EXPECT_EQ(m.partition(0).peaks.lag_frames, 60u);
+  m.on_partition_metrics(metrics(7, 1, 0), 0);  // not a partition of this topic: ignored
+  m.mark_done(0);
+  m.mark_done(0);
+  EXPECT_EQ(m.partitions_done(), 1);
+  EXPECT_FALSE(m.all_done());
+}
+
+TEST(Recovery, AWorkersPartitionsGoToTheFirstSpareUnderNewEpochs) {
+  JobModel m = model_of(2, 1, 4);
+  m.assignment().assign_round_robin(m.workers());  // 0,2 -> 3; 1,3 -> 4
+  const auto d = plan_recovery(m, 3, "silent for 0.3 s", 10.0, 9.7);
+  EXPECT_TRUE(d.fatal.empty());
+  ASSERT_EQ(d.moved.size(), 2u);
+  EXPECT_EQ(d.moved[0].partition, 0);
+  EXPECT_EQ(d.moved[0].to, 5);
+  EXPECT_EQ(d.moved[0].epoch, 2u);
+  EXPECT_EQ(m.owner(2), 5);
+  EXPECT_EQ(m.workers(), (std::vector<int>{4, 5}));
+  EXPECT_TRUE(m.spares().empty());
+  EXPECT_FALSE(m.rank(3).alive);
+  ASSERT_EQ(m.failures().size(), 1u);
+  EXPECT_NEAR(m.failures()[0].detected - m.failures()[0].last_heard, 0.3, 1e-9);
+  // The replacement's first results for both partitions end the recovery.
+  EXPECT_NE(m.on_results(0, 2, 5, 10.2), nullptr);
+  EXPECT_LT(m.failures()[0].recovered, 0);
+  m.on_results(2, 2, 5, 10.4);
+  EXPECT_DOUBLE_EQ(m.failures()[0].recovered, 10.4);
+  // Results of an older epoch are not a replay of that failure.
+  EXPECT_EQ(m.on_results(1, 1, 4, 10.5), nullptr);
+}
+
+TEST(Recovery, WithoutSparesTheLeastLoadedSurvivorTakesOver) {
+  JobModel m = model_of(3, 0, 6);
+  m.assignment().assign_round_robin(m.workers());
+  const auto d = plan_recovery(m, 4, "straggler", 1.0, 1.0);
+  ASSERT_EQ(d.moved.size(), 2u);
+  EXPECT_NE(d.moved[0].to, d.moved[1].to);  // spread: each survivor takes one
+  EXPECT_EQ(m.assignment().count_of(3), 3u);
+  EXPECT_EQ(m.assignment().count_of(5), 3u);
+}
+
+TEST(Recovery, BrokerIngestAndLastWorkerAreFatalSparesJustLeave) {
+  JobModel m = model_of(1, 1, 1);
+  m.assignment().assign_round_robin(m.workers());
+  auto d = plan_recovery(m, 4, "silent", 1, 1);  // the spare
+  EXPECT_TRUE(d.spare_lost);
+  EXPECT_TRUE(d.fatal.empty());
+  EXPECT_TRUE(m.spares().empty());
+  d = plan_recovery(m, 3, "silent for 0.3 s", 2, 1.7);
+  EXPECT_EQ(d.fatal, "rank 3 (worker) silent for 0.3 s and no worker or spare is left");
+  JobModel n = model_of(1, 0, 1);
+  d = plan_recovery(n, 1, "silent for 0.3 s", 2, 1.7);
+  EXPECT_NE(d.fatal.find("rank 1 (broker) silent for 0.3 s: the loss of a broker rank is not tolerated"),
+            std::string::npos)
+      << d.fatal;
+  d = plan_recovery(n, 2, "silent", 2, 1.7);
+  EXPECT_NE(d.fatal.find("loss of a ingest rank"), std::string::npos) << d.fatal;
+}
+
+void worker_rate(JobModel& m, int r, std::uint64_t frames, double secs, int computing_partition = -1) {
+  HeartbeatBody& a = m.rank(r).activity;
+  a.frames_done = frames;
+  a.compute_s = secs;
+  a.computing = computing_partition >= 0 ? 1 : 0;
+  a.partition = static_cast<std::uint32_t>(std::max(0, computing_partition));
+}
+
+TEST(DynamicAllocator, BatchHandsOutOnePartitionPerWorkerThenTheNextAsEachFinishes) {
+  JobModel m = model_of(2, 0, 5);
+  DynamicAllocator a({true, 8, 2.0, 0.3});
+  a.initial(m);
+  EXPECT_EQ(m.owner(0), 3);
+  EXPECT_EQ(m.owner(1), 4);
+  EXPECT_EQ(m.owner(2), -1);
+  for (int p = 0; p < 5; ++p) m.on_partition_metrics(metrics(p, 100, 0), 0);
+  EXPECT_TRUE(a.step(m, 0.0, 100.0).empty());  // both busy
+  m.mark_done(1);                             // rank 4 finished its partition
+  worker_rate(m, 4, 100, 1.0);
+  auto moves = a.step(m, 0.5, 100.5);
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].partition, 2);
+  EXPECT_EQ(moves[0].to, 4);
+  EXPECT_EQ(moves[0].from, -1);
+  EXPECT_EQ(m.owner(2), 4);
+  EXPECT_EQ(m.epoch(2), 1u);
+  ASSERT_EQ(m.scaling().size(), 1u);
+  EXPECT_EQ(m.scaling()[0].action, "move");
+  EXPECT_NE(m.scaling()[0].reason.find("rank 4 idle; partition 2 unassigned with 100 frames stored"),
+            std::string::npos)
+      << m.scaling()[0].reason;
+  EXPECT_NEAR(a.idle_while_work_waits_s(4), 0.5, 1e-9);  // from the last step to this one
+  EXPECT_DOUBLE_EQ(a.idle_while_work_waits_s(3), 0.0);
+  // Both idle at once: the faster one gets the next partition first, then the other.
+  m.mark_done(0);
+  m.mark_done(2);
+  worker_rate(m, 3, 10, 1.0);
+  worker_rate(m, 4, 300, 1.0);
+  moves = a.step(m, 1.0, 101.0);
+  ASSERT_EQ(moves.size(), 2u);
+  EXPECT_EQ(moves[0].to, 4);
+  EXPECT_EQ(moves[0].partition, 3);
+  EXPECT_EQ(moves[1].to, 3);
+  EXPECT_EQ(moves[1].partition, 4);
+}
+
+TEST(DynamicAllocator, AnIdleWorkerTakesAWaitingPartitionNotTheOneBeingComputed) {
+  JobModel m = model_of(2, 0, 4);
+  DynamicAllocator a({false, 8, 2.0, 0.3});
+  a.initial(m);  // stream: all dealt, 0,2 -> 3; 1,3 -> 4
+  EXPECT_EQ(m.owner(3), 4);
+  m.assignment().reassign(1, 3);  // rank 3 holds 0, 1, 2; rank 4 holds 3
+  m.on_partition_metrics(metrics(0, 100, 10), 0);
+  m.on_partition_metrics(metrics(1, 100, 95), 0);  // 5 behind: less than a batch, not waiting
+  m.on_partition_metrics(metrics(2, 100, 50), 0);
+  m.on_partition_metrics(metrics(3, 100, 100), 0);  // rank 4 caught up: idle
+  worker_rate(m, 3, 100, 1.0, 0);                   // rank 3 computes partition 0 now
+  auto moves = a.step(m, 10.0, 10.0);
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].partition, 2);
+  EXPECT_EQ(moves[0].from, 3);
+  EXPECT_EQ(moves[0].to, 4);
+  // Moved: not again within the cool-down, whatever the numbers say.
+  m.on_partition_metrics(metrics(2, 200, 50), 0);
+  m.on_partition_metrics(metrics(3, 100, 100), 0);
+  m.assignment().reassign(3, 3);  // rank 4 left with partition 2 only; give it nothing to do
+  m.mark_done(2);
+  EXPECT_TRUE(a.step(m, 11.0, 11.0).empty());
+}
+
+TEST(DynamicAllocator, BatchEndGameMovesTheLastPartitionOfAMuchSlowerWorker) {
+  JobModel m = model_of(2, 0, 2);
+  DynamicAllocator a({true, 8, 2.0, 0.3});
+  a.initial(m);
+  m.on_partition_metrics(metrics(0, 400, 100), 0);  // rank 3: 300 frames left at 25 fps: 12 s
+  m.on_partition_metrics(metrics(1, 400, 400), 0);
+  m.mark_done(1);
+  worker_rate(m, 3, 100, 4.0, 0);  // slow: 25 frames/s, computing partition 0
+  worker_rate(m, 4, 400, 4.0);     // 100 frames/s
+  // It is computing partition 0 now (a slow worker always is): the batch is done again there.
+  auto moves = a.step(m, 5.0, 5.0);
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].partition, 0);
+  EXPECT_EQ(moves[0].to, 4);
+  EXPECT_NE(moves[0].reason.find("would need"), std::string::npos) << moves[0].reason;
+  // Equal workers never steal from each other (no ping-pong).
+  JobModel n = model_of(2, 0, 2);
+  a.initial(n);
+  n.on_partition_metrics(metrics(0, 400, 100), 0);
+  n.mark_done(1);
+  worker_rate(n, 3, 100, 1.0);
+  worker_rate(n, 4, 110, 1.0);
+  EXPECT_TRUE(a.step(n, 9.0, 9.0).empty());
+}
+
+}  // namespace
+}  // namespace ride
