@@ -23,6 +23,8 @@ packages=(
   libhiredis-dev redis-server redis-tools  # bench/peers: Redis Streams reference
   libopenblas-dev libfftw3-dev        # matmul (BLAS) and FFT tasks on CPU
   coinor-libcbc-dev coinor-libclp-dev # ride plan: exact packing (CBC MIP) and LP bound (EPL-2.0)
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-ugly           # RTSP test cameras (GStreamer's RTSP server, x264)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -115,8 +115,12 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
   const bool cooled = now - last_change_s_ >= cfg_.cooldown_s;
   // Under-use must last: one look over the line restarts the clock.
   const bool under = sample_.busy < cfg_.low && sample_.lag_s < cfg_.lag_high_s / 2;
-  if (!under) under_since_ = -1;
-  else if (under_since_ < 0) under_since_ = now;
+  if (!under) {
+    under_since_ = -1;
+  } else if (under_since_ < 0) {
+    under_since_ = now;
+    busy_at_under_ = busy_then_;  // the cumulative busy at the window's start
+  }
   if (!cooled) return out;
 
   if (sample_.lag_s > cfg_.lag_high_s && sample_.input_fps >= sample_.processed_fps && n < cfg_.max_workers) {
@@ -131,11 +135,22 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
     if (givable) grow(need, "lag over scaling.lag_high_s = " + fmt(cfg_.lag_high_s, 1) + " s");
     return out;
   }
-  if (under_since_ >= 0 && now - under_since_ >= cfg_.low_for_s && n > cfg_.min_workers &&
-      sample_.busy * n / (n - 1) < cfg_.target) {
-    shrink(model.workers().back(), "under scaling.low = " + fmt(100 * cfg_.low, 0) + " % busy for " +
-                                       fmt(now - under_since_, 1) + " s");
-    under_since_ = -1;
+  if (under_since_ >= 0 && now - under_since_ >= cfg_.low_for_s && n > cfg_.min_workers) {
+    // Judged on the whole window, not on one look: one interval can catch a worker between
+    // two batches (its busy time arrives when a batch ends) and read far too low.
+    const double window = now - under_since_;
+    double busy = 0;
+    for (int r : model.workers()) {
+      const double now_b = busy_now_.count(r) ? busy_now_[r] : 0.0;
+      const double then_b = busy_at_under_.count(r) ? busy_at_under_[r] : now_b;
+      busy += std::clamp((now_b - then_b) / window, 0.0, 1.0);
+    }
+    busy /= n;
+    if (busy < cfg_.low && busy * n / (n - 1) < cfg_.target) {
+      shrink(model.workers().back(), "under scaling.low = " + fmt(100 * cfg_.low, 0) + " % busy for " +
+                                         fmt(window, 1) + " s (" + fmt(100 * busy, 0) + " % over that time)");
+      under_since_ = -1;
+    }
   }
   return out;
 }

@@ -8,6 +8,7 @@
 /// flapping. A schedule (scaling.schedule = T:N,...) sets the group size by time instead, for
 /// experiments (RIDE Fig. 12). Pure: decisions are values recorded in the job model; the
 /// master's loop carries them out.
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -54,8 +55,12 @@ class AdaptiveGroup {
  public:
   explicit AdaptiveGroup(AdaptiveConfig cfg) : cfg_(std::move(cfg)) {}
 
-  /// The worker's cumulative busy seconds (its WORKER_METRICS).
-  void on_busy(int rank, double busy_s) { busy_now_[rank] = busy_s; }
+  /// The worker's cumulative busy seconds (its heartbeat's compute time, or WORKER_METRICS;
+  /// an older sample arriving late never takes it back).
+  void on_busy(int rank, double busy_s) {
+    auto& b = busy_now_[rank];
+    b = std::max(b, busy_s);
+  }
 
   /// A look, due every interval_s (else nothing). Grows take spares from model.spares(); the
   /// caller hands them partitions. Each change is recorded as a scaling event (grow / shrink).
@@ -73,6 +78,7 @@ class AdaptiveGroup {
   double next_s_ = -1, last_s_ = -1, last_change_s_ = -1e300, under_since_ = -1;
   std::uint64_t last_end_ = 0, last_committed_ = 0;
   std::map<int, double> busy_now_, busy_then_;
+  std::map<int, double> busy_at_under_;  ///< cumulative busy when the current under-use began
 };
 
 /// Partitions for a worker that joins the group: from the workers owning the most, one at a

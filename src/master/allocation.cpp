@@ -51,11 +51,20 @@ std::vector<AllocationMove> DynamicAllocator::step(JobModel& model, double job_s
   const double dt = last_step_ < 0 ? 0.0 : now - last_step_;
   last_step_ = now;
   if (idle_waiting_s_.size() < static_cast<std::size_t>(model.ranks())) idle_waiting_s_.resize(static_cast<std::size_t>(model.ranks()), 0.0);
+  if (idle_since_.size() < static_cast<std::size_t>(model.ranks())) idle_since_.resize(static_cast<std::size_t>(model.ranks()), -1.0);
+  if (moved_from_.size() < static_cast<std::size_t>(model.partitions())) moved_from_.resize(static_cast<std::size_t>(model.partitions()), -1);
 
   // The idle workers, fastest first: when two are free, the faster one gets the next partition.
   std::vector<int> idle_workers;
   for (int r : model.workers()) {
-    if (model.rank(r).alive && idle(model, r)) idle_workers.push_back(r);
+    const bool is_idle = model.rank(r).alive && idle(model, r);
+    auto& since = idle_since_[static_cast<std::size_t>(r)];
+    if (!is_idle) {
+      since = -1;
+      continue;
+    }
+    if (since < 0) since = now;
+    idle_workers.push_back(r);
   }
   if (idle_workers.empty()) return moves;
   std::stable_sort(idle_workers.begin(), idle_workers.end(),
@@ -125,6 +134,7 @@ std::vector<AllocationMove> DynamicAllocator::step(JobModel& model, double job_s
     model.assignment().reassign(p, to);
     model.partition(p).moved_at_s = job_s;
     moved[static_cast<std::size_t>(p)] = 1;
+    moved_from_[static_cast<std::size_t>(p)] = mv.from;
     if (mv.from >= 0) {
       auto& list = list_of(mv.from);
       std::erase(list, p);
@@ -162,10 +172,32 @@ std::vector<AllocationMove> DynamicAllocator::step(JobModel& model, double job_s
       continue;
     }
     // 2. A waiting partition of a worker that has several with work: the one with the most lag.
+    // (Stream: only once idle for a while, and never one just moved off this worker.)
+    if (!cfg_.batch && now - idle_since_[static_cast<std::size_t>(w)] < cfg_.steal_after_s) continue;
+    auto bounced = [&](const Candidate& c) {
+      const PartitionRecord& rec = model.partition(c.partition);
+      return !cfg_.batch && moved_from_[static_cast<std::size_t>(c.partition)] == w && rec.moved_at_s >= 0 &&
+             job_s - rec.moved_at_s < 4 * cfg_.cooldown_s;
+    };
+    // (Stream: and only what the worker has room for at its measured rate, or a hot partition
+    // just overloads the receiver and moves on at the next cool-down.)
+    const bool room_known = !cfg_.batch && rate_of(model, w) > 0;
+    double room = 0;  // frames/s the worker can still take at 80 % of its measured rate
+    if (room_known) {
+      double load = 0;
+      for (int q : model.assignment().owned_by(w)) load += model.partition(q).input_fps;
+      room = 0.8 * rate_of(model, w) - load;
+    }
+    auto fits = [&](const Candidate& c) {
+      const PartitionRecord& rec = model.partition(c.partition);
+      return !room_known || !rec.input_fps_known || rec.input_fps <= room;
+    };
     while (head < candidates.size() && gone(candidates[head])) ++head;
     const Candidate* best = nullptr;
     for (std::size_t i = head; i < candidates.size() && !best; ++i) {
-      if (!gone(candidates[i]) && candidates[i].owner != w) best = &candidates[i];
+      if (!gone(candidates[i]) && candidates[i].owner != w && !bounced(candidates[i]) && fits(candidates[i])) {
+        best = &candidates[i];
+      }
     }
     if (best) {
       const Candidate c = *best;

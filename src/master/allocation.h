@@ -16,6 +16,10 @@ struct AllocationConfig {
   int batch_frames = 8;        ///< worker.batch_frames: a partition "waits" with this many frames
   double cooldown_s = 2.0;     ///< a partition moved is not moved again this soon
   double handover_s = 0.3;     ///< what a move costs the partition (fence, refetch, replay)
+  /// Stream mode: a worker takes a partition from another only after being idle this long, and
+  /// never takes back one moved off it within 4 cool-downs — near full capacity, a hot partition
+  /// would otherwise bounce between workers every cool-down (bench/master_scale.py saw it).
+  double steal_after_s = 0.5;
 };
 
 /// One decision: partition to a worker, with the numbers that made it.
@@ -57,6 +61,8 @@ class DynamicAllocator {
   AllocationConfig cfg_;
   double last_step_ = -1;
   std::vector<double> idle_waiting_s_;  ///< by rank
+  std::vector<double> idle_since_;      ///< by rank: steady time it was first seen idle, -1: busy
+  std::vector<int> moved_from_;         ///< by partition: its owner before its last move
 };
 
 }  // namespace ride

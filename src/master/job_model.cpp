@@ -71,6 +71,17 @@ void JobModel::release_to_spares(int r) {
 void JobModel::on_partition_metrics(const PartitionMetrics& pm, std::int64_t now_ns) {
   if (pm.partition >= parts_.size()) return;  // not a partition of this topic
   auto& rec = parts_[pm.partition];
+  if (!rec.reported) {
+    rec.rate_end = pm.end_offset;
+    rec.rate_ns = now_ns;
+  } else if (now_ns - rec.rate_ns >= 500'000'000) {
+    const double fps = static_cast<double>(pm.end_offset - std::min(pm.end_offset, rec.rate_end)) /
+                       (static_cast<double>(now_ns - rec.rate_ns) / 1e9);
+    rec.input_fps = rec.input_fps_known ? 0.5 * rec.input_fps + 0.5 * fps : fps;
+    rec.input_fps_known = true;
+    rec.rate_end = pm.end_offset;
+    rec.rate_ns = now_ns;
+  }
   rec.metrics = pm;
   rec.reported = true;
   auto& peak = rec.peaks;

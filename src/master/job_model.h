@@ -45,6 +45,10 @@ struct PartitionRecord {
   PartitionPeaks peaks;
   bool done = false;         ///< sealed and fully committed (PARTITION_DONE)
   double moved_at_s = -1;    ///< job time of its last move by a decision (-1: never moved)
+  double input_fps = 0;      ///< frames appended per second, smoothed over >= 0.5 s windows
+  bool input_fps_known = false;
+  std::uint64_t rate_end = 0;   ///< end offset at the last rate sample
+  std::int64_t rate_ns = 0;     ///< ... and its time
   std::uint64_t lag_frames() const { return metrics.end_offset - std::min(metrics.end_offset, metrics.committed); }
 };
 

@@ -54,6 +54,11 @@ void ProgressWatch::reset(std::uint32_t partition, double now) {
   s.since = now;
 }
 
+bool ProgressWatch::is_stalled(std::uint32_t partition, double now, double timeout_s) const {
+  const auto it = parts_.find(partition);
+  return it != parts_.end() && it->second.waiting && now - it->second.since > timeout_s;
+}
+
 std::vector<std::uint32_t> ProgressWatch::stalled(double now, double timeout_s) const {
   std::vector<std::uint32_t> out;
   for (const auto& [p, s] : parts_) {

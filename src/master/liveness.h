@@ -65,6 +65,9 @@ class ProgressWatch {
   void reset(std::uint32_t partition, double now);
   /// Partitions with frames waiting whose commits have not moved for longer than timeout_s.
   std::vector<std::uint32_t> stalled(double now, double timeout_s) const;
+  /// The same for one partition: still stalled? (A recovery that handles one stalled partition
+  /// may hand others over, which restarts their clocks.)
+  bool is_stalled(std::uint32_t partition, double now, double timeout_s) const;
 
  private:
   struct State {

@@ -282,11 +282,19 @@ class Master {
     const auto hb = m.body.read<HeartbeatBody>(0);
     if (hb.phase == RankPhase::running && liveness_.starting(m.source)) liveness_.set_running(m.source);
     model_.rank(m.source).activity = hb;
+    if (adaptive_) adaptive_->on_busy(m.source, hb.compute_s);  // fresher than WORKER_METRICS
     // A worker busy on a batch within its allowance is progress, although nothing commits yet.
-    if (hb.computing && !straggler_rule_.stuck(hb, group_bytes_per_s())) last_progress_ = now;
+    if (hb.computing && !straggler_rule_.stuck(hb, group_rate_for(hb))) last_progress_ = now;
   }
 
   /// The workers' measured processing rate (frame bytes per second of compute), 0 = unknown.
+  /// The group's rate matters only for a worker that has finished nothing yet: summing over
+  /// 1,000 workers for every heartbeat was most of the master's time at that scale
+  /// (bench/master_scale.py).
+  double group_rate_for(const HeartbeatBody& hb) const {
+    return hb.frames_done > 0 && hb.compute_s > 0 ? 0.0 : group_bytes_per_s();
+  }
+
   double group_bytes_per_s() const {
     double bytes = 0, secs = 0;
     for (int r : model_.workers()) {
@@ -326,13 +334,16 @@ class Master {
     }
     if (!processing_started_ || cfg_.straggler_timeout_s <= 0) return {};
     for (std::uint32_t p : progress_.stalled(now, cfg_.straggler_timeout_s)) {
+      // Handed over meanwhile (the recovery of an earlier one in this list): its new owner
+      // has had no time yet, and its clock restarted.
+      if (!progress_.is_stalled(p, now, cfg_.straggler_timeout_s)) continue;
       const int owner = model_.owner(static_cast<int>(p));
       if (owner < 0 || liveness_.dead(owner)) continue;
       // No commit for the timeout: stuck, or slow on a big batch? Its heartbeat tells.
       std::string why = "straggler: alive but partition " + std::to_string(p) +
                         " committed nothing for " + fmt(cfg_.straggler_timeout_s, 1) + " s";
       if (model_.rank(owner).activity.phase == RankPhase::running) {
-        const auto stuck = straggler_rule_.stuck(model_.rank(owner).activity, group_bytes_per_s());
+        const auto stuck = straggler_rule_.stuck(model_.rank(owner).activity, group_rate_for(model_.rank(owner).activity));
         if (!stuck) continue;
         why = *stuck + " (partition " + std::to_string(p) + ")";
       }

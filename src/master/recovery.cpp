@@ -39,12 +39,16 @@ RecoveryDecision plan_recovery(JobModel& model, int rank, const std::string& why
     d.fatal = "rank " + std::to_string(rank) + " (worker) " + why + " and no worker or spare is left";
     return d;
   }
+  bool all_done = true;
   for (const auto& [p, to] : moved) {
     model.join_workers(to);  // a spare that takes partitions joins the group
-    f.moved.push_back({p, to, model.epoch(p), false});
+    // A partition already drained (batch) sends no results again: nothing to wait for.
+    const bool done = model.partition(p).done;
+    f.moved.push_back({p, to, model.epoch(p), done});
+    all_done = all_done && done;
   }
   d.moved = f.moved;
-  if (moved.empty()) f.recovered = f.detected;
+  if (moved.empty() || all_done) f.recovered = f.detected;
   model.failures().push_back(f);
   return d;
 }

@@ -14,6 +14,10 @@
 #                 port), a camera nobody serves, and a file, sampled at 5 fps for 4 s: the
 #                 unreachable one is retried and reported, the dropped one reconnects, the
 #                 others go on, nothing lost, every rank exits
+#   cold_rtsp     three RTSP cameras (GStreamer's RTSP server on 127.0.0.1) with the video
+#                 module's libraries evicted from the page cache first, default timeouts, twice:
+#                 no rank declared dead, every camera publishes (a cold H.264 decoder on a busy
+#                 machine may miss most of the first seconds' ticks), nothing lost
 set -euo pipefail
 case_name=$1 ride=$2 verify=$3 dir=$4
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -103,6 +107,40 @@ assert cam["attempts"] >= 2, cam
 assert none["attempts"] >= 3 and none["frames_published"] == 0, none
 assert f["state"] == "ended" and f["frames_published"] == 30, f
 EOF
+    ;;
+  cold_rtsp)
+    # #11's second defect: three RTSP cameras, the video module and its ~190 libraries out of the
+    # page cache (as after an install, or on a cluster's shared filesystem): loading them takes
+    # the ingest rank seconds; with the default timeouts no rank may be declared dead. Twice.
+    /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' 2>/dev/null ||
+      { echo "video_job: GStreamer's RTSP server is not installed (scripts/setup.sh installs it)" >&2; exit 1; }
+    /usr/bin/python3 "$here/rtsp_server.py" 3 320 240 25 >"$dir/rtsp.port" 2>"$dir/rtsp.log" &
+    pids+=($!)
+    for _ in $(seq 100); do [ -s "$dir/rtsp.port" ] && break; sleep 0.05; done
+    port=$(head -1 "$dir/rtsp.port")
+    [ -n "$port" ] || { echo "video_job: the RTSP server did not start" >&2; cat "$dir/rtsp.log"; exit 1; }
+    module=$(dirname "$ride")/libride_video.so
+    for run in 1 2; do
+      # Evict the module and every library it loads from the page cache (POSIX_FADV_DONTNEED).
+      /usr/bin/python3 - "$module" <<'EOF'
+import os, re, subprocess, sys
+libs = [sys.argv[1]] + re.findall(r"=> (/\S+)", subprocess.run(["ldd", sys.argv[1]], capture_output=True, text=True).stdout)
+for path in libs:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+    except OSError:
+        pass
+print(f"video_job: {len(libs)} files evicted from the page cache")
+EOF
+      "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run$run" --ingest.source=video \
+        --ingest.inputs="rtsp://127.0.0.1:$port/cam0,rtsp://127.0.0.1:$port/cam1,rtsp://127.0.0.1:$port/cam2" \
+        --ingest.fps=5 --ingest.duration_s=5 --verify --min-live-frames 1
+      if grep -q "failure: rank" "$dir/run$run/out.log"; then
+        echo "video_job: a rank was declared dead during a cold start" >&2; exit 1
+      fi
+    done
     ;;
   *) echo "video_job: unknown case '$case_name'" >&2; exit 2 ;;
 esac

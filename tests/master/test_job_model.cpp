@@ -196,7 +196,8 @@ TEST(DynamicAllocator, AnIdleWorkerTakesAWaitingPartitionNotTheOneBeingComputed)
   m.on_partition_metrics(metrics(2, 100, 50), 0);
   m.on_partition_metrics(metrics(3, 100, 100), 0);  // rank 4 caught up: idle
   worker_rate(m, 3, 100, 1.0, 0);                   // rank 3 computes partition 0 now
-  auto moves = a.step(m, 10.0, 10.0);
+  EXPECT_TRUE(a.step(m, 10.0, 10.0).empty());       // stream: idle for a moment first
+  auto moves = a.step(m, 10.6, 10.6);
   ASSERT_EQ(moves.size(), 1u);
   EXPECT_EQ(moves[0].partition, 2);
   EXPECT_EQ(moves[0].from, 3);
@@ -206,7 +207,50 @@ TEST(DynamicAllocator, AnIdleWorkerTakesAWaitingPartitionNotTheOneBeingComputed)
   m.on_partition_metrics(metrics(3, 100, 100), 0);
   m.assignment().reassign(3, 3);  // rank 4 left with partition 2 only; give it nothing to do
   m.mark_done(2);
-  EXPECT_TRUE(a.step(m, 11.0, 11.0).empty());
+  EXPECT_TRUE(a.step(m, 11.6, 11.6).empty());
+}
+
+TEST(DynamicAllocator, StreamPartitionsDoNotBounceBackToTheirLastOwner) {
+  JobModel m = model_of(2, 0, 4);
+  DynamicAllocator a({false, 8, 2.0, 0.3});
+  a.initial(m);  // 0,2 -> 3; 1,3 -> 4
+  m.assignment().reassign(3, 3);  // rank 3: 0, 2, 3 (all behind); rank 4: 1 (caught up)
+  for (int p : {0, 2, 3}) m.on_partition_metrics(metrics(p, 100, 50), 0);
+  m.on_partition_metrics(metrics(1, 100, 100), 0);
+  EXPECT_TRUE(a.step(m, 1.0, 1.0).empty());
+  auto moves = a.step(m, 1.6, 1.6);
+  ASSERT_EQ(moves.size(), 1u);
+  const int p = moves[0].partition;
+  EXPECT_EQ(moves[0].to, 4);
+  // Now rank 3 catches up and rank 4 falls behind on both of its partitions: rank 3 may take
+  // partition 1, never the one just moved off it (for 4 cool-downs).
+  for (int q : {0, 2, 3}) m.on_partition_metrics(metrics(q, 200, q == p ? 120 : 200), 0);
+  m.on_partition_metrics(metrics(1, 200, 100), 0);
+  m.on_partition_metrics(metrics(p, 300, 100), 0);  // the moved one is the furthest behind
+  EXPECT_TRUE(a.step(m, 4.0, 4.0).empty());
+  moves = a.step(m, 4.6, 4.6);
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].partition, 1);
+  EXPECT_EQ(moves[0].to, 3);
+}
+
+TEST(DynamicAllocator, StreamMovesOnlyWhatTheIdleWorkerHasRoomFor) {
+  JobModel m = model_of(2, 0, 3);
+  DynamicAllocator a({false, 8, 2.0, 0.3});
+  a.initial(m);  // 0,2 -> 3; 1 -> 4
+  m.assignment().reassign(1, 3);  // rank 3: 0, 1, 2 behind; rank 4: nothing
+  // Two samples 1 s apart give each partition its input rate: 0 at 30 fps, 1 at 4 fps, 2 at 20.
+  const std::uint64_t per_s[3] = {30, 4, 20};
+  for (int p = 0; p < 3; ++p) m.on_partition_metrics(metrics(p, 100, 0), 0);
+  for (int p = 0; p < 3; ++p) m.on_partition_metrics(metrics(p, 100 + per_s[p], 0), 1'000'000'000);
+  EXPECT_NEAR(m.partition(0).input_fps, 30, 1e-9);
+  EXPECT_NEAR(m.partition(1).input_fps, 4, 1e-9);
+  worker_rate(m, 4, 100, 10.0);  // rank 4 does 10 frames/s: room for 8 at 80 %
+  EXPECT_TRUE(a.step(m, 1.0, 1.0).empty());
+  auto moves = a.step(m, 1.6, 1.6);
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].partition, 1);  // the 4 fps one, though the others are further behind
+  EXPECT_EQ(moves[0].to, 4);
 }
 
 TEST(DynamicAllocator, BatchEndGameMovesTheLastPartitionOfAMuchSlowerWorker) {

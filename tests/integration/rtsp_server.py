@@ -1,0 +1,41 @@
+#!/usr/bin/python3
+"""Serves N live H.264 test cameras over RTSP on 127.0.0.1 with GStreamer's RTSP server (a real
+server no one here wrote; ../shared/notes/test-servers.md), at rtsp://127.0.0.1:PORT/cam<i>.
+Prints the port once it listens, then serves until killed.
+
+usage: rtsp_server.py N [WIDTH HEIGHT FPS]   (even sizes: x264 refuses odd ones)
+"""
+import socket, sys
+
+import gi
+gi.require_version("Gst", "1.0")
+gi.require_version("GstRtspServer", "1.0")
+from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
+
+
+def main():
+    n = int(sys.argv[1])
+    w, h, fps = (int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (320, 240, 25)
+    Gst.init(None)
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    server = GstRtspServer.RTSPServer()
+    server.set_address("127.0.0.1")
+    server.set_service(str(port))
+    mounts = server.get_mount_points()
+    for i in range(n):
+        f = GstRtspServer.RTSPMediaFactory()
+        f.set_launch(f"( videotestsrc is-live=true pattern={i % 20} ! video/x-raw,width={w},height={h},"
+                     f"framerate={fps}/1 ! x264enc tune=zerolatency key-int-max={fps} ! rtph264pay name=pay0 pt=96 )")
+        f.set_shared(True)
+        mounts.add_factory(f"/cam{i}", f)
+    if server.attach(None) == 0:
+        sys.exit("rtsp_server: cannot listen on 127.0.0.1:%d" % port)
+    print(port, flush=True)
+    GLib.MainLoop().run()
+
+
+if __name__ == "__main__":
+    main()
