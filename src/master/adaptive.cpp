@@ -5,20 +5,15 @@
 #include <cstdio>
 
 #include "core/config.h"
+#include "core/format.h"
 
 namespace ride {
 namespace {
 
-std::string fmt(double v, int prec) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, v);
-  return b;
-}
-
 std::string numbers(const GroupSample& s) {
-  return "input " + fmt(s.input_fps, 1) + " fps, processed " + fmt(s.processed_fps, 1) + " fps, lag " +
-         std::to_string(s.lag_frames) + " frames (" + fmt(s.lag_s, 1) + " s), " + std::to_string(s.workers) +
-         " workers " + fmt(100 * s.busy, 0) + " % busy";
+  return "input " + fixed(s.input_fps, 1) + " fps, processed " + fixed(s.processed_fps, 1) + " fps, lag " +
+         std::to_string(s.lag_frames) + " frames (" + fixed(s.lag_s, 1) + " s), " + std::to_string(s.workers) +
+         " workers " + fixed(100 * s.busy, 0) + " % busy";
 }
 
 }  // namespace
@@ -132,7 +127,7 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
     need = std::min(need, cfg_.max_workers - n);
     bool givable = n == 0;
     for (int w : model.workers()) givable = givable || model.assignment().count_of(w) >= 2;
-    if (givable) grow(need, "lag over scaling.lag_high_s = " + fmt(cfg_.lag_high_s, 1) + " s");
+    if (givable) grow(need, "lag over scaling.lag_high_s = " + fixed(cfg_.lag_high_s, 1) + " s");
     return out;
   }
   if (under_since_ >= 0 && now - under_since_ >= cfg_.low_for_s && n > cfg_.min_workers) {
@@ -147,8 +142,8 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
     }
     busy /= n;
     if (busy < cfg_.low && busy * n / (n - 1) < cfg_.target) {
-      shrink(model.workers().back(), "under scaling.low = " + fmt(100 * cfg_.low, 0) + " % busy for " +
-                                         fmt(window, 1) + " s (" + fmt(100 * busy, 0) + " % over that time)");
+      shrink(model.workers().back(), "under scaling.low = " + fixed(100 * cfg_.low, 0) + " % busy for " +
+                                         fixed(window, 1) + " s (" + fixed(100 * busy, 0) + " % over that time)");
       under_since_ = -1;
     }
   }

@@ -4,14 +4,10 @@
 #include <cstdio>
 #include <limits>
 
+#include "core/format.h"
+
 namespace ride {
 namespace {
-
-std::string fmt(double v, int prec) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, v);
-  return b;
-}
 
 /// Frames per second of compute a worker has shown (0: not known yet).
 double rate_of(const JobModel& model, int r) {
@@ -232,10 +228,10 @@ std::vector<AllocationMove> DynamicAllocator::step(JobModel& model, double job_s
       }
     }
     if (steal >= 0) {
-      give(steal, w, "rank " + std::to_string(w) + " idle at " + fmt(rate_w, 1) + " frames/s; rank " +
-                         std::to_string(steal_owner) + " at " + fmt(rate_of(model, steal_owner), 1) +
-                         " frames/s would need " + fmt(steal_there, 1) + " s for partition " +
-                         std::to_string(steal) + ", " + fmt(steal_here, 1) + " s here");
+      give(steal, w, "rank " + std::to_string(w) + " idle at " + fixed(rate_w, 1) + " frames/s; rank " +
+                         std::to_string(steal_owner) + " at " + fixed(rate_of(model, steal_owner), 1) +
+                         " frames/s would need " + fixed(steal_there, 1) + " s for partition " +
+                         std::to_string(steal) + ", " + fixed(steal_here, 1) + " s here");
     }
   }
   return moves;

@@ -1,7 +1,8 @@
 #include "master/liveness.h"
 
 #include <algorithm>
-#include <cstdio>
+
+#include "core/format.h"
 
 namespace ride {
 
@@ -67,14 +68,6 @@ std::vector<std::uint32_t> ProgressWatch::stalled(double now, double timeout_s) 
   return out;
 }
 
-namespace {
-std::string secs(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.1f", v);
-  return b;
-}
-}  // namespace
-
 double StragglerRule::allowance(const HeartbeatBody& hb, double group_bytes_per_s) const {
   double rate = 0;  // bytes per second of compute
   if (hb.frames_done > 0 && hb.compute_s > 0) rate = static_cast<double>(hb.bytes_done) / hb.compute_s;
@@ -87,19 +80,19 @@ std::optional<std::string> StragglerRule::stuck(const HeartbeatBody& hb, double 
   // The role's loop itself has stopped turning (the compute thread is apart): stuck whatever
   // the task does.
   if (hb.loop_idle_s > timeout_s) {
-    return "alive but its loop has not turned for " + secs(hb.loop_idle_s) + " s";
+    return "alive but its loop has not turned for " + fixed(hb.loop_idle_s, 1) + " s";
   }
   if (hb.computing) {
     const double allowed = allowance(hb, group_bytes_per_s);
     if (hb.computing_for_s <= allowed) return std::nullopt;  // slow on a big batch: working
     return "straggler: alive but on one batch of partition " + std::to_string(hb.partition) +
-           " (offset " + std::to_string(hb.offset) + ") for " + secs(hb.computing_for_s) +
-           " s, more than the " + secs(allowed) + " s allowed";
+           " (offset " + std::to_string(hb.offset) + ") for " + fixed(hb.computing_for_s, 1) +
+           " s, more than the " + fixed(allowed, 1) + " s allowed";
   }
   // Waiting on the sink or on a broker: they are slow (the job's stall timeout watches them),
   // and another worker would wait just the same.
   if (hb.awaiting_results > 0 || hb.fetching > 0) return std::nullopt;
-  return "straggler: alive but committed nothing for " + secs(timeout_s) +
+  return "straggler: alive but committed nothing for " + fixed(timeout_s, 1) +
          " s while its partition had frames waiting, and neither computes nor fetches";
 }
 

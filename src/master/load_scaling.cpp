@@ -3,16 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/format.h"
 #include "plan/scaling.h"
 
 namespace ride {
 namespace {
-
-std::string fmt(double v, int prec) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, v);
-  return b;
-}
 
 /// One instance type, "worker", of one core (utilization = busy fraction) and the configured
 /// memory budget.
@@ -114,7 +109,7 @@ std::vector<PartitionMove> LoadScaling::step(JobModel& model, double now, double
       e.worker = from->second;
       e.from = from->second;
       e.decided_steady = now;
-      e.reason = "busy under " + fmt(100 * cfg_.scaling_low, 0) + " % for " + fmt(cfg_.scaling_low_for_s, 0) + " s";
+      e.reason = "busy under " + fixed(100 * cfg_.scaling_low, 0) + " % for " + fixed(cfg_.scaling_low_for_s, 0) + " s";
       model.scaling().push_back(e);
       out.push_back({-1, from->second, -1, false});
       continue;
@@ -133,7 +128,7 @@ std::vector<PartitionMove> LoadScaling::step(JobModel& model, double now, double
     e.from = mv.from;
     e.partitions = {partition};
     e.decided_steady = now;
-    e.reason = "rank " + std::to_string(mv.from) + " over " + fmt(100 * cfg_.scaling_high, 0) + " % busy";
+    e.reason = "rank " + std::to_string(mv.from) + " over " + fixed(100 * cfg_.scaling_high, 0) + " % busy";
     model.scaling().push_back(e);
     out.push_back(mv);
   }

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "core/format.h"
 #include "core/partition_map.h"
 #include "core/rate_schedule.h"
 #include "master/adaptive.h"
@@ -47,12 +48,6 @@ std::optional<AdaptiveGroup> make_adaptive(const JobConfig& cfg, const RoleLayou
     }
   }
   return AdaptiveGroup(a);
-}
-
-std::string fmt(double v, int prec) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, v);
-  return b;
 }
 
 /// @brief Rank 0's loop: it moves messages between the wire and the parts that decide — the
@@ -154,7 +149,7 @@ class Master {
       }
       if (all_ingest_done() && model_.all_done()) break;
       if (now - last_progress_ > cfg_.stall_timeout_s) {
-        failure = "no progress for " + fmt(cfg_.stall_timeout_s, 1) +
+        failure = "no progress for " + fixed(cfg_.stall_timeout_s, 1) +
                   " s (job.stall_timeout_s) although every rank answers heartbeats";
         break;
       }
@@ -227,16 +222,16 @@ class Master {
   void print_job_line(bool batch) const {
     if (cfg_.source == "video") {
       std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams
-                << " input(s) from ingest.inputs (cameras sampled at " << fmt(cfg_.fps, 1)
+                << " input(s) from ingest.inputs (cameras sampled at " << fixed(cfg_.fps, 1)
                 << " fps, files frame by frame" << (batch ? "" : " at that rate") << "; "
                 << (cfg_.frames > 0 ? std::to_string(cfg_.frames) + " frames each"
-                                    : "cameras for " + fmt(cfg_.duration_s, 1) + " s")
+                                    : "cameras for " + fixed(cfg_.duration_s, 1) + " s")
                 << "), " << layout_.partitions << " partition(s), task " << cfg_.task << std::endl;
     } else {
       std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams << " stream(s) of "
                 << cfg_.width << "x" << cfg_.height << ", " << cfg_.frames_per_stream()
                 << " frames each"
-                << (batch ? "" : cfg_.fps_schedule.empty() ? " at " + fmt(cfg_.fps, 1) + " fps"
+                << (batch ? "" : cfg_.fps_schedule.empty() ? " at " + fixed(cfg_.fps, 1) + " fps"
                                                            : " at ingest.fps_schedule " + cfg_.fps_schedule + " fps")
                 << ", "
                 << layout_.partitions << " partition(s), task " << cfg_.task << std::endl;
@@ -330,7 +325,7 @@ class Master {
     }
     for (int r : liveness_.newly_dead(now)) {
       const double silent = now - liveness_.last_heard(r);
-      if (auto fatal = recover_from(r, "silent for " + fmt(silent, 3) + " s", now); !fatal.empty()) return fatal;
+      if (auto fatal = recover_from(r, "silent for " + fixed(silent, 3) + " s", now); !fatal.empty()) return fatal;
     }
     if (!processing_started_ || cfg_.straggler_timeout_s <= 0) return {};
     for (std::uint32_t p : progress_.stalled(now, cfg_.straggler_timeout_s)) {
@@ -341,7 +336,7 @@ class Master {
       if (owner < 0 || liveness_.dead(owner)) continue;
       // No commit for the timeout: stuck, or slow on a big batch? Its heartbeat tells.
       std::string why = "straggler: alive but partition " + std::to_string(p) +
-                        " committed nothing for " + fmt(cfg_.straggler_timeout_s, 1) + " s";
+                        " committed nothing for " + fixed(cfg_.straggler_timeout_s, 1) + " s";
       if (model_.rank(owner).activity.phase == RankPhase::running) {
         const auto stuck = straggler_rule_.stuck(model_.rank(owner).activity, group_rate_for(model_.rank(owner).activity));
         if (!stuck) continue;
@@ -390,8 +385,8 @@ class Master {
   /// Carries out a scaling decision (load_scaling.h): a moved partition, or a released worker.
   void carry_out(const PartitionMove& mv, double now) {
     if (mv.partition < 0) {
-      std::cout << "[ride] scaling: rank " << mv.from << " released (under " << fmt(100 * cfg_.scaling_low, 0)
-                << " % for " << fmt(cfg_.scaling_low_for_s, 0) << " s)" << std::endl;
+      std::cout << "[ride] scaling: rank " << mv.from << " released (under " << fixed(100 * cfg_.scaling_low, 0)
+                << " % for " << fixed(cfg_.scaling_low_for_s, 0) << " s)" << std::endl;
       return;
     }
     std::cout << "[ride] scaling: partition " << mv.partition << " from rank " << mv.from << " to "
@@ -459,7 +454,7 @@ class Master {
     run_.replenished.push_back({{"rank", id},
                                 {"spawn_s", took},
                                 {"at_unix_s", static_cast<double>(run_.t0_ns) / 1e9 + (now - run_.t0)}});
-    std::cout << "[ride] replenished: spawned rank " << id << " as a spare in " << fmt(took, 3)
+    std::cout << "[ride] replenished: spawned rank " << id << " as a spare in " << fixed(took, 3)
               << " s (" << spawned_ << " of ft.replenish = " << cfg_.replenish << ")" << std::endl;
   }
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "core/format.h"
 #include "core/log_state.h"
 #include "sink/result_check.h"
 #include "sink/result_store.h"
@@ -17,12 +18,6 @@ namespace ride {
 namespace {
 
 using nlohmann::json;
-
-std::string fmt(double v, int prec) {
-  char b[64];
-  std::snprintf(b, sizeof b, "%.*f", prec, v);
-  return b;
-}
 
 json ranks_json(const JobModel& model) {
   json out = json::array();
@@ -266,22 +261,22 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   s["scaling"] = scaling_json(model);
   s["allocation"] = run.allocation;
 
-  std::cout << "[ride] done in " << fmt(elapsed, 2) << " s: ingested " << ingested
+  std::cout << "[ride] done in " << fixed(elapsed, 2) << " s: ingested " << ingested
             << ", processed " << processed << ", committed " << committed << ", lost "
             << lost << (partial ? " (at least)" : "") << ", duplicates " << check.duplicates << ", failed " << check.failed
             << (check.dropped ? ", dropped " + std::to_string(check.dropped) : std::string())
-            << "; " << fmt(s["throughput_fps"].get<double>(), 1) << " frames/s ("
-            << fmt(s["throughput_MBps"].get<double>(), 1) << " MB/s"
-            << (cfg_.mode == "batch" ? " over " + fmt(processing, 2) + " s of processing" : "")
+            << "; " << fixed(s["throughput_fps"].get<double>(), 1) << " frames/s ("
+            << fixed(s["throughput_MBps"].get<double>(), 1) << " MB/s"
+            << (cfg_.mode == "batch" ? " over " + fixed(processing, 2) + " s of processing" : "")
             << ")\n";
   for (const auto& w : workers) {
     std::cout << "[ride]   worker rank " << w["rank"] << ": " << w["processed"] << " frames, "
-              << fmt(w.value("fps", 0.0), 1) << " fps\n";
+              << fixed(w.value("fps", 0.0), 1) << " fps\n";
   }
   for (const auto& f : model.failures()) {
     std::cout << "[ride]   failure of rank " << f.rank << " (" << to_string(f.role) << "): detected "
-              << fmt(f.detected - f.last_heard, 3) << " s after it was last heard, "
-              << (f.recovered >= 0 ? "frames flowing again after " + fmt(f.recovered - f.last_heard, 3) + " s"
+              << fixed(f.detected - f.last_heard, 3) << " s after it was last heard, "
+              << (f.recovered >= 0 ? "frames flowing again after " + fixed(f.recovered - f.last_heard, 3) + " s"
                                    : std::string("not recovered"))
               << ", " << f.reprocessed << " frame(s) re-processed\n";
   }

@@ -2,21 +2,14 @@
 /// never flap at a steady rate near a threshold.
 #include <gtest/gtest.h>
 
+#include "job_layouts.h"
+
 #include "master/adaptive.h"
 
 namespace ride {
 namespace {
 
-RoleLayout layout_of(int workers, int spares, int partitions) {
-  RoleLayout l;
-  l.world = 3 + workers + spares;
-  l.brokers = {1};
-  l.ingest = {2};
-  for (int w = 0; w < workers; ++w) l.workers.push_back(3 + w);
-  for (int s = 0; s < spares; ++s) l.spares.push_back(3 + workers + s);
-  l.partitions = partitions;
-  return l;
-}
+using test::layout_of;
 
 /// A job fed by a simulated data plane: input at `input_fps`, each worker committing up to
 /// `worker_fps` (round-robin over its partitions), busy fractions reported like WORKER_METRICS.

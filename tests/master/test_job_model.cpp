@@ -1,6 +1,8 @@
 /// The job model and the decisions made over it (recovery, dynamic allocation), in one process.
 #include <gtest/gtest.h>
 
+#include "job_layouts.h"
+
 #include "core/config.h"
 #include "core/log_state.h"
 #include "core/role_layout.h"
@@ -11,17 +13,7 @@
 namespace ride {
 namespace {
 
-/// 1 master, 1 broker, 1 ingest, `workers` workers, `spares` spares; `partitions` partitions.
-RoleLayout layout_of(int workers, int spares, int partitions) {
-  RoleLayout l;
-  l.world = 3 + workers + spares;
-  l.brokers = {1};
-  l.ingest = {2};
-  for (int w = 0; w < workers; ++w) l.workers.push_back(3 + w);
-  for (int s = 0; s < spares; ++s) l.spares.push_back(3 + workers + s);
-  l.partitions = partitions;
-  return l;
-}
+using test::layout_of;
 
 JobModel model_of(int workers, int spares, int partitions) {
   const RoleLayout l = layout_of(workers, spares, partitions);

@@ -3,6 +3,8 @@
 /// their partition), acks only after the flush, and the file re-read from disk.
 #include <gtest/gtest.h>
 
+#include "job_layouts.h"
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -50,13 +52,7 @@ TEST(Sink, StoresOnceFlushesThenAcks) {
   task::Info info;
   info.name = "t";
   info.scalars = {"value"};
-  RoleLayout l;
-  l.world = 6;
-  l.brokers = {1};
-  l.ingest = {2};
-  l.workers = {3, 4};
-  l.spares = {5};
-  l.partitions = 2;
+  const RoleLayout l = test::layout_of(2, 1, 2);
   JobModel model(l, PartitionMap::spread(2, l.brokers));
   model.assignment().assign_round_robin(model.workers());
   {
