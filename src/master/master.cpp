@@ -394,9 +394,9 @@ class Master {
     hand_over(mv.partition, now);
   }
 
-  /// Carries out a change of the worker group (adaptive.h): spares that join are handed their
-  /// partitions (a spare promoted, like a takeover); a worker that leaves is fenced off its
-  /// partitions by the new epochs and waits in the pool.
+  /// Prints a change of the worker group (adaptive.h). The loop then hands each moved partition
+  /// over once: a spare that joins is promoted like a takeover's; a worker that leaves is fenced
+  /// off its partitions by the new epochs and waits in the pool.
   void report(const GroupChange& c) const {
     std::string who;
     for (int w : c.workers) who += (who.empty() ? "" : ", ") + std::to_string(w);
