@@ -66,9 +66,6 @@ class AdaptiveGroup {
   /// caller hands them partitions. Each change is recorded as a scaling event (grow / shrink).
   std::vector<GroupChange> step(JobModel& model, double job_s, double now, std::int64_t now_ns);
 
-  /// The numbers of the last look.
-  const GroupSample& last_sample() const { return sample_; }
-
  private:
   GroupSample measure(const JobModel& model, double dt);
   void record(JobModel& model, const GroupChange& c, double job_s, double now) const;

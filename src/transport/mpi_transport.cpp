@@ -569,8 +569,6 @@ void Transport::set_heartbeat_targets(std::vector<int> targets) {
   impl_->hb_targets = std::move(targets);
 }
 
-bool Transport::heartbeat_thread() const { return impl_->hb_thread.joinable(); }
-
 double Transport::loop_idle_s() const {
   return static_cast<double>(wall_ns() - impl_->loop_alive_ns.load(std::memory_order_relaxed)) / 1e9;
 }

@@ -85,8 +85,6 @@ class Transport {
   bool start_heartbeat(std::vector<int> targets, double interval_s, std::function<Buffer()> body);
   /// Replaces the heartbeat thread's targets (the master: a rank declared dead, one spawned).
   void set_heartbeat_targets(std::vector<int> targets);
-  /// True while the heartbeat thread runs.
-  bool heartbeat_thread() const;
   /// Seconds since this rank's loop last called try_recv() or progress() (thread-safe).
   double loop_idle_s() const;
 

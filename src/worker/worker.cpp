@@ -275,12 +275,7 @@ class Worker {
     if (computing_.valid()) {
       if (computing_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
       Computed c = computing_.get();
-      last_compute_s_ = c.seconds;
-      const double secs = c.seconds;
-      finish_batch(std::move(c));
-      // Awaiting the sink before "done computing": no heartbeat shows the worker idle between.
-      heartbeat_.set_awaiting_results(awaiting_.size());
-      heartbeat_.end_batch(computing_frames_, computing_bytes_, secs);
+      complete(std::move(c));
       return true;
     }
     if (ready_.empty()) return false;
@@ -301,17 +296,22 @@ class Worker {
     const bool stall_due = !stalled_once_ && ctx_.cfg.stall_rank == ctx_.net.rank() && ctx_.cfg.stall_s > 0;
     if (!stall_due && last_compute_s_ < ctx_.cfg.heartbeat_interval_ms / 1000.0 / 4) {
       Computed c = compute(batch);
-      last_compute_s_ = c.seconds;
-      const double secs = c.seconds;
-      finish_batch(std::move(c));
-      // Awaiting the sink before "done computing": no heartbeat shows the worker idle between.
-      heartbeat_.set_awaiting_results(awaiting_.size());
-      heartbeat_.end_batch(computing_frames_, computing_bytes_, secs);
+      complete(std::move(c));
       return true;
     }
     auto shared = std::make_shared<Batch>(std::move(batch));  // std::function needs a copyable job
     computing_ = compute_thread_.submit([this, shared] { return compute(*shared); });
     return true;
+  }
+
+  /// A batch is computed: its results go to the sink, and the heartbeat says so — awaiting the
+  /// sink before "done computing", so that no heartbeat shows the worker idle in between.
+  void complete(Computed c) {
+    last_compute_s_ = c.seconds;
+    const double secs = c.seconds;
+    finish_batch(std::move(c));
+    heartbeat_.set_awaiting_results(awaiting_.size());
+    heartbeat_.end_batch(computing_frames_, computing_bytes_, secs);
   }
 
   void report_fetching() {
