@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "core/clock.h"
 #include "core/partition_map.h"
@@ -24,8 +25,17 @@ class Ingest {
   explicit Ingest(RoleContext& ctx)
       : ctx_(ctx),
         heartbeat_(ctx),
-        index_(ctx.layout.index_in_role(ctx.net.rank())),
-        partitioner_(ctx.cfg.partitioning, ctx.layout.partitions, index_) {}
+        index_(ctx.layout.index_in_role(ctx.net.rank())) {
+    // The topics ingest feeds: one per stage reading ingest (several: fan-out, each gets every
+    // frame), partitioned as that stage asks.
+    for (std::size_t s = 0; s < ctx.cfg.stages.size(); ++s) {
+      const StageConfig& st = ctx.cfg.stages[s];
+      if (st.input != "ingest") continue;
+      readers_.push_back({ctx.layout.stage_first[s], ctx.layout.stage_partitions[s], st.partitioning,
+                          ingest::Partitioner(st.partitioning, ctx.layout.stage_partitions[s], index_)});
+    }
+    RIDE_EXPECTS(!readers_.empty(), "no stage reads ingest");
+  }
 
   int run() {
     send_hello(ctx_);
@@ -101,6 +111,7 @@ class Ingest {
         return wall_ns();
       });
       chosen = -1;
+      if (!fan_out(item.stream)) break;
       schedule.pop();
     }
   }
@@ -226,6 +237,7 @@ class Ingest {
       if (!wait_for_room(p)) break;
       // The reader left room for the headers in front of the pixels: sent as it is.
       publish_frame(std::move(f.buffer), p, st.id, st.seq, f.width, f.height, f.channels, f.capture_ns);
+      if (!fan_out(st.id)) break;
       if (paced && now - st.next_due > period && !st.in->spec().live) ++late_frames_;
       ++st.seq;
       st.next_due = st.in->spec().live ? std::max(st.next_due + period, now - period) : st.next_due + period;
@@ -381,11 +393,35 @@ class Ingest {
     ++per_second_at(fh.capture_ns);
   }
 
+  /// Fan-out: the frame just published to the first reader's topic goes to every other stage
+  /// reading ingest too (a copy each: the produce header names the partition). False when the
+  /// job stopped while waiting for room.
+  bool fan_out(std::uint32_t stream) {
+    if (readers_.size() < 2 || !last_published_) return true;
+    const BufferPtr first = last_published_;
+    for (std::size_t r = 1; r < readers_.size(); ++r) {
+      const int p = pick_partition(stream, r);
+      if (p < 0) {
+        ++refused_;
+        continue;
+      }
+      if (!wait_for_room(p)) return false;
+      auto copy = std::make_shared<Buffer>(first->size());
+      std::memcpy(copy->data(), first->data(), first->size());
+      ProduceHeader ph = copy->read<ProduceHeader>(0);
+      ph.partition = static_cast<std::uint32_t>(p);
+      copy->write(0, ph);
+      publish(std::move(copy), p);
+    }
+    return true;
+  }
+
   void publish(BufferPtr frame, int partition) {
     const int broker = map_.broker(partition);
     const auto fh = frame->read<FrameHeader>(kFrameHeaderAt);
+    last_published_ = frame;
     // Kept until acknowledged: a partition that stops taking frames hands them back.
-    in_flight_frames_[{fh.stream, fh.sequence}] = frame;
+    in_flight_frames_[{static_cast<std::uint32_t>(partition), fh.stream, fh.sequence}] = frame;
     bytes_ += frame->size() - kPixelsAt;
     ctx_.net.send(broker, Tag::produce, frame);
     ++in_flight_[broker];
@@ -393,16 +429,17 @@ class Ingest {
 
   void on_ack(int broker, const ProduceAck& ack) {
     --in_flight_[broker];
-    auto it = in_flight_frames_.find({ack.stream, ack.sequence});
+    auto it = in_flight_frames_.find({ack.partition, ack.stream, ack.sequence});
     if (it == in_flight_frames_.end()) return;
     BufferPtr frame = std::move(it->second);
     in_flight_frames_.erase(it);
     switch (ack.status) {
-      case ProduceStatus::accepted: ++accepted_; break;
+      case ProduceStatus::accepted:
+      case ProduceStatus::duplicate: ++accepted_; break;
       case ProduceStatus::rejected: ++rejected_; break;
       case ProduceStatus::stopped: {
         stopped_partitions_.insert(ack.partition);
-        const int p = pick_partition(ack.stream);
+        const int p = pick_partition(ack.stream, reader_of(static_cast<int>(ack.partition)));
         if (p < 0) {
           // Nowhere to go: un-count it and refuse the rest of the stream.
           --produced_[ack.stream];
@@ -423,16 +460,24 @@ class Ingest {
     }
   }
 
-  /// The partition for the next frame of `stream`, skipping stopped partitions when the policy
-  /// allows (round robin); -1 when there is none.
-  int pick_partition(std::uint32_t stream) {
-    const int partitions = ctx_.layout.partitions;
-    for (int tries = 0; tries < partitions; ++tries) {
-      const int p = partitioner_.next(stream);
+  /// The partition (a global id) of reader stage `reader`'s topic for the next frame of
+  /// `stream`, skipping stopped partitions when the policy allows (round robin); -1 when there
+  /// is none.
+  int pick_partition(std::uint32_t stream, std::size_t reader = 0) {
+    Reader& r = readers_.at(reader);
+    for (int tries = 0; tries < r.partitions; ++tries) {
+      const int p = r.first + r.partitioner.next(stream);
       if (!stopped_partitions_.count(static_cast<std::uint32_t>(p))) return p;
-      if (ctx_.cfg.partitioning == "key") return -1;
+      if (r.policy == "key") return -1;
     }
     return -1;
+  }
+
+  std::size_t reader_of(int partition) const {
+    for (std::size_t r = readers_.size(); r-- > 0;) {
+      if (partition >= readers_[r].first && partition < readers_[r].first + readers_[r].partitions) return r;
+    }
+    return 0;
   }
 
   void stop_stream(std::uint32_t stream) {
@@ -469,7 +514,13 @@ class Ingest {
   RoleContext& ctx_;
   Heartbeat heartbeat_;
   int index_;
-  ingest::Partitioner partitioner_;
+  struct Reader {  ///< a stage reading ingest: its topic's partitions and partitioning
+    int first = 0, partitions = 0;
+    std::string policy;
+    ingest::Partitioner partitioner;
+  };
+  std::vector<Reader> readers_;
+  BufferPtr last_published_;  ///< for fan-out: the frame just published to the first reader
   PartitionMap map_;  ///< the master's placement: where each partition's frames go
   double steady_start_ = 0;
   std::int64_t t0_wall_ns_ = 0;
@@ -477,7 +528,7 @@ class Ingest {
   std::map<int, int> in_flight_;
   std::map<std::uint32_t, std::uint64_t> produced_;
   std::vector<std::uint64_t> per_second_;
-  std::map<std::pair<std::uint32_t, std::uint64_t>, BufferPtr> in_flight_frames_;
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>, BufferPtr> in_flight_frames_;  ///< (partition, stream, seq)
   std::set<std::uint32_t> stopped_partitions_, stopped_streams_;
   std::uint64_t accepted_ = 0, rejected_ = 0, refused_ = 0, rerouted_ = 0, late_frames_ = 0;
   double blocked_s_ = 0;

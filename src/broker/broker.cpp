@@ -69,6 +69,7 @@ class Broker {
                              {"role", "broker"},
                              {"frames_appended", appended_},
                              {"frames_rejected", rejected_},
+                             {"duplicates_dropped", duplicates_},
                              {"fetches", fetches_},
                              {"fenced_requests", fenced_},
                              {"backpressure_s", backpressure_s_},
@@ -146,6 +147,7 @@ class Broker {
         break;
       }
       case Tag::partition_map: on_partition_map(PartitionMap::decode(m.body)); break;
+      case Tag::seal: on_seal(m.body); break;
       case Tag::start: break;
       case Tag::shutdown: stop_ = true; break;
       default: break;  // unknown tags are ignored: a newer master may send more
@@ -162,6 +164,28 @@ class Broker {
     // The master starts the job only once every broker holds its partitions: frames from
     // ingest (another sender) could otherwise overtake the map.
     ctx_.net.send(0, Tag::partition_map, Buffer());
+  }
+
+  /// Whether partition p's topic is fed by a stage (not by ingest): its frames may come twice.
+  bool fed_by_stage(std::uint32_t p) const {
+    const int s = ctx_.layout.stage_of_partition(static_cast<int>(p));
+    return static_cast<std::size_t>(s) < ctx_.cfg.stages.size() && ctx_.cfg.stages[static_cast<std::size_t>(s)].input != "ingest";
+  }
+
+  /// The stage feeding these partitions has drained: nothing more will come (end of stream,
+  /// stage by stage). Every stage's produce was acknowledged before it committed, so nothing is
+  /// held for them.
+  void on_seal(const Buffer& body) {
+    BodyReader r(body);
+    const auto n = r.pod<std::uint32_t>();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const auto p = r.pod<std::uint32_t>();
+      auto it = logs_.find(p);
+      if (it == logs_.end()) continue;
+      it->second.seal();
+      serve_pending(p);
+      maybe_done(p);
+    }
   }
 
   void on_produce(transport::Message& m) {
@@ -182,6 +206,15 @@ class Broker {
       }
       ack(m.source, ph.partition, fh, ProduceStatus::rejected, 0);
       return;
+    }
+    if (fed_by_stage(ph.partition)) {
+      // A stage forwards a frame again after a failure (its new worker replays what was not
+      // committed): the partition keeps the first copy.
+      if (!seen_[ph.partition].insert(fh.stream, fh.sequence)) {
+        ++duplicates_;
+        ack(m.source, ph.partition, fh, ProduceStatus::duplicate, 0);
+        return;
+      }
     }
     auto& held = held_[ph.partition];
     held.push_back({m.source, std::make_shared<const Buffer>(std::move(m.body))});
@@ -256,6 +289,7 @@ class Broker {
   void on_ingest_end() {
     if (++ingest_ended_ < static_cast<int>(ctx_.layout.ingest.size())) return;
     for (auto& [p, log] : logs_) {
+      if (fed_by_stage(p)) continue;  // sealed by the master once its stage has drained
       // Every ingest rank waited for all its acks before INGEST_END, so nothing is held here.
       log.seal();
       serve_pending(p);
@@ -387,6 +421,7 @@ class Broker {
   std::uint64_t start_rss_bytes_ = 0;
   std::map<std::uint32_t, PartitionLog> logs_;
   std::map<std::uint32_t, bool> done_reported_, spill_failure_reported_;
+  std::map<std::uint32_t, SeenKeys> seen_;  ///< partitions fed by a stage: keys taken
   std::map<std::uint32_t, std::deque<HeldProduce>> held_;
   bool in_backpressure_ = false;
   double backpressure_since_ = 0, backpressure_s_ = 0;
@@ -395,7 +430,7 @@ class Broker {
   int ingest_ended_ = 0;
   bool stop_ = false;
   double metrics_interval_s_ = 0.25;
-  std::uint64_t appended_ = 0, rejected_ = 0, fetches_ = 0, fenced_ = 0;
+  std::uint64_t appended_ = 0, rejected_ = 0, fetches_ = 0, fenced_ = 0, duplicates_ = 0;
   std::uint64_t peak_ring_bytes_ = 0, peak_spill_bytes_ = 0;
 };
 

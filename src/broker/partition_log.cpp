@@ -180,4 +180,17 @@ std::uint32_t EpochFence::current(std::uint32_t partition) const {
   return partition < epochs_.size() ? epochs_[partition] : 0;
 }
 
+bool SeenKeys::insert(std::uint32_t stream, std::uint64_t sequence) {
+  if (seen_.size() <= stream) seen_.resize(std::size_t{stream} + 1);
+  auto& bits = seen_[stream];
+  if (bits.size() <= sequence) bits.resize(std::max<std::size_t>(sequence + 1, bits.size() * 2), false);
+  if (bits[sequence]) return false;
+  bits[sequence] = true;
+  return true;
+}
+
+bool SeenKeys::contains(std::uint32_t stream, std::uint64_t sequence) const {
+  return stream < seen_.size() && sequence < seen_[stream].size() && seen_[stream][sequence];
+}
+
 }  // namespace ride

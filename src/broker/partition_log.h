@@ -100,6 +100,20 @@ class PartitionLog {
   Stats stats_;
 };
 
+/// @brief The (stream, sequence) keys a partition has taken, for topics that a stage feeds: after
+/// a failure the stage's new worker forwards again what its predecessor had forwarded but not
+/// committed, and the partition keeps the first copy only (effectively once through every stage).
+/// One bit per sequence number of each stream seen.
+class SeenKeys {
+ public:
+  /// True when the key is new (and remembers it); false for a key seen before.
+  bool insert(std::uint32_t stream, std::uint64_t sequence);
+  bool contains(std::uint32_t stream, std::uint64_t sequence) const;
+
+ private:
+  std::vector<std::vector<bool>> seen_;  ///< by stream
+};
+
 /// @brief Broker-side epoch fencing: the master is the only source of epochs, so a higher epoch
 /// than known is authoritative (its ASSIGN may still be in flight); a lower one is a fenced,
 /// stale owner.

@@ -21,6 +21,7 @@
 #include "master/master.h"
 #include "plan/plan_cli.h"
 #include "profile/profile_cli.h"
+#include "task/pipeline.h"
 #include "task/registry.h"
 #include "transport/transport.h"
 #include "worker/worker.h"
@@ -79,6 +80,25 @@ int list_tasks(int argc, char** argv) {
   }
 }
 
+/// Every rank says whether it has a CUDA device (one collective at start-up); a stage with
+/// device = gpu whose initial group includes a rank without one is a configuration error.
+void check_gpu_stages(const ride::JobConfig& cfg, const ride::RoleLayout& layout, ride::transport::Transport& net) {
+  bool any_gpu_stage = false;
+  for (const auto& st : cfg.stages) any_gpu_stage = any_gpu_stage || st.device == "gpu";
+  if (!any_gpu_stage || net.spawned()) return;
+  const std::vector<int> has = net.allgather_int(ride::kernels::cuda_device_count() > 0 ? 1 : 0);
+  for (std::size_t i = 0; i < layout.workers.size(); ++i) {
+    const auto& st = cfg.stages[static_cast<std::size_t>(layout.worker_stage[i])];
+    const int r = layout.workers[i];
+    if (st.device == "gpu" && r < static_cast<int>(has.size()) && !has[static_cast<std::size_t>(r)]) {
+      throw ride::ConfigError("bad value for " + cfg.where(st.key("device")) + ": rank " + std::to_string(r) +
+                              ", a worker of stage '" + st.name + "', has no usable CUDA device" +
+                              (ride::kernels::cuda_compiled() ? "" : " (this build has no CUDA)") +
+                              "; use device = auto to fall back to the CPU");
+    }
+  }
+}
+
 int run_job(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   bool help = false;
@@ -103,29 +123,25 @@ int run_job(int argc, char** argv) {
     net.finalize(report_exit(net.rank(), 2));
     return 2;
   }
-  if (config_error.empty()) {
-    try {
-      // Every rank resolves the task (loading task libraries) before roles start: a bad task
-      // name, parameter or library is a configuration error, reported once by rank 0.
-      const auto resolved = ride::task::resolve_task(ride::task::registry_for(cfg), cfg);
-      ride::task::check_task_params(resolved, cfg);
-      // Real inputs need the video module; say so now, once, rather than from the ingest rank.
-      if (cfg.source == "video") ride::ingest::check_video_module(cfg.where("ingest.source"));
-    } catch (const ride::ConfigError& e) {
-      config_error = e.what();
-    }
-  }
-  if (!config_error.empty()) {
-    if (speaker) std::cerr << "ride: configuration error: " << config_error << std::endl;
-    net.finalize(report_exit(net.rank(), 2));
-    return 2;
-  }
   ride::RoleLayout layout;
   try {
     // A spawned spare lays the job out as its parents do: net.size() is their world size.
     layout = ride::compute_role_layout(cfg, net.size());
+    // Every rank resolves the stages' tasks (loading task libraries) before roles start: a bad
+    // task name, parameter, library, partitioning or `forward` is a configuration error,
+    // reported once by rank 0.
+    const ride::task::Pipeline pipeline(ride::task::registry_for(cfg), cfg, layout);
+    for (const auto& st : pipeline.all()) ride::task::check_task_params(st.task, cfg, *st.cfg);
+    // Real inputs need the video module; say so now, once, rather than from the ingest rank.
+    if (cfg.source == "video") ride::ingest::check_video_module(cfg.where("ingest.source"));
+    // A stage on GPUs needs one on every host its group starts on (stage.NAME.device = gpu);
+    // auto falls back to the CPU and says so (the worker).
+    check_gpu_stages(cfg, layout, net);
   } catch (const ride::ConfigError& e) {
-    if (speaker) std::cerr << "ride: configuration error: " << e.what() << std::endl;
+    config_error = e.what();
+  }
+  if (!config_error.empty()) {
+    if (speaker) std::cerr << "ride: configuration error: " << config_error << std::endl;
     net.finalize(report_exit(net.rank(), 2));
     return 2;
   }

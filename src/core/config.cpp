@@ -4,6 +4,8 @@
 #include "core/inputs.h"
 
 #include <boost/program_options.hpp>
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -30,6 +32,12 @@ class Options {
              "an integer");
     add<double>("job.stall_timeout_s", &c.stall_timeout_s,
                 "abort when no frame is committed for this long while work remains", "a number");
+    add<std::string>("job.stages", &c.stage_list,
+                     "the application topology: stage names in order, each described by a "
+                     "[stage.NAME] section (task, input, partitions, workers, min_workers, "
+                     "max_workers, device, threads, partitioning, forward, emit) and its "
+                     "[stage.NAME.params]; empty = one stage from [task] and [params]",
+                     "a comma-separated list of names");
     add<int>("ingest.streams", &c.streams, "number of synthetic camera streams", "an integer");
     add<int>("ingest.width", &c.width, "frame width in pixels", "an integer");
     add<int>("ingest.height", &c.height, "frame height in pixels", "an integer");
@@ -342,6 +350,169 @@ void validate(const JobConfig& c) {
   if (c.stall_s < 0 || c.stall_after_s < 0) bad_value(c, "faults.stall_s", "expected numbers >= 0");
 }
 
+const std::vector<std::string>& stage_fields() {
+  static const std::vector<std::string> f = {"task",   "input",        "partitions", "workers",
+                                             "min_workers", "max_workers", "device", "threads",
+                                             "partitioning", "forward",  "emit"};
+  return f;
+}
+
+bool valid_stage_name(const std::string& n) {
+  return !n.empty() && std::all_of(n.begin(), n.end(), [](unsigned char ch) { return std::isalnum(ch) || ch == '_'; });
+}
+
+int stage_int(const JobConfig& c, const std::string& key, const std::string& value) {
+  try {
+    std::size_t used = 0;
+    const int v = std::stoi(value, &used);
+    if (used == value.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw ConfigError("bad value '" + value + "' for " + c.where(key) + ": expected an integer");
+}
+
+/// The application topology from job.stages and the [stage.NAME] sections; without job.stages,
+/// the one stage "main" of today's keys. Checks what needs no task: names, keys, values, that
+/// every input exists, no cycle, no fan-in. (The tasks, their scalars and `forward` are checked
+/// against the task registry: task/registry.h, resolve_stages.)
+void build_stages(JobConfig& c, const std::map<std::string, std::string>& entries) {
+  c.stages.clear();
+  if (c.stage_list.empty()) {
+    if (!entries.empty()) {
+      const std::string& k = entries.begin()->first;
+      throw ConfigError("key " + c.where(k) + ": [stage.*] sections need job.stages to name the stages, in order");
+    }
+    StageConfig s;
+    s.name = "main";
+    s.task = c.task;
+    s.partitions = c.partitions;
+    s.workers = c.workers;
+    s.min_workers = c.scaling_min_workers;
+    s.max_workers = c.scaling_max_workers;
+    s.device = c.device;
+    s.threads = c.threads;
+    s.partitioning = c.partitioning;
+    s.params = c.params;
+    s.single = true;
+    c.stages.push_back(std::move(s));
+    return;
+  }
+  std::vector<std::string> names;
+  {
+    std::stringstream ss(c.stage_list);
+    std::string n;
+    while (std::getline(ss, n, ',')) {
+      n = trim(n);
+      if (!valid_stage_name(n) || n == "ingest") {
+        bad_value(c, "job.stages", "stage name '" + n + "' must be letters, digits and '_' (and not 'ingest')");
+      }
+      if (std::find(names.begin(), names.end(), n) != names.end()) bad_value(c, "job.stages", "stage '" + n + "' named twice");
+      names.push_back(n);
+    }
+  }
+  if (names.empty()) bad_value(c, "job.stages", "expected at least one stage name");
+  for (const char* legacy : {"task.name"}) {
+    if (c.origin.count(legacy)) {
+      throw ConfigError("key " + c.where(legacy) + " is not used when job.stages is set: each [stage.NAME] names its task");
+    }
+  }
+  if (!c.params.empty()) {
+    const std::string k = "params." + c.params.begin()->first;
+    throw ConfigError("key " + c.where(k) + " is not used when job.stages is set: give a stage's parameters in [stage.NAME.params]");
+  }
+  if (c.scaling) {
+    bad_value(c, "scaling.enabled", "CAM²'s load policy runs single-stage jobs; with job.stages use scaling.adaptive (per stage)");
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    StageConfig s;
+    s.name = names[i];
+    s.task.clear();
+    s.input = i == 0 ? "ingest" : names[i - 1];
+    s.workers = 1;
+    s.device = c.device;
+    s.threads = c.threads;
+    s.partitioning = c.partitioning;
+    s.single = false;
+    c.stages.push_back(std::move(s));
+  }
+  for (const auto& [key, value] : entries) {
+    const std::string rest = key.substr(6);  // after "stage."
+    const auto dot = rest.find('.');
+    const std::string name = rest.substr(0, dot);
+    const int idx = c.stage_index(name);
+    if (idx < 0) {
+      throw ConfigError("key " + c.where(key) + " names stage '" + name + "', which job.stages (" + c.stage_list +
+                        ") does not list");
+    }
+    StageConfig& s = c.stages[static_cast<std::size_t>(idx)];
+    const std::string field = dot == std::string::npos ? std::string() : rest.substr(dot + 1);
+    if (field.rfind("params.", 0) == 0 && field.size() > 7) {
+      s.params[field.substr(7)] = value;
+      continue;
+    }
+    if (std::find(stage_fields().begin(), stage_fields().end(), field) == stage_fields().end()) {
+      std::string known;
+      for (const auto& f : stage_fields()) known += (known.empty() ? "" : ", ") + f;
+      throw ConfigError("unknown key " + c.where(key) + " (a stage takes: " + known + ", and [stage." + name +
+                        ".params])");
+    }
+    if (field == "task") s.task = value;
+    else if (field == "input") s.input = value;
+    else if (field == "partitions") s.partitions = stage_int(c, key, value);
+    else if (field == "workers") s.workers = stage_int(c, key, value);
+    else if (field == "min_workers") s.min_workers = stage_int(c, key, value);
+    else if (field == "max_workers") s.max_workers = stage_int(c, key, value);
+    else if (field == "device") s.device = value;
+    else if (field == "threads") s.threads = stage_int(c, key, value);
+    else if (field == "partitioning") s.partitioning = value;
+    else if (field == "forward") s.forward = value;
+    else if (field == "emit") s.emit = value;
+  }
+  for (const StageConfig& s : c.stages) {
+    if (s.task.empty()) {
+      throw ConfigError("stage '" + s.name + "' has no task: set " + s.key("task") + " (job.stages at " +
+                        c.origin.at("job.stages") + ")");
+    }
+    if (s.input.find(',') != std::string::npos) {
+      bad_value(c, s.key("input"), "a stage reads one input. fan-in (several inputs) is not supported; "
+                                   "fan-out is: several stages may read one input");
+    }
+    if (s.input != "ingest" && c.stage_index(s.input) < 0) {
+      bad_value(c, s.key("input"), "'" + s.input + "' is neither ingest nor a stage of job.stages (" + c.stage_list + ")");
+    }
+    if (s.input == s.name) bad_value(c, s.key("input"), "a stage cannot read its own output (a cycle)");
+    if (s.partitions == 0 || s.partitions < -1) bad_value(c, s.key("partitions"), "expected a positive count or -1 (one per worker)");
+    if (s.workers < 0 || (s.workers == 0 && !c.adaptive)) {
+      bad_value(c, s.key("workers"), "expected a count >= 1 (0 only with scaling.adaptive, which grows the group)");
+    }
+    if (s.min_workers < -1) bad_value(c, s.key("min_workers"), "expected a count >= 0 or -1 (scaling.min_workers)");
+    if (s.max_workers < -1 || s.max_workers == 0 || (s.max_workers > 0 && s.min_workers > s.max_workers)) {
+      bad_value(c, s.key("max_workers"), "expected -1 or a count >= min_workers (and > 0)");
+    }
+    if (s.device != "cpu" && s.device != "gpu" && s.device != "auto") bad_value(c, s.key("device"), "expected cpu, gpu or auto");
+    if (s.threads < 1) bad_value(c, s.key("threads"), "expected at least 1");
+    if (s.partitioning != "round_robin" && s.partitioning != "key") {
+      bad_value(c, s.key("partitioning"), "expected round_robin or key");
+    }
+    if (s.emit != "frame" && s.emit != "image") bad_value(c, s.key("emit"), "expected frame or image");
+  }
+  // Every stage reads one input, so a cycle is a walk up the inputs that comes back.
+  for (const StageConfig& s : c.stages) {
+    std::vector<std::string> path = {s.name};
+    std::string at = s.input;
+    while (at != "ingest") {
+      path.push_back(at);
+      if (at == s.name) {
+        std::string chain;
+        for (const auto& n : path) chain += (chain.empty() ? "" : " <- ") + n;
+        bad_value(c, s.key("input"), "the stages' inputs form a cycle (" + chain + "): every stage must lead back to ingest");
+      }
+      if (path.size() > c.stages.size() + 1) break;  // a cycle not through s: found from its own members
+      at = c.stages[static_cast<std::size_t>(c.stage_index(at))].input;
+    }
+  }
+}
+
 }  // namespace
 
 std::uint64_t JobConfig::frames_per_stream() const {
@@ -357,6 +528,25 @@ std::vector<std::pair<double, double>> JobConfig::rate_steps() const {
   return parse_time_schedule(fps_schedule, where("ingest.fps_schedule"), false);
 }
 
+std::string StageConfig::key(const std::string& field) const {
+  if (!single) return "stage." + name + "." + field;
+  if (field == "task") return "task.name";
+  if (field == "partitions") return "topic.partitions";
+  if (field == "workers") return "job.workers";
+  if (field == "min_workers" || field == "max_workers") return "scaling." + field;
+  if (field == "device" || field == "threads") return "worker." + field;
+  if (field == "partitioning") return "ingest.partitioning";
+  if (field.rfind("params.", 0) == 0) return field;
+  return "stage." + name + "." + field;  // forward, emit, input: only with job.stages
+}
+
+int JobConfig::stage_index(const std::string& name) const {
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    if (stages[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
 std::string JobConfig::where(const std::string& key) const {
   const auto it = origin.find(key);
   return "'" + key + "' (" + (it == origin.end() ? std::string("default") : it->second) + ")";
@@ -368,6 +558,7 @@ std::string JobConfig::to_ini() const {
   std::ostringstream os;
   std::string section;
   for (const auto& key : opts.keys()) {
+    if (multi_stage() && key == "task.name") continue;  // each stage names its task
     const auto dot = key.find('.');
     if (key.substr(0, dot) != section) {
       section = key.substr(0, dot);
@@ -389,6 +580,19 @@ std::string JobConfig::to_ini() const {
     os << "\n[params]\n";
     for (const auto& [k, v] : params) os << k << " = " << v << "\n";
   }
+  if (multi_stage()) {
+    for (const StageConfig& st : stages) {
+      os << "\n[stage." << st.name << "]\n"
+         << "task = " << st.task << "\ninput = " << st.input << "\npartitions = " << st.partitions
+         << "\nworkers = " << st.workers << "\nmin_workers = " << st.min_workers << "\nmax_workers = " << st.max_workers
+         << "\ndevice = " << st.device << "\nthreads = " << st.threads << "\npartitioning = " << st.partitioning
+         << "\nforward = " << st.forward << "\nemit = " << st.emit << "\n";
+      if (!st.params.empty()) {
+        os << "\n[stage." << st.name << ".params]\n";
+        for (const auto& [k, v] : st.params) os << k << " = " << v << "\n";
+      }
+    }
+  }
   return os.str();
 }
 
@@ -406,6 +610,7 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
   Options opts(cfg);
   std::string config_file;
   std::vector<std::string> rest;
+  std::map<std::string, std::string> stage_entries;  ///< stage.NAME.FIELD -> value (origins in cfg.origin)
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto take = [&](const std::string& flag, std::string& into) {
@@ -426,6 +631,15 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
     } else if (take("--config", config_file)) {
     } else if (take("--summary", summary)) {
       rest.push_back("--output.summary=" + summary);
+    } else if (a.rfind("--stage.", 0) == 0) {
+      const auto eq = a.find('=');
+      if (eq == std::string::npos) {
+        throw ConfigError("expected --stage.NAME.KEY=VALUE on the command line, got '" + a + "'");
+      }
+      const std::string key = a.substr(2, eq - 2);
+      if (cfg.origin.count(key)) throw ConfigError("key '" + key + "' given twice on the command line");
+      cfg.origin[key] = "command line";
+      stage_entries[key] = a.substr(eq + 1);
     } else if (a.rfind("--params.", 0) == 0) {
       const auto eq = a.find('=');
       if (eq == std::string::npos || eq == 9) {
@@ -476,6 +690,17 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
     std::map<std::string, int> seen_at;
     for (const auto& entry : read_ini(config_file)) {
       const std::string at = config_file + ":" + std::to_string(entry.line);
+      if (entry.key.rfind("stage.", 0) == 0) {  // stage sections: checked in build_stages
+        if (auto it = seen_at.find(entry.key); it != seen_at.end()) {
+          throw ConfigError("key '" + entry.key + "' set twice: " + config_file + ":" +
+                            std::to_string(it->second) + " and " + at);
+        }
+        seen_at[entry.key] = entry.line;
+        if (cfg.origin.count(entry.key)) continue;
+        cfg.origin[entry.key] = at;
+        stage_entries[entry.key] = entry.value;
+        continue;
+      }
       if (entry.key.rfind("params.", 0) == 0) {  // the task's own keys, checked against it later
         const std::string name = entry.key.substr(7);
         if (auto it = seen_at.find(entry.key); it != seen_at.end()) {
@@ -518,6 +743,7 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
     throw ConfigError(e.what());
   }
   validate(cfg);
+  build_stages(cfg, stage_entries);
   if (cfg.source == "video") {
     const auto inputs = ingest::parse_inputs(cfg.inputs, cfg.where("ingest.inputs"));
     const int n = static_cast<int>(inputs.size());

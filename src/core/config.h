@@ -8,6 +8,28 @@
 
 namespace ride {
 
+/// @brief One stage of an application topology (RIDE Sec. 3.3): a topic of partitions (its
+/// input), a task, and a group of workers. A job without `job.stages` is one stage, "main", made
+/// of [task], [params], [worker], [topic] and ingest.partitioning (today's job, unchanged).
+struct StageConfig {
+  std::string name;                 ///< [A-Za-z0-9_]+; "main" for a job without job.stages
+  std::string task;                 ///< a task name (task/registry.h)
+  std::string input = "ingest";     ///< ingest, or the name of another stage
+  int partitions = -1;              ///< of its input topic; -1 = one per worker (see role_layout.h)
+  int workers = 1;                  ///< initial group size
+  int min_workers = -1, max_workers = -1;  ///< adaptive bounds; -1 = scaling.min/max_workers
+  std::string device = "cpu";       ///< cpu | gpu | auto
+  int threads = 1;
+  std::string partitioning = "round_robin";  ///< round_robin | key: how its input is partitioned
+  std::string forward;              ///< which frames go on to the stages reading this one (predicate.h)
+  std::string emit = "frame";       ///< frame: the input frame goes on; image: the task's output image
+  std::map<std::string, std::string> params;  ///< [stage.NAME.params]: the task's own keys
+  bool single = true;               ///< the one stage of a job without job.stages
+  /// The configuration key of one of this stage's fields ("task", "partitioning", "params.k"):
+  /// stage.NAME.FIELD, or for the single stage the legacy key (task.name, ingest.partitioning, ...).
+  std::string key(const std::string& field) const;
+};
+
 struct JobConfig {
   // [job]
   std::string mode = "stream";  ///< stream | batch
@@ -16,6 +38,7 @@ struct JobConfig {
   int workers = -1;
   int spares = -1;
   double stall_timeout_s = 30;  ///< abort when nothing is committed for this long while work remains
+  std::string stage_list;       ///< job.stages: "a, b, c"; empty = one stage from [task]
   // [ingest]
   int streams = 4;
   int width = 640;
@@ -88,6 +111,12 @@ struct JobConfig {
   int stall_rank = -1;        ///< this rank's task stops making progress ...
   double stall_after_s = 0;   ///< ... this many seconds after its first frame ...
   double stall_s = 0;         ///< ... for this long (while its heartbeats go on)
+
+  /// The application topology, in job.stages order (always at least one stage; see StageConfig).
+  std::vector<StageConfig> stages;
+  bool multi_stage() const { return !stage_list.empty(); }
+  /// The stage index of `name`, -1 when there is none.
+  int stage_index(const std::string& name) const;
 
   /// Frames each stream produces (config frames, or the rate — fps or fps_schedule — over duration).
   std::uint64_t frames_per_stream() const;

@@ -42,6 +42,10 @@ enum class Tag : int {
   worker_metrics,      ///< worker → master: WorkerMetrics (load, for the scaling policy)
   partition_map,       ///< master → brokers, ingest (before START): PartitionMap (core/partition_map.h);
                        ///< broker → master, empty: its partitions exist (START waits for every broker)
+  seal,                ///< master → brokers: u32 count + count x u32 partitions of a stage's topic whose
+                       ///< input stage has drained (end of stream, stage by stage)
+  reduce,              ///< master → workers at the end: GroupAggregates members per stage; they reduce
+  aggregates,          ///< a stage group's first member → master: the reduced aggregates
 };
 
 struct ProduceHeader {
@@ -50,15 +54,39 @@ struct ProduceHeader {
 };
 /// A frame whose pixels a drop policy discarded travels as its headers alone, with this flag.
 constexpr std::uint32_t kFrameFlagDropped = 1;
+/// A frame forwarded by a stage carries the scalars of the stages before it after its pixels:
+/// a ScalarsTrailer, then `count` float64 (names: task/pipeline.h, Stage::upstream_names).
+constexpr std::uint32_t kFrameFlagScalars = 2;
 /// Offset of the FrameHeader inside a produce / fetch_frame buffer.
 constexpr std::size_t kFrameHeaderAt = sizeof(ProduceHeader);
 constexpr std::size_t kPixelsAt = kFrameHeaderAt + sizeof(FrameHeader);
+
+struct ScalarsTrailer {
+  std::uint32_t count = 0;
+  std::uint32_t reserved = 0;
+};
+constexpr std::size_t scalars_trailer_bytes(std::size_t count) { return sizeof(ScalarsTrailer) + 8 * count; }
 
 enum class ProduceStatus : std::uint32_t {
   accepted = 0,
   rejected = 1,  ///< malformed frame (size disagrees with its header, wrong broker): counted
   stopped = 2,   ///< the partition takes no more frames (spill failure): send elsewhere
+  duplicate = 3, ///< the partition holds this (stream, sequence) already (a stage forwarded it
+                 ///< again after a failure): as good as accepted, stored once
 };
+
+/// The upstream scalars a forwarded frame carries (empty when it carries none).
+inline std::vector<double> frame_scalars(const Buffer& body) {
+  std::vector<double> out;
+  if (body.size() < kPixelsAt || !(body.read<ProduceHeader>(0).flags & kFrameFlagScalars)) return out;
+  const std::size_t at = kPixelsAt + body.read<FrameHeader>(kFrameHeaderAt).payload_bytes();
+  if (body.size() < at + sizeof(ScalarsTrailer)) return out;
+  const auto t = body.read<ScalarsTrailer>(at);
+  if (body.size() < at + scalars_trailer_bytes(t.count)) return out;
+  out.resize(t.count);
+  for (std::uint32_t i = 0; i < t.count; ++i) out[i] = body.read<double>(at + sizeof(ScalarsTrailer) + 8 * i);
+  return out;
+}
 
 /// @brief Why a produce body is malformed, or empty when it is well formed: long enough for
 /// both headers, a known pixel type, and exactly as many pixel bytes as the header says.
@@ -66,6 +94,16 @@ inline std::string produce_defect(const Buffer& body) {
   if (body.size() < kPixelsAt) return "shorter than its headers";
   const auto fh = body.read<FrameHeader>(kFrameHeaderAt);
   if (bytes_per_pixel(fh.pixel) == 0) return "unknown pixel type";
+  if (body.read<ProduceHeader>(0).flags & kFrameFlagScalars) {
+    const std::size_t trailer_at = kPixelsAt + fh.payload_bytes();
+    if (body.size() < trailer_at + sizeof(ScalarsTrailer)) return "shorter than its pixels and scalars";
+    const auto t = body.read<ScalarsTrailer>(trailer_at);
+    if (t.count > 64 || body.size() != trailer_at + scalars_trailer_bytes(t.count)) {
+      return "carries " + std::to_string(body.size() - trailer_at) + " bytes after its pixels, its scalars need " +
+             std::to_string(t.count > 64 ? 0 : scalars_trailer_bytes(t.count));
+    }
+    return {};
+  }
   if (body.size() - kPixelsAt != fh.payload_bytes()) {
     return "carries " + std::to_string(body.size() - kPixelsAt) + " pixel bytes, its header says " +
            std::to_string(fh.payload_bytes());
@@ -187,6 +225,14 @@ constexpr std::size_t image_padding(std::uint64_t bytes) { return (4 - bytes % 4
 
 struct ResultsAck {
   std::uint64_t batch_id = 0;
+};
+/// What the sink did with each record of a batch, when not all were new: RESULTS_ACK is then
+/// followed by u32 count and count x u8 of these. A stage forwards a frame the sink had already
+/// stored as the stored row says (so the next stage always agrees with the results file).
+enum class RowFate : std::uint8_t {
+  stored = 0,              ///< new: stored now, as sent
+  duplicate = 1,           ///< stored before (a replay after a failure), not forwarded then
+  duplicate_forwarded = 2, ///< stored before, with forwarded = 1
 };
 
 /// A worker's load so far (cumulative: the master differences two samples).

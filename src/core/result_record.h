@@ -7,7 +7,9 @@
 
 namespace ride {
 
-constexpr int kMaxScalars = 8;
+/// Scalars a ResultRecord carries: the task's own (at most ride::task::kMaxScalars, 8) plus, in a
+/// pipeline of stages, the scalars of upstream stages carried along with the frame.
+constexpr int kMaxScalars = 24;
 
 /// dropped: a drop policy discarded the frame's pixels at the broker; the key is accounted for.
 enum class ResultStatus : std::int32_t { ok = 0, task_error = 1, dropped = 2 };

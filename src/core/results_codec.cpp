@@ -94,6 +94,11 @@ void set_results_batch_id(Buffer& body, std::uint64_t batch_id) {
   body.write(0, header);
 }
 
+ResultsHeader peek_results_header(const Buffer& body) {
+  RIDE_EXPECTS(body.size() >= sizeof(ResultsHeader), "not a RESULTS body: " << body.size() << " bytes");
+  return body.read<ResultsHeader>(0);
+}
+
 namespace {
 
 /// ImageWire::bytes() for a wire value that may be garbage: an unknown type, or dimensions whose

@@ -68,6 +68,9 @@ class ResultsEncoder {
 /// @brief Rewrites the batch id of a finished RESULTS body in place (the worker numbers a batch
 /// only when it sends it, after the compute thread has built the body).
 void set_results_batch_id(Buffer& body, std::uint64_t batch_id);
+/// @brief The header of a RESULTS body (which partition, hence which stage, before decoding).
+/// Throws ride::Error when the body is shorter than a header.
+ResultsHeader peek_results_header(const Buffer& body);
 
 /// @brief A decoded RESULTS body. Images and object rows point into the body it was decoded
 /// from (no copies): that Buffer must outlive the view.

@@ -24,6 +24,15 @@ RoleLayout compute_role_layout(const JobConfig& cfg, int world_size) {
   int spares = cfg.spares >= 0 ? cfg.spares : (n >= 6 ? 1 : 0);
   int brokers = cfg.brokers;
   int workers = cfg.workers;
+  if (cfg.multi_stage()) {
+    int sum = 0;
+    for (const auto& s : cfg.stages) sum += s.workers;
+    if (cfg.workers >= 0 && cfg.workers != sum) {
+      throw ConfigError("bad value for " + cfg.where("job.workers") + ": the stages' groups have " + std::to_string(sum) +
+                        " workers (stage.NAME.workers); leave job.workers out with job.stages");
+    }
+    workers = sum;
+  }
   const int rest = n - 1 - ingest - spares;
   if (brokers < 0 && workers < 0) {
     brokers = std::max(1, rest / 3);
@@ -34,7 +43,7 @@ RoleLayout compute_role_layout(const JobConfig& cfg, int world_size) {
     workers = std::max(1, rest - brokers);
   }
   brokers = std::max(brokers, 1);  // auto never goes below one of each
-  workers = std::max(workers, 1);
+  if (!cfg.multi_stage()) workers = std::max(workers, 1);
   const int needed = 1 + brokers + ingest + workers + spares;
   if (needed > n) {
     std::ostringstream os;
@@ -55,8 +64,30 @@ RoleLayout compute_role_layout(const JobConfig& cfg, int world_size) {
   for (int i = 0; i < workers; ++i) l.workers.push_back(r++);
   for (int i = 0; i < spares; ++i) l.spares.push_back(r++);
   // One partition per worker, or with adaptive groups one per worker the group may grow to.
-  l.partitions = cfg.partitions > 0 ? cfg.partitions : workers + (cfg.adaptive ? static_cast<int>(l.spares.size()) : 0);
+  const int extra = cfg.adaptive ? static_cast<int>(l.spares.size()) : 0;
+  if (!cfg.multi_stage()) {
+    l.partitions = cfg.partitions > 0 ? cfg.partitions : workers + extra;
+    l.stage_first = {0};
+    l.stage_partitions = {l.partitions};
+    l.worker_stage.assign(l.workers.size(), 0);
+    return l;
+  }
+  for (std::size_t s = 0; s < cfg.stages.size(); ++s) {
+    const auto& st = cfg.stages[s];
+    const int p = st.partitions > 0 ? st.partitions : std::max(1, st.workers + extra);
+    l.stage_first.push_back(l.partitions);
+    l.stage_partitions.push_back(p);
+    l.partitions += p;
+    for (int i = 0; i < st.workers; ++i) l.worker_stage.push_back(static_cast<int>(s));
+  }
   return l;
+}
+
+int RoleLayout::stage_of_partition(int p) const {
+  for (std::size_t s = stage_first.size(); s-- > 0;) {
+    if (p >= stage_first[s]) return static_cast<int>(s);
+  }
+  return 0;
 }
 
 Role RoleLayout::role_of(int rank) const {

@@ -22,6 +22,7 @@ GroupSample AdaptiveGroup::measure(const JobModel& model, double dt) {
   GroupSample s;
   std::uint64_t end = 0, committed = 0;
   for (int p = 0; p < model.partitions(); ++p) {
+    if (model.partition(p).stage != cfg_.stage) continue;
     end += model.partition(p).metrics.end_offset;
     committed += model.partition(p).metrics.committed;
   }
@@ -30,9 +31,10 @@ GroupSample AdaptiveGroup::measure(const JobModel& model, double dt) {
   last_end_ = end;
   last_committed_ = committed;
   s.lag_frames = end - std::min(end, committed);
-  s.workers = static_cast<int>(model.workers().size());
+  const std::vector<int> group = model.workers_of(cfg_.stage);
+  s.workers = static_cast<int>(group.size());
   double busy = 0;
-  for (int r : model.workers()) {
+  for (int r : group) {
     const double now_b = busy_now_.count(r) ? busy_now_[r] : 0.0;
     const double then_b = busy_then_.count(r) ? busy_then_[r] : now_b;
     busy += dt > 0 ? std::clamp((now_b - then_b) / dt, 0.0, 1.0) : 0.0;
@@ -50,6 +52,7 @@ void AdaptiveGroup::record(JobModel& model, const GroupChange& c, double job_s, 
     e.worker = w;
     e.partitions = model.assignment().partitions_of(w);
     e.reason = c.reason;
+    e.stage = model.stage_name(cfg_.stage);
     e.decided_steady = now;
     model.scaling().push_back(e);
   }
@@ -62,7 +65,12 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
   const double dt = last_s_ < 0 ? 0.0 : now - last_s_;
   last_s_ = now;
   sample_ = measure(model, dt);
-  sample_.lag_s = model.totals(now_ns).lag_s;
+  sample_.lag_s = 0;  // the age of the stage's oldest uncommitted frame
+  for (int p = 0; p < model.partitions(); ++p) {
+    const PartitionMetrics& pm = model.partition(p).metrics;
+    if (model.partition(p).stage != cfg_.stage || pm.oldest_capture_ns <= 0 || pm.committed >= pm.end_offset) continue;
+    sample_.lag_s = std::max(sample_.lag_s, static_cast<double>(now_ns - pm.oldest_capture_ns) / 1e9);
+  }
   const int n = sample_.workers;
   const auto& spares = model.spares();
 
@@ -74,7 +82,7 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
     c.reason = why + ": " + numbers(sample_);
     std::map<int, int> first_owner;  // partition -> its owner before this change
     for (int w : c.workers) {
-      model.join_workers(w);
+      model.join_workers(w, cfg_.stage);
       for (const auto& [p, from] : rebalance_onto(model, w)) first_owner.try_emplace(p, from);
     }
     // One hand-over per partition, to where it ends up (a later newcomer may take it on).
@@ -102,7 +110,7 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
     }
     if (want < 0) return out;
     if (n < want) grow(want - n, "scaling.schedule: " + std::to_string(want) + " workers from now");
-    for (int k = n; k > want; --k) shrink(model.workers().back(), "scaling.schedule: " + std::to_string(want) + " workers from now");
+    for (int k = n; k > want; --k) shrink(model.workers_of(cfg_.stage).back(), "scaling.schedule: " + std::to_string(want) + " workers from now");
     return out;
   }
   if (dt <= 0) return out;  // the first look only takes the baseline
@@ -126,7 +134,7 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
     }
     need = std::min(need, cfg_.max_workers - n);
     bool givable = n == 0;
-    for (int w : model.workers()) givable = givable || model.assignment().count_of(w) >= 2;
+    for (int w : model.workers_of(cfg_.stage)) givable = givable || model.assignment().count_of(w) >= 2;
     if (givable) grow(need, "lag over scaling.lag_high_s = " + fixed(cfg_.lag_high_s, 1) + " s");
     return out;
   }
@@ -135,14 +143,14 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
     // two batches (its busy time arrives when a batch ends) and read far too low.
     const double window = now - under_since_;
     double busy = 0;
-    for (int r : model.workers()) {
+    for (int r : model.workers_of(cfg_.stage)) {
       const double now_b = busy_now_.count(r) ? busy_now_[r] : 0.0;
       const double then_b = busy_at_under_.count(r) ? busy_at_under_[r] : now_b;
       busy += std::clamp((now_b - then_b) / window, 0.0, 1.0);
     }
     busy /= n;
     if (busy < cfg_.low && busy * n / (n - 1) < cfg_.target) {
-      shrink(model.workers().back(), "under scaling.low = " + fixed(100 * cfg_.low, 0) + " % busy for " +
+      shrink(model.workers_of(cfg_.stage).back(), "under scaling.low = " + fixed(100 * cfg_.low, 0) + " % busy for " +
                                          fixed(window, 1) + " s (" + fixed(100 * busy, 0) + " % over that time)");
       under_since_ = -1;
     }
@@ -152,21 +160,27 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
 
 std::vector<std::pair<int, int>> rebalance_onto(JobModel& model, int newcomer) {
   std::vector<std::pair<int, int>> moves;
-  const int workers = static_cast<int>(model.workers().size());
+  const int stage = std::max(0, model.rank(newcomer).stage);  // its group's partitions only
+  const std::vector<int> group = model.workers_of(stage);
+  const int workers = static_cast<int>(group.size());
   if (workers == 0) return moves;
   // Partitions nobody (alive) owns go to the newcomer first.
+  int stage_partitions = 0;
   for (int p = 0; p < model.partitions(); ++p) {
+    if (model.partition(p).stage != stage) continue;
+    ++stage_partitions;
     const int o = model.owner(p);
     if (!model.partition(p).done && (o < 0 || !model.rank(o).alive)) {
       model.assignment().reassign(p, newcomer);
+      model.note_owner(newcomer, p);
       moves.emplace_back(p, o);
     }
   }
-  const std::size_t share = static_cast<std::size_t>(model.partitions() / workers);
+  const std::size_t share = static_cast<std::size_t>(stage_partitions / workers);
   while (model.assignment().count_of(newcomer) < std::max<std::size_t>(share, 1)) {
     int donor = -1;
     std::size_t most = 0;
-    for (int w : model.workers()) {
+    for (int w : group) {
       const std::size_t c = model.assignment().count_of(w);
       if (w != newcomer && c > most) {
         donor = w;
@@ -183,6 +197,7 @@ std::vector<std::pair<int, int>> rebalance_onto(JobModel& model, int newcomer) {
       if (pick < 0 || model.partition(p).lag_frames() > model.partition(pick).lag_frames()) pick = p;
     }
     model.assignment().reassign(pick, newcomer);
+    model.note_owner(newcomer, pick);
     moves.emplace_back(pick, donor);
   }
   return moves;
@@ -190,13 +205,16 @@ std::vector<std::pair<int, int>> rebalance_onto(JobModel& model, int newcomer) {
 
 std::vector<std::pair<int, int>> drain_from(JobModel& model, int leaver) {
   std::vector<std::pair<int, int>> moves;
+  const int stage = std::max(0, model.rank(leaver).stage);
+  const std::vector<int> group = model.workers_of(stage);
   for (int p : model.assignment().partitions_of(leaver)) {
     int best = -1;
-    for (int w : model.workers()) {
+    for (int w : group) {
       if (w == leaver) continue;
       if (best < 0 || model.assignment().count_of(w) < model.assignment().count_of(best)) best = w;
     }
     model.assignment().reassign(p, best);  // best = -1: nobody, the broker fences the leaver
+    model.note_owner(best, p);
     moves.emplace_back(p, best);
   }
   return moves;

@@ -25,6 +25,7 @@ struct AdaptiveConfig {
   double target = 0.7;          ///< scaling.target: the busy fraction the group may have after a shrink
   double low_for_s = 10;        ///< scaling.low_for_s: how long under-use must last
   double cooldown_s = 5;        ///< scaling.cooldown_s: no decision this soon after the last
+  int stage = 0;                ///< the stage whose group this is (job.stages; 0 for a one-stage job)
   int min_workers = 1;          ///< scaling.min_workers
   int max_workers = 1 << 30;    ///< scaling.max_workers
   /// scaling.schedule: (job time, group size) in time order; empty = follow the rates.

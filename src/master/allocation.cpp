@@ -18,10 +18,20 @@ double rate_of(const JobModel& model, int r) {
 }  // namespace
 
 void DynamicAllocator::initial(JobModel& model) const {
-  const auto& workers = model.workers();
-  if (workers.empty()) return;
-  const int n = cfg_.batch ? std::min<int>(model.partitions(), static_cast<int>(workers.size())) : model.partitions();
-  for (int p = 0; p < n; ++p) model.assignment().reassign(p, workers[static_cast<std::size_t>(p) % workers.size()]);
+  // Stage by stage: a stage's partitions go to its own group.
+  for (int s = 0; s < model.stages(); ++s) {
+    const std::vector<int> workers = model.workers_of(s);
+    if (workers.empty()) continue;
+    std::vector<int> parts;
+    for (int p = 0; p < model.partitions(); ++p) {
+      if (model.partition(p).stage == s) parts.push_back(p);
+    }
+    const std::size_t n = cfg_.batch ? std::min(parts.size(), workers.size()) : parts.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      model.assignment().reassign(parts[i], workers[i % workers.size()]);
+      model.note_owner(workers[i % workers.size()], parts[i]);
+    }
+  }
 }
 
 bool DynamicAllocator::has_work(const JobModel& model, int p) const {
@@ -126,8 +136,9 @@ std::vector<AllocationMove> DynamicAllocator::step(JobModel& model, double job_s
 
   auto give = [&](int p, int to, std::string reason) {
     AllocationMove mv{p, model.owner(p), to, std::move(reason)};
-    model.join_workers(to);
+    model.join_workers(to, model.partition(p).stage);
     model.assignment().reassign(p, to);
+    model.note_owner(to, p);
     model.partition(p).moved_at_s = job_s;
     moved[static_cast<std::size_t>(p)] = 1;
     moved_from_[static_cast<std::size_t>(p)] = mv.from;
@@ -148,6 +159,7 @@ std::vector<AllocationMove> DynamicAllocator::step(JobModel& model, double job_s
     e.from = mv.from;
     e.partitions = {p};
     e.reason = mv.reason;
+    e.stage = model.stage_name(model.partition(p).stage);
     e.decided_steady = now;
     model.scaling().push_back(e);
     moves.push_back(mv);
@@ -156,11 +168,18 @@ std::vector<AllocationMove> DynamicAllocator::step(JobModel& model, double job_s
     return moved[static_cast<std::size_t>(c.partition)] || working[static_cast<std::size_t>(c.owner)].size() < 2;
   };
 
-  std::size_t next_unowned = 0;
+  // Unowned partitions by stage, each list handed out from its front.
+  std::vector<std::vector<int>> unowned_of(static_cast<std::size_t>(model.stages()));
+  for (int p : unowned) unowned_of[static_cast<std::size_t>(model.partition(p).stage)].push_back(p);
+  std::vector<std::size_t> next_unowned(unowned_of.size(), 0);
   for (int w : idle_workers) {
+    const int stage = std::max(0, model.rank(w).stage);  // a worker takes partitions of its own stage only
+    auto same_stage = [&](int p) { return model.partition(p).stage == stage; };
     // 1. A partition nobody owns.
-    if (next_unowned < unowned.size()) {
-      const int p = unowned[next_unowned++];
+    auto& mine = unowned_of[static_cast<std::size_t>(stage)];
+    auto& next = next_unowned[static_cast<std::size_t>(stage)];
+    if (next < mine.size()) {
+      const int p = mine[next++];
       const PartitionRecord& rec = model.partition(p);
       give(p, w, "rank " + std::to_string(w) + " idle; partition " + std::to_string(p) + " unassigned with " +
                      (cfg_.batch ? std::to_string(rec.metrics.end_offset - std::min(rec.metrics.end_offset, rec.metrics.committed)) + " frames stored"
@@ -191,7 +210,8 @@ std::vector<AllocationMove> DynamicAllocator::step(JobModel& model, double job_s
     while (head < candidates.size() && gone(candidates[head])) ++head;
     const Candidate* best = nullptr;
     for (std::size_t i = head; i < candidates.size() && !best; ++i) {
-      if (!gone(candidates[i]) && candidates[i].owner != w && !bounced(candidates[i]) && fits(candidates[i])) {
+      if (!gone(candidates[i]) && candidates[i].owner != w && same_stage(candidates[i].partition) &&
+          !bounced(candidates[i]) && fits(candidates[i])) {
         best = &candidates[i];
       }
     }
@@ -210,7 +230,7 @@ std::vector<AllocationMove> DynamicAllocator::step(JobModel& model, double job_s
     double steal_gain = 0, steal_there = 0, steal_here = 0;
     for (int o : owners) {
       const auto& parts = working[static_cast<std::size_t>(o)];
-      if (o == w || parts.size() != 1) continue;
+      if (o == w || parts.size() != 1 || !same_stage(parts.front())) continue;
       const int p = parts.front();
       const double rate_o = rate_of(model, o);
       // A slow worker is always on its partition: it moves all the same, and the batch it is on

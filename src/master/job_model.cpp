@@ -19,9 +19,16 @@ JobModel::JobModel(const RoleLayout& layout, PartitionMap map)
   }
   workers_ = layout.workers;
   spares_ = layout.spares;
+  stages_ = std::max<int>(1, static_cast<int>(layout.stage_first.size()));
+  for (std::size_t i = 0; i < layout.workers.size(); ++i) {
+    ranks_[static_cast<std::size_t>(layout.workers[i])].stage = i < layout.worker_stage.size() ? layout.worker_stage[i] : 0;
+  }
+  stage_processed.assign(static_cast<std::size_t>(stages_), 0);
+  stage_duplicates.assign(static_cast<std::size_t>(stages_), 0);
   for (int p = 0; p < layout.partitions; ++p) {
     PartitionRecord rec;
     rec.partition = p;
+    rec.stage = layout.stage_first.empty() ? 0 : layout.stage_of_partition(p);
     rec.broker = map_.broker(p);
     rec.metrics.partition = static_cast<std::uint32_t>(p);
     parts_.push_back(rec);
@@ -52,10 +59,23 @@ void JobModel::declare_dead(int r) {
   std::erase(spares_, r);
 }
 
-bool JobModel::join_workers(int r) {
+std::vector<int> JobModel::workers_of(int stage) const {
+  std::vector<int> out;
+  for (int r : workers_) {
+    if (rank(r).stage == stage) out.push_back(r);
+  }
+  return out;
+}
+
+void JobModel::note_owner(int r, int p) {
+  if (r >= 0 && r < ranks() && p >= 0 && p < partitions()) rank(r).stages_served.insert(partition(p).stage);
+}
+
+bool JobModel::join_workers(int r, int stage) {
   auto& rec = rank(r);
   if (rec.role != Role::spare) return false;
   rec.role = Role::worker;
+  rec.stage = stage;
   std::erase(spares_, r);
   workers_.push_back(r);
   return true;
@@ -65,6 +85,7 @@ void JobModel::release_to_spares(int r) {
   auto& rec = rank(r);
   std::erase(workers_, r);
   rec.role = Role::spare;
+  rec.stage = -1;
   if (rec.alive && std::find(spares_.begin(), spares_.end(), r) == spares_.end()) spares_.push_back(r);
 }
 
@@ -112,8 +133,10 @@ JobTotals JobModel::totals(std::int64_t now_ns) const {
     if (pm.oldest_capture_ns > 0 && pm.committed < pm.end_offset) {
       t.lag_s = std::max(t.lag_s, static_cast<double>(now_ns - pm.oldest_capture_ns) / 1e9);
     }
-    t.ingested += pm.end_offset;
-    t.committed += pm.committed;
+    if (entry_stage(rec.stage)) {
+      t.ingested += pm.end_offset;
+      t.committed += pm.committed;
+    }
     t.ring_bytes += pm.ring_bytes;
     t.spill_bytes += pm.spill_bytes;
     const auto st = static_cast<LogState>(pm.state);
@@ -122,7 +145,8 @@ JobTotals JobModel::totals(std::int64_t now_ns) const {
       list += (list.empty() ? "p" : ",p") + std::to_string(rec.partition);
     }
   }
-  t.lag_frames = t.ingested - std::min(t.ingested, t.committed);
+  t.lag_frames = 0;
+  for (const auto& rec : parts_) t.lag_frames += rec.reported ? rec.lag_frames() : 0;
   for (const auto& [state, list] : why) t.partition_states += (t.partition_states.empty() ? "" : "; ") + list + " " + state;
   return t;
 }
@@ -181,8 +205,9 @@ FailureRecord* JobModel::on_results(int p, std::uint32_t epoch, int from, double
   return replay_of;
 }
 
-void JobModel::count_processed(double job_s) {
+void JobModel::count_processed(double job_s, int stage) {
   ++processed;
+  if (stage >= 0 && static_cast<std::size_t>(stage) < stage_processed.size()) ++stage_processed[static_cast<std::size_t>(stage)];
   const auto s = static_cast<std::size_t>(std::max(0.0, job_s));
   if (processed_per_s.size() <= s) processed_per_s.resize(s + 1, 0);
   ++processed_per_s[s];

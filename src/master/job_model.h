@@ -4,6 +4,7 @@
 /// events, and the sink's counters. The status line, the summary and the decisions (recovery,
 /// allocation, scaling) all read this one model; nothing is counted twice. Pure: no MPI, no I/O;
 /// the master's loop feeds it messages and carries out what the decisions say.
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <set>
@@ -26,6 +27,8 @@ struct RankRecord {
   int pid = 0;
   bool spawned = false;
   bool alive = true;              ///< false once declared dead (silent, or a straggler)
+  int stage = -1;                 ///< the stage whose group it is in (-1: a spare, in no group)
+  std::set<int> stages_served;    ///< every stage it has held a partition of
   HeartbeatBody activity;         ///< its latest heartbeat (workers: what the compute thread is on)
 };
 
@@ -40,6 +43,7 @@ struct PartitionPeaks {
 struct PartitionRecord {
   int partition = -1;
   int broker = -1;
+  int stage = 0;             ///< whose input topic it belongs to
   PartitionMetrics metrics;  ///< latest from its broker
   bool reported = false;     ///< metrics arrived at least once
   PartitionPeaks peaks;
@@ -77,6 +81,7 @@ struct ScalingEvent {
   int from = -1;           ///< for a move: the previous owner (-1: none)
   std::vector<int> partitions;
   std::string reason;
+  std::string stage;                ///< whose group (jobs of several stages; empty otherwise)
   double decided_steady = 0;        ///< steady clock of the decision
   double first_commit_after_s = -1; ///< grow: decision -> the new worker's first results
 };
@@ -106,10 +111,16 @@ class JobModel {
   // --- the worker group and the spare pool ---
   /// Live workers, in the order they joined.
   const std::vector<int>& workers() const { return workers_; }
+  /// Live workers of one stage's group, in the order they joined.
+  std::vector<int> workers_of(int stage) const;
+  int stages() const { return stages_; }
   /// Live spares, first to be promoted first.
   const std::vector<int>& spares() const { return spares_; }
-  /// A spare (or released worker) given partitions joins the group; true if it was not in it.
-  bool join_workers(int r);
+  /// A spare (or released worker) given partitions joins the group of `stage`; true if it was
+  /// not in a group.
+  bool join_workers(int r, int stage = 0);
+  /// The rank now owns partition p (recorded for the group reductions: who served which stage).
+  void note_owner(int r, int p);
   /// A worker left without partitions waits as a spare again.
   void release_to_spares(int r);
 
@@ -127,7 +138,19 @@ class JobModel {
   void mark_done(int p);
   int partitions_done() const { return done_; }
   bool all_done() const { return done_ == partitions(); }
+  /// ingested / committed count the topics frames enter the job by (the stages reading ingest);
+  /// lag, ring, spill and states every topic.
   JobTotals totals(std::int64_t now_ns) const;
+  /// Stage names for the records (jobs of several stages; unset: "").
+  void set_stage_names(std::vector<std::string> names) { stage_names_ = std::move(names); }
+  std::string stage_name(int stage) const {
+    return stage >= 0 && static_cast<std::size_t>(stage) < stage_names_.size() ? stage_names_[static_cast<std::size_t>(stage)] : "";
+  }
+  /// The stages that read ingest (a job of one stage: stage 0).
+  void set_entry_stages(std::vector<int> stages) { entry_stages_ = std::move(stages); }
+  bool entry_stage(int stage) const {
+    return std::find(entry_stages_.begin(), entry_stages_.end(), stage) != entry_stages_.end();
+  }
 
   // --- failures and scaling ---
   std::vector<FailureRecord>& failures() { return failures_; }
@@ -143,11 +166,15 @@ class JobModel {
   // --- the sink's counters (the results file stays the authority at the end) ---
   std::uint64_t processed = 0, duplicates_dropped = 0;
   std::vector<std::uint64_t> processed_per_s, produced_per_s;  ///< job seconds
-  void count_processed(double job_s);
+  std::vector<std::uint64_t> stage_processed, stage_duplicates;  ///< by stage
+  void count_processed(double job_s, int stage = 0);
 
  private:
   std::vector<RankRecord> ranks_;
   std::vector<int> workers_, spares_;
+  int stages_ = 1;
+  std::vector<int> entry_stages_{0};
+  std::vector<std::string> stage_names_;
   PartitionMap map_;
   std::vector<PartitionRecord> parts_;
   AssignmentTable table_;

@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/format.h"
+#include "core/aggregates.h"
 #include "core/partition_map.h"
 #include "core/rate_schedule.h"
 #include "master/adaptive.h"
@@ -22,6 +23,7 @@
 #include "master/recovery.h"
 #include "master/sink.h"
 #include "master/summary.h"
+#include "task/pipeline.h"
 #include "task/registry.h"
 
 namespace ride {
@@ -29,25 +31,33 @@ namespace {
 
 using nlohmann::json;
 
-/// scaling.adaptive: the group follows the frame rate (or scaling.schedule).
-std::optional<AdaptiveGroup> make_adaptive(const JobConfig& cfg, const RoleLayout& layout) {
-  if (!cfg.adaptive) return std::nullopt;
+/// scaling.adaptive: each stage's group follows its frame rate (or scaling.schedule); the spare
+/// pool is shared by every stage.
+std::vector<AdaptiveGroup> make_adaptive(const JobConfig& cfg, const RoleLayout& layout) {
+  std::vector<AdaptiveGroup> out;
+  if (!cfg.adaptive) return out;
+  for (std::size_t s = 0; s < cfg.stages.size(); ++s) {
   AdaptiveConfig a;
+  a.stage = static_cast<int>(s);
   a.interval_s = cfg.scaling_interval_s;
   a.lag_high_s = cfg.scaling_lag_high_s;
   a.low = cfg.scaling_low;
   a.target = cfg.scaling_target;
   a.low_for_s = cfg.scaling_low_for_s;
   a.cooldown_s = cfg.scaling_cooldown_s;
-  a.min_workers = cfg.scaling_min_workers;
-  a.max_workers = cfg.scaling_max_workers > 0 ? cfg.scaling_max_workers
-                                              : static_cast<int>(layout.workers.size() + layout.spares.size());
-  if (!cfg.scaling_schedule.empty()) {
+  const StageConfig& st = cfg.stages[s];
+  const int min_w = st.min_workers >= 0 ? st.min_workers : cfg.scaling_min_workers;
+  const int max_w = st.max_workers > 0 ? st.max_workers : cfg.scaling_max_workers;
+  a.min_workers = min_w;
+  a.max_workers = max_w > 0 ? max_w : static_cast<int>(layout.workers.size() + layout.spares.size());
+  if (!cfg.scaling_schedule.empty() && s == 0) {  // experiments: the first stage's group by time
     for (const auto& [t, n] : parse_time_schedule(cfg.scaling_schedule, cfg.where("scaling.schedule"), true)) {
       a.schedule.emplace_back(t, static_cast<int>(n));
     }
   }
-  return AdaptiveGroup(a);
+  out.emplace_back(a);
+  }
+  return out;
 }
 
 /// @brief Rank 0's loop: it moves messages between the wire and the parts that decide — the
@@ -59,7 +69,8 @@ class Master {
       : ctx_(ctx),
         cfg_(ctx.cfg),
         layout_(ctx.layout),
-        task_(task::resolve_task(task::registry_for(ctx.cfg), ctx.cfg).info),
+        pipeline_(task::registry_for(ctx.cfg), ctx.cfg, ctx.layout),
+        task_(pipeline_.stage(0).task.info),
         model_(ctx.layout, PartitionMap::spread(ctx.layout.partitions, ctx.layout.brokers)),
         liveness_(ctx.layout.world, ctx.cfg.heartbeat_timeout_ms / 1000.0, steady_s(),
                   ctx.cfg.startup_grace_s),
@@ -67,6 +78,13 @@ class Master {
                       static_cast<int>(ctx.layout.workers.size() + ctx.layout.spares.size()) + ctx.cfg.replenish) {
     run_.cfg = &cfg_;
     run_.model = &model_;
+    run_.pipeline = &pipeline_;
+    model_.set_entry_stages(pipeline_.ingest_readers());
+    if (pipeline_.multi_stage()) {
+      std::vector<std::string> names;
+      for (const auto& st : pipeline_.all()) names.push_back(st.name());
+      model_.set_stage_names(std::move(names));
+    }
     run_.ingest_ranks = layout_.ingest.size();
     run_.t0 = steady_s();  // reset at START; set here for a job that fails before it
   }
@@ -78,13 +96,14 @@ class Master {
                                                  [] { return Buffer(); });
     if (!collect_hellos()) return abort_job("not every rank reported at start-up");
     print_roles();
-    sink_.emplace(cfg_, task_);
+    sink_.emplace(cfg_, pipeline_);
     run_.results_written = true;
     if (dynamic_) allocator_.initial(model_);
     else model_.assignment().assign_round_robin(layout_.workers);
-    // Placement first: brokers create the partitions the map gives them, ingest routes by it.
-    for (int r : layout_.brokers) ctx_.net.send(r, Tag::partition_map, model_.map().encode());
-    for (int r : layout_.ingest) ctx_.net.send(r, Tag::partition_map, model_.map().encode());
+    for (int p = 0; p < model_.partitions(); ++p) model_.note_owner(model_.owner(p), p);
+    // Placement first: brokers create the partitions the map gives them, ingest and workers
+    // (which send frames on to the next stage) route by it.
+    for (int r = 1; r < layout_.world; ++r) ctx_.net.send(r, Tag::partition_map, model_.map().encode());
     if (!await_brokers_ready()) return abort_job("not every broker took its partitions within 60 s");
     for (int p = 0; p < model_.partitions(); ++p) send_assign(p, model_.partition(p).broker);
     run_.t0_ns = wall_ns();
@@ -131,12 +150,13 @@ class Master {
         next_allocation_s_ = now + kAllocationIntervalS;
         for (const auto& mv : allocator_.step(model_, now - run_.t0, now)) carry_out(mv, now);
       }
-      if (adaptive_ && processing_started_) {
-        const auto changes = adaptive_->step(model_, now - run_.t0, now, wall_ns());
+      if (!adaptive_.empty() && processing_started_) {
         std::set<int> moved;
-        for (const auto& c : changes) {
-          report(c);
-          for (const auto& mv : c.moved) moved.insert(mv.partition);
+        for (auto& group : adaptive_) {
+          for (const auto& c : group.step(model_, now - run_.t0, now, wall_ns())) {
+            report(c);
+            for (const auto& mv : c.moved) moved.insert(mv.partition);
+          }
         }
         for (int p : moved) hand_over(p, now);
       }
@@ -161,11 +181,42 @@ class Master {
     flush_and_ack(true);
     print_status(run_.end);
     if (!failure.empty()) return abort_job(failure);
+    collect_aggregates();
     shutdown_all(false);
     return finish("");
   }
 
  private:
+  /// The stages' group reductions (core/aggregates.h): each stage's live workers and spares that
+  /// served it reduce what the sink stored from them; the first of each group answers. Bounded:
+  /// a group that does not answer in 10 s is left out, and the summary computes its stage from
+  /// the results file instead (and says so).
+  void collect_aggregates() {
+    std::vector<std::vector<int>> members(pipeline_.all().size());
+    std::set<int> asked;
+    for (int r = 1; r < layout_.world; ++r) {  // world ranks: a spawned spare is in no world group
+      const RankRecord& rec = model_.rank(r);
+      if (!rec.alive || (rec.role != Role::worker && rec.role != Role::spare)) continue;
+      for (int s : rec.stages_served) {
+        members[static_cast<std::size_t>(s)].push_back(r);
+        asked.insert(r);
+      }
+    }
+    run_.reduce_members = members;
+    if (asked.empty()) return;
+    const auto body = std::make_shared<const Buffer>(encode_reduce_request(members));
+    for (int r : asked) ctx_.net.send(r, Tag::reduce, body);
+    std::size_t want = 0;
+    for (const auto& m : members) want += m.empty() ? 0 : 1;
+    const double deadline = steady_s() + 10.0;
+    while (run_.reduced.size() < want && steady_s() < deadline) {
+      auto m = ctx_.net.recv_for(0.25);
+      if (!m || m->tag != Tag::aggregates) continue;
+      auto d = ScalarAggregates::decode(m->body);
+      run_.reduced[d.stage] = std::move(d.aggregates);
+    }
+  }
+
   /// Every broker answers the partition map once its partitions exist.
   bool await_brokers_ready() {
     std::size_t ready = 0;
@@ -220,6 +271,15 @@ class Master {
   }
 
   void print_job_line(bool batch) const {
+    if (pipeline_.multi_stage()) {
+      for (const auto& st : pipeline_.all()) {
+        std::cout << "[ride] stage " << st.name() << ": task " << st.cfg->task << " reads " << st.cfg->input << " ("
+                  << st.partitions << " partition(s), " << model_.workers_of(st.index).size() << " worker(s), "
+                  << st.cfg->partitioning << ", " << st.cfg->device << ")"
+                  << (st.cfg->forward.empty() ? std::string() : "; forwards frames where " + st.cfg->forward)
+                  << (st.readers.empty() ? std::string() : st.emit_image ? "; sends its output image on" : "") << std::endl;
+      }
+    }
     if (cfg_.source == "video") {
       std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams
                 << " input(s) from ingest.inputs (cameras sampled at " << fixed(cfg_.fps, 1)
@@ -277,7 +337,7 @@ class Master {
     const auto hb = m.body.read<HeartbeatBody>(0);
     if (hb.phase == RankPhase::running && liveness_.starting(m.source)) liveness_.set_running(m.source);
     model_.rank(m.source).activity = hb;
-    if (adaptive_) adaptive_->on_busy(m.source, hb.compute_s);  // fresher than WORKER_METRICS
+    for (auto& group : adaptive_) group.on_busy(m.source, hb.compute_s);  // fresher than WORKER_METRICS
     // A worker busy on a batch within its allowance is progress, although nothing commits yet.
     if (hb.computing && !straggler_rule_.stuck(hb, group_rate_for(hb))) last_progress_ = now;
   }
@@ -448,6 +508,7 @@ class Master {
     const int model_id = model_.add_spawned_spare();
     RIDE_EXPECTS(id == model_id, "liveness and the job model disagree on the new rank's id");
     ctx_.net.set_heartbeat_targets(model_.live_peers());
+    ctx_.net.send(id, Tag::partition_map, model_.map().encode());
     Start st;
     st.t0_ns = run_.t0_ns;
     ctx_.net.send(id, Tag::start, pod_body(st));
@@ -467,13 +528,14 @@ class Master {
       case Tag::worker_metrics: {
         const auto wm = BodyReader(m.body).pod<WorkerMetrics>();
         load_scaling_.on_worker_metrics(m.source, wm);
-        if (adaptive_) adaptive_->on_busy(m.source, wm.busy_s);
+        for (auto& group : adaptive_) group.on_busy(m.source, wm.busy_s);
         break;
       }
       case Tag::partition_done: {
         const auto d = BodyReader(m.body).pod<PartitionDone>();
         if (static_cast<int>(d.partition) < model_.partitions()) model_.mark_done(static_cast<int>(d.partition));
         last_progress_ = steady_s();
+        seal_drained_stages();
         break;
       }
       case Tag::broker_event: {
@@ -506,6 +568,32 @@ class Master {
     return {};
   }
 
+  /// End of stream, stage by stage: once every partition of a stage's input is done (sealed,
+  /// and committed — a stage commits only after the next topics took what it sends on), the
+  /// topics of the stages reading it take no more frames.
+  void seal_drained_stages() {
+    for (const auto& st : pipeline_.all()) {
+      if (st.input < 0 || stage_sealed_[static_cast<std::size_t>(st.index)]) continue;
+      const task::Stage& from = pipeline_.stage(st.input);
+      bool drained = true;
+      for (int p = from.first_partition; p < from.first_partition + from.partitions && drained; ++p) {
+        drained = model_.partition(p).done;
+      }
+      if (!drained) continue;
+      stage_sealed_[static_cast<std::size_t>(st.index)] = true;
+      for (int broker : layout_.brokers) {
+        std::uint32_t count = 0;
+        BodyWriter parts;
+        for (int p = st.first_partition; p < st.first_partition + st.partitions; ++p) {
+          if (model_.partition(p).broker != broker) continue;
+          parts.pod(static_cast<std::uint32_t>(p));
+          ++count;
+        }
+        if (count > 0) ctx_.net.send(broker, Tag::seal, BodyWriter().pod(count).append(parts).finish());
+      }
+    }
+  }
+
   void on_results(transport::Message& m) {
     const double now = steady_s();
     const Sink::Stored st = sink_->store(m.source, m.body, model_, now, now - run_.t0);
@@ -521,10 +609,16 @@ class Master {
   /// hears that it may commit.
   void flush_and_ack(bool idle) {
     if (!sink_) return;
-    for (const auto& [rank, id] : sink_->flush_if_due(idle, steady_s())) {
+    for (const auto& a : sink_->flush_if_due(idle, steady_s())) {
       ResultsAck ack;
-      ack.batch_id = id;
-      ctx_.net.send(rank, Tag::results_ack, pod_body(ack));
+      ack.batch_id = a.batch_id;
+      BodyWriter w;
+      w.pod(ack);
+      if (!a.fates.empty()) {  // some records were stored before: say which (core/protocol.h, RowFate)
+        w.pod(static_cast<std::uint32_t>(a.fates.size()));
+        w.bytes(a.fates.data(), a.fates.size());
+      }
+      ctx_.net.send(a.rank, Tag::results_ack, w.finish());
     }
   }
 
@@ -615,14 +709,16 @@ class Master {
   RoleContext& ctx_;
   const JobConfig& cfg_;
   const RoleLayout& layout_;
-  const task::Info task_;  ///< what the results file holds: scalar names, objects
+  const task::Pipeline pipeline_;  ///< the stages: tasks, topics, what the results file holds
+  const task::Info task_;          ///< the first stage's task (CAM²'s load policy: one-stage jobs)
+  std::vector<bool> stage_sealed_ = std::vector<bool>(pipeline_.all().size(), false);
   JobModel model_;         ///< the one account of the job (status line, summary, decisions)
   RunRecord run_;          ///< what the summary needs besides the model
   LivenessMonitor liveness_;
   ProgressWatch progress_;
   const StragglerRule straggler_rule_{cfg_.straggler_timeout_s, cfg_.straggler_factor, cfg_.stall_timeout_s};
   LoadScaling load_scaling_;
-  std::optional<AdaptiveGroup> adaptive_ = make_adaptive(cfg_, layout_);
+  std::vector<AdaptiveGroup> adaptive_ = make_adaptive(cfg_, layout_);  ///< one per stage
   const bool dynamic_ = cfg_.allocation == "dynamic";
   DynamicAllocator allocator_{AllocationConfig{cfg_.mode == "batch", cfg_.batch_frames, 2.0, 0.3}};
   double next_allocation_s_ = 0;

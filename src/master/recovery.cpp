@@ -1,5 +1,7 @@
 #include "master/recovery.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace ride {
@@ -29,11 +31,13 @@ RecoveryDecision plan_recovery(JobModel& model, int rank, const std::string& why
     d.spare_lost = true;
     return d;
   }
+  const int stage = std::max(0, model.rank(rank).stage);
   model.declare_dead(rank);  // leaves the group; its partitions still name it as owner
   std::vector<int> spares = model.spares();
   std::vector<std::pair<int, int>> moved;
   try {
-    moved = model.assignment().recover(rank, spares, model.workers());
+    // A spare (shared by every stage) takes them over, or else the survivors of its stage's group.
+    moved = model.assignment().recover(rank, spares, model.workers_of(stage));
   } catch (const Error&) {
     model.failures().push_back(f);
     d.fatal = "rank " + std::to_string(rank) + " (worker) " + why + " and no worker or spare is left";
@@ -41,7 +45,8 @@ RecoveryDecision plan_recovery(JobModel& model, int rank, const std::string& why
   }
   bool all_done = true;
   for (const auto& [p, to] : moved) {
-    model.join_workers(to);  // a spare that takes partitions joins the group
+    model.join_workers(to, model.partition(p).stage);  // a spare that takes partitions joins the group
+    model.note_owner(to, p);
     // A partition already drained (batch) sends no results again: nothing to wait for.
     const bool done = model.partition(p).done;
     f.moved.push_back({p, to, model.epoch(p), done});

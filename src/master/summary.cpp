@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
 
 #include "core/format.h"
 #include "core/log_state.h"
@@ -38,28 +39,89 @@ json scaling_json(const JobModel& model) {
     json j = {{"t_s", e.t_s}, {"action", e.action}, {"worker", e.worker}, {"partitions", e.partitions},
               {"reason", e.reason}};
     if (e.from >= 0) j["from"] = e.from;
+    if (!e.stage.empty()) j["stage"] = e.stage;
     if (e.action == "grow") j["first_commit_after_s"] = e.first_commit_after_s >= 0 ? json(e.first_commit_after_s) : json(nullptr);
     out.push_back(j);
   }
   return out;
 }
 
+std::string rank_list(const std::set<int>& ranks) {
+  std::string out;
+  for (int r : ranks) out += (out.empty() ? "" : ", ") + std::to_string(r);
+  return out;
+}
+
+/// A stage's aggregates (core/aggregates.h) into the results file: its group's reduction, plus
+/// the stored rows of ranks outside the group (they died or left before the end) from the file;
+/// every row counted once, by the rank it was stored from. Returns what the summary says of them.
+json write_stage_aggregates(const RunRecord& run, int stage, const ResultFile& rf) {
+  const task::Stage& st = run.pipeline->stage(stage);
+  const std::vector<int> members = static_cast<std::size_t>(stage) < run.reduce_members.size()
+                                       ? run.reduce_members[static_cast<std::size_t>(stage)]
+                                       : std::vector<int>{};
+  const auto reduced = run.reduced.find(stage);
+  const bool group = reduced != run.reduced.end();
+  ScalarAggregates total(static_cast<std::size_t>(run.cfg->streams), st.own_scalars);
+  if (group) total.merge(reduced->second);
+  std::set<int> from_file;
+  const bool noop = st.task.info.name == "noop";
+  for (const auto& r : rf.rows) {
+    if (r.status != ResultStatus::ok || noop) continue;
+    if (group && std::find(members.begin(), members.end(), r.worker_rank) != members.end()) continue;
+    total.add(r.stream, r.scalars.data());
+    from_file.insert(r.worker_rank);
+  }
+  std::vector<AggregateRow> rows;
+  for (std::size_t s = 0; s < total.streams(); ++s) {
+    for (std::size_t k = 0; k < total.scalars(); ++k) {
+      if (total.count(s, k) == 0) continue;
+      rows.push_back({static_cast<std::uint32_t>(s), st.task.info.scalars[k], total.count(s, k), total.sum(s, k),
+                      total.min(s, k), total.max(s, k)});
+    }
+  }
+  std::string source;
+  if (group) {
+    source = "group reduction of stage " + st.name() + " over its survivors (ranks " +
+             rank_list(std::set<int>(members.begin(), members.end())) +
+             "; MPI_Comm_create_group + MPI_Reduce)";
+    if (!from_file.empty()) source += " + the stored rows of ranks " + rank_list(from_file) + " (gone before the end), from the results file";
+  } else {
+    source = members.empty() ? "the results file (no live rank of the stage's group at the end)"
+                             : "the results file (the stage's group reduction did not answer)";
+  }
+  append_aggregates(run.cfg->results_path, run.pipeline->multi_stage() ? st.name() : std::string(), rows, source);
+  json members_json = members;
+  return {{"source", source}, {"group_members", members_json}, {"reduced", group}, {"rows", rows.size()}};
+}
+
 }  // namespace
 
 std::string status_line(const JobModel& model, double job_s, double fps, std::int64_t now_ns) {
   JobTotals t = model.totals(now_ns);
+  // What entered the job and what its first stage(s) processed; later stages after the line.
+  std::uint64_t processed = 0;
+  std::string stages;
+  for (int st = 0; st < model.stages() && static_cast<std::size_t>(st) < model.stage_processed.size(); ++st) {
+    if (model.entry_stage(st)) processed += model.stage_processed[static_cast<std::size_t>(st)];
+    if (model.stages() > 1) {
+      stages.push_back(' ');
+      stages.append(std::to_string(model.stage_processed[static_cast<std::size_t>(st)]));
+    }
+  }
   // Broker metrics may be a fraction of a second older than the sink's own count.
-  t.ingested = std::max(t.ingested, model.processed);
+  t.ingested = std::max(t.ingested, processed);
   char line[256];
   std::snprintf(line, sizeof line,
                 "[ride] t=%6.1fs ingested %8llu processed %8llu committed %8llu lag %6llu "
                 "(%5.1f s) ring %7.1f MB spill %7.1f MB %7.1f fps",
                 job_s, static_cast<unsigned long long>(t.ingested),
-                static_cast<unsigned long long>(model.processed),
+                static_cast<unsigned long long>(processed),
                 static_cast<unsigned long long>(t.committed),
-                static_cast<unsigned long long>(t.ingested - std::min(t.ingested, t.committed)), t.lag_s,
+                static_cast<unsigned long long>(t.lag_frames), t.lag_s,
                 static_cast<double>(t.ring_bytes) / 1e6, static_cast<double>(t.spill_bytes) / 1e6, fps);
-  return std::string(line) + (t.partition_states.empty() ? "" : "  [" + t.partition_states + "]");
+  return std::string(line) + (stages.empty() ? "" : "  stages" + stages) +
+         (t.partition_states.empty() ? "" : "  [" + t.partition_states + "]");
 }
 
 int finish_run(const RunRecord& run, const std::string& failure) {
@@ -70,16 +132,66 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   ResultCheck check;
   std::uint64_t rows = 0;
   std::vector<double> latency_ms;
-  if (run.results_written) {
-    const ResultFile rf = read_results(cfg_.results_path);
+  // Every stage re-read from the file: what entered it (ingest's frames, or the keys its input
+  // stage stored as forwarded), what it stored, lost and duplicated.
+  struct StageAccount {
+    ResultCheck check;
+    std::uint64_t rows = 0, forwarded = 0;
+  };
+  std::vector<StageAccount> stage_accounts;
+  const bool multi = run.pipeline && run.pipeline->multi_stage();
+  std::vector<ResultFile> files;  ///< by stage (one-stage jobs: the root tables)
+  if (run.results_written && !multi) {
+    files.push_back(read_results(cfg_.results_path));
+    const ResultFile& rf = files.back();
     rows = rf.rows.size();
     check = check_results(rf.rows, run.expected);
     latency_ms.reserve(rf.rows.size());
     for (const auto& r : rf.rows) latency_ms.push_back(static_cast<double>(r.processed_ns - r.capture_ns) / 1e6);
+    stage_accounts.push_back({check, rows, 0});
+  } else if (run.results_written) {
+    const auto& stages = run.pipeline->all();
+    std::vector<std::vector<std::pair<std::uint32_t, std::uint64_t>>> forwarded_keys(stages.size());
+    files.resize(stages.size());
+    for (const auto& st : stages) files[static_cast<std::size_t>(st.index)] = read_results(cfg_.results_path, st.name());
+    for (const auto& st : stages) {
+      const ResultFile& rf = files[static_cast<std::size_t>(st.index)];
+      if (!st.has_forwarded_column()) continue;
+      auto& keys = forwarded_keys[static_cast<std::size_t>(st.index)];
+      for (const auto& r : rf.rows) {
+        if (r.status == ResultStatus::ok && r.scalars[st.own_scalars] == 1.0) keys.emplace_back(r.stream, r.sequence);
+      }
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    }
+    stage_accounts.resize(stages.size());
+    for (const auto& st : stages) {
+      const ResultFile& rf = files[static_cast<std::size_t>(st.index)];
+      StageAccount& a = stage_accounts[static_cast<std::size_t>(st.index)];
+      a.rows = rf.rows.size();
+      a.check = st.input < 0 ? check_results(rf.rows, run.expected)
+                             : check_result_keys(rf.rows, forwarded_keys[static_cast<std::size_t>(st.input)]);
+      a.forwarded = forwarded_keys[static_cast<std::size_t>(st.index)].size();
+      rows += a.rows;
+      // End-to-end latency: capture to the result of the last stage on a frame's way.
+      if (st.readers.empty()) {
+        for (const auto& r : rf.rows) latency_ms.push_back(static_cast<double>(r.processed_ns - r.capture_ns) / 1e6);
+      }
+    }
+    // The job's totals: what entered the pipeline (its first stage's frames), what was lost or
+    // duplicated anywhere along it.
+    check = stage_accounts[static_cast<std::size_t>(run.pipeline->ingest_readers().front())].check;
+    check.lost = check.duplicates = check.unexpected = 0;
+    for (const auto& a : stage_accounts) {
+      check.lost += a.check.lost;
+      check.duplicates += a.check.duplicates;
+      check.unexpected += a.check.unexpected;
+    }
   }
   std::uint64_t ingested = 0, committed = 0, in_brokers = 0;
   for (const auto& [s, n] : run.expected) ingested += n;
   for (int p = 0; p < model.partitions(); ++p) {
+    if (!model.entry_stage(model.partition(p).stage)) continue;  // what entered the job
     committed += model.partition(p).metrics.committed;
     in_brokers += model.partition(p).metrics.end_offset;
   }
@@ -99,6 +211,7 @@ int finish_run(const RunRecord& run, const std::string& failure) {
 
   const double elapsed = run.end - run.t0;
   const double processing = run.processing_started ? run.end - run.processing_t0 : 0.0;
+
   // Mean frame size: what ingest published (real inputs have their own sizes), else the config.
   double ingest_bytes = 0;
   for (const auto& j : run.ingest_reports) ingest_bytes += j.value("bytes", 0.0);
@@ -111,7 +224,13 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   s["status"] = failure.empty() && errors_.empty() && lost == 0 && check.duplicates == 0 ? "ok" : "failed";
   s["errors"] = errors_;
   s["mode"] = cfg_.mode;
-  s["task"] = cfg_.task;
+  if (multi) {
+    std::string tasks;
+    for (const auto& st : run.pipeline->all()) tasks += (tasks.empty() ? "" : ",") + st.cfg->task;
+    s["task"] = tasks;
+  } else {
+    s["task"] = cfg_.task;
+  }
   s["config"] = cfg_.to_ini();
   s["results_path"] = cfg_.results_path;
   s["ranks"] = ranks_json(model);
@@ -260,6 +379,62 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   s["replenished"] = run.replenished;
   s["scaling"] = scaling_json(model);
   s["allocation"] = run.allocation;
+  // Per stage: what entered it, what it processed and sent on, lost and duplicates (from the
+  // results file), its group, its rate and its worst lag.
+  {
+    json stages = json::object();
+    const double window = cfg_.mode == "batch" ? processing : elapsed;
+    const int n = run.pipeline ? run.pipeline->stages() : 1;
+    for (int si = 0; si < n; ++si) {
+      const StageAccount a = static_cast<std::size_t>(si) < stage_accounts.size() ? stage_accounts[static_cast<std::size_t>(si)] : StageAccount{};
+      const std::string name = run.pipeline ? run.pipeline->stage(si).name() : std::string("main");
+      std::uint64_t lag_frames = 0;
+      double lag_s = 0;
+      for (int p = 0; p < model.partitions(); ++p) {
+        if (model.partition(p).stage != si) continue;
+        lag_frames = std::max(lag_frames, model.partition(p).peaks.lag_frames);
+        lag_s = std::max(lag_s, model.partition(p).peaks.lag_s);
+      }
+      json ranks = json::array();
+      for (int r : model.workers_of(si)) ranks.push_back(r);
+      const std::uint64_t stage_processed = a.check.unique - std::min(a.check.unique, a.check.dropped);
+      json j = {{"frames_in", a.check.expected},
+                {"processed", stage_processed},
+                {"forwarded", a.forwarded},
+                {"lost", a.check.lost},
+                {"duplicates", a.check.duplicates},
+                {"failed", a.check.failed},
+                {"dropped", a.check.dropped},
+                {"unexpected", a.check.unexpected},
+                {"result_rows", a.rows},
+                {"workers", ranks.size()},
+                {"worker_ranks", ranks},
+                {"fps", window > 0 ? static_cast<double>(stage_processed) / window : 0.0},
+                {"lag", lag_frames},
+                {"lag_s", lag_s}};
+      if (run.pipeline && static_cast<std::size_t>(si) < files.size()) {
+        try {
+          j["aggregates"] = write_stage_aggregates(run, si, files[static_cast<std::size_t>(si)]);
+        } catch (const std::exception& e) {
+          errors_.push_back(std::string("writing the aggregates of stage ") + name + ": " + e.what());
+          s["errors"] = errors_;
+          s["status"] = "failed";
+        }
+      }
+      if (run.pipeline) {
+        const task::Stage& st = run.pipeline->stage(si);
+        j["task"] = st.cfg->task;
+        j["input"] = st.cfg->input;
+        j["partitions"] = {st.first_partition, st.first_partition + st.partitions};
+        if (!st.cfg->forward.empty()) j["forward"] = st.cfg->forward;
+        j["emit"] = st.cfg->emit;
+        j["device"] = st.cfg->device;
+        j["threads"] = st.cfg->threads;
+      }
+      stages[name] = j;
+    }
+    s["stages"] = stages;
+  }
 
   std::cout << "[ride] done in " << fixed(elapsed, 2) << " s: ingested " << ingested
             << ", processed " << processed << ", committed " << committed << ", lost "
@@ -269,6 +444,14 @@ int finish_run(const RunRecord& run, const std::string& failure) {
             << fixed(s["throughput_MBps"].get<double>(), 1) << " MB/s"
             << (cfg_.mode == "batch" ? " over " + fixed(processing, 2) + " s of processing" : "")
             << ")\n";
+  if (multi) {
+    for (const auto& [name, st] : s["stages"].items()) {
+      std::cout << "[ride]   stage " << name << " (" << st.value("task", "") << "): in " << st["frames_in"]
+                << ", processed " << st["processed"] << ", forwarded " << st["forwarded"] << ", lost "
+                << st["lost"] << ", duplicates " << st["duplicates"] << ", " << st["workers"] << " worker(s), "
+                << fixed(st.value("fps", 0.0), 1) << " fps\n";
+    }
+  }
   for (const auto& w : workers) {
     std::cout << "[ride]   worker rank " << w["rank"] << ": " << w["processed"] << " frames, "
               << fixed(w.value("fps", 0.0), 1) << " fps\n";

@@ -10,8 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/aggregates.h"
 #include "core/config.h"
 #include "master/job_model.h"
+#include "task/pipeline.h"
 
 namespace ride {
 
@@ -22,6 +24,7 @@ std::string status_line(const JobModel& model, double job_s, double fps, std::in
 struct RunRecord {
   const JobConfig* cfg = nullptr;
   const JobModel* model = nullptr;
+  const task::Pipeline* pipeline = nullptr;        ///< the stages (null: read as one stage)
   std::vector<nlohmann::json> ingest_reports;      ///< INGEST_DONE of every ingest rank that reported
   std::size_t ingest_ranks = 0;                    ///< how many there are
   std::map<int, nlohmann::json> final_reports;     ///< FINAL_REPORT by rank
@@ -33,6 +36,10 @@ struct RunRecord {
   bool processing_started = false;
   bool results_written = false;                    ///< the results file exists (the sink opened it)
   nlohmann::json allocation = nlohmann::json::object();  ///< topic.allocation, its moves, idle time
+  /// The stages' group reductions at the end: members by stage (empty: none asked), and what
+  /// each stage's group sent back (absent: it did not answer).
+  std::vector<std::vector<int>> reduce_members;
+  std::map<int, ScalarAggregates> reduced;
 };
 
 /// Re-reads the results file, checks it against what was ingested, prints the digest, writes

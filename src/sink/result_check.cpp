@@ -81,4 +81,46 @@ ResultCheck check_results(const std::vector<ResultRecord>& rows,
   return check;
 }
 
+ResultCheck check_result_keys(const std::vector<ResultRecord>& rows,
+                              std::vector<std::pair<std::uint32_t, std::uint64_t>> expected_keys) {
+  ResultCheck check;
+  std::sort(expected_keys.begin(), expected_keys.end());
+  expected_keys.erase(std::unique(expected_keys.begin(), expected_keys.end()), expected_keys.end());
+  check.expected = expected_keys.size();
+  std::vector<Key> keys;
+  keys.reserve(rows.size());
+  for (const auto& r : rows) keys.push_back({r.stream, r.status, r.sequence});
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    return a.stream != b.stream ? a.stream < b.stream : a.sequence < b.sequence;
+  });
+  std::size_t e = 0;
+  for (std::size_t i = 0; i < keys.size();) {
+    const std::pair<std::uint32_t, std::uint64_t> key{keys[i].stream, keys[i].sequence};
+    std::size_t end = i;
+    bool any_ok = false, any_dropped = false;
+    while (end < keys.size() && keys[end].stream == key.first && keys[end].sequence == key.second) {
+      any_ok = any_ok || keys[end].status == ResultStatus::ok;
+      any_dropped = any_dropped || keys[end].status == ResultStatus::dropped;
+      ++end;
+    }
+    while (e < expected_keys.size() && expected_keys[e] < key) {
+      if (check.first_lost.size() < kMaxReportedLost) check.first_lost.push_back(expected_keys[e]);
+      ++e;
+    }
+    const std::uint64_t group = end - i;
+    if (e < expected_keys.size() && expected_keys[e] == key) {
+      ++check.unique;
+      check.duplicates += group - 1;
+      if (!any_ok) ++(any_dropped ? check.dropped : check.failed);
+      ++e;
+    } else {
+      check.unexpected += group;
+    }
+    i = end;
+  }
+  for (; e < expected_keys.size() && check.first_lost.size() < kMaxReportedLost; ++e) check.first_lost.push_back(expected_keys[e]);
+  check.lost = check.expected - check.unique;
+  return check;
+}
+
 }  // namespace ride

@@ -34,4 +34,9 @@ constexpr std::size_t kMaxReportedLost = 20;
 ResultCheck check_results(const std::vector<ResultRecord>& rows,
                           const std::map<std::uint32_t, std::uint64_t>& expected_per_stream);
 
+/// @brief The same against an explicit set of keys (a later stage of a pipeline expects exactly
+/// the keys its input stage forwarded). `expected_keys` need not be sorted; repeats count once.
+ResultCheck check_result_keys(const std::vector<ResultRecord>& rows,
+                              std::vector<std::pair<std::uint32_t, std::uint64_t>> expected_keys);
+
 }  // namespace ride

@@ -88,42 +88,64 @@ TaskRegistry& registry_for(const JobConfig& cfg) {
 }
 
 ResolvedTask resolve_task(const TaskRegistry& registry, const JobConfig& cfg) {
+  if (!cfg.stages.empty()) return resolve_task(registry, cfg, cfg.stages.front());
+  StageConfig single;  // a JobConfig built in code, not parsed: its [task] is the one stage
+  single.task = cfg.task;
+  single.params = cfg.params;
+  single.partitioning = cfg.partitioning;
+  single.device = cfg.device;
+  return resolve_task(registry, cfg, single);
+}
+
+ResolvedTask resolve_task(const TaskRegistry& registry, const JobConfig& cfg, const StageConfig& stage) {
   ResolvedTask out;
-  out.task = registry.find(cfg.task);
+  const std::string task_key = stage.key("task");
+  out.task = registry.find(stage.task);
   if (!out.task) {
     std::string names;
     for (const auto& n : registry.names()) names += (names.empty() ? "" : ", ") + n;
-    throw ConfigError("bad value for " + cfg.where("task.name") + ": unknown task '" + cfg.task +
+    throw ConfigError("bad value for " + cfg.where(task_key) + ": unknown task '" + stage.task +
                       "'; available: " + names + " ('ride tasks' describes them)");
   }
   out.info = out.task->info();
   for (const auto& p : out.info.params) out.params[p.name] = p.default_value;
-  for (const auto& [key, value] : cfg.params) {
+  for (const auto& [key, value] : stage.params) {
     if (!out.params.count(key)) {
       std::string declared;
       for (const auto& p : out.info.params) declared += (declared.empty() ? "" : ", ") + p.name;
-      throw ConfigError("unknown key " + cfg.where("params." + key) + ": task '" + cfg.task +
+      throw ConfigError("unknown key " + cfg.where(stage.key("params." + key)) + ": task '" + stage.task +
                         "' has " + (declared.empty() ? "no parameters" : "parameters " + declared));
     }
     out.params[key] = value;
   }
-  if (out.info.state == State::per_stream && cfg.partitioning != "key") {
-    throw ConfigError("bad value for " + cfg.where("ingest.partitioning") + ": task '" + cfg.task +
+  if (out.info.state == State::per_stream && stage.partitioning != "key") {
+    throw ConfigError("bad value for " + cfg.where(stage.key("partitioning")) + ": task '" + stage.task +
                       "' keeps state per stream, so every frame of a stream must reach the same "
-                      "partition in order: set ingest.partitioning = key");
+                      "partition in order: set " + stage.key("partitioning") + " = key");
   }
-  if (cfg.device == "gpu" && !out.info.gpu) {
-    throw ConfigError("bad value for " + cfg.where("worker.device") + ": task '" + cfg.task +
+  if (stage.device == "gpu" && !out.info.gpu) {
+    throw ConfigError("bad value for " + cfg.where(stage.key("device")) + ": task '" + stage.task +
                       "' has no GPU path (use cpu or auto)");
   }
-  if (cfg.device == "cpu" && !out.info.cpu) {
-    throw ConfigError("bad value for " + cfg.where("worker.device") + ": task '" + cfg.task +
+  if (stage.device == "cpu" && !out.info.cpu) {
+    throw ConfigError("bad value for " + cfg.where(stage.key("device")) + ": task '" + stage.task +
                       "' has no CPU path (use gpu or auto)");
   }
   return out;
 }
 
 void check_task_params(const ResolvedTask& t, const JobConfig& cfg) {
+  if (!cfg.stages.empty()) {
+    check_task_params(t, cfg, cfg.stages.front());
+    return;
+  }
+  StageConfig single;
+  single.task = cfg.task;
+  single.params = cfg.params;
+  check_task_params(t, cfg, single);
+}
+
+void check_task_params(const ResolvedTask& t, const JobConfig& cfg, const StageConfig& stage) {
   Setup setup;
   setup.params = t.params;
   setup.device = t.info.cpu ? Device::cpu : Device::gpu;
@@ -132,10 +154,11 @@ void check_task_params(const ResolvedTask& t, const JobConfig& cfg) {
     (void)t.task->create(setup);
   } catch (const std::exception& e) {
     std::string where;
-    for (const auto& [key, value] : cfg.params) {
-      where += (where.empty() ? "" : ", ") + cfg.where("params." + key);
+    for (const auto& [key, value] : stage.params) {
+      where += (where.empty() ? "" : ", ") + cfg.where(stage.key("params." + key));
     }
-    throw ConfigError("task '" + cfg.task + "' refused its parameters" +
+    throw ConfigError("task '" + stage.task + "'" + (stage.single ? "" : " (stage " + stage.name + ")") +
+                      " refused its parameters" +
                       (where.empty() ? std::string(" (all defaults)") : " (" + where + ")") + ": " +
                       e.what());
   }

@@ -49,10 +49,14 @@ struct ResolvedTask {
 /// task without ingest.partitioning = key, worker.device = gpu for a task without a GPU path.
 /// Parameter values themselves are checked by creating an instance (check_task_params).
 ResolvedTask resolve_task(const TaskRegistry& registry, const JobConfig& cfg);
+/// The same for one stage of the job (its task, [stage.NAME.params], partitioning, device);
+/// errors name the stage's keys.
+ResolvedTask resolve_task(const TaskRegistry& registry, const JobConfig& cfg, const StageConfig& stage);
 
 /// Creates one CPU instance to let the task check its parameter values; a refusal becomes a
 /// ConfigError naming the [params] keys' origins.
 void check_task_params(const ResolvedTask& t, const JobConfig& cfg);
+void check_task_params(const ResolvedTask& t, const JobConfig& cfg, const StageConfig& stage);
 
 /// Text for `ride tasks`: every task with its summary, state, devices, outputs and parameters.
 std::string describe_tasks(const TaskRegistry& registry);

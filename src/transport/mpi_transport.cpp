@@ -53,6 +53,10 @@ struct Transport::Impl {
   std::map<int, std::pair<int, int>> route;  ///< peer id -> (link index, rank in its comm)
   std::size_t next_link = 0;                 ///< probe start, rotated for fairness
   MPI_Comm control = MPI_COMM_NULL;
+  /// A duplicate of MPI_COMM_WORLD for collectives (group reductions, start-up gathers): their
+  /// internal messages must never meet the roles' probes for any tag on MPI_COMM_WORLD, which
+  /// would take them as messages of their own (a group reduction hung that way).
+  MPI_Comm collectives = MPI_COMM_NULL;
   std::vector<int> control_members;
 
   void add_link(MPI_Comm comm, std::vector<int> ids, int self) {
@@ -205,6 +209,7 @@ Transport::Transport(int* argc, char*** argv, double send_timeout_s) : impl_(new
   for (int r = 0; r < size_; ++r) ids[static_cast<std::size_t>(r)] = r;
   impl_->add_link(MPI_COMM_WORLD, ids, rank_);
   impl_->add_heartbeat_link(MPI_COMM_WORLD, ids, rank_);
+  RIDE_MPI_TRY(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->collectives), "duplicating the world for collectives");
   char name[MPI_MAX_PROCESSOR_NAME];
   int len = 0;
   MPI_Get_processor_name(name, &len);
@@ -597,6 +602,41 @@ void Transport::finalize(int exit_code, double timeout_s) {
     std::_Exit(exit_code);
   }).detach();
   MPI_Finalize();
+}
+
+std::vector<int> Transport::allgather_int(int value) {
+  std::vector<int> out(static_cast<std::size_t>(size_), 0);
+  const int rc = MPI_Allgather(&value, 1, MPI_INT, out.data(), 1, MPI_INT, impl_->collectives);
+  RIDE_EXPECTS(rc == MPI_SUCCESS, "MPI_Allgather failed (" << rc << ")");
+  return out;
+}
+
+bool Transport::reduce_group(const std::vector<int>& members, int tag, std::vector<double>& sums,
+                             std::vector<double>& mins, std::vector<double>& maxs) {
+  RIDE_EXPECTS(!members.empty() && std::find(members.begin(), members.end(), rank_) != members.end(),
+               "rank " << rank_ << " is not in the group it reduces over");
+  MPI_Group world = MPI_GROUP_NULL, group = MPI_GROUP_NULL;
+  MPI_Comm_group(impl_->collectives, &world);
+  MPI_Group_incl(world, static_cast<int>(members.size()), members.data(), &group);
+  MPI_Comm comm = MPI_COMM_NULL;
+  const int rc = MPI_Comm_create_group(impl_->collectives, group, tag, &comm);
+  MPI_Group_free(&group);
+  MPI_Group_free(&world);
+  RIDE_EXPECTS(rc == MPI_SUCCESS && comm != MPI_COMM_NULL, "MPI_Comm_create_group failed (" << rc << ")");
+  int me = 0;
+  MPI_Comm_rank(comm, &me);
+  const bool root = me == 0;
+  auto reduce = [&](std::vector<double>& v, MPI_Op op) {
+    const int n = static_cast<int>(v.size());
+    const int r = root ? MPI_Reduce(MPI_IN_PLACE, v.data(), n, MPI_DOUBLE, op, 0, comm)
+                       : MPI_Reduce(v.data(), nullptr, n, MPI_DOUBLE, op, 0, comm);
+    RIDE_EXPECTS(r == MPI_SUCCESS, "MPI_Reduce over a group of " << members.size() << " failed (" << r << ")");
+  };
+  reduce(sums, MPI_SUM);
+  reduce(mins, MPI_MIN);
+  reduce(maxs, MPI_MAX);
+  MPI_Comm_free(&comm);
+  return root;
 }
 
 void Transport::abort(int code) {

@@ -101,6 +101,17 @@ class Transport {
   std::string replenish(const std::string& program, const std::vector<std::string>& args,
                         int count, int first_id, double timeout_s, int exit_code);
 
+  /// Collective over the world (every rank calls it once, at start-up, before roles run): each
+  /// rank's `value`, by rank.
+  std::vector<int> allgather_int(int value);
+  /// Collective over `members` (world ranks, ascending, the same list on each; every member
+  /// calls it, nobody else: a survivors' communicator made with MPI_Comm_create_group, `tag`
+  /// telling concurrent groups apart): element-wise sums of `sums`, minima of `mins` and maxima
+  /// of `maxs` (the same lengths on every member) end up in members.front()'s vectors; returns
+  /// true there. A group reduction of a stage's workers (task/pipeline.h, group aggregates).
+  bool reduce_group(const std::vector<int>& members, int tag, std::vector<double>& sums,
+                    std::vector<double>& mins, std::vector<double>& maxs);
+
   /// Ends the job hard (MPI_Abort): only for a master that cannot continue.
   [[noreturn]] void abort(int code);
   /// MPI_Finalize, bounded: Open MPI 4.1's finalize waits in a fence over every process, which

@@ -12,13 +12,18 @@
 #include <iostream>
 #include <map>
 #include <thread>
+#include <array>
+#include <tuple>
 
 #include "core/checksum.h"
 #include "core/clock.h"
 #include "core/process_stats.h"
+#include "core/aggregates.h"
+#include "core/partition_map.h"
 #include "core/results_codec.h"
 #include "kernels/common/cuda_device.h"
 #include "kernels/stddev/stddev.h"
+#include "task/pipeline.h"
 #include "task/registry.h"
 #include "sink/result_store.h"
 
@@ -78,8 +83,10 @@ class Worker {
       : ctx_(ctx),
         heartbeat_(ctx),
         spare_(spare),
-        task_(task::resolve_task(task::registry_for(ctx.cfg), ctx.cfg)),
-        use_gpu_(resolve_device(ctx, task_.info)) {}
+        pipeline_(task::registry_for(ctx.cfg), ctx.cfg, ctx.layout) {
+    for (const auto& st : pipeline_.all()) use_gpu_.push_back(resolve_device(ctx, *st.cfg, st.task.info));
+    stage_processed_.assign(pipeline_.all().size(), 0);
+  }
 
   int run() {
     send_hello(ctx_);
@@ -126,12 +133,16 @@ class Worker {
                              {"fps", span > 0 ? static_cast<double>(processed_) / span : 0.0},
                              {"compute_fps", busy_s_ > 0 ? static_cast<double>(processed_) / busy_s_ : 0.0},
                              {"fenced", fenced_},
+                             {"forwarded", forwarded_},
+                             {"forward_refused", forward_refused_},
+                             {"stage_processed", stage_counts()},
                              {"partitions", parts}});
     return 0;
   }
 
  private:
   struct Owned {
+    int stage = 0;
     std::uint32_t epoch = 0;
     int broker = -1;
     std::uint64_t next_fetch = kFromCommitted;
@@ -148,16 +159,53 @@ class Worker {
     FetchReply reply;
     Batch batch;
   };
+  /// A processed frame's own scalars, counted in the stage's aggregates once the sink has
+  /// stored its row from this rank.
+  struct Tally {
+    std::uint32_t record = 0, stream = 0;
+    std::array<double, task::kMaxScalars> values{};
+  };
   struct AwaitingAck {
-    std::uint32_t partition, epoch;
-    std::uint64_t end_offset;
+    std::uint32_t partition = 0, epoch = 0;
+    std::uint64_t end_offset = 0;
+    int stage = 0;
+    std::vector<Tally> tallies;  ///< whatever becomes of the partition: rows stored from this rank count
+  };
+  /// A frame a stage may send on: built by the compute thread (its produce header names the
+  /// partition once it is sent), sent once the sink has answered for its record.
+  struct Outgoing {
+    std::uint32_t record = 0;  ///< index of its record in the batch
+    bool decision = false;     ///< this run's `forward` decision (a stored duplicate's wins)
+    std::uint32_t stream = 0;
+    std::uint64_t sequence = 0;
+    std::shared_ptr<Buffer> body;
   };
   /// What the compute thread hands back: the RESULTS body and its counts.
   struct Computed {
+    std::vector<Tally> tallies;
     Buffer body;
     ResultsHeader header;
     std::uint64_t processed = 0, failed = 0, dropped = 0;
     double seconds = 0;
+    int stage = 0;
+    std::vector<Outgoing> outgoing;
+  };
+  /// A batch whose results went to the sink: it commits once they are durable and every frame
+  /// it sends on is in the next stage's topic, in order with the partition's other batches.
+  struct Pending {
+    std::uint64_t batch_id = 0;
+    std::uint32_t epoch = 0;
+    std::uint64_t end_offset = 0;
+    bool results_acked = false;
+    int forwards_pending = 0;  ///< queued or sent, not yet acknowledged by a broker
+    int stage = 0;
+    std::vector<Outgoing> outgoing;
+  };
+  struct Forward {  ///< a produce to a next stage's broker, waiting for room in its window
+    int broker = -1;
+    std::uint32_t from_partition = 0;
+    std::uint64_t batch_id = 0;
+    BufferPtr body;
   };
 
   void handle(transport::Message& m) {
@@ -165,9 +213,12 @@ class Worker {
       case Tag::assign: on_assign(BodyReader(m.body).pod<Assign>()); break;
       case Tag::fetch_reply: on_fetch_reply(m.source, BodyReader(m.body).pod<FetchReply>()); break;
       case Tag::fetch_frame: on_frame(m.source, std::move(m.body)); break;
-      case Tag::results_ack: on_results_ack(BodyReader(m.body).pod<ResultsAck>()); break;
+      case Tag::results_ack: on_results_ack(m.body); break;
+      case Tag::produce_ack: on_forward_ack(m.source, BodyReader(m.body).pod<ProduceAck>()); break;
       case Tag::commit_ack: on_commit_ack(BodyReader(m.body).pod<CommitAck>()); break;
       case Tag::stand_down: stand_down(); break;
+      case Tag::partition_map: broker_map_ = PartitionMap::decode(m.body); break;
+      case Tag::reduce: reduce_groups(decode_reduce_request(m.body)); break;
       case Tag::shutdown: stop_ = true; break;
       default: break;
     }
@@ -175,6 +226,7 @@ class Worker {
 
   void on_assign(const Assign& a) {
     if (stood_down_) return;
+    forget_pending(a.partition);  // batches of an earlier epoch can commit nothing now
     if (a.owner != ctx_.net.rank()) {
       // The partition is someone else's now (a move the master decided): the brokers fence
       // this rank's epoch too; drop it here at once.
@@ -188,6 +240,7 @@ class Worker {
     }
     Owned& o = owned_[a.partition];
     o = Owned{};
+    o.stage = pipeline_.stage_of_partition(static_cast<int>(a.partition));
     o.epoch = a.epoch;
     o.broker = a.broker;
     o.next_fetch = a.start_offset;
@@ -205,10 +258,24 @@ class Worker {
     owned_.clear();
     ready_.clear();
     awaiting_.clear();
+    pending_.clear();
+    outbox_.clear();
+  }
+
+  void forget_pending(std::uint32_t partition) {
+    pending_.erase(partition);
+    std::erase_if(outbox_, [&](const Forward& f) { return f.from_partition == partition; });
+  }
+
+  /// Frames for the next stage wait for room in its brokers' windows: this stage takes no new
+  /// work meanwhile, so a slow stage slows the one before it (backpressure across stages).
+  bool forwards_backed_up() const {
+    return outbox_.size() >= static_cast<std::size_t>(ctx_.cfg.max_in_flight);
   }
 
   void issue_fetches() {
     if (steady_s() < fetch_after_s_) return;  // worker.start_delay_s: a late start
+    if (forwards_backed_up()) return;
     for (auto& [p, o] : owned_) {
       // At most one fetch in flight and one batch queued per partition: the next batch travels
       // while this one is processed, and memory stays bounded when processing is slower.
@@ -278,7 +345,7 @@ class Worker {
       complete(std::move(c));
       return true;
     }
-    if (ready_.empty()) return false;
+    if (ready_.empty() || forwards_backed_up()) return false;
     Batch batch = std::move(ready_.front());
     ready_.pop_front();
     if (auto o = owned_.find(batch.partition); o != owned_.end()) --o->second.queued_batches;
@@ -334,18 +401,18 @@ class Worker {
     ctx_.net.send(0, Tag::worker_metrics, pod_body(m));
   }
 
-  /// worker.device: true to run the task on a CUDA device. gpu without a device is an error
-  /// (the job ends naming it); auto uses the GPU when the task has a GPU path and the host a
-  /// device, and says so when it falls back to the CPU.
-  static bool resolve_device(RoleContext& ctx, const task::Info& info) {
-    if (ctx.cfg.device == "cpu") return false;
-    if (ctx.cfg.device == "auto" && !info.gpu) return false;
+  /// A stage's device (worker.device, or stage.NAME.device): true to run its task on a CUDA
+  /// device. gpu without a device is an error (the job ends naming it); auto uses the GPU when
+  /// the task has a GPU path and the host a device, and says so when it falls back to the CPU.
+  static bool resolve_device(RoleContext& ctx, const StageConfig& stage, const task::Info& info) {
+    if (stage.device == "cpu") return false;
+    if (stage.device == "auto" && !info.gpu) return false;
     if (kernels::cuda_device_count() > 0) return true;
-    RIDE_EXPECTS(ctx.cfg.device != "gpu", "worker.device=gpu but host " << ctx.net.host()
+    RIDE_EXPECTS(stage.device != "gpu", stage.key("device") << "=gpu but host " << ctx.net.host()
                                               << " has no usable CUDA device"
                                               << (kernels::cuda_compiled() ? "" : " (no CUDA build)"));
     if (!ctx.layout.workers.empty() && ctx.net.rank() == ctx.layout.workers.front()) {
-      std::cout << "[ride] worker.device=auto: no CUDA device on " << ctx.net.host()
+      std::cout << "[ride] " << stage.key("device") << "=auto: no CUDA device on " << ctx.net.host()
                 << ", the task runs on the CPU" << std::endl;
     }
     return false;
@@ -359,19 +426,61 @@ class Worker {
     return ctx_.net.rank();
   }
 
-  /// The task instance for a stream: one per worker for a stateless task, one per stream for a
-  /// stateful one (created on first use, on the compute thread, after the device is bound).
-  task::Instance& instance_for(std::uint32_t stream) {
-    auto& slot = task_.info.state == task::State::per_stream ? per_stream_[stream] : shared_;
+  /// The task instance of a stage for a stream: one per worker for a stateless task, one per
+  /// stream for a stateful one (created on first use, on the compute thread, after the device
+  /// is bound).
+  task::Instance& instance_for(const task::Stage& st, std::uint32_t stream) {
+    auto& slot = st.task.info.state == task::State::per_stream ? per_stream_[{st.index, stream}] : shared_[st.index];
     if (!slot) {
       task::Setup setup;
-      setup.params = task_.params;
-      setup.device = use_gpu_ ? task::Device::gpu : task::Device::cpu;
-      setup.threads = ctx_.cfg.threads;
+      setup.params = st.task.params;
+      setup.device = use_gpu_[static_cast<std::size_t>(st.index)] ? task::Device::gpu : task::Device::cpu;
+      setup.threads = st.cfg->threads;
       setup.gpu_index = gpu_index_;
-      slot = task_.task->create(setup);
+      slot = st.task.task->create(setup);
     }
     return *slot;
+  }
+
+  /// A frame for the stages reading `st`: its pixels (the input frame's, or the task's output
+  /// image with emit = image) and the scalars the stages before the readers produced. The
+  /// produce header's partition is set when it is sent.
+  std::shared_ptr<Buffer> outgoing_body(const task::Stage& st, const Buffer& in, const FrameHeader& fh,
+                                        const ResultRecord& rec) const {
+    const std::size_t carried = st.own_scalars + st.upstream_names.size();
+    FrameHeader out_fh = fh;
+    const void* pixels = in.data() + kPixelsAt;
+    std::size_t bytes = fh.payload_bytes();
+    if (st.emit_image) {
+      const std::size_t n = out_.image_elements();
+      const bool u8 = out_.image_u8.size() == n;
+      out_fh.width = static_cast<std::uint32_t>(out_.image_width);
+      out_fh.height = static_cast<std::uint32_t>(out_.image_height);
+      out_fh.channels = static_cast<std::uint16_t>(out_.image_channels);
+      out_fh.pixel = u8 ? PixelType::u8 : PixelType::f32;
+      pixels = u8 ? static_cast<const void*>(out_.image_u8.data()) : out_.image_f32.data();
+      bytes = out_fh.payload_bytes();
+    }
+    auto b = std::make_shared<Buffer>(kPixelsAt + bytes + scalars_trailer_bytes(carried));
+    std::byte* d = b->data();
+    RIDE_EXPECTS(d != nullptr, "no memory for a frame to send on");
+    ProduceHeader ph;
+    ph.flags = kFrameFlagScalars;
+    std::memcpy(d, &ph, sizeof ph);
+    std::memcpy(d + kFrameHeaderAt, &out_fh, sizeof out_fh);
+    if (bytes > 0) std::memcpy(d + kPixelsAt, pixels, bytes);
+    ScalarsTrailer t;
+    t.count = static_cast<std::uint32_t>(carried);
+    std::byte* at = d + kPixelsAt + bytes;
+    std::memcpy(at, &t, sizeof t);
+    // The stage's own scalars, then what it received: nearest stage first (Stage::upstream_names).
+    double* values = nullptr;
+    std::vector<double> v(carried);
+    for (std::size_t k = 0; k < st.own_scalars; ++k) v[k] = rec.scalars[k];
+    for (std::size_t k = 0; k < st.upstream_names.size(); ++k) v[st.own_scalars + k] = rec.scalars[st.upstream_at() + k];
+    values = v.data();
+    if (carried > 0) std::memcpy(at + sizeof t, values, 8 * carried);
+    return b;
   }
 
   /// The compute thread's work: touches only the batch, the configuration, the task instances
@@ -379,7 +488,8 @@ class Worker {
   Computed compute(Batch& batch) {
     const double t_start = steady_s();
     maybe_stall();
-    if (use_gpu_) {
+    const task::Stage& st = pipeline_.stage(pipeline_.stage_of_partition(static_cast<int>(batch.partition)));
+    if (use_gpu_[static_cast<std::size_t>(st.index)]) {
       // The current CUDA device is per host thread: bind on whichever thread computes.
       thread_local int bound = -1;
       if (bound < 0) bound = kernels::cuda_bind_device(local_rank());
@@ -389,9 +499,12 @@ class Worker {
         kernels::cuda_inject_sticky_fault();  // throws DeviceLost: the rank exits (cli/main.cpp)
       }
     }
-    const task::Info& info = task_.info;
+    const task::Info& info = st.task.info;
     const bool images = ctx_.cfg.images && info.image;
+    const bool sends_on = !st.readers.empty();
+    const bool noop = info.name == "noop";
     Computed c;
+    c.stage = st.index;
     c.header.partition = batch.partition;
     c.header.epoch = batch.epoch;
     c.header.end_offset = batch.first_offset + batch.frames.size();
@@ -413,6 +526,11 @@ class Worker {
       rec.width = fh.width;
       rec.height = fh.height;
       rec.scalars.fill(std::nan(""));
+      // What the stages before this one said about the frame travels on in its record.
+      const std::vector<double> upstream = frame_scalars(f);
+      for (std::size_t k = 0; k < st.upstream_names.size() && k < upstream.size(); ++k) {
+        rec.scalars[st.upstream_at() + k] = upstream[k];
+      }
       bool ok = false;
       std::optional<std::string> error;
       out_.clear();
@@ -427,11 +545,11 @@ class Worker {
                        "task " << info.name << " takes " << (info.gray ? "u8 x1" : "")
                                << (info.gray && info.bgr ? " or " : "") << (info.bgr ? "u8 x3" : "")
                                << " frames, got " << to_string(fh.pixel) << " x" << fh.channels);
-          RIDE_EXPECTS(f.size() == kPixelsAt + fh.payload_bytes(), "frame size disagrees with its header");
+          RIDE_EXPECTS(produce_defect(f).empty(), "frame size disagrees with its header");
           const auto* px = reinterpret_cast<const std::uint8_t*>(f.data() + kPixelsAt);
           rec.input_checksum = checksum64(px, fh.payload_bytes());
           rec.status = ResultStatus::ok;
-          if (!noop_) {
+          if (!noop) {
             task::Frame in;
             in.pixels = px;
             in.width = static_cast<int>(fh.width);
@@ -441,11 +559,16 @@ class Worker {
             in.stream = fh.stream;
             in.sequence = fh.sequence;
             in.capture_ns = fh.capture_ns;
-            instance_for(fh.stream).process(in, out_);
+            instance_for(st, fh.stream).process(in, out_);
             for (std::size_t k = 0; k < info.scalars.size(); ++k) rec.scalars[k] = out_.scalars[k];
           }
           ok = true;
           ++c.processed;
+          if (st.own_scalars > 0 && !noop) {
+            Tally t{static_cast<std::uint32_t>(i), fh.stream, {}};
+            for (std::size_t k = 0; k < st.own_scalars; ++k) t.values[k] = rec.scalars[k];
+            c.tallies.push_back(t);
+          }
         } catch (const DeviceLost&) {
           throw;  // not this frame's fault: the device is gone for every frame (cli/main.cpp)
         } catch (const std::exception& e) {
@@ -454,6 +577,13 @@ class Worker {
           error = e.what();
           ++c.failed;
         }
+      }
+      if (sends_on) {
+        // A frame that failed, or whose image a stage with emit = image lacks, goes no further.
+        const bool can = ok && (!st.emit_image || out_.image_elements() > 0);
+        const bool decision = can && (st.forward.always_true() || st.forward(rec.scalars.data()));
+        rec.scalars[st.own_scalars] = decision ? 1.0 : 0.0;
+        if (can) c.outgoing.push_back({static_cast<std::uint32_t>(i), decision, fh.stream, fh.sequence, outgoing_body(st, f, fh, rec)});
       }
       ImageRef image;  // none unless the frame succeeded with an image of a consistent size
       const std::size_t n = out_.image_elements();
@@ -500,25 +630,143 @@ class Worker {
     processed_ += c.processed;
     failed_ += c.failed;
     dropped_ += c.dropped;
+    stage_processed_[static_cast<std::size_t>(c.stage)] += c.processed;
     const std::uint64_t batch_id = next_batch_id_++;
     set_results_batch_id(c.body, batch_id);
-    awaiting_[batch_id] = {c.header.partition, c.header.epoch, c.header.end_offset};
+    awaiting_[batch_id] = {c.header.partition, c.header.epoch, c.header.end_offset, c.stage, std::move(c.tallies)};
     ctx_.net.send(0, Tag::results, std::move(c.body));
+    // A batch of an epoch this rank no longer holds (the partition moved, maybe back to it under
+    // a newer epoch) commits nothing and sends nothing on: it must not wait in the queue.
+    const auto o = owned_.find(c.header.partition);
+    if (o == owned_.end() || o->second.epoch != c.header.epoch) return;
+    Pending pb;
+    pb.batch_id = batch_id;
+    pb.epoch = c.header.epoch;
+    pb.end_offset = c.header.end_offset;
+    pb.stage = c.stage;
+    pb.outgoing = std::move(c.outgoing);
+    pending_[c.header.partition].push_back(std::move(pb));
   }
 
-  void on_results_ack(const ResultsAck& ack) {
+  /// The sink made a batch's results durable (and says which records it had stored before).
+  /// Now the frames this stage sends on go to the next stage's topics, as the stored records
+  /// say; the commit follows once the brokers have them.
+  void on_results_ack(const Buffer& body) {
+    BodyReader r(body);
+    const auto ack = r.pod<ResultsAck>();
+    std::vector<RowFate> fates;
+    if (r.remaining() >= sizeof(std::uint32_t)) {
+      const auto n = r.pod<std::uint32_t>();
+      const auto* p = r.take(n);
+      fates.resize(n);
+      std::memcpy(fates.data(), p, n);
+    }
     auto it = awaiting_.find(ack.batch_id);
     if (it == awaiting_.end()) return;
-    const AwaitingAck a = it->second;
+    const AwaitingAck a = std::move(it->second);
     awaiting_.erase(it);
+    // The stage's aggregates count the rows the sink stored from this rank (not its replays).
+    for (const Tally& t : a.tallies) {
+      if (t.record < fates.size() && fates[t.record] != RowFate::stored) continue;
+      auto agg = aggregates_.try_emplace(a.stage, static_cast<std::size_t>(ctx_.cfg.streams),
+                                         pipeline_.stage(a.stage).own_scalars).first;
+      agg->second.add(t.stream, t.values.data());
+    }
     heartbeat_.set_awaiting_results(awaiting_.size());
     auto o = owned_.find(a.partition);
     if (o == owned_.end() || o->second.epoch != a.epoch) return;  // fenced meanwhile
-    // Results are durable at the sink: only now may the broker release the frames.
+    auto& queue = pending_[a.partition];
+    auto pb = std::find_if(queue.begin(), queue.end(), [&](const Pending& x) { return x.batch_id == ack.batch_id; });
+    if (pb == queue.end()) return;
+    pb->results_acked = true;
+    const task::Stage& st = pipeline_.stage(o->second.stage);
+
+    for (auto& out : pb->outgoing) {
+      const RowFate fate = out.record < fates.size() ? fates[out.record] : RowFate::stored;
+      const bool send = fate == RowFate::stored ? out.decision : fate == RowFate::duplicate_forwarded;
+      if (!send) continue;
+      for (std::size_t k = 0; k < st.readers.size(); ++k) {
+        const task::Stage& reader = pipeline_.stage(st.readers[k]);
+        const int p = task::forward_partition(reader, out.stream, out.sequence);
+        std::shared_ptr<Buffer> b = out.body;
+        if (k + 1 < st.readers.size()) {  // fan-out: every reader but the last gets a copy
+          b = std::make_shared<Buffer>(out.body->size());
+          std::memcpy(b->data(), out.body->data(), out.body->size());
+        }
+        ProduceHeader ph = b->read<ProduceHeader>(0);
+        ph.partition = static_cast<std::uint32_t>(p);
+        b->write(0, ph);
+        outbox_.push_back({broker_map_.broker(p), a.partition, ack.batch_id, std::move(b)});
+        ++pb->forwards_pending;
+      }
+    }
+    pb->outgoing.clear();
+    flush_outbox();
+    try_complete(a.partition);
+  }
+
+  /// Sends queued frames to the next stages' brokers, at most ingest.max_in_flight unacknowledged
+  /// per broker (a broker that holds them back slows this stage down), in order.
+  void flush_outbox() {
+    while (!outbox_.empty()) {
+      Forward& f = outbox_.front();
+      int& window = in_flight_[f.broker];
+      if (window >= ctx_.cfg.max_in_flight) return;
+      const auto fh = f.body->read<FrameHeader>(kFrameHeaderAt);
+      const auto ph = f.body->read<ProduceHeader>(0);
+      forwarding_[{ph.partition, fh.stream, fh.sequence}] = {f.from_partition, f.batch_id};
+      ++window;
+      ctx_.net.send(f.broker, Tag::produce, std::move(f.body));
+      outbox_.pop_front();
+    }
+  }
+
+  void on_forward_ack(int broker, const ProduceAck& ack) {
+    if (in_flight_[broker] > 0) --in_flight_[broker];
+    auto it = forwarding_.find({ack.partition, ack.stream, ack.sequence});
+    if (it != forwarding_.end()) {
+      const auto [from, batch_id] = it->second;
+      forwarding_.erase(it);
+      if (ack.status == ProduceStatus::accepted || ack.status == ProduceStatus::duplicate) {
+        ++forwarded_;
+      } else {
+        // The next stage's partition refused it (stopped by a spill failure, or malformed): it
+        // does not reach that stage, and the job's accounting shows it there as lost.
+        if (++forward_refused_ <= 5) {
+          std::cerr << "ride: rank " << ctx_.net.rank() << " (worker): partition " << ack.partition
+                    << " refused frame (stream " << ack.stream << ", sequence " << ack.sequence << ")" << std::endl;
+        }
+      }
+      auto q = pending_.find(from);
+      if (q != pending_.end()) {
+        for (auto& pb : q->second) {
+          if (pb.batch_id == batch_id && pb.forwards_pending > 0) --pb.forwards_pending;
+        }
+        try_complete(from);
+      }
+    }
+    flush_outbox();
+  }
+
+  /// Commits the partition past every batch that is done (results durable, frames sent on
+  /// acknowledged), oldest first: a batch never commits over an earlier one still waiting.
+  void try_complete(std::uint32_t partition) {
+    auto q = pending_.find(partition);
+    auto o = owned_.find(partition);
+    if (q == pending_.end() || o == owned_.end()) return;
+    std::optional<std::uint64_t> commit_to;
+    while (!q->second.empty()) {
+      const Pending& front = q->second.front();
+      const bool stale = front.epoch != o->second.epoch;  // can never commit: out of the way
+      if (!stale && !(front.results_acked && front.forwards_pending == 0)) break;
+      if (!stale) commit_to = front.end_offset;
+      q->second.pop_front();
+    }
+    if (!commit_to) return;
     Commit c;
-    c.partition = a.partition;
-    c.epoch = a.epoch;
-    c.offset = a.end_offset;
+    c.partition = partition;
+    c.epoch = o->second.epoch;
+    c.offset = *commit_to;
     ctx_.net.send(o->second.broker, Tag::commit, pod_body(c));
   }
 
@@ -528,16 +776,41 @@ class Worker {
     if (ack.status == 1) {
       ++fenced_;
       owned_.erase(ack.partition);
+      forget_pending(ack.partition);
     }
+  }
+
+  /// The end of the job: each stage's group (the master names its members: the live ranks that
+  /// served the stage) reduces its aggregates over a survivors' communicator; its first member
+  /// sends the result to the master. Stages in order, so members of several never cross.
+  void reduce_groups(const std::vector<std::vector<int>>& members) {
+    for (std::size_t s = 0; s < members.size() && s < pipeline_.all().size(); ++s) {
+      const auto& m = members[s];
+      if (std::find(m.begin(), m.end(), ctx_.net.rank()) == m.end()) continue;
+      ScalarAggregates agg = aggregates_.count(static_cast<int>(s))
+                                 ? aggregates_.at(static_cast<int>(s))
+                                 : ScalarAggregates(static_cast<std::size_t>(ctx_.cfg.streams), pipeline_.stage(static_cast<int>(s)).own_scalars);
+      agg.resize_streams(static_cast<std::size_t>(ctx_.cfg.streams));
+      if (ctx_.net.reduce_group(m, kReduceTagBase + static_cast<int>(s), agg.sums(), agg.mins(), agg.maxs())) {
+        ctx_.net.send(0, Tag::aggregates, agg.encode(static_cast<int>(s), m));
+      }
+    }
+  }
+  static constexpr int kReduceTagBase = 7000;
+
+  nlohmann::json stage_counts() const {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& st : pipeline_.all()) j[st.name()] = stage_processed_[static_cast<std::size_t>(st.index)];
+    return j;
   }
 
   RoleContext& ctx_;
   Heartbeat heartbeat_;
   const bool spare_;
-  const task::ResolvedTask task_;
-  const bool use_gpu_;
-  std::unique_ptr<task::Instance> shared_;                           ///< compute thread only
-  std::map<std::uint32_t, std::unique_ptr<task::Instance>> per_stream_;  ///< compute thread only
+  const task::Pipeline pipeline_;
+  std::vector<bool> use_gpu_;  ///< by stage
+  std::map<int, std::unique_ptr<task::Instance>> shared_;  ///< by stage; compute thread only
+  std::map<std::pair<int, std::uint32_t>, std::unique_ptr<task::Instance>> per_stream_;  ///< (stage, stream); compute thread only
   task::Output out_;                                                 ///< compute thread only
   int gpu_index_ = -1;
   bool promoted_ = false, stood_down_ = false, stalled_once_ = false, cuda_fault_done_ = false;
@@ -547,6 +820,15 @@ class Worker {
   std::future<Computed> computing_;
   ComputeThread<Computed> compute_thread_;  ///< declared after everything compute() touches
   std::map<std::uint64_t, AwaitingAck> awaiting_;
+  std::map<std::uint32_t, std::deque<Pending>> pending_;  ///< by partition, oldest batch first
+  std::deque<Forward> outbox_;                             ///< frames for the next stages, in order
+  std::map<int, int> in_flight_;                           ///< by broker: produces not acknowledged
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>, std::pair<std::uint32_t, std::uint64_t>>
+      forwarding_;  ///< (partition, stream, sequence) sent -> (partition it came from, batch id)
+  std::vector<std::uint64_t> stage_processed_;
+  std::map<int, ScalarAggregates> aggregates_;  ///< by stage: rows the sink stored from this rank
+  std::uint64_t forwarded_ = 0, forward_refused_ = 0;
+  PartitionMap broker_map_;  ///< where the next stages' partitions live (the master's map)
   std::uint64_t computing_frames_ = 0, computing_bytes_ = 0;  ///< the batch being computed
   std::uint64_t next_batch_id_ = 0, processed_ = 0, failed_ = 0, dropped_ = 0, batches_ = 0,
                 fenced_ = 0;
@@ -555,7 +837,6 @@ class Worker {
   std::uint64_t rss_start_bytes_ = peak_rss_bytes();
   double last_compute_s_ = 1e9;  ///< the first batch always goes to the compute thread
   bool stop_ = false;
-  const bool noop_ = ctx_.cfg.task == "noop";
 };
 
 }  // namespace

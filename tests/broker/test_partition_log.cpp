@@ -269,3 +269,25 @@ TEST(EpochFence, StaleEpochsAreRejectedNewerAdopted) {
 
 }  // namespace
 }  // namespace ride
+
+namespace ride {
+namespace {
+
+// A stage forwards a frame again after a failure: the topic keeps the first copy only.
+TEST(SeenKeys, FirstCopyOnlyPerStreamAndSequence) {
+  SeenKeys seen;
+  EXPECT_TRUE(seen.insert(0, 0));
+  EXPECT_TRUE(seen.insert(0, 5));   // gaps: a stage forwards a subset
+  EXPECT_TRUE(seen.insert(3, 5));   // the same sequence of another stream is another frame
+  EXPECT_FALSE(seen.insert(0, 5));
+  EXPECT_FALSE(seen.insert(3, 5));
+  EXPECT_TRUE(seen.contains(0, 0));
+  EXPECT_FALSE(seen.contains(0, 1));
+  EXPECT_FALSE(seen.contains(7, 0));
+  EXPECT_TRUE(seen.insert(1, 1'000'000));  // grows to far sequences
+  EXPECT_FALSE(seen.insert(1, 1'000'000));
+  EXPECT_FALSE(seen.contains(1, 999'999));
+}
+
+}  // namespace
+}  // namespace ride

@@ -107,7 +107,7 @@ TEST(Config, RoundTripsThroughIni) {
 }
 
 TEST(Config, ShippedExamplesParse) {
-  for (const char* f : {"/default.ini", "/ride-fig10-900.ini", "/stream-900.ini", "/cameras.ini"}) {
+  for (const char* f : {"/default.ini", "/ride-fig10-900.ini", "/stream-900.ini", "/cameras.ini", "/pipeline-cameras.ini"}) {
     const std::string path = std::string(RIDE_CONFIGS_DIR) + f;
     ASSERT_TRUE(std::ifstream(path).good()) << path;
     EXPECT_NO_THROW(parse_job_config({"--config", path})) << path;
@@ -151,6 +151,78 @@ TEST(Config, VideoSourceErrorsNameTheKey) {
   EXPECT_NE(e.find("expected synthetic or video"), std::string::npos) << e;
   e = error_of({"--ingest.color=rgb"});
   EXPECT_NE(e.find("'ingest.color'"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace ride
+
+namespace ride {
+namespace {
+
+TEST(ConfigStages, WithoutJobStagesTheJobIsOneStageOfTodaysKeys) {
+  const JobConfig c = parse_job_config({"--task.name=hessian", "--ingest.partitioning=key", "--worker.threads=2"});
+  ASSERT_EQ(c.stages.size(), 1u);
+  EXPECT_FALSE(c.multi_stage());
+  EXPECT_EQ(c.stages[0].name, "main");
+  EXPECT_EQ(c.stages[0].task, "hessian");
+  EXPECT_EQ(c.stages[0].partitioning, "key");
+  EXPECT_EQ(c.stages[0].threads, 2);
+  EXPECT_EQ(c.stages[0].key("partitioning"), "ingest.partitioning");
+  EXPECT_EQ(c.stages[0].key("task"), "task.name");
+}
+
+TEST(ConfigStages, SectionsParamsDefaultsAndCommandLine) {
+  const auto path = write_file("stages.ini",
+                               "[job]\nstages = motion, objects\n\n[stage.motion]\ntask = me\npartitioning = key\n"
+                               "workers = 2\nforward = foreground_pct > 1\n\n[stage.motion.params]\nhistory = 200\n\n"
+                               "[stage.objects]\ntask = mod\ninput = motion\nemit = frame\n");
+  const JobConfig c = parse_job_config({"--config", path, "--stage.objects.workers=3", "--stage.objects.partitioning=key"});
+  ASSERT_TRUE(c.multi_stage());
+  ASSERT_EQ(c.stages.size(), 2u);
+  EXPECT_EQ(c.stages[0].name, "motion");
+  EXPECT_EQ(c.stages[0].input, "ingest");
+  EXPECT_EQ(c.stages[0].workers, 2);
+  EXPECT_EQ(c.stages[0].forward, "foreground_pct > 1");
+  EXPECT_EQ(c.stages[0].params.at("history"), "200");
+  EXPECT_EQ(c.stages[1].input, "motion");
+  EXPECT_EQ(c.stages[1].workers, 3);
+  EXPECT_EQ(c.stage_index("objects"), 1);
+  EXPECT_EQ(c.origin.at("stage.motion.params.history"), path + ":11");
+  EXPECT_EQ(c.origin.at("stage.objects.workers"), "command line");
+  // The effective configuration written out reads back the same.
+  const auto again = write_file("stages_rt.ini", c.to_ini());
+  const JobConfig d = parse_job_config({"--config", again});
+  EXPECT_EQ(d.to_ini(), c.to_ini());
+  ASSERT_EQ(d.stages.size(), 2u);
+  EXPECT_EQ(d.stages[1].workers, 3);
+}
+
+TEST(ConfigStages, ErrorsNameTheKeyAndWhereItWasSet) {
+  const auto path = write_file("stages_bad.ini", "[job]\nstages = a, b\n[stage.a]\ntask = stddev\ninput = b\n"
+                                                 "[stage.b]\ntask = stddev\ninput = a\n");
+  std::string e = error_of({"--config", path});
+  EXPECT_NE(e.find("'stage.a.input' (" + path + ":5)"), std::string::npos) << e;
+  EXPECT_NE(e.find("cycle (a <- b <- a)"), std::string::npos) << e;
+  e = error_of({"--job.stages=a", "--stage.a.task=stddev", "--stage.a.input=nowhere"});
+  EXPECT_NE(e.find("'stage.a.input' (command line): 'nowhere' is neither ingest nor a stage"), std::string::npos) << e;
+  e = error_of({"--job.stages=a", "--stage.a.task=stddev", "--stage.b.task=stddev"});
+  EXPECT_NE(e.find("names stage 'b', which job.stages (a) does not list"), std::string::npos) << e;
+  e = error_of({"--job.stages=a", "--stage.a.task=stddev", "--stage.a.workerz=2"});
+  EXPECT_NE(e.find("unknown key 'stage.a.workerz' (command line)"), std::string::npos) << e;
+  e = error_of({"--job.stages=a"});
+  EXPECT_NE(e.find("stage 'a' has no task: set stage.a.task"), std::string::npos) << e;
+  e = error_of({"--job.stages=a", "--stage.a.task=stddev", "--stage.a.workers=x"});
+  EXPECT_NE(e.find("bad value 'x' for 'stage.a.workers' (command line): expected an integer"), std::string::npos) << e;
+  e = error_of({"--job.stages=a,a"});
+  EXPECT_NE(e.find("stage 'a' named twice"), std::string::npos) << e;
+  e = error_of({"--job.stages=a", "--stage.a.task=stddev", "--task.name=hessian"});
+  EXPECT_NE(e.find("'task.name' (command line) is not used when job.stages is set"), std::string::npos) << e;
+  e = error_of({"--job.stages=a", "--stage.a.task=stddev", "--stage.a.input=ingest,a"});
+  EXPECT_NE(e.find("fan-in (several inputs) is not supported"), std::string::npos) << e;
+  e = error_of({"--stage.a.task=stddev"});
+  EXPECT_NE(e.find("[stage.*] sections need job.stages"), std::string::npos) << e;
+  e = error_of({"--job.stages=a", "--stage.a.task=stddev", "--stage.a.emit=pixels"});
+  EXPECT_NE(e.find("'stage.a.emit' (command line): expected frame or image"), std::string::npos) << e;
 }
 
 }  // namespace

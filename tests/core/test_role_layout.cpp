@@ -64,3 +64,31 @@ TEST(RoleLayout, TooFewRanksNamesTheKeys) {
 
 }  // namespace
 }  // namespace ride
+
+namespace ride {
+namespace {
+
+TEST(RoleLayoutStages, WorkersAreTheStagesGroupsAndTopicsAreNumberedStageByStage) {
+  const JobConfig c = parse_job_config({"--job.stages=a,b", "--stage.a.task=stddev", "--stage.a.workers=2",
+                                        "--stage.b.task=stddev", "--stage.b.input=a", "--stage.b.partitions=5"});
+  const RoleLayout l = compute_role_layout(c, 8);  // 1 master, 1 ingest, 3 workers, 1 spare: 2 brokers
+  EXPECT_EQ(l.workers.size(), 3u);
+  EXPECT_EQ(l.worker_stage, (std::vector<int>{0, 0, 1}));
+  EXPECT_EQ(l.stage_first, (std::vector<int>{0, 2}));
+  EXPECT_EQ(l.stage_partitions, (std::vector<int>{2, 5}));
+  EXPECT_EQ(l.partitions, 7);
+  EXPECT_EQ(l.stage_of_partition(1), 0);
+  EXPECT_EQ(l.stage_of_partition(2), 1);
+  EXPECT_EQ(l.stage_of_partition(6), 1);
+  try {
+    compute_role_layout(parse_job_config({"--job.stages=a", "--stage.a.task=stddev", "--stage.a.workers=2",
+                                          "--job.workers=3"}), 8);
+    FAIL() << "expected a configuration error";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("'job.workers' (command line): the stages' groups have 2 workers"), std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace ride

@@ -1,6 +1,8 @@
 /// The job model and the decisions made over it (recovery, dynamic allocation), in one process.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "job_layouts.h"
 
 #include "core/config.h"
@@ -268,6 +270,83 @@ TEST(DynamicAllocator, BatchEndGameMovesTheLastPartitionOfAMuchSlowerWorker) {
   worker_rate(n, 3, 100, 1.0);
   worker_rate(n, 4, 110, 1.0);
   EXPECT_TRUE(a.step(n, 9.0, 9.0).empty());
+}
+
+}  // namespace
+}  // namespace ride
+
+namespace ride {
+namespace {
+
+/// Two stages: workers 3, 4 in stage 0 (partitions 0-1), worker 5 in stage 1 (partitions 2-4),
+/// spare 6 shared.
+JobModel two_stage_model() {
+  RoleLayout l = test::layout_of(3, 1, 5);
+  l.stage_first = {0, 2};
+  l.stage_partitions = {2, 3};
+  l.worker_stage = {0, 0, 1};
+  JobModel m(l, PartitionMap::spread(5, l.brokers));
+  m.set_stage_names({"first", "second"});
+  return m;
+}
+
+TEST(Stages, GroupsAndAllocationKeepToTheirStage) {
+  JobModel m = two_stage_model();
+  EXPECT_EQ(m.workers_of(0), (std::vector<int>{3, 4}));
+  EXPECT_EQ(m.workers_of(1), (std::vector<int>{5}));
+  EXPECT_EQ(m.partition(1).stage, 0);
+  EXPECT_EQ(m.partition(2).stage, 1);
+  DynamicAllocator a({true, 8, 2.0, 0.3});
+  a.initial(m);
+  EXPECT_EQ(m.owner(0), 3);
+  EXPECT_EQ(m.owner(1), 4);
+  EXPECT_EQ(m.owner(2), 5);  // stage 1's own group
+  EXPECT_EQ(m.owner(3), -1);
+  for (int p = 0; p < 5; ++p) m.on_partition_metrics(metrics(p, 50, 0), 0);
+  // Stage 0's workers finish: idle, but stage 1's waiting partitions are not theirs to take.
+  m.mark_done(0);
+  m.mark_done(1);
+  EXPECT_TRUE(a.step(m, 0.0, 10.0).empty());
+  // Stage 1's worker finishes its partition: it takes the next of its own stage.
+  m.mark_done(2);
+  const auto moves = a.step(m, 0.5, 10.5);
+  ASSERT_EQ(moves.size(), 1u);
+  EXPECT_EQ(moves[0].partition, 3);
+  EXPECT_EQ(moves[0].to, 5);
+  EXPECT_EQ(m.scaling().back().stage, "second");
+  EXPECT_EQ(m.rank(5).stages_served, (std::set<int>{1}));
+}
+
+TEST(Stages, RecoveryUsesTheSharedSpareThenTheSameStagesSurvivors) {
+  JobModel m = two_stage_model();
+  m.assignment().assign_round_robin({3, 4, 5, 5, 5});  // 0->3, 1->4, 2..4 -> 5
+  for (int p = 2; p < 5; ++p) m.assignment().reassign(p, 5);
+  // Stage 1's only worker dies: the spare joins stage 1's group with all three partitions.
+  auto d = plan_recovery(m, 5, "silent", 1.0, 0.7);
+  ASSERT_EQ(d.moved.size(), 3u);
+  for (const auto& mv : d.moved) EXPECT_EQ(mv.to, 6);
+  EXPECT_EQ(m.rank(6).stage, 1);
+  EXPECT_EQ(m.workers_of(1), (std::vector<int>{6}));
+  // A stage 0 worker dies with no spare left: its partition goes to stage 0's survivor, not to
+  // stage 1's worker.
+  d = plan_recovery(m, 3, "silent", 2.0, 1.7);
+  ASSERT_EQ(d.moved.size(), 1u);
+  EXPECT_EQ(d.moved[0].to, 4);
+  // The last worker of stage 0 dies: nobody of its stage is left, the job cannot go on.
+  d = plan_recovery(m, 4, "silent", 3.0, 2.7);
+  EXPECT_FALSE(d.fatal.empty());
+}
+
+TEST(Stages, TotalsCountWhatEnteredTheJob) {
+  JobModel m = two_stage_model();
+  m.set_entry_stages({0});
+  m.on_partition_metrics(metrics(0, 10, 8), 0);
+  m.on_partition_metrics(metrics(1, 10, 10), 0);
+  m.on_partition_metrics(metrics(2, 7, 3), 0);
+  const JobTotals t = m.totals(0);
+  EXPECT_EQ(t.ingested, 20u);   // stage 0's topic only
+  EXPECT_EQ(t.committed, 18u);
+  EXPECT_EQ(t.lag_frames, 6u);  // every topic's backlog: 2 + 4
 }
 
 }  // namespace

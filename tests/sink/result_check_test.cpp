@@ -161,4 +161,22 @@ TEST(ResultCheck, MillionRowsIsFast) {
 }
 
 }  // namespace
+TEST(ResultCheck, AgainstExplicitKeys) {
+  // A later stage expects exactly the keys its input stage forwarded: (0,1), (0,4), (2,0).
+  const std::vector<std::pair<std::uint32_t, std::uint64_t>> want = {{2, 0}, {0, 4}, {0, 1}, {0, 4}};
+  ResultRecord failed = row(2, 0);
+  failed.status = ResultStatus::task_error;
+  const ResultCheck c = check_result_keys({row(0, 4), row(0, 4), row(0, 2), failed}, want);
+  EXPECT_EQ(c.expected, 3U);  // the repeated (0,4) counts once
+  EXPECT_EQ(c.unique, 2U);
+  EXPECT_EQ(c.duplicates, 1U);
+  EXPECT_EQ(c.unexpected, 1U);  // (0,2) was never forwarded
+  EXPECT_EQ(c.failed, 1U);
+  EXPECT_EQ(c.lost, 1U);
+  ASSERT_EQ(c.first_lost.size(), 1U);
+  EXPECT_EQ(c.first_lost[0], (std::pair<std::uint32_t, std::uint64_t>{0, 1}));
+  const ResultCheck none = check_result_keys({}, {});
+  EXPECT_EQ(none.expected + none.unique + none.lost, 0U);
+}
+
 }  // namespace ride
