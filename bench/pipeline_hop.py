@@ -12,10 +12,10 @@ Each run is checked: status ok, nothing lost or duplicated in any stage, every f
 both tasks. The figure is frames through both tasks per second (summary: frames / processing_s),
 two-stage over fused, median of --repeat interleaved runs.
 
-Writes results/pipeline_hop.json.
+Writes results/pipeline_hop.json (results/pipeline_hop_TAG.json with --tag TAG).
 
 usage: bench/pipeline_hop.py [--repeat 3] [--workers 2] [--streams 4] [--frames 30]
-                             [--first stddev] [--second hessian] [--size 900]
+                             [--first stddev] [--second hessian] [--size 900] [--tag TAG]
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
@@ -69,6 +69,7 @@ def main():
     ap.add_argument("--size", type=int, default=900)
     ap.add_argument("--first", default="stddev")
     ap.add_argument("--second", default="hessian")
+    ap.add_argument("--tag", default="")
     a = ap.parse_args()
     if not os.path.exists(LIBRARY):
         sys.exit(f"pipeline_hop: {LIBRARY} is missing: build the project first (scripts/setup.sh)")
@@ -102,7 +103,8 @@ def main():
                 "broker took the frame",
     }
     os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "results", "pipeline_hop.json"), "w") as fh:
+    name = "pipeline_hop" + (f"_{a.tag}" if a.tag else "") + ".json"
+    with open(os.path.join(ROOT, "results", name), "w") as fh:
         json.dump(result, fh, indent=2)
     print(f"fused {fu:.2f} frames/s, two-stage {two:.2f} frames/s (medians of {a.repeat}): two-stage keeps "
           f"{100 * two / fu:.0f} % of the fused rate (runs: {', '.join(f'{r:.2f}' for r in ratios)})")

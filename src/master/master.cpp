@@ -286,7 +286,7 @@ class Master {
                 << " fps, files frame by frame" << (batch ? "" : " at that rate") << "; "
                 << (cfg_.frames > 0 ? std::to_string(cfg_.frames) + " frames each"
                                     : "cameras for " + fixed(cfg_.duration_s, 1) + " s")
-                << "), " << layout_.partitions << " partition(s), task " << cfg_.task << std::endl;
+                << "), " << layout_.partitions << " partition(s), " << tasks_line() << std::endl;
     } else {
       std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams << " stream(s) of "
                 << cfg_.width << "x" << cfg_.height << ", " << cfg_.frames_per_stream()
@@ -294,8 +294,13 @@ class Master {
                 << (batch ? "" : cfg_.fps_schedule.empty() ? " at " + fixed(cfg_.fps, 1) + " fps"
                                                            : " at ingest.fps_schedule " + cfg_.fps_schedule + " fps")
                 << ", "
-                << layout_.partitions << " partition(s), task " << cfg_.task << std::endl;
+                << layout_.partitions << " partition(s), " << tasks_line() << std::endl;
     }
+  }
+
+  std::string tasks_line() const {
+    if (!pipeline_.multi_stage()) return "task " + cfg_.task;
+    return std::to_string(pipeline_.stages()) + " stages";
   }
 
   void send_assign(int p, int dest) {
