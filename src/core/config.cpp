@@ -690,7 +690,10 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
     std::map<std::string, int> seen_at;
     for (const auto& entry : read_ini(config_file)) {
       const std::string at = config_file + ":" + std::to_string(entry.line);
-      if (entry.key.rfind("stage.", 0) == 0) {  // stage sections: checked in build_stages
+      // The task's own keys ([params], checked against the task later) and the stage sections
+      // (checked in build_stages) are not in the option table.
+      const bool stage_key = entry.key.rfind("stage.", 0) == 0;
+      if (stage_key || entry.key.rfind("params.", 0) == 0) {
         if (auto it = seen_at.find(entry.key); it != seen_at.end()) {
           throw ConfigError("key '" + entry.key + "' set twice: " + config_file + ":" +
                             std::to_string(it->second) + " and " + at);
@@ -698,19 +701,8 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
         seen_at[entry.key] = entry.line;
         if (cfg.origin.count(entry.key)) continue;
         cfg.origin[entry.key] = at;
-        stage_entries[entry.key] = entry.value;
-        continue;
-      }
-      if (entry.key.rfind("params.", 0) == 0) {  // the task's own keys, checked against it later
-        const std::string name = entry.key.substr(7);
-        if (auto it = seen_at.find(entry.key); it != seen_at.end()) {
-          throw ConfigError("key '" + entry.key + "' set twice: " + config_file + ":" +
-                            std::to_string(it->second) + " and " + at);
-        }
-        seen_at[entry.key] = entry.line;
-        if (cfg.origin.count(entry.key)) continue;
-        cfg.origin[entry.key] = at;
-        cfg.params[name] = entry.value;
+        if (stage_key) stage_entries[entry.key] = entry.value;
+        else cfg.params[entry.key.substr(7)] = entry.value;
         continue;
       }
       const auto* opt = opts.desc().find_nothrow(entry.key, false);

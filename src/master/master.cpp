@@ -37,25 +37,25 @@ std::vector<AdaptiveGroup> make_adaptive(const JobConfig& cfg, const RoleLayout&
   std::vector<AdaptiveGroup> out;
   if (!cfg.adaptive) return out;
   for (std::size_t s = 0; s < cfg.stages.size(); ++s) {
-  AdaptiveConfig a;
-  a.stage = static_cast<int>(s);
-  a.interval_s = cfg.scaling_interval_s;
-  a.lag_high_s = cfg.scaling_lag_high_s;
-  a.low = cfg.scaling_low;
-  a.target = cfg.scaling_target;
-  a.low_for_s = cfg.scaling_low_for_s;
-  a.cooldown_s = cfg.scaling_cooldown_s;
-  const StageConfig& st = cfg.stages[s];
-  const int min_w = st.min_workers >= 0 ? st.min_workers : cfg.scaling_min_workers;
-  const int max_w = st.max_workers > 0 ? st.max_workers : cfg.scaling_max_workers;
-  a.min_workers = min_w;
-  a.max_workers = max_w > 0 ? max_w : static_cast<int>(layout.workers.size() + layout.spares.size());
-  if (!cfg.scaling_schedule.empty() && s == 0) {  // experiments: the first stage's group by time
-    for (const auto& [t, n] : parse_time_schedule(cfg.scaling_schedule, cfg.where("scaling.schedule"), true)) {
-      a.schedule.emplace_back(t, static_cast<int>(n));
+    AdaptiveConfig a;
+    a.stage = static_cast<int>(s);
+    a.interval_s = cfg.scaling_interval_s;
+    a.lag_high_s = cfg.scaling_lag_high_s;
+    a.low = cfg.scaling_low;
+    a.target = cfg.scaling_target;
+    a.low_for_s = cfg.scaling_low_for_s;
+    a.cooldown_s = cfg.scaling_cooldown_s;
+    const StageConfig& st = cfg.stages[s];
+    const int min_w = st.min_workers >= 0 ? st.min_workers : cfg.scaling_min_workers;
+    const int max_w = st.max_workers > 0 ? st.max_workers : cfg.scaling_max_workers;
+    a.min_workers = min_w;
+    a.max_workers = max_w > 0 ? max_w : static_cast<int>(layout.workers.size() + layout.spares.size());
+    if (!cfg.scaling_schedule.empty() && s == 0) {  // experiments: the first stage's group by time
+      for (const auto& [t, n] : parse_time_schedule(cfg.scaling_schedule, cfg.where("scaling.schedule"), true)) {
+        a.schedule.emplace_back(t, static_cast<int>(n));
+      }
     }
-  }
-  out.emplace_back(a);
+    out.emplace_back(a);
   }
   return out;
 }

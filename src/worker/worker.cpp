@@ -26,6 +26,7 @@
 #include "task/pipeline.h"
 #include "task/registry.h"
 #include "sink/result_store.h"
+#include "worker/commit_queue.h"
 
 namespace ride {
 namespace {
@@ -159,6 +160,15 @@ class Worker {
     FetchReply reply;
     Batch batch;
   };
+  /// A frame a stage may send on: built by the compute thread (its produce header names the
+  /// partition once it is sent), sent once the sink has answered for its record.
+  struct Outgoing {
+    std::uint32_t record = 0;  ///< index of its record in the batch
+    bool decision = false;     ///< this run's `forward` decision (a stored duplicate's wins)
+    std::uint32_t stream = 0;
+    std::uint64_t sequence = 0;
+    std::shared_ptr<Buffer> body;
+  };
   /// A processed frame's own scalars, counted in the stage's aggregates once the sink has
   /// stored its row from this rank.
   struct Tally {
@@ -170,15 +180,7 @@ class Worker {
     std::uint64_t end_offset = 0;
     int stage = 0;
     std::vector<Tally> tallies;  ///< whatever becomes of the partition: rows stored from this rank count
-  };
-  /// A frame a stage may send on: built by the compute thread (its produce header names the
-  /// partition once it is sent), sent once the sink has answered for its record.
-  struct Outgoing {
-    std::uint32_t record = 0;  ///< index of its record in the batch
-    bool decision = false;     ///< this run's `forward` decision (a stored duplicate's wins)
-    std::uint32_t stream = 0;
-    std::uint64_t sequence = 0;
-    std::shared_ptr<Buffer> body;
+    std::vector<Outgoing> outgoing;  ///< frames it may send on, once the sink has answered
   };
   /// What the compute thread hands back: the RESULTS body and its counts.
   struct Computed {
@@ -187,17 +189,6 @@ class Worker {
     ResultsHeader header;
     std::uint64_t processed = 0, failed = 0, dropped = 0;
     double seconds = 0;
-    int stage = 0;
-    std::vector<Outgoing> outgoing;
-  };
-  /// A batch whose results went to the sink: it commits once they are durable and every frame
-  /// it sends on is in the next stage's topic, in order with the partition's other batches.
-  struct Pending {
-    std::uint64_t batch_id = 0;
-    std::uint32_t epoch = 0;
-    std::uint64_t end_offset = 0;
-    bool results_acked = false;
-    int forwards_pending = 0;  ///< queued or sent, not yet acknowledged by a broker
     int stage = 0;
     std::vector<Outgoing> outgoing;
   };
@@ -258,12 +249,12 @@ class Worker {
     owned_.clear();
     ready_.clear();
     awaiting_.clear();
-    pending_.clear();
+    commits_.clear();
     outbox_.clear();
   }
 
   void forget_pending(std::uint32_t partition) {
-    pending_.erase(partition);
+    commits_.forget(partition);
     std::erase_if(outbox_, [&](const Forward& f) { return f.from_partition == partition; });
   }
 
@@ -633,19 +624,15 @@ class Worker {
     stage_processed_[static_cast<std::size_t>(c.stage)] += c.processed;
     const std::uint64_t batch_id = next_batch_id_++;
     set_results_batch_id(c.body, batch_id);
-    awaiting_[batch_id] = {c.header.partition, c.header.epoch, c.header.end_offset, c.stage, std::move(c.tallies)};
+    awaiting_[batch_id] = {c.header.partition, c.header.epoch, c.header.end_offset, c.stage, std::move(c.tallies),
+                           std::move(c.outgoing)};
     ctx_.net.send(0, Tag::results, std::move(c.body));
     // A batch of an epoch this rank no longer holds (the partition moved, maybe back to it under
-    // a newer epoch) commits nothing and sends nothing on: it must not wait in the queue.
+    // a newer epoch) commits nothing and sends nothing on.
     const auto o = owned_.find(c.header.partition);
-    if (o == owned_.end() || o->second.epoch != c.header.epoch) return;
-    Pending pb;
-    pb.batch_id = batch_id;
-    pb.epoch = c.header.epoch;
-    pb.end_offset = c.header.end_offset;
-    pb.stage = c.stage;
-    pb.outgoing = std::move(c.outgoing);
-    pending_[c.header.partition].push_back(std::move(pb));
+    if (o != owned_.end() && o->second.epoch == c.header.epoch) {
+      commits_.add(c.header.partition, batch_id, c.header.epoch, c.header.end_offset);
+    }
   }
 
   /// The sink made a batch's results durable (and says which records it had stored before).
@@ -675,13 +662,10 @@ class Worker {
     heartbeat_.set_awaiting_results(awaiting_.size());
     auto o = owned_.find(a.partition);
     if (o == owned_.end() || o->second.epoch != a.epoch) return;  // fenced meanwhile
-    auto& queue = pending_[a.partition];
-    auto pb = std::find_if(queue.begin(), queue.end(), [&](const Pending& x) { return x.batch_id == ack.batch_id; });
-    if (pb == queue.end()) return;
-    pb->results_acked = true;
+    if (!commits_.results_durable(a.partition, ack.batch_id)) return;
     const task::Stage& st = pipeline_.stage(o->second.stage);
-
-    for (auto& out : pb->outgoing) {
+    int sending = 0;
+    for (const auto& out : a.outgoing) {
       const RowFate fate = out.record < fates.size() ? fates[out.record] : RowFate::stored;
       const bool send = fate == RowFate::stored ? out.decision : fate == RowFate::duplicate_forwarded;
       if (!send) continue;
@@ -697,10 +681,10 @@ class Worker {
         ph.partition = static_cast<std::uint32_t>(p);
         b->write(0, ph);
         outbox_.push_back({broker_map_.broker(p), a.partition, ack.batch_id, std::move(b)});
-        ++pb->forwards_pending;
+        ++sending;
       }
     }
-    pb->outgoing.clear();
+    commits_.sending(a.partition, ack.batch_id, sending);
     flush_outbox();
     try_complete(a.partition);
   }
@@ -737,36 +721,22 @@ class Worker {
                     << " refused frame (stream " << ack.stream << ", sequence " << ack.sequence << ")" << std::endl;
         }
       }
-      auto q = pending_.find(from);
-      if (q != pending_.end()) {
-        for (auto& pb : q->second) {
-          if (pb.batch_id == batch_id && pb.forwards_pending > 0) --pb.forwards_pending;
-        }
-        try_complete(from);
-      }
+      commits_.sent(from, batch_id);
+      try_complete(from);
     }
     flush_outbox();
   }
 
-  /// Commits the partition past every batch that is done (results durable, frames sent on
-  /// acknowledged), oldest first: a batch never commits over an earlier one still waiting.
+  /// Commits the partition past every batch that is done (commit_queue.h).
   void try_complete(std::uint32_t partition) {
-    auto q = pending_.find(partition);
     auto o = owned_.find(partition);
-    if (q == pending_.end() || o == owned_.end()) return;
-    std::optional<std::uint64_t> commit_to;
-    while (!q->second.empty()) {
-      const Pending& front = q->second.front();
-      const bool stale = front.epoch != o->second.epoch;  // can never commit: out of the way
-      if (!stale && !(front.results_acked && front.forwards_pending == 0)) break;
-      if (!stale) commit_to = front.end_offset;
-      q->second.pop_front();
-    }
-    if (!commit_to) return;
+    if (o == owned_.end()) return;
+    const auto offset = commits_.take_commit(partition, o->second.epoch);
+    if (!offset) return;
     Commit c;
     c.partition = partition;
     c.epoch = o->second.epoch;
-    c.offset = *commit_to;
+    c.offset = *offset;
     ctx_.net.send(o->second.broker, Tag::commit, pod_body(c));
   }
 
@@ -820,7 +790,7 @@ class Worker {
   std::future<Computed> computing_;
   ComputeThread<Computed> compute_thread_;  ///< declared after everything compute() touches
   std::map<std::uint64_t, AwaitingAck> awaiting_;
-  std::map<std::uint32_t, std::deque<Pending>> pending_;  ///< by partition, oldest batch first
+  CommitQueue commits_;                                    ///< when each partition may commit
   std::deque<Forward> outbox_;                             ///< frames for the next stages, in order
   std::map<int, int> in_flight_;                           ///< by broker: produces not acknowledged
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>, std::pair<std::uint32_t, std::uint64_t>>
