@@ -64,9 +64,10 @@ double ScalarAggregates::max(std::size_t stream, std::size_t k) const {
   return stream < streams_ ? maxs_[stream * scalars_ + k] : -kInf;
 }
 
-Buffer ScalarAggregates::encode(int stage, const std::vector<int>& members) const {
+Buffer ScalarAggregates::encode(int stage, const std::vector<int>& members, Method method) const {
   BodyWriter w;
-  w.pod(static_cast<std::uint32_t>(stage)).pod(static_cast<std::uint32_t>(streams_));
+  w.pod(static_cast<std::uint32_t>(stage)).pod(static_cast<std::uint32_t>(method));
+  w.pod(static_cast<std::uint32_t>(streams_));
   w.pod(static_cast<std::uint32_t>(scalars_)).pod(static_cast<std::uint32_t>(members.size()));
   for (int m : members) w.pod(static_cast<std::int32_t>(m));
   for (const auto* v : {&sums_, &mins_, &maxs_}) {
@@ -79,6 +80,9 @@ ScalarAggregates::Decoded ScalarAggregates::decode(const Buffer& body) {
   BodyReader r(body);
   Decoded d;
   d.stage = static_cast<int>(r.pod<std::uint32_t>());
+  const auto method = r.pod<std::uint32_t>();
+  RIDE_EXPECTS(method <= 1, "AGGREGATES names an unknown method " << method);
+  d.method = static_cast<Method>(method);
   const auto streams = r.pod<std::uint32_t>();
   const auto scalars = r.pod<std::uint32_t>();
   const auto n = r.pod<std::uint32_t>();

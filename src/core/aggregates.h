@@ -39,9 +39,11 @@ class ScalarAggregates {
   /// Grows to `streams` (a reduction needs the same lengths on every member).
   void resize_streams(std::size_t streams);
 
-  /// AGGREGATES body: u32 stage, u32 streams, u32 scalars, u32 member count, members (i32), then
-  /// the three arrays (f64).
-  Buffer encode(int stage, const std::vector<int>& members) const;
+  /// How a group reduced: over MPI (its survivors' communicator) or NCCL (its GPUs).
+  enum class Method : std::uint32_t { mpi = 0, nccl = 1 };
+  /// AGGREGATES body: u32 stage, u32 method, u32 streams, u32 scalars, u32 member count, members
+  /// (i32), then the three arrays (f64).
+  Buffer encode(int stage, const std::vector<int>& members, Method method = Method::mpi) const;
   struct Decoded;
   /// Throws ride::Error on a malformed body.
   static Decoded decode(const Buffer& body);
@@ -55,6 +57,7 @@ class ScalarAggregates {
 
 struct ScalarAggregates::Decoded {
   int stage = 0;
+  Method method = Method::mpi;
   std::vector<int> members;
   ScalarAggregates aggregates;
 };

@@ -214,6 +214,7 @@ class Master {
       if (!m || m->tag != Tag::aggregates) continue;
       auto d = ScalarAggregates::decode(m->body);
       run_.reduced[d.stage] = std::move(d.aggregates);
+      run_.reduced_with[d.stage] = d.method;
     }
   }
 

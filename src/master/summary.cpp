@@ -84,7 +84,9 @@ json write_stage_aggregates(const RunRecord& run, int stage, const ResultFile& r
   if (group) {
     source = "group reduction of stage " + st.name() + " over its survivors (ranks " +
              rank_list(std::set<int>(members.begin(), members.end())) +
-             "; MPI_Comm_create_group + MPI_Reduce)";
+             (run.reduced_with.count(stage) && run.reduced_with.at(stage) == ScalarAggregates::Method::nccl
+                  ? "; NCCL communicator over their GPUs, ncclReduce)"
+                  : "; MPI_Comm_create_group + MPI_Reduce)");
     if (!from_file.empty()) source += " + the stored rows of ranks " + rank_list(from_file) + " (gone before the end), from the results file";
   } else {
     source = members.empty() ? "the results file (no live rank of the stage's group at the end)"
@@ -92,7 +94,9 @@ json write_stage_aggregates(const RunRecord& run, int stage, const ResultFile& r
   }
   append_aggregates(run.cfg->results_path, run.pipeline->multi_stage() ? st.name() : std::string(), rows, source);
   json members_json = members;
-  return {{"source", source}, {"group_members", members_json}, {"reduced", group}, {"rows", rows.size()}};
+  const bool nccl = group && run.reduced_with.count(stage) && run.reduced_with.at(stage) == ScalarAggregates::Method::nccl;
+  return {{"source", source}, {"group_members", members_json}, {"reduced", group},
+          {"method", group ? (nccl ? "nccl" : "mpi") : "file"}, {"rows", rows.size()}};
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ struct RunRecord {
   /// each stage's group sent back (absent: it did not answer).
   std::vector<std::vector<int>> reduce_members;
   std::map<int, ScalarAggregates> reduced;
+  std::map<int, ScalarAggregates::Method> reduced_with;
 };
 
 /// Re-reads the results file, checks it against what was ingested, prints the digest, writes

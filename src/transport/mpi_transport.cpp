@@ -611,10 +611,56 @@ std::vector<int> Transport::allgather_int(int value) {
   return out;
 }
 
-bool Transport::reduce_group(const std::vector<int>& members, int tag, std::vector<double>& sums,
-                             std::vector<double>& mins, std::vector<double>& maxs) {
+namespace {
+
+class MpiGroup final : public Group {
+ public:
+  MpiGroup(MPI_Comm comm, std::size_t members) : comm_(comm), members_(members) {
+    MPI_Comm_rank(comm_, &index_);
+    MPI_Comm_size(comm_, &size_);
+  }
+  ~MpiGroup() override { MPI_Comm_free(&comm_); }
+  int index() const override { return index_; }
+  int size() const override { return size_; }
+  void reduce(std::vector<double>& sums, std::vector<double>& mins, std::vector<double>& maxs) override {
+    auto one = [&](std::vector<double>& v, MPI_Op op) {
+      const int n = static_cast<int>(v.size());
+      const int r = index_ == 0 ? MPI_Reduce(MPI_IN_PLACE, v.data(), n, MPI_DOUBLE, op, 0, comm_)
+                                : MPI_Reduce(v.data(), nullptr, n, MPI_DOUBLE, op, 0, comm_);
+      RIDE_EXPECTS(r == MPI_SUCCESS, "MPI_Reduce over a group of " << members_ << " failed (" << r << ")");
+    };
+    one(sums, MPI_SUM);
+    one(mins, MPI_MIN);
+    one(maxs, MPI_MAX);
+  }
+  std::vector<std::vector<std::byte>> allgather(const std::vector<std::byte>& bytes) override {
+    const int n = static_cast<int>(bytes.size());
+    std::vector<std::byte> all(bytes.size() * static_cast<std::size_t>(size_));
+    const int r = MPI_Allgather(bytes.data(), n, MPI_BYTE, all.data(), n, MPI_BYTE, comm_);
+    RIDE_EXPECTS(r == MPI_SUCCESS, "MPI_Allgather over a group of " << members_ << " failed (" << r << ")");
+    std::vector<std::vector<std::byte>> out;
+    for (int i = 0; i < size_; ++i) {
+      const auto at = all.begin() + static_cast<std::ptrdiff_t>(i) * n;
+      out.emplace_back(at, at + n);
+    }
+    return out;
+  }
+  void broadcast(std::vector<std::byte>& bytes) override {
+    const int r = MPI_Bcast(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, comm_);
+    RIDE_EXPECTS(r == MPI_SUCCESS, "MPI_Bcast over a group of " << members_ << " failed (" << r << ")");
+  }
+
+ private:
+  MPI_Comm comm_;
+  std::size_t members_;
+  int index_ = 0, size_ = 1;
+};
+
+}  // namespace
+
+std::unique_ptr<Group> Transport::open_group(const std::vector<int>& members, int tag) {
   RIDE_EXPECTS(!members.empty() && std::find(members.begin(), members.end(), rank_) != members.end(),
-               "rank " << rank_ << " is not in the group it reduces over");
+               "rank " << rank_ << " is not in the group it opens");
   MPI_Group world = MPI_GROUP_NULL, group = MPI_GROUP_NULL;
   MPI_Comm_group(impl_->collectives, &world);
   MPI_Group_incl(world, static_cast<int>(members.size()), members.data(), &group);
@@ -623,20 +669,7 @@ bool Transport::reduce_group(const std::vector<int>& members, int tag, std::vect
   MPI_Group_free(&group);
   MPI_Group_free(&world);
   RIDE_EXPECTS(rc == MPI_SUCCESS && comm != MPI_COMM_NULL, "MPI_Comm_create_group failed (" << rc << ")");
-  int me = 0;
-  MPI_Comm_rank(comm, &me);
-  const bool root = me == 0;
-  auto reduce = [&](std::vector<double>& v, MPI_Op op) {
-    const int n = static_cast<int>(v.size());
-    const int r = root ? MPI_Reduce(MPI_IN_PLACE, v.data(), n, MPI_DOUBLE, op, 0, comm)
-                       : MPI_Reduce(v.data(), nullptr, n, MPI_DOUBLE, op, 0, comm);
-    RIDE_EXPECTS(r == MPI_SUCCESS, "MPI_Reduce over a group of " << members.size() << " failed (" << r << ")");
-  };
-  reduce(sums, MPI_SUM);
-  reduce(mins, MPI_MIN);
-  reduce(maxs, MPI_MAX);
-  MPI_Comm_free(&comm);
-  return root;
+  return std::make_unique<MpiGroup>(comm, members.size());
 }
 
 void Transport::abort(int code) {

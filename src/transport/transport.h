@@ -7,6 +7,7 @@
 /// MPI_COMM_WORLD after start-up. Idle waiting sleeps with backoff instead of spinning a core.
 #include <cstdint>
 #include <functional>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,22 @@ struct Message {
 struct TransportStats {
   std::uint64_t messages_sent = 0, bytes_sent = 0, messages_received = 0, bytes_received = 0;
   std::uint64_t sends_timed_out = 0;
+};
+
+/// @brief Some ranks of the job as a communicator of their own (Transport::open_group). Every
+/// operation is collective: each member calls it, in the same order.
+class Group {
+ public:
+  virtual ~Group() = default;
+  virtual int index() const = 0;  ///< this member's place in the group (0 = the first member)
+  virtual int size() const = 0;
+  /// Element-wise sums of `sums`, minima of `mins`, maxima of `maxs` (the same lengths on every
+  /// member) into member 0's vectors.
+  virtual void reduce(std::vector<double>& sums, std::vector<double>& mins, std::vector<double>& maxs) = 0;
+  /// Every member's `bytes` (the same length on each), by index.
+  virtual std::vector<std::vector<std::byte>> allgather(const std::vector<std::byte>& bytes) = 0;
+  /// Member 0's `bytes` to every member (the same length on each).
+  virtual void broadcast(std::vector<std::byte>& bytes) = 0;
 };
 
 class Transport {
@@ -104,13 +121,11 @@ class Transport {
   /// Collective over the world (every rank calls it once, at start-up, before roles run): each
   /// rank's `value`, by rank.
   std::vector<int> allgather_int(int value);
-  /// Collective over `members` (world ranks, ascending, the same list on each; every member
-  /// calls it, nobody else: a survivors' communicator made with MPI_Comm_create_group, `tag`
-  /// telling concurrent groups apart): element-wise sums of `sums`, minima of `mins` and maxima
-  /// of `maxs` (the same lengths on every member) end up in members.front()'s vectors; returns
-  /// true there. A group reduction of a stage's workers (task/pipeline.h, group aggregates).
-  bool reduce_group(const std::vector<int>& members, int tag, std::vector<double>& sums,
-                    std::vector<double>& mins, std::vector<double>& maxs);
+  /// A communicator over `members` (world ranks, ascending, the same list on each): collective
+  /// over them alone (MPI_Comm_create_group on a duplicate of the world, `tag` telling
+  /// concurrent groups apart), so a dead rank outside takes no part — a survivors' communicator
+  /// for a stage group's reductions (core/aggregates.h). Throws ride::Error on failure.
+  std::unique_ptr<Group> open_group(const std::vector<int>& members, int tag);
 
   /// Ends the job hard (MPI_Abort): only for a master that cannot continue.
   [[noreturn]] void abort(int code);

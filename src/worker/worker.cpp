@@ -11,6 +11,7 @@
 #include <mutex>
 #include <iostream>
 #include <map>
+#include <set>
 #include <thread>
 #include <array>
 #include <tuple>
@@ -22,6 +23,7 @@
 #include "core/partition_map.h"
 #include "core/results_codec.h"
 #include "kernels/common/cuda_device.h"
+#include "kernels/common/nccl_group.h"
 #include "kernels/stddev/stddev.h"
 #include "task/pipeline.h"
 #include "task/registry.h"
@@ -751,20 +753,51 @@ class Worker {
   }
 
   /// The end of the job: each stage's group (the master names its members: the live ranks that
-  /// served the stage) reduces its aggregates over a survivors' communicator; its first member
-  /// sends the result to the master. Stages in order, so members of several never cross.
+  /// served the stage) reduces its aggregates; its first member sends the result to the master.
+  /// Stages in order, so members of several never cross. A stage with device = gpu reduces on
+  /// its GPUs through an NCCL communicator built for the members it has now (one GPU each: when
+  /// two members share a device, as on a one-GPU host, NCCL cannot, and the group uses MPI).
+  /// Otherwise the reduction runs over the survivors' communicator (MPI).
   void reduce_groups(const std::vector<std::vector<int>>& members) {
     for (std::size_t s = 0; s < members.size() && s < pipeline_.all().size(); ++s) {
       const auto& m = members[s];
       if (std::find(m.begin(), m.end(), ctx_.net.rank()) == m.end()) continue;
-      ScalarAggregates agg = aggregates_.count(static_cast<int>(s))
-                                 ? aggregates_.at(static_cast<int>(s))
-                                 : ScalarAggregates(static_cast<std::size_t>(ctx_.cfg.streams), pipeline_.stage(static_cast<int>(s)).own_scalars);
+      const task::Stage& st = pipeline_.stage(static_cast<int>(s));
+      ScalarAggregates agg = aggregates_.count(st.index) ? aggregates_.at(st.index)
+                                                         : ScalarAggregates(static_cast<std::size_t>(ctx_.cfg.streams), st.own_scalars);
       agg.resize_streams(static_cast<std::size_t>(ctx_.cfg.streams));
-      if (ctx_.net.reduce_group(m, kReduceTagBase + static_cast<int>(s), agg.sums(), agg.mins(), agg.maxs())) {
-        ctx_.net.send(0, Tag::aggregates, agg.encode(static_cast<int>(s), m));
+      const auto group = ctx_.net.open_group(m, kReduceTagBase + st.index);
+      auto method = ScalarAggregates::Method::mpi;
+      if (st.cfg->device == "gpu" && kernels::nccl_compiled() && gpus_distinct(*group)) {
+        std::vector<std::byte> id = group->index() == 0 ? kernels::nccl_unique_id() : std::vector<std::byte>(kernels::kNcclIdBytes);
+        group->broadcast(id);
+        kernels::NcclGroup nccl(id, group->size(), group->index());
+        nccl.reduce(agg.sums(), agg.mins(), agg.maxs());
+        method = ScalarAggregates::Method::nccl;
+      } else {
+        group->reduce(agg.sums(), agg.mins(), agg.maxs());
       }
+      if (group->index() == 0) ctx_.net.send(0, Tag::aggregates, agg.encode(st.index, m, method));
     }
+  }
+
+  /// Binds this thread to the rank's GPU and asks the group whether every member has a GPU of
+  /// its own (host and device differ pairwise). Collective over the group.
+  bool gpus_distinct(transport::Group& group) {
+    const int device = kernels::cuda_device_count() > 0 ? kernels::cuda_bind_device(local_rank()) : -1;
+    std::string key = ctx_.net.host() + "/" + std::to_string(device);
+    key.resize(96, '\0');
+    key.back() = device >= 0 ? 1 : 0;  // every member must decide alike: all have a GPU, or MPI
+    std::vector<std::byte> mine(key.size());
+    std::memcpy(mine.data(), key.data(), key.size());
+    const auto all = group.allgather(mine);
+    std::set<std::string> seen;
+    bool every = true;
+    for (const auto& k : all) {
+      seen.emplace(reinterpret_cast<const char*>(k.data()), k.size());
+      every = every && !k.empty() && k.back() == std::byte{1};
+    }
+    return every && seen.size() == all.size();
   }
   static constexpr int kReduceTagBase = 7000;
 

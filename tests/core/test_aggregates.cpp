@@ -47,8 +47,10 @@ TEST(ScalarAggregates, AggregatesMessageRoundTrip) {
   ScalarAggregates a(3, 2);
   const double v[] = {1.5, 2.5};
   a.add(1, v);
-  const auto d = ScalarAggregates::decode(a.encode(2, {3, 5, 9}));
+  const auto d = ScalarAggregates::decode(a.encode(2, {3, 5, 9}, ScalarAggregates::Method::nccl));
   EXPECT_EQ(d.stage, 2);
+  EXPECT_EQ(d.method, ScalarAggregates::Method::nccl);
+  EXPECT_EQ(ScalarAggregates::decode(a.encode(0, {1})).method, ScalarAggregates::Method::mpi);
   EXPECT_EQ(d.members, (std::vector<int>{3, 5, 9}));
   EXPECT_EQ(d.aggregates, a);
   Buffer cut = a.encode(0, {1});

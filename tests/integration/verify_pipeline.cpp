@@ -8,7 +8,7 @@
 /// with the stored scalars). Then the summary's per-stage counts.
 /// usage: verify_pipeline SUMMARY.json RESULTS.h5 RANKS [--keys-only] [--expect-failures N]
 ///        [--expect-stage-workers NAME=N ...] [--expect-spill] [--expect-ingest-held]
-///        [--expect-forward-duplicates]
+///        [--expect-forward-duplicates] [--expect-grow-in NAME] [--expect-reduction NAME=mpi|nccl]
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
   int expect_failures = 0;
   std::string expect_grow_in;
   std::map<std::string, int> expect_workers;
+  std::map<std::string, std::string> expect_method;  ///< stage -> mpi | nccl
   for (int i = 4; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--keys-only") keys_only = true;
@@ -84,6 +85,10 @@ int main(int argc, char** argv) {
     else if (a == "--expect-ingest-held") expect_held = true;
     else if (a == "--expect-forward-duplicates") expect_dups = true;
     else if (a == "--expect-grow-in" && i + 1 < argc) expect_grow_in = argv[++i];
+    else if (a == "--expect-reduction" && i + 1 < argc) {
+      const std::string v = argv[++i];
+      expect_method[v.substr(0, v.find('='))] = v.substr(v.find('=') + 1);
+    }
     else if (a == "--expect-failures" && i + 1 < argc) expect_failures = std::stoi(argv[++i]);
     else if (a == "--expect-stage-workers" && i + 1 < argc) {
       const std::string v = argv[++i];
@@ -287,6 +292,11 @@ int main(int argc, char** argv) {
                                                                            << js.at("processed") << ", stored " << seen.size());
     CHECK(js.at("forwarded").get<std::uint64_t>() == forwarded, "stage " << st.name() << ": summary forwarded "
                                                                            << js.at("forwarded") << ", stored " << forwarded);
+    if (expect_method.count(st.name())) {
+      CHECK(js.at("aggregates").at("method") == expect_method[st.name()],
+            "stage " << st.name() << ": reduced with " << js.at("aggregates").at("method") << ", expected "
+                     << expect_method[st.name()]);
+    }
     if (expect_workers.count(st.name())) {
       CHECK(js.at("workers").get<int>() == expect_workers[st.name()],
             "stage " << st.name() << ": " << js.at("workers") << " workers, expected " << expect_workers[st.name()]);
