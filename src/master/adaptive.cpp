@@ -77,6 +77,7 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
   auto grow = [&](int count, const std::string& why) {
     GroupChange c;
     c.kind = GroupChange::Kind::grow;
+    c.stage = cfg_.stage;
     for (int i = 0; i < count && i < static_cast<int>(spares.size()); ++i) c.workers.push_back(spares[static_cast<std::size_t>(i)]);
     if (c.workers.empty()) return;
     c.reason = why + ": " + numbers(sample_);
@@ -94,6 +95,7 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
   auto shrink = [&](int worker, const std::string& why) {
     GroupChange c;
     c.kind = GroupChange::Kind::shrink;
+    c.stage = cfg_.stage;
     c.workers = {worker};
     c.reason = why + ": " + numbers(sample_);
     record(model, c, job_s, now);  // the partitions it had

@@ -44,6 +44,7 @@ struct GroupSample {
 
 struct GroupChange {
   enum class Kind { grow, shrink } kind = Kind::grow;
+  int stage = 0;             ///< whose group
   std::vector<int> workers;  ///< grow: spares that join; shrink: the worker that leaves
   std::string reason;        ///< the numbers that triggered it
   struct Moved {

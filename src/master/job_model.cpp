@@ -117,11 +117,17 @@ void JobModel::on_partition_metrics(const PartitionMetrics& pm, std::int64_t now
   peak.spill_bytes = std::max(peak.spill_bytes, pm.spill_bytes);
 }
 
-void JobModel::mark_done(int p) {
+void JobModel::mark_done(int p, double now) {
   auto& rec = partition(p);
   if (rec.done) return;
   rec.done = true;
   ++done_;
+  if (now < 0) return;
+  catch_up_indexes();
+  if (const auto it = moved_by_partition_.find(p); it != moved_by_partition_.end()) {
+    for (const MovedRef& ref : it->second) failures_[ref.failure].moved[ref.move].flowing = true;
+  }
+  settle_recoveries(now);
 }
 
 JobTotals JobModel::totals(std::int64_t now_ns) const {
@@ -184,6 +190,18 @@ FailureRecord* JobModel::on_results(int p, std::uint32_t epoch, int from, double
       }
     }
   }
+  settle_recoveries(now);
+  std::erase_if(pending_grows_, [&](std::size_t i) {
+    ScalingEvent& e = scaling_[i];
+    if (e.first_commit_after_s >= 0) return true;
+    if (e.worker != from) return false;
+    e.first_commit_after_s = now - e.decided_steady;
+    return true;
+  });
+  return replay_of;
+}
+
+void JobModel::settle_recoveries(double now) {
   // A failure is recovered once all its partitions flow (flowing is never taken back, so each
   // keeps a cursor at its first partition not known to flow). A takeover that was itself cut
   // short by the next failure recovers when the partition flows.
@@ -195,14 +213,6 @@ FailureRecord* JobModel::on_results(int p, std::uint32_t epoch, int from, double
     f.recovered = now;
     return true;
   });
-  std::erase_if(pending_grows_, [&](std::size_t i) {
-    ScalingEvent& e = scaling_[i];
-    if (e.first_commit_after_s >= 0) return true;
-    if (e.worker != from) return false;
-    e.first_commit_after_s = now - e.decided_steady;
-    return true;
-  });
-  return replay_of;
 }
 
 void JobModel::count_processed(double job_s, int stage) {

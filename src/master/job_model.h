@@ -135,7 +135,10 @@ class JobModel {
   std::uint32_t epoch(int p) const { return table_.at(p).epoch; }
   /// A broker's report on one partition; `now_ns` (wall) ages its oldest uncommitted frame.
   void on_partition_metrics(const PartitionMetrics& pm, std::int64_t now_ns);
-  void mark_done(int p);
+  /// Partition p is sealed and fully committed. A recovery that moved it is over then too (at
+  /// steady time `now`, when given): a partition that drained without another result — a later
+  /// stage's topic whose frames had all been processed — is not a failure still pending.
+  void mark_done(int p, double now = -1);
   int partitions_done() const { return done_; }
   bool all_done() const { return done_ == partitions(); }
   /// ingested / committed count the topics frames enter the job by (the stages reading ingest);
@@ -192,6 +195,8 @@ class JobModel {
   std::vector<std::size_t> pending_grows_;                       ///< grow events without a first commit
   std::size_t failures_seen_ = 0, scaling_seen_ = 0;
   void catch_up_indexes();
+  /// Recoveries whose moved partitions all flow (or are done) are over at `now`.
+  void settle_recoveries(double now);
 };
 
 }  // namespace ride

@@ -468,7 +468,8 @@ class Master {
     for (int w : c.workers) who += (who.empty() ? "" : ", ") + std::to_string(w);
     std::cout << "[ride] scaling: " << (c.kind == GroupChange::Kind::grow ? "grow: rank(s) " + who + " join"
                                                                             : "shrink: rank " + who + " leaves")
-              << " the group, now " << model_.workers().size() << " worker(s) (" << c.reason << ")" << std::endl;
+              << " the group" << (pipeline_.multi_stage() ? " of stage " + pipeline_.stage(c.stage).name() : std::string())
+              << ", now " << model_.workers_of(c.stage).size() << " worker(s) (" << c.reason << ")" << std::endl;
   }
 
   /// Carries out an allocation decision (allocation.h): a partition to a free worker.
@@ -539,7 +540,7 @@ class Master {
       }
       case Tag::partition_done: {
         const auto d = BodyReader(m.body).pod<PartitionDone>();
-        if (static_cast<int>(d.partition) < model_.partitions()) model_.mark_done(static_cast<int>(d.partition));
+        if (static_cast<int>(d.partition) < model_.partitions()) model_.mark_done(static_cast<int>(d.partition), steady_s());
         last_progress_ = steady_s();
         seal_drained_stages();
         break;

@@ -337,6 +337,21 @@ TEST(Stages, RecoveryUsesTheSharedSpareThenTheSameStagesSurvivors) {
   EXPECT_FALSE(d.fatal.empty());
 }
 
+TEST(Stages, ARecoveryIsOverWhenItsPartitionDrainsWithoutResults) {
+  // A later stage's worker dies; the stage before forwards nothing more: its partitions drain
+  // (sealed, nothing to commit) without a result from the new owner.
+  JobModel m = two_stage_model();
+  m.assignment().assign_round_robin({3, 4, 5, 5, 5});
+  for (int p = 2; p < 5; ++p) m.assignment().reassign(p, 5);
+  plan_recovery(m, 5, "silent", 1.0, 0.7);
+  ASSERT_LT(m.failures()[0].recovered, 0);
+  m.mark_done(2, 2.0);
+  m.mark_done(3, 2.5);
+  EXPECT_LT(m.failures()[0].recovered, 0);  // partition 4 still open
+  m.mark_done(4, 3.0);
+  EXPECT_DOUBLE_EQ(m.failures()[0].recovered, 3.0);
+}
+
 TEST(Stages, TotalsCountWhatEnteredTheJob) {
   JobModel m = two_stage_model();
   m.set_entry_stages({0});
