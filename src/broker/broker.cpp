@@ -160,16 +160,13 @@ class Broker {
     for (int p : map.partitions_on(ctx_.net.rank())) {
       const auto part = static_cast<std::uint32_t>(p);
       if (!logs_.count(part)) logs_.emplace(part, PartitionLog(limits_from(ctx_.cfg, ctx_.net.rank(), part)));
+      // A topic that a stage feeds (not ingest) may be sent a frame twice: it keeps the keys it took.
+      const auto& stage = ctx_.cfg.stages.at(static_cast<std::size_t>(ctx_.layout.stage_of_partition(p)));
+      if (stage.input != "ingest") seen_.try_emplace(part);
     }
     // The master starts the job only once every broker holds its partitions: frames from
     // ingest (another sender) could otherwise overtake the map.
     ctx_.net.send(0, Tag::partition_map, Buffer());
-  }
-
-  /// Whether partition p's topic is fed by a stage (not by ingest): its frames may come twice.
-  bool fed_by_stage(std::uint32_t p) const {
-    const int s = ctx_.layout.stage_of_partition(static_cast<int>(p));
-    return static_cast<std::size_t>(s) < ctx_.cfg.stages.size() && ctx_.cfg.stages[static_cast<std::size_t>(s)].input != "ingest";
   }
 
   /// The stage feeding these partitions has drained: nothing more will come (end of stream,
@@ -207,14 +204,12 @@ class Broker {
       ack(m.source, ph.partition, fh, ProduceStatus::rejected, 0);
       return;
     }
-    if (fed_by_stage(ph.partition)) {
-      // A stage forwards a frame again after a failure (its new worker replays what was not
-      // committed): the partition keeps the first copy.
-      if (!seen_[ph.partition].insert(fh.stream, fh.sequence)) {
-        ++duplicates_;
-        ack(m.source, ph.partition, fh, ProduceStatus::duplicate, 0);
-        return;
-      }
+    // A stage forwards a frame again after a failure (its new worker replays what was not
+    // committed): the partition keeps the first copy.
+    if (const auto seen = seen_.find(ph.partition); seen != seen_.end() && !seen->second.insert(fh.stream, fh.sequence)) {
+      ++duplicates_;
+      ack(m.source, ph.partition, fh, ProduceStatus::duplicate, 0);
+      return;
     }
     auto& held = held_[ph.partition];
     held.push_back({m.source, std::make_shared<const Buffer>(std::move(m.body))});
@@ -289,7 +284,7 @@ class Broker {
   void on_ingest_end() {
     if (++ingest_ended_ < static_cast<int>(ctx_.layout.ingest.size())) return;
     for (auto& [p, log] : logs_) {
-      if (fed_by_stage(p)) continue;  // sealed by the master once its stage has drained
+      if (seen_.count(p)) continue;  // fed by a stage: sealed by the master once that stage drained
       // Every ingest rank waited for all its acks before INGEST_END, so nothing is held here.
       log.seal();
       serve_pending(p);
@@ -421,7 +416,7 @@ class Broker {
   std::uint64_t start_rss_bytes_ = 0;
   std::map<std::uint32_t, PartitionLog> logs_;
   std::map<std::uint32_t, bool> done_reported_, spill_failure_reported_;
-  std::map<std::uint32_t, SeenKeys> seen_;  ///< partitions fed by a stage: keys taken
+  std::map<std::uint32_t, SeenKeys> seen_;  ///< exactly the partitions fed by a stage: keys taken
   std::map<std::uint32_t, std::deque<HeldProduce>> held_;
   bool in_backpressure_ = false;
   double backpressure_since_ = 0, backpressure_s_ = 0;

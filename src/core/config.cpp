@@ -382,19 +382,7 @@ void build_stages(JobConfig& c, const std::map<std::string, std::string>& entrie
       const std::string& k = entries.begin()->first;
       throw ConfigError("key " + c.where(k) + ": [stage.*] sections need job.stages to name the stages, in order");
     }
-    StageConfig s;
-    s.name = "main";
-    s.task = c.task;
-    s.partitions = c.partitions;
-    s.workers = c.workers;
-    s.min_workers = c.scaling_min_workers;
-    s.max_workers = c.scaling_max_workers;
-    s.device = c.device;
-    s.threads = c.threads;
-    s.partitioning = c.partitioning;
-    s.params = c.params;
-    s.single = true;
-    c.stages.push_back(std::move(s));
+    c.stages.push_back(c.single_stage());
     return;
   }
   std::vector<std::string> names;
@@ -526,6 +514,22 @@ std::uint64_t JobConfig::frames_per_stream() const {
 std::vector<std::pair<double, double>> JobConfig::rate_steps() const {
   if (fps_schedule.empty()) return {{0.0, fps}};
   return parse_time_schedule(fps_schedule, where("ingest.fps_schedule"), false);
+}
+
+StageConfig JobConfig::single_stage() const {
+  StageConfig s;
+  s.name = "main";
+  s.task = task;
+  s.partitions = partitions;
+  s.workers = workers;
+  s.min_workers = scaling_min_workers;
+  s.max_workers = scaling_max_workers;
+  s.device = device;
+  s.threads = threads;
+  s.partitioning = partitioning;
+  s.params = params;
+  s.single = true;
+  return s;
 }
 
 std::string StageConfig::key(const std::string& field) const {

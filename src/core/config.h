@@ -115,6 +115,9 @@ struct JobConfig {
   /// The application topology, in job.stages order (always at least one stage; see StageConfig).
   std::vector<StageConfig> stages;
   bool multi_stage() const { return !stage_list.empty(); }
+  /// The one stage of a job without job.stages, made of [task], [params], [worker], [topic] and
+  /// ingest.partitioning.
+  StageConfig single_stage() const;
   /// The stage index of `name`, -1 when there is none.
   int stage_index(const std::string& name) const;
 

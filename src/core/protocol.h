@@ -2,6 +2,7 @@
 /// @brief The wire protocol between roles: one tag per message type, fixed-size POD headers.
 /// All ranks run the same binary on the same architecture, so headers travel as raw bytes.
 /// Message flow: docs/ARCHITECTURE.md.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -75,17 +76,17 @@ enum class ProduceStatus : std::uint32_t {
                  ///< again after a failure): as good as accepted, stored once
 };
 
-/// The upstream scalars a forwarded frame carries (empty when it carries none).
-inline std::vector<double> frame_scalars(const Buffer& body) {
-  std::vector<double> out;
-  if (body.size() < kPixelsAt || !(body.read<ProduceHeader>(0).flags & kFrameFlagScalars)) return out;
+/// Copies up to `max` of the scalars a forwarded frame carries into `out` (no allocation: called
+/// per frame); returns how many it copied (0 when the frame carries none).
+inline std::size_t read_frame_scalars(const Buffer& body, double* out, std::size_t max) {
+  if (body.size() < kPixelsAt || !(body.read<ProduceHeader>(0).flags & kFrameFlagScalars)) return 0;
   const std::size_t at = kPixelsAt + body.read<FrameHeader>(kFrameHeaderAt).payload_bytes();
-  if (body.size() < at + sizeof(ScalarsTrailer)) return out;
+  if (body.size() < at + sizeof(ScalarsTrailer)) return 0;
   const auto t = body.read<ScalarsTrailer>(at);
-  if (body.size() < at + scalars_trailer_bytes(t.count)) return out;
-  out.resize(t.count);
-  for (std::uint32_t i = 0; i < t.count; ++i) out[i] = body.read<double>(at + sizeof(ScalarsTrailer) + 8 * i);
-  return out;
+  if (body.size() < at + scalars_trailer_bytes(t.count)) return 0;
+  const std::size_t n = std::min<std::size_t>(t.count, max);
+  if (n > 0) std::memcpy(out, body.data() + at + sizeof(ScalarsTrailer), 8 * n);
+  return n;
 }
 
 /// @brief Why a produce body is malformed, or empty when it is well formed: long enough for

@@ -26,6 +26,7 @@ Pipeline::Pipeline(const TaskRegistry& registry, const JobConfig& cfg, const Rol
     st.partitions = layout.stage_first.empty() ? layout.partitions : layout.stage_partitions[static_cast<std::size_t>(s)];
     st.own_scalars = st.task.info.scalars.size();
     st.emit_image = st.cfg->emit == "image";
+    st.keyed = st.cfg->partitioning == "key";
     if (st.emit_image && !st.task.info.image) {
       throw ConfigError("bad value for " + cfg.where(st.cfg->key("emit")) + ": task '" + st.cfg->task +
                         "' produces no output image to send on (use emit = frame)");
@@ -100,7 +101,7 @@ int Pipeline::stage_of_partition(int p) const {
 
 int forward_partition(const Stage& reader, std::uint32_t stream, std::uint64_t sequence) {
   const auto parts = static_cast<std::uint64_t>(reader.partitions);
-  const std::uint64_t k = reader.cfg->partitioning == "key" ? stream % parts : (stream + sequence) % parts;
+  const std::uint64_t k = reader.keyed ? stream % parts : (stream + sequence) % parts;
   return reader.first_partition + static_cast<int>(k);
 }
 

@@ -33,6 +33,7 @@ struct Stage {
   /// Evaluated on a record's scalars (the forwarded column reads as NaN and cannot be named).
   Predicate forward;
   bool emit_image = false;
+  bool keyed = false;                ///< its topic is partitioned by key (stream), not round robin
   const std::string& name() const { return cfg->name; }
 };
 

@@ -88,13 +88,8 @@ TaskRegistry& registry_for(const JobConfig& cfg) {
 }
 
 ResolvedTask resolve_task(const TaskRegistry& registry, const JobConfig& cfg) {
-  if (!cfg.stages.empty()) return resolve_task(registry, cfg, cfg.stages.front());
-  StageConfig single;  // a JobConfig built in code, not parsed: its [task] is the one stage
-  single.task = cfg.task;
-  single.params = cfg.params;
-  single.partitioning = cfg.partitioning;
-  single.device = cfg.device;
-  return resolve_task(registry, cfg, single);
+  // (A JobConfig built in code, not parsed, has no stages yet: its [task] is the one stage.)
+  return resolve_task(registry, cfg, cfg.stages.empty() ? cfg.single_stage() : cfg.stages.front());
 }
 
 ResolvedTask resolve_task(const TaskRegistry& registry, const JobConfig& cfg, const StageConfig& stage) {
@@ -135,14 +130,7 @@ ResolvedTask resolve_task(const TaskRegistry& registry, const JobConfig& cfg, co
 }
 
 void check_task_params(const ResolvedTask& t, const JobConfig& cfg) {
-  if (!cfg.stages.empty()) {
-    check_task_params(t, cfg, cfg.stages.front());
-    return;
-  }
-  StageConfig single;
-  single.task = cfg.task;
-  single.params = cfg.params;
-  check_task_params(t, cfg, single);
+  check_task_params(t, cfg, cfg.stages.empty() ? cfg.single_stage() : cfg.stages.front());
 }
 
 void check_task_params(const ResolvedTask& t, const JobConfig& cfg, const StageConfig& stage) {

@@ -467,12 +467,8 @@ class Worker {
     std::byte* at = d + kPixelsAt + bytes;
     std::memcpy(at, &t, sizeof t);
     // The stage's own scalars, then what it received: nearest stage first (Stage::upstream_names).
-    double* values = nullptr;
-    std::vector<double> v(carried);
-    for (std::size_t k = 0; k < st.own_scalars; ++k) v[k] = rec.scalars[k];
-    for (std::size_t k = 0; k < st.upstream_names.size(); ++k) v[st.own_scalars + k] = rec.scalars[st.upstream_at() + k];
-    values = v.data();
-    if (carried > 0) std::memcpy(at + sizeof t, values, 8 * carried);
+    std::memcpy(at + sizeof t, rec.scalars.data(), 8 * st.own_scalars);
+    std::memcpy(at + sizeof t + 8 * st.own_scalars, rec.scalars.data() + st.upstream_at(), 8 * st.upstream_names.size());
     return b;
   }
 
@@ -520,10 +516,7 @@ class Worker {
       rec.height = fh.height;
       rec.scalars.fill(std::nan(""));
       // What the stages before this one said about the frame travels on in its record.
-      const std::vector<double> upstream = frame_scalars(f);
-      for (std::size_t k = 0; k < st.upstream_names.size() && k < upstream.size(); ++k) {
-        rec.scalars[st.upstream_at() + k] = upstream[k];
-      }
+      read_frame_scalars(f, rec.scalars.data() + st.upstream_at(), st.upstream_names.size());
       bool ok = false;
       std::optional<std::string> error;
       out_.clear();
