@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "core/partition_map.h"
 #include "core/process_stats.h"
+#include "core/stream_report.h"
 #include "ingest/synthetic_source.h"
 #include "ingest/video_source.h"
 
@@ -58,10 +59,12 @@ class Ingest {
   void produce_synthetic() {
     const JobConfig& cfg = ctx_.cfg;
     std::vector<std::uint32_t> mine;
-    const int n_ingest = static_cast<int>(ctx_.layout.ingest.size());
     for (int s = 0; s < cfg.streams; ++s) {
-      if (s % n_ingest == index_) mine.push_back(static_cast<std::uint32_t>(s));
+      if (ctx_.layout.ingest_of_stream(static_cast<std::uint32_t>(s)) == ctx_.net.rank()) {
+        mine.push_back(static_cast<std::uint32_t>(s));
+      }
     }
+    for (auto s : mine) input_state_[s] = {StreamState::synthetic, 0};
     ingest::FrameSchedule schedule(mine, cfg.streams, RateSchedule(cfg.rate_steps()), cfg.frames_per_stream(),
                                    cfg.mode == "stream");
     const std::size_t payload = static_cast<std::size_t>(cfg.width) * cfg.height;
@@ -69,9 +72,16 @@ class Ingest {
     transport::IdleBackoff backoff;
     int chosen = -1;  // partition picked for the frame at the head of the schedule (-1: none)
     double blocked_since = -1;
-    while (!schedule.done() && !stop_) {
+    while (!schedule.done() && !stop_ && !draining_) {
       const bool got = pump();
+      if (draining_) break;
       const auto item = schedule.peek();
+      if (paused_.count(item.stream) && steady_s() >= t0 + item.due_s) {
+        // Paused by the operator: its ticks pass without a frame (counted, never lost).
+        ++paused_ticks_[item.stream];
+        schedule.pop();
+        continue;
+      }
       if (stopped_streams_.count(item.stream)) {
         // Its partition stopped taking frames (spill failure) and keyed partitioning allows no
         // other: the rest of this stream is refused, never silently lost.
@@ -106,8 +116,11 @@ class Ingest {
       if (now - due > 1.0 / cfg.fps) ++late_frames_;
       max_lateness_s_ = std::max(max_lateness_s_, now - due);
 
-      publish_new(chosen, item.stream, item.sequence, cfg.width, cfg.height, 1, [&](std::byte* px) {
-        ingest::fill_synthetic_frame(cfg.seed, item.stream, item.sequence, px, payload);
+      // A stream's frames are numbered as published, so a paused stream's sequence has no gap
+      // (without pauses this is the schedule's own numbering).
+      const std::uint64_t sequence = next_sequence_[item.stream]++;
+      publish_new(chosen, item.stream, sequence, cfg.width, cfg.height, 1, [&](std::byte* px) {
+        ingest::fill_synthetic_frame(cfg.seed, item.stream, sequence, px, payload);
         return wall_ns();
       });
       chosen = -1;
@@ -137,7 +150,6 @@ class Ingest {
   void produce_video() {
     const JobConfig& cfg = ctx_.cfg;
     const auto specs = ingest::parse_inputs(cfg.inputs, cfg.where("ingest.inputs"));
-    const int n_ingest = static_cast<int>(ctx_.layout.ingest.size());
     ingest::VideoOptions vo;
     vo.gray = cfg.color == "gray";
     vo.retry_s = cfg.retry_s;
@@ -157,7 +169,7 @@ class Ingest {
     std::vector<Stream> streams;
     const double t0 = steady_start_, period = 1.0 / cfg.fps;
     for (std::size_t s = 0; s < specs.size(); ++s) {
-      if (static_cast<int>(s % static_cast<std::size_t>(n_ingest)) != index_) continue;
+      if (ctx_.layout.ingest_of_stream(static_cast<std::uint32_t>(s)) != ctx_.net.rank()) continue;
       Stream st;
       st.id = static_cast<std::uint32_t>(s);
       st.in = ingest::open_video_input(specs[s], vo);  // loads the video module on first use
@@ -165,7 +177,10 @@ class Ingest {
       st.next_due = t0 + period * static_cast<double>(s) / static_cast<double>(specs.size());
       streams.push_back(std::move(st));
     }
-    for (auto& st : streams) st.in->start();
+    for (auto& st : streams) {
+      input_state_[st.id] = {StreamState::connecting, 0};
+      st.in->start();
+    }
     heartbeat_.set_running();
     const bool paced = cfg.mode == "stream";
     // Live inputs (and looping files) end after ingest.frames each, or else after
@@ -176,11 +191,14 @@ class Ingest {
     ingest::VideoFrame f;
     for (;;) {
       pump();
-      if (stop_) break;
+      if (stop_ || draining_) break;
       const double now = steady_s();
       if (now >= next_status) {  // say when an input fails or recovers, once per change
         next_status = now + 0.5;
-        for (auto& st : streams) report_input_change(st.id, *st.in, st.last_state);
+        for (auto& st : streams) {
+          report_input_change(st.id, *st.in, st.last_state);
+          input_state_[st.id] = {st.done ? StreamState::ended : stream_state_from(st.in->status().state), st.skipped};
+        }
       }
       Stream* next = nullptr;
       bool any = false;
@@ -194,6 +212,15 @@ class Ingest {
         any = true;
         const bool timed = paced || st.in->spec().live;
         if (timed && std::max(st.next_due, st.not_before) > now) continue;
+        if (paused_.count(st.id)) {
+          // Paused by the operator: a timed input's ticks pass unread (counted); a file in a
+          // batch job waits where it is.
+          if (timed) {
+            ++paused_ticks_[st.id];
+            st.next_due = std::max(st.next_due + period, now - period);
+          }
+          continue;
+        }
         if (next == nullptr || st.next_due < next->next_due) next = &st;
       }
       if (!any) break;
@@ -248,11 +275,16 @@ class Ingest {
     }
     nlohmann::json sources = nlohmann::json::array();
     for (auto& st : streams) {
+      if (draining_) st.in->stop();  // drained: no input is read any more
+    }
+    for (auto& st : streams) {
       st.in->join();
       const auto is = st.in->status();
       report_input_change(st.id, *st.in, st.last_state);
       produced_.try_emplace(st.id, 0);
+      input_state_[st.id] = {stream_state_from(is.state), st.skipped};
       sources.push_back({{"stream", st.id},
+                         {"paused_ticks", paused_ticks_[st.id]},
                          {"name", st.in->spec().name},
                          {"url", st.in->spec().url},
                          {"live", st.in->spec().live},
@@ -304,7 +336,14 @@ class Ingest {
       if (!pump()) backoff.wait();
     }
     for (int b : ctx_.layout.brokers) ctx_.net.send(b, Tag::ingest_end, Buffer());
+    next_report_s_ = 0;
+    for (auto& [id, st] : input_state_) {
+      if (st.first == StreamState::synthetic || st.first == StreamState::streaming) st.first = StreamState::ended;
+    }
+    send_stream_reports();  // the final counts, before INGEST_DONE
+    input_state_.clear();
     nlohmann::json done = {{"rank", ctx_.net.rank()},
+                           {"drained", draining_},
                            {"accepted", accepted_},
                            {"rejected", rejected_},
                            {"refused", refused_},
@@ -319,6 +358,9 @@ class Ingest {
     nlohmann::json streams = nlohmann::json::object();
     for (const auto& [s, n] : produced_) streams[std::to_string(s)] = n;
     done["streams"] = streams;
+    nlohmann::json paused = nlohmann::json::object();
+    for (const auto& [s, n] : paused_ticks_) paused[std::to_string(s)] = n;
+    done["paused_ticks"] = paused;
     if (!sources_.is_null()) done["sources"] = sources_;
     ctx_.net.send(0, Tag::ingest_done, json_body(done));
     while (!stop_) {
@@ -351,13 +393,53 @@ class Ingest {
         [this](transport::Message& m) {
           if (m.tag == Tag::produce_ack) {
             on_ack(m.source, BodyReader(m.body).pod<ProduceAck>());
+          } else if (m.tag == Tag::control) {
+            on_control(decode_ingest_control(m.body));
           } else if (m.tag == Tag::shutdown) {
             stop_ = true;
           }
         },
         stop_);
+    send_stream_reports();
     ctx_.net.progress();
     return any;
+  }
+
+  /// An operator's command, passed on by the master (POST /control/...).
+  void on_control(const IngestControl& c) {
+    switch (c.kind) {
+      case IngestControl::Kind::drain:
+        if (!draining_) std::cout << "[ride] ingest rank " << ctx_.net.rank() << ": draining: no more input is read" << std::endl;
+        draining_ = true;
+        break;
+      case IngestControl::Kind::pause: paused_.insert(c.stream); break;
+      case IngestControl::Kind::resume: paused_.erase(c.stream); break;
+    }
+    next_report_s_ = 0;  // the master hears the new state at once
+  }
+
+  /// INGEST_METRICS every 0.5 s while inputs are read: each stream's counts and state, for
+  /// /status and /metrics.
+  void send_stream_reports() {
+    if (input_state_.empty()) return;
+    const double now = steady_s();
+    if (now < next_report_s_) return;
+    next_report_s_ = now + 0.5;
+    std::vector<StreamReport> reports;
+    reports.reserve(input_state_.size());
+    for (const auto& [id, st] : input_state_) {
+      StreamReport r;
+      r.stream = id;
+      r.state = stopped_streams_.count(id) ? StreamState::ended : st.first;
+      r.paused = paused_.count(id) > 0;
+      const auto f = produced_.find(id);
+      r.frames = f == produced_.end() ? 0 : f->second;
+      r.missed = st.second;
+      const auto pt = paused_ticks_.find(id);
+      r.paused_ticks = pt == paused_ticks_.end() ? 0 : pt->second;
+      reports.push_back(r);
+    }
+    ctx_.net.send(0, Tag::ingest_metrics, encode_stream_reports(reports));
   }
 
   /// Builds a PRODUCE for frame (stream, sequence) of w x h x channels u8 pixels, which `fill`
@@ -525,6 +607,13 @@ class Ingest {
   double steady_start_ = 0;
   std::int64_t t0_wall_ns_ = 0;
   bool stop_ = false;
+  bool draining_ = false;                 ///< POST /control/drain: read no more input
+  std::set<std::uint32_t> paused_;        ///< streams an operator paused
+  std::map<std::uint32_t, std::uint64_t> paused_ticks_;
+  std::map<std::uint32_t, std::uint64_t> next_sequence_;  ///< synthetic: the next frame's sequence by stream
+  /// This rank's streams: state and ticks missed (no new frame), for INGEST_METRICS.
+  std::map<std::uint32_t, std::pair<StreamState, std::uint64_t>> input_state_;
+  double next_report_s_ = 0;
   std::map<int, int> in_flight_;
   std::map<std::uint32_t, std::uint64_t> produced_;
   std::vector<std::uint64_t> per_second_;

@@ -25,6 +25,9 @@ packages=(
   coinor-libcbc-dev coinor-libclp-dev # ride plan: exact packing (CBC MIP) and LP bound (EPL-2.0)
   python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly           # RTSP test cameras (GStreamer's RTSP server, x264)
+  libcpp-httplib-dev prometheus-cpp-dev  # the master's status server: HTTP, Prometheus text format
+  chromium chromium-driver python3-selenium  # the status page tested in a real browser
+  python3-prometheus-client           # a real Prometheus parser for /metrics in tests
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -145,6 +145,25 @@ int run_job(int argc, char** argv) {
     net.finalize(report_exit(net.rank(), 2));
     return 2;
   }
+  // Rank 0 binds the status server now: a port in use is a configuration error every rank
+  // hears of (and exits on) before the roles start.
+  if (cfg.status_listen != "off" && !net.spawned()) {
+    int failed = 0;
+    if (speaker) {
+      try {
+        ride::open_status_server(cfg);
+      } catch (const ride::ConfigError& e) {
+        config_error = e.what();
+        failed = 1;
+      }
+    }
+    const auto all = net.allgather_int(failed);
+    if (all.at(0) != 0) {
+      if (speaker) std::cerr << "ride: configuration error: " << config_error << std::endl;
+      net.finalize(report_exit(net.rank(), 2));
+      return 2;
+    }
+  }
   const ride::Role role = net.spawned() ? ride::Role::spare : layout.role_of(net.rank());
   ride::RoleContext ctx{net, cfg, layout, role, self_exe(argv[0]), args};
   ctx.args.insert(ctx.args.begin(), "run");
@@ -194,6 +213,7 @@ int run_job(int argc, char** argv) {
     code = 1;
   }
   net.finalize(code);
+  if (role == ride::Role::master) ride::linger_status_server(cfg.status_linger_s);  // after MPI
   return code;
 }
 

@@ -120,6 +120,22 @@ class Options {
                      "a path");
     add<double>("status.interval_s", &c.status_interval_s, "seconds between progress lines",
                 "a number");
+    add<std::string>("status.listen", &c.status_listen,
+                     "HOST:PORT of the master's HTTP status server (/, /status, /metrics, "
+                     "/control); port 0 = a free port; off = no server",
+                     "HOST:PORT or off");
+    add<std::string>("status.token", &c.status_token,
+                     "bearer token for POST /control/...: auto = a random one printed at "
+                     "start-up; off = control disabled; anything else = that token",
+                     "auto, off or a token of 16+ characters");
+    add<double>("status.linger_s", &c.status_linger_s,
+                "after the job ends, keep serving the final status this long (the page shows "
+                "\"job ended\")",
+                "a number >= 0");
+    add<int>("status.stream_series", &c.status_stream_series,
+             "/metrics gives per-stream series for at most this many streams (the rest are "
+             "only in the totals), so 5,000 cameras do not make 5,000 x N series",
+             "an integer >= 0");
     add<double>("ft.heartbeat_interval_ms", &c.heartbeat_interval_ms,
                 "how often every rank tells the master it is alive", "a number");
     add<double>("ft.heartbeat_timeout_ms", &c.heartbeat_timeout_ms,
@@ -272,6 +288,22 @@ void validate(const JobConfig& c) {
   }
   if (c.spares < -1) bad_value(c, "job.spares", "expected a count >= 0 or -1 (auto)");
   if (!(c.stall_timeout_s > 0)) bad_value(c, "job.stall_timeout_s", "expected a number > 0");
+  if (c.status_listen != "off") {
+    const auto colon = c.status_listen.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : c.status_listen.substr(colon + 1);
+    if (colon == 0 || colon == std::string::npos || port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535) {
+      bad_value(c, "status.listen", "expected HOST:PORT (port 0-65535; 0 = a free port) or off");
+    }
+  }
+  if (c.status_token != "auto" && c.status_token != "off" &&
+      (c.status_token.size() < 16 || c.status_token.find_first_of(" \t\r\n") != std::string::npos)) {
+    bad_value(c, "status.token", "expected auto, off, or a token of at least 16 characters without spaces");
+  }
+  if (!(c.status_linger_s >= 0) || !std::isfinite(c.status_linger_s)) {
+    bad_value(c, "status.linger_s", "expected a number >= 0");
+  }
+  if (c.status_stream_series < 0) bad_value(c, "status.stream_series", "expected an integer >= 0");
   if (c.streams < 1) bad_value(c, "ingest.streams", "expected at least 1");
   if (c.width < 1) bad_value(c, "ingest.width", "expected at least 1");
   if (c.height < 1) bad_value(c, "ingest.height", "expected at least 1");
@@ -558,6 +590,8 @@ std::string JobConfig::where(const std::string& key) const {
 
 std::string JobConfig::to_ini() const {
   JobConfig copy = *this;
+  // A secret stays out of the results file and the summary this text is written to.
+  if (copy.status_token != "auto" && copy.status_token != "off") copy.status_token = "(set, not shown)";
   Options opts(copy);
   std::ostringstream os;
   std::string section;

@@ -85,6 +85,10 @@ struct JobConfig {
   std::string summary_path;  ///< empty = no JSON summary
   // [status]
   double status_interval_s = 1.0;
+  std::string status_listen = "127.0.0.1:0";  ///< the HTTP status server (off = none)
+  std::string status_token = "auto";          ///< control's bearer token (auto: printed; off: none)
+  double status_linger_s = 0;                 ///< serve the final status this long after the end
+  int status_stream_series = 64;              ///< per-stream /metrics series for at most this many
   // [ft] fault tolerance
   double heartbeat_interval_ms = 50;   ///< every rank tells the master it is alive this often
   double heartbeat_timeout_ms = 300;   ///< silence after which a rank is declared dead

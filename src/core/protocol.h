@@ -47,6 +47,8 @@ enum class Tag : int {
                        ///< input stage has drained (end of stream, stage by stage)
   reduce,              ///< master → workers at the end: GroupAggregates members per stage; they reduce
   aggregates,          ///< a stage group's first member → master: the reduced aggregates
+  control,             ///< master → ingest: an operator's command (core/stream_report.h, IngestControl)
+  ingest_metrics,      ///< ingest → master: each stream's counts and state (core/stream_report.h)
 };
 
 struct ProduceHeader {

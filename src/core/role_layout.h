@@ -1,5 +1,6 @@
 #pragma once
 /// @brief Which rank plays which role. Pure logic: computed identically on every rank.
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,10 @@ struct RoleLayout {
   Role role_of(int rank) const;
   /// Index of `rank` within its role's list (broker 0, 1, ...).
   int index_in_role(int rank) const;
+  /// The ingest rank that reads stream (input) s: inputs are dealt out in turn.
+  int ingest_of_stream(std::uint32_t s) const {
+    return ingest.empty() ? -1 : ingest[static_cast<std::size_t>(s % ingest.size())];
+  }
 };
 
 RoleLayout compute_role_layout(const JobConfig& cfg, int world_size);

@@ -72,39 +72,14 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
     sample_.lag_s = std::max(sample_.lag_s, static_cast<double>(now_ns - pm.oldest_capture_ns) / 1e9);
   }
   const int n = sample_.workers;
-  const auto& spares = model.spares();
 
-  auto grow = [&](int count, const std::string& why) {
-    GroupChange c;
-    c.kind = GroupChange::Kind::grow;
-    c.stage = cfg_.stage;
-    for (int i = 0; i < count && i < static_cast<int>(spares.size()); ++i) c.workers.push_back(spares[static_cast<std::size_t>(i)]);
-    if (c.workers.empty()) return;
-    c.reason = why + ": " + numbers(sample_);
-    std::map<int, int> first_owner;  // partition -> its owner before this change
-    for (int w : c.workers) {
-      model.join_workers(w, cfg_.stage);
-      for (const auto& [p, from] : rebalance_onto(model, w)) first_owner.try_emplace(p, from);
-    }
-    // One hand-over per partition, to where it ends up (a later newcomer may take it on).
-    for (const auto& [p, from] : first_owner) c.moved.push_back({p, from, model.owner(p)});
-    record(model, c, job_s, now);
-    out.push_back(std::move(c));
-    last_change_s_ = now;
-  };
-  auto shrink = [&](int worker, const std::string& why) {
-    GroupChange c;
-    c.kind = GroupChange::Kind::shrink;
-    c.stage = cfg_.stage;
-    c.workers = {worker};
-    c.reason = why + ": " + numbers(sample_);
-    record(model, c, job_s, now);  // the partitions it had
-    for (const auto& [p, to] : drain_from(model, worker)) c.moved.push_back({p, worker, to});
-    model.release_to_spares(worker);
-    out.push_back(std::move(c));
-    last_change_s_ = now;
-  };
+  auto grow = [&](int count, const std::string& why) { grow_by(model, count, why, job_s, now, out); };
+  auto shrink = [&](int worker, const std::string& why) { shrink_one(model, worker, why, job_s, now, out); };
 
+  if (pinned_ > 0) {  // an operator set the size: keep it (a dead worker's place is refilled)
+    if (n < pinned_) grow(pinned_ - n, "an operator's resize to " + std::to_string(pinned_) + " workers");
+    return out;
+  }
   if (!cfg_.schedule.empty()) {  // experiments: the group size by time
     int want = -1;
     for (const auto& [t, size] : cfg_.schedule) {
@@ -158,6 +133,69 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
     }
   }
   return out;
+}
+
+void AdaptiveGroup::grow_by(JobModel& model, int count, const std::string& why, double job_s, double now,
+                            std::vector<GroupChange>& out) {
+  const auto& spares = model.spares();
+  GroupChange c;
+  c.kind = GroupChange::Kind::grow;
+  c.stage = cfg_.stage;
+  for (int i = 0; i < count && i < static_cast<int>(spares.size()); ++i) c.workers.push_back(spares[static_cast<std::size_t>(i)]);
+  if (c.workers.empty()) return;
+  c.reason = why + ": " + numbers(sample_);
+  std::map<int, int> first_owner;  // partition -> its owner before this change
+  for (int w : c.workers) {
+    model.join_workers(w, cfg_.stage);
+    for (const auto& [p, from] : rebalance_onto(model, w)) first_owner.try_emplace(p, from);
+  }
+  // One hand-over per partition, to where it ends up (a later newcomer may take it on).
+  for (const auto& [p, from] : first_owner) c.moved.push_back({p, from, model.owner(p)});
+  record(model, c, job_s, now);
+  out.push_back(std::move(c));
+  last_change_s_ = now;
+}
+
+void AdaptiveGroup::shrink_one(JobModel& model, int worker, const std::string& why, double job_s, double now,
+                               std::vector<GroupChange>& out) {
+  GroupChange c;
+  c.kind = GroupChange::Kind::shrink;
+  c.stage = cfg_.stage;
+  c.workers = {worker};
+  c.reason = why + ": " + numbers(sample_);
+  record(model, c, job_s, now);  // the partitions it had
+  for (const auto& [p, to] : drain_from(model, worker)) c.moved.push_back({p, worker, to});
+  model.release_to_spares(worker);
+  out.push_back(std::move(c));
+  last_change_s_ = now;
+}
+
+AdaptiveGroup::Resize AdaptiveGroup::resize(JobModel& model, int want, double job_s, double now) {
+  Resize r;
+  const std::vector<int> group = model.workers_of(cfg_.stage);
+  const int n = static_cast<int>(group.size());
+  int partitions = 0;
+  for (int p = 0; p < model.partitions(); ++p) partitions += model.partition(p).stage == cfg_.stage ? 1 : 0;
+  if (want < 1) {
+    r.refused = "a group keeps at least 1 worker";
+    return r;
+  }
+  if (want > partitions) {
+    r.refused = "the stage has " + std::to_string(partitions) + " partition(s): more workers than that would idle";
+    return r;
+  }
+  const int spares = static_cast<int>(model.spares().size());
+  if (want - n > spares) {
+    r.refused = spares == 0 ? "no spare left (the group has " + std::to_string(n) + " workers)"
+                            : "only " + std::to_string(spares) + " spare(s) left: the group can grow to " +
+                                  std::to_string(n + spares) + ", not " + std::to_string(want);
+    return r;
+  }
+  const std::string why = "an operator's resize to " + std::to_string(want) + " workers";
+  if (want > n) grow_by(model, want - n, why, job_s, now, r.changes);
+  for (int k = n; k > want; --k) shrink_one(model, model.workers_of(cfg_.stage).back(), why, job_s, now, r.changes);
+  pinned_ = want;
+  return r;
 }
 
 std::vector<std::pair<int, int>> rebalance_onto(JobModel& model, int newcomer) {

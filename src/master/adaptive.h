@@ -68,7 +68,22 @@ class AdaptiveGroup {
   /// caller hands them partitions. Each change is recorded as a scaling event (grow / shrink).
   std::vector<GroupChange> step(JobModel& model, double job_s, double now, std::int64_t now_ns);
 
+  /// An operator's resize (POST /control/stages/NAME/workers): the group grows to `want` from
+  /// the spare pool or shrinks to it now, and keeps that size from then on (the rates no longer
+  /// decide for this stage; a dead worker's place is refilled from the spares). Refused, with
+  /// the reason, when the pool lacks the spares or the stage has fewer partitions than `want`.
+  struct Resize {
+    std::vector<GroupChange> changes;
+    std::string refused;  ///< empty: done
+  };
+  Resize resize(JobModel& model, int want, double job_s, double now);
+  int pinned() const { return pinned_; }
+
  private:
+  void grow_by(JobModel& model, int count, const std::string& why, double job_s, double now,
+               std::vector<GroupChange>& out);
+  void shrink_one(JobModel& model, int worker, const std::string& why, double job_s, double now,
+                  std::vector<GroupChange>& out);
   GroupSample measure(const JobModel& model, double dt);
   void record(JobModel& model, const GroupChange& c, double job_s, double now) const;
 
@@ -78,6 +93,7 @@ class AdaptiveGroup {
   std::uint64_t last_end_ = 0, last_committed_ = 0;
   std::map<int, double> busy_now_, busy_then_;
   std::map<int, double> busy_at_under_;  ///< cumulative busy when the current under-use began
+  int pinned_ = 0;                       ///< an operator's size (0: none)
 };
 
 /// Partitions for a worker that joins the group: from the workers owning the most, one at a

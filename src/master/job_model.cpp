@@ -223,4 +223,32 @@ void JobModel::count_processed(double job_s, int stage) {
   ++processed_per_s[s];
 }
 
+void JobModel::on_stream_reports(int ingest_rank, const std::vector<StreamReport>& reports, double now) {
+  for (const StreamReport& r : reports) {
+    if (r.stream >= (1u << 24)) continue;  // not a stream id any input list has
+    if (streams_.size() <= r.stream) {
+      const std::size_t from = streams_.size();
+      streams_.resize(r.stream + 1);
+      for (std::size_t i = from; i < streams_.size(); ++i) streams_[i].id = static_cast<std::uint32_t>(i);
+    }
+    StreamRecord& s = streams_[r.stream];
+    s.ingest_rank = ingest_rank;
+    s.state = r.state;
+    s.paused = r.paused;
+    s.reported = true;
+    s.frames = std::max(s.frames, r.frames);
+    s.missed = std::max(s.missed, r.missed);
+    s.paused_ticks = std::max(s.paused_ticks, r.paused_ticks);
+    if (s.rate_t < 0) {
+      s.rate_t = now;
+      s.rate_frames = s.frames;
+    } else if (now - s.rate_t >= 1.0) {
+      s.fps = static_cast<double>(s.frames - s.rate_frames) / (now - s.rate_t);
+      s.fps_known = true;
+      s.rate_t = now;
+      s.rate_frames = s.frames;
+    }
+  }
+}
+
 }  // namespace ride

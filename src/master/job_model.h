@@ -13,6 +13,7 @@
 
 #include "core/partition_map.h"
 #include "core/protocol.h"
+#include "core/stream_report.h"
 #include "core/role_layout.h"
 #include "master/assignment.h"
 
@@ -30,6 +31,21 @@ struct RankRecord {
   int stage = -1;                 ///< the stage whose group it is in (-1: a spare, in no group)
   std::set<int> stages_served;    ///< every stage it has held a partition of
   HeartbeatBody activity;         ///< its latest heartbeat (workers: what the compute thread is on)
+  double last_heard = -1;         ///< steady time of its latest message (-1: never)
+};
+
+/// One input stream as its ingest rank last reported it (INGEST_METRICS), with its rate.
+struct StreamRecord {
+  std::uint32_t id = 0;
+  int ingest_rank = -1;
+  StreamState state = StreamState::unknown;
+  bool paused = false;
+  bool reported = false;
+  std::uint64_t frames = 0, missed = 0, paused_ticks = 0;
+  double fps = 0;               ///< frames published per second, over windows of >= 1 s
+  bool fps_known = false;
+  std::uint64_t rate_frames = 0;  ///< frames at the last rate sample ...
+  double rate_t = -1;             ///< ... and its steady time
 };
 
 /// The worst a partition's broker reported over the run.
@@ -166,6 +182,11 @@ class JobModel {
   /// (the latest that moved p at or below this epoch), or nullptr.
   FailureRecord* on_results(int p, std::uint32_t epoch, int from, double now);
 
+  // --- input streams (INGEST_METRICS) ---
+  const std::vector<StreamRecord>& streams() const { return streams_; }
+  /// An ingest rank's report on its streams at steady time `now`.
+  void on_stream_reports(int ingest_rank, const std::vector<StreamReport>& reports, double now);
+
   // --- the sink's counters (the results file stays the authority at the end) ---
   std::uint64_t processed = 0, duplicates_dropped = 0;
   std::vector<std::uint64_t> processed_per_s, produced_per_s;  ///< job seconds
@@ -184,6 +205,7 @@ class JobModel {
   int done_ = 0;
   std::vector<FailureRecord> failures_;
   std::vector<ScalingEvent> scaling_;
+  std::vector<StreamRecord> streams_;  ///< by stream id (grown as reports name them)
   // on_results' indexes, so that a results batch costs what concerns its partition, not the
   // run's whole history: failures_ and scaling_ are only ever appended to (recovery and the
   // decisions push whole records), and on_results takes in what was appended since its last call.

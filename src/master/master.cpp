@@ -8,6 +8,8 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <random>
+#include <thread>
 #include <set>
 
 #include "core/clock.h"
@@ -22,7 +24,10 @@
 #include "master/load_scaling.h"
 #include "master/recovery.h"
 #include "master/sink.h"
+#include "master/metrics_view.h"
+#include "master/status_view.h"
 #include "master/summary.h"
+#include "status/status_server.h"
 #include "task/pipeline.h"
 #include "task/registry.h"
 
@@ -33,9 +38,21 @@ using nlohmann::json;
 
 /// scaling.adaptive: each stage's group follows its frame rate (or scaling.schedule); the spare
 /// pool is shared by every stage.
+/// The process's status server: bound by open_status_server before the roles start (a port in
+/// use is a configuration error every rank hears of), served from the master's loop, and kept
+/// after MPI_Finalize for status.linger_s (linger_status_server).
+struct StatusEndpoint {
+  std::shared_ptr<status::SnapshotStore> store = std::make_shared<status::SnapshotStore>();
+  std::shared_ptr<status::ControlQueue> control = std::make_shared<status::ControlQueue>();
+  std::unique_ptr<status::StatusServer> server;  // declared last: stopped first
+  std::string token;  ///< control's bearer token (empty: control disabled)
+  bool linger = false;
+} g_status;
+
+/// Without scaling.adaptive the groups are still there, for an operator's resize
+/// (POST /control/stages/NAME/workers); only scaling.adaptive lets the rates decide.
 std::vector<AdaptiveGroup> make_adaptive(const JobConfig& cfg, const RoleLayout& layout) {
   std::vector<AdaptiveGroup> out;
-  if (!cfg.adaptive) return out;
   for (std::size_t s = 0; s < cfg.stages.size(); ++s) {
     AdaptiveConfig a;
     a.stage = static_cast<int>(s);
@@ -94,8 +111,11 @@ class Master {
     // result image must not make every rank think the master is gone.
     heartbeat_thread_ = ctx_.net.start_heartbeat(model_.live_peers(), cfg_.heartbeat_interval_ms / 1000.0,
                                                  [] { return Buffer(); });
+    start_status_server();  // bound before the roles started (open_status_server)
     if (!collect_hellos()) return abort_job("not every rank reported at start-up");
     print_roles();
+    print_status_url();
+    publish_status(steady_s(), true);
     sink_.emplace(cfg_, pipeline_);
     run_.results_written = true;
     if (dynamic_) allocator_.initial(model_);
@@ -115,6 +135,7 @@ class Master {
     const bool batch = cfg_.mode == "batch";
     if (!batch) start_processing();
     print_job_line(batch);
+    state_ = "running";
 
     transport::IdleBackoff backoff;
     double next_status = run_.t0 + cfg_.status_interval_s;
@@ -130,6 +151,7 @@ class Master {
         if (!m) break;
         busy = true;
         liveness_.heard(m->source, steady_s());
+        if (m->source >= 0 && m->source < model_.ranks()) model_.rank(m->source).last_heard = steady_s();
         if (m->tag == Tag::heartbeat) on_heartbeat(*m, steady_s());
         if (liveness_.dead(m->source)) {
           tell_to_stand_down(m->source);  // declared dead: nothing it says counts any more
@@ -150,7 +172,7 @@ class Master {
         next_allocation_s_ = now + kAllocationIntervalS;
         for (const auto& mv : allocator_.step(model_, now - run_.t0, now)) carry_out(mv, now);
       }
-      if (!adaptive_.empty() && processing_started_) {
+      if (cfg_.adaptive && processing_started_) {
         std::set<int> moved;
         for (auto& group : adaptive_) {
           for (const auto& c : group.step(model_, now - run_.t0, now, wall_ns())) {
@@ -167,6 +189,7 @@ class Master {
         print_status(now);
         next_status += cfg_.status_interval_s;
       }
+      serve_status(now);
       if (all_ingest_done() && model_.all_done()) break;
       if (now - last_progress_ > cfg_.stall_timeout_s) {
         failure = "no progress for " + fixed(cfg_.stall_timeout_s, 1) +
@@ -183,7 +206,7 @@ class Master {
     if (!failure.empty()) return abort_job(failure);
     collect_aggregates();
     shutdown_all(false);
-    return finish("");
+    return end_status(finish(""));
   }
 
  private:
@@ -532,6 +555,7 @@ class Master {
       case Tag::results: on_results(m); break;
       case Tag::ingest_done: on_ingest_done(parse_json_body(m.body)); break;
       case Tag::broker_metrics: on_metrics(m.body); break;
+      case Tag::ingest_metrics: model_.on_stream_reports(m.source, decode_stream_reports(m.body), steady_s()); break;
       case Tag::worker_metrics: {
         const auto wm = BodyReader(m.body).pod<WorkerMetrics>();
         load_scaling_.on_worker_metrics(m.source, wm);
@@ -698,7 +722,166 @@ class Master {
     run_.end = steady_s();
     shutdown_all(true);
     finish(why);
-    return 1;
+    return end_status(1);
+  }
+
+  // ---- the HTTP status server (src/status): views of the model out, commands in ----
+
+  void start_status_server() {
+    if (cfg_.status_listen == "off") return;
+    if (!g_status.server) open_status_server(cfg_);
+    server_ = g_status.server.get();
+    token_ = g_status.token;
+    run_.status_server = {{"url", server_->url()}, {"control", token_.empty() ? "disabled" : "enabled"}};
+  }
+
+  void print_status_url() const {
+    if (!server_) return;
+    std::cout << "[ride] status: " << server_->url() << std::endl;
+    if (cfg_.status_token == "auto") {
+      std::cout << "[ride] status: control token " << token_ << " (POST /control/... with Authorization: Bearer TOKEN)"
+                << std::endl;
+    } else if (!token_.empty()) {
+      std::cout << "[ride] status: control takes the token in status.token" << std::endl;
+    } else {
+      std::cout << "[ride] status: control disabled (status.token = off)" << std::endl;
+    }
+  }
+
+  /// Between two steps of the loop: carries out the operator's commands, logs refused
+  /// requests, and publishes a fresh view of the model every kPublishIntervalS.
+  void serve_status(double now) {
+    if (!server_) return;
+    control_->serve([&](const status::ControlCommand& c) { return decide(c); });
+    if (now >= next_publish_s_) publish_status(now, false);
+  }
+
+  void publish_status(double now, bool force_sample) {
+    if (!server_) return;
+    for (auto& line : control_->take_notes()) {
+      std::cout << "[ride] control: " << line << std::endl;
+      run_.control_log.push_back({{"t_s", now - run_.t0}, {"command", line}, {"caller", ""}, {"result", "unauthorized"}});
+    }
+    next_publish_s_ = now + kPublishIntervalS;
+    const std::int64_t now_ns = wall_ns();
+    const JobTotals t = model_.totals(now_ns);
+    std::uint64_t entry_processed = 0;
+    for (int st = 0; st < model_.stages() && static_cast<std::size_t>(st) < model_.stage_processed.size(); ++st) {
+      if (model_.entry_stage(st)) entry_processed += model_.stage_processed[static_cast<std::size_t>(st)];
+    }
+    const double job_s = state_ == "starting" ? 0.0 : now - run_.t0;
+    history_.sample(job_s, std::max(t.ingested, entry_processed), entry_processed, t.lag_frames,
+                    model_.stage_processed, force_sample);
+    StatusContext c;
+    c.cfg = &cfg_;
+    c.state = state_;
+    c.exit_code = exit_code_;
+    c.job_s = job_s;
+    c.unix_s = static_cast<double>(now_ns) / 1e9;
+    c.now = now;
+    c.t0 = run_.t0;
+    c.t0_ns = run_.t0_ns;
+    c.now_ns = now_ns;
+    c.url = server_->url();
+    c.control_enabled = !token_.empty();
+    c.control_log = run_.control_log;
+    c.history = &history_;
+    status::Snapshot snap;
+    snap.seq = ++seq_;
+    const json doc = status_document(model_, c, snap.seq);
+    snap.status_json = doc.dump();
+    snap.metrics_text = metrics_text(doc, cfg_.status_stream_series);
+    snap.history_json = history_.to_json().dump();
+    store_->publish(std::move(snap));
+  }
+
+  /// An operator's command (POST /control/...), decided and carried out here, in the loop.
+  status::ControlReply decide(const status::ControlCommand& c) {
+    const double now = steady_s();
+    const status::ControlReply r = carry_out(c, now);
+    const bool ok = r.http_status >= 200 && r.http_status < 300;
+    std::cout << "[ride] control: " << c.describe() << " from " << c.caller << ": "
+              << (ok ? "" : "refused: ") << r.message << std::endl;
+    run_.control_log.push_back({{"t_s", now - run_.t0},
+                            {"command", c.describe()},
+                            {"caller", c.caller},
+                            {"result", ok ? "ok" : "refused"},
+                            {"message", r.message}});
+    next_publish_s_ = 0;  // the page shows it at once
+    return r;
+  }
+
+  status::ControlReply carry_out(const status::ControlCommand& c, double now) {
+    using Kind = status::ControlCommand::Kind;
+    switch (c.kind) {
+      case Kind::drain: {
+        if (draining_) return {200, "already draining"};
+        draining_ = true;
+        run_.drained = true;
+        state_ = "draining";
+        for (int r : layout_.ingest) {
+          if (!liveness_.dead(r)) ctx_.net.send(r, Tag::control, encode_ingest_control({IngestControl::Kind::drain, 0}));
+        }
+        return {202, "draining: ingest reads no more input; the job ends when every frame already ingested "
+                     "is processed and committed"};
+      }
+      case Kind::pause:
+      case Kind::resume: {
+        const auto& streams = model_.streams();
+        if (c.stream >= streams.size() || !streams[c.stream].reported) {
+          return {404, "no stream " + std::to_string(c.stream) + " (the job has " + std::to_string(streams.size()) +
+                           " stream(s), ids 0.." + std::to_string(streams.empty() ? 0 : streams.size() - 1) + ")"};
+        }
+        const StreamRecord& st = streams[c.stream];
+        if (all_ingest_done() || draining_) return {409, "ingest has stopped reading inputs"};
+        const bool pause = c.kind == Kind::pause;
+        if (st.paused == pause) return {200, std::string("stream ") + std::to_string(c.stream) + " is already " + (pause ? "paused" : "running")};
+        ctx_.net.send(st.ingest_rank, Tag::control,
+                      encode_ingest_control({pause ? IngestControl::Kind::pause : IngestControl::Kind::resume, c.stream}));
+        return {200, std::string(pause ? "paused" : "resumed") + " stream " + std::to_string(c.stream) + " (ingest rank " +
+                         std::to_string(st.ingest_rank) + ")"};
+      }
+      case Kind::workers: {
+        const int stage = cfg_.stage_index(c.stage);
+        if (stage < 0) {
+          std::string names;
+          for (const auto& st : cfg_.stages) names += (names.empty() ? "" : ", ") + st.name;
+          return {404, "no stage " + c.stage + " (stages: " + names + ")"};
+        }
+        if (!processing_started_) return {409, "processing has not started yet (a batch job processes after ingest)"};
+        const int before = static_cast<int>(model_.workers_of(stage).size());
+        auto resize = adaptive_.at(static_cast<std::size_t>(stage)).resize(model_, c.count, now - run_.t0, now);
+        if (!resize.refused.empty()) return {409, "stage " + c.stage + ": " + resize.refused};
+        std::set<int> moved;
+        for (const auto& ch : resize.changes) {
+          report(ch);
+          for (const auto& mv : ch.moved) moved.insert(mv.partition);
+        }
+        for (int p : moved) hand_over(p, now);
+        return {200, "stage " + c.stage + ": " + std::to_string(before) + " -> " +
+                         std::to_string(model_.workers_of(stage).size()) + " worker(s)"};
+      }
+    }
+    return {400, "unknown command"};
+  }
+
+  /// The job is over with exit code `rc`: the last view says so; with status.linger_s it stays
+  /// served that long (the page shows "job ended").
+  int end_status(int rc) {
+    if (!server_) return rc;
+    state_ = rc == 0 ? "ended" : "failed";
+    exit_code_ = rc;
+    control_->close("the job has ended");
+    publish_status(steady_s(), true);
+    if (cfg_.status_linger_s > 0) {
+      std::cout << "[ride] status: the job has ended; serving its final status at " << server_->url() << " for "
+                << fixed(cfg_.status_linger_s, 1) << " s (status.linger_s)" << std::endl;
+      // Served on after MPI_Finalize (linger_status_server): the other ranks must not wait.
+      g_status.linger = true;
+      return rc;
+    }
+    server_->stop();
+    return rc;
   }
 
   int finish(const std::string& failure) {
@@ -740,10 +923,50 @@ class Master {
   static constexpr double kReplenishDelayS = 1.0, kSpawnGraceS = 5.0;
   int spawned_ = 0;           ///< spares spawned so far (at most ft.replenish)
   double replenish_due_ = 0;  ///< when to spawn the next spare; 0 = none due
+  // The status server's side of the loop.
+  // The process's status server (g_status): it outlives this loop with status.linger_s.
+  std::shared_ptr<status::SnapshotStore> store_ = g_status.store;
+  std::shared_ptr<status::ControlQueue> control_ = g_status.control;
+  status::StatusServer* server_ = nullptr;
+  std::string token_;            ///< control's bearer token (empty: control disabled)
+  StatusHistory history_;
+  std::uint64_t seq_ = 0;
+  double next_publish_s_ = 0;
+  static constexpr double kPublishIntervalS = 0.25;
+  std::string state_ = "starting";
+  std::optional<int> exit_code_;
+  bool draining_ = false;
 };
 
 }  // namespace
 
 int run_master(RoleContext& ctx) { return Master(ctx).run(); }
+
+void open_status_server(const JobConfig& cfg) {
+  if (cfg.status_listen == "off" || g_status.server) return;
+  status::ServerOptions o;
+  o.listen = cfg.status_listen;
+  o.listen_where = cfg.where("status.listen");
+  std::string token;
+  if (cfg.status_token == "auto") {
+    std::random_device rd;  // the kernel's entropy: the token guards job control
+    static const char* hex = "0123456789abcdef";
+    for (int i = 0; i < 32; ++i) token.push_back(hex[rd() % 16]);
+  } else if (cfg.status_token != "off") {
+    token = cfg.status_token;
+  }
+  o.token = token;
+  auto server = std::make_unique<status::StatusServer>(o, *g_status.store, *g_status.control);
+  server->start();  // throws ConfigError naming status.listen
+  g_status.server = std::move(server);
+  g_status.token = token;
+}
+
+void linger_status_server(double seconds) {
+  if (!g_status.server) return;
+  if (g_status.linger) std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  g_status.server->stop();
+  g_status.server.reset();
+}
 
 }  // namespace ride

@@ -8,6 +8,7 @@
 
 #include "core/format.h"
 #include "core/log_state.h"
+#include "master/model_json.h"
 #include "sink/result_check.h"
 #include "sink/result_store.h"
 
@@ -28,19 +29,6 @@ json ranks_json(const JobModel& model) {
     if (rec.spawned) j["spawned"] = true;
     j["alive_at_end"] = rec.alive;
     j["role_at_end"] = to_string(rec.role);
-    out.push_back(j);
-  }
-  return out;
-}
-
-json scaling_json(const JobModel& model) {
-  json out = json::array();
-  for (const auto& e : model.scaling()) {
-    json j = {{"t_s", e.t_s}, {"action", e.action}, {"worker", e.worker}, {"partitions", e.partitions},
-              {"reason", e.reason}};
-    if (e.from >= 0) j["from"] = e.from;
-    if (!e.stage.empty()) j["stage"] = e.stage;
-    if (e.action == "grow") j["first_commit_after_s"] = e.first_commit_after_s >= 0 ? json(e.first_commit_after_s) : json(nullptr);
     out.push_back(j);
   }
   return out;
@@ -362,26 +350,15 @@ int finish_run(const RunRecord& run, const std::string& failure) {
                         {"produced_total", cum_prod}, {"processed_total", cum_proc}});
   }
   s["timeline"] = timeline;
-  json failures = json::array();
-  auto unix_s = [&](double steady) { return static_cast<double>(run.t0_ns) / 1e9 + (steady - run.t0); };
-  for (const auto& f : model.failures()) {
-    json moved = json::array();
-    for (const auto& mv : f.moved) moved.push_back({{"partition", mv.partition}, {"to", mv.to}, {"epoch", mv.epoch}});
-    // The death lies between the last message heard and one heartbeat interval after it.
-    failures.push_back({{"rank", f.rank},
-                        {"role", to_string(f.role)},
-                        {"cause", f.cause},
-                        {"last_heard_unix_s", unix_s(f.last_heard)},
-                        {"detected_unix_s", unix_s(f.detected)},
-                        {"detected_after_s", f.detected - f.last_heard},
-                        {"recovered_unix_s", f.recovered >= 0 ? json(unix_s(f.recovered)) : json(nullptr)},
-                        {"recovered_after_s", f.recovered >= 0 ? json(f.recovered - f.last_heard) : json(nullptr)},
-                        {"frames_reprocessed", f.reprocessed},
-                        {"partitions_moved", moved}});
-  }
+  json failures = failures_json(model, run.t0_ns, run.t0);
   s["failures"] = failures;
   s["replenished"] = run.replenished;
   s["scaling"] = scaling_json(model);
+  // The HTTP status server (status.listen): where it was, and what operators asked of the job.
+  // "status" stays the run's verdict ("ok" / "failed"), so the URL is the flat key "status.url".
+  if (run.status_server.contains("url")) s["status.url"] = run.status_server.at("url");
+  s["status_server"] = run.status_server;
+  s["control"] = {{"drained", run.drained}, {"log", run.control_log}};
   s["allocation"] = run.allocation;
   // Per stage: what entered it, what it processed and sent on, lost and duplicates (from the
   // results file), its group, its rate and its worst lag.

@@ -41,6 +41,9 @@ struct RunRecord {
   std::vector<std::vector<int>> reduce_members;
   std::map<int, ScalarAggregates> reduced;
   std::map<int, ScalarAggregates::Method> reduced_with;
+  nlohmann::json status_server = nlohmann::json::object();  ///< url, control (the HTTP status server)
+  nlohmann::json control_log = nlohmann::json::array();     ///< the operators' commands
+  bool drained = false;                                      ///< POST /control/drain ended the inputs
 };
 
 /// Re-reads the results file, checks it against what was ingested, prints the digest, writes

@@ -595,13 +595,18 @@ void Transport::finalize(int exit_code, double timeout_s) {
   std::cout.flush();
   std::cerr.flush();
   const int rank = rank_;
+  // Set once MPI_Finalize returns: a process that goes on after it (the master serving its
+  // final status, status.linger_s) is not a hung finalize.
+  static std::atomic<bool> returned{false};
   std::thread([exit_code, timeout_s, rank] {
     std::this_thread::sleep_for(std::chrono::duration<double>(timeout_s));
+    if (returned.load()) return;
     std::fprintf(stderr, "ride: rank %d: MPI_Finalize did not return within %.0f s (a peer died); exiting\n",
                  rank, timeout_s);
     std::_Exit(exit_code);
   }).detach();
   MPI_Finalize();
+  returned.store(true);
 }
 
 std::vector<int> Transport::allgather_int(int value) {

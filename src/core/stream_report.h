@@ -1,0 +1,53 @@
+#pragma once
+/// @brief What ingest tells the master about each of its streams while the job runs (frames
+/// read, ticks missed or skipped while paused, the input's state), and the operator's commands
+/// the master passes to ingest (drain, pause, resume). One codec each, with round-trip tests.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/buffer.h"
+
+namespace ride {
+
+enum class StreamState : std::uint8_t {
+  unknown = 0,
+  synthetic,    ///< generated frames (always there)
+  connecting,   ///< a real input not opened yet
+  streaming,
+  retrying,     ///< failed, being reopened with backoff
+  unreachable,  ///< given up
+  ended,        ///< its frames are all read
+};
+std::string to_string(StreamState s);
+/// The state names VideoInput::Status uses ("streaming", ...); unknown for others.
+StreamState stream_state_from(const std::string& name);
+
+/// One stream as its ingest rank counts it (cumulative counts).
+struct StreamReport {
+  std::uint32_t stream = 0;
+  StreamState state = StreamState::unknown;
+  bool paused = false;
+  std::uint64_t frames = 0;        ///< published to the brokers
+  std::uint64_t missed = 0;        ///< ticks with no new frame from the input
+  std::uint64_t paused_ticks = 0;  ///< ticks skipped while an operator paused it
+  bool operator==(const StreamReport&) const = default;
+};
+
+/// INGEST_METRICS: u32 count, then count x {u32 stream, u8 state, u8 paused, u16 0, u64 frames,
+/// u64 missed, u64 paused_ticks}.
+Buffer encode_stream_reports(const std::vector<StreamReport>& reports);
+std::vector<StreamReport> decode_stream_reports(const Buffer& body);
+
+/// CONTROL (master → ingest).
+struct IngestControl {
+  enum class Kind : std::uint32_t { drain = 1, pause = 2, resume = 3 };
+  Kind kind = Kind::drain;
+  std::uint32_t stream = 0;  ///< pause, resume
+  bool operator==(const IngestControl&) const = default;
+};
+Buffer encode_ingest_control(const IngestControl& c);
+/// Throws on a malformed body or an unknown kind.
+IngestControl decode_ingest_control(const Buffer& body);
+
+}  // namespace ride
