@@ -143,7 +143,7 @@ void AdaptiveGroup::grow_by(JobModel& model, int count, const std::string& why, 
   c.stage = cfg_.stage;
   for (int i = 0; i < count && i < static_cast<int>(spares.size()); ++i) c.workers.push_back(spares[static_cast<std::size_t>(i)]);
   if (c.workers.empty()) return;
-  c.reason = why + ": " + numbers(sample_);
+  c.reason = last_s_ >= 0 ? why + ": " + numbers(sample_) : why;  // no look taken yet: no numbers
   std::map<int, int> first_owner;  // partition -> its owner before this change
   for (int w : c.workers) {
     model.join_workers(w, cfg_.stage);
@@ -162,7 +162,7 @@ void AdaptiveGroup::shrink_one(JobModel& model, int worker, const std::string& w
   c.kind = GroupChange::Kind::shrink;
   c.stage = cfg_.stage;
   c.workers = {worker};
-  c.reason = why + ": " + numbers(sample_);
+  c.reason = last_s_ >= 0 ? why + ": " + numbers(sample_) : why;
   record(model, c, job_s, now);  // the partitions it had
   for (const auto& [p, to] : drain_from(model, worker)) c.moved.push_back({p, worker, to});
   model.release_to_spares(worker);
