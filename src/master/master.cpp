@@ -760,7 +760,10 @@ class Master {
     if (!server_) return;
     for (auto& line : control_->take_notes()) {
       std::cout << "[ride] control: " << line << std::endl;
-      run_.control_log.push_back({{"t_s", now - run_.t0}, {"command", line}, {"caller", ""}, {"result", "unauthorized"}});
+      // The HTTP thread's refusals: a bad or missing token, or a malformed command.
+      const bool auth = line.rfind("refused", 0) == 0;
+      run_.control_log.push_back(
+          {{"t_s", now - run_.t0}, {"command", line}, {"caller", ""}, {"result", auth ? "unauthorized" : "refused"}});
     }
     next_publish_s_ = now + kPublishIntervalS;
     const std::int64_t now_ns = wall_ns();

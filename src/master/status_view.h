@@ -4,6 +4,7 @@
 /// same document. Pure: the master's loop builds a view between two of its steps and hands the
 /// text to the server's threads (status/snapshot_store.h); nothing here reads a clock or a
 /// socket.
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,7 +21,7 @@ namespace ride {
 /// that, every other old sample is dropped so a long job keeps its whole shape).
 class StatusHistory {
  public:
-  explicit StatusHistory(std::size_t cap = 3600) : cap_(cap) {}
+  explicit StatusHistory(std::size_t cap = 3600) : cap_(std::max<std::size_t>(cap, 4)) {}
   /// A sample at job time `t_s` if a second has passed since the last (or `force`).
   void sample(double t_s, std::uint64_t ingested, std::uint64_t processed, std::uint64_t lag_frames,
               const std::vector<std::uint64_t>& stage_processed, bool force = false);

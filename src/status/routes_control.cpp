@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 #include "status/status_server.h"
@@ -45,10 +47,11 @@ bool authorized(const httplib::Request& req, httplib::Response& res, ControlQueu
   if (opts.token.empty()) return refuse(403, "control is disabled (status.token = off)");
   const std::string auth = req.get_header_value("Authorization");
   if (auth.empty()) return refuse(401, "missing Authorization: Bearer TOKEN (printed at start-up, or status.token)");
-  const std::string scheme = "Bearer ";
-  if (auth.size() <= scheme.size() || auth.compare(0, scheme.size(), scheme) != 0) {
-    return refuse(401, "Authorization must be: Bearer TOKEN");
-  }
+  // The scheme is case-insensitive (RFC 7235); the token is not.
+  const std::string scheme = "bearer ";
+  std::string given = auth.substr(0, std::min(auth.size(), scheme.size()));
+  for (char& ch : given) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (auth.size() <= scheme.size() || given != scheme) return refuse(401, "Authorization must be: Bearer TOKEN");
   if (!same_token(auth.substr(scheme.size()), opts.token)) return refuse(401, "wrong token");
   return true;
 }
@@ -124,6 +127,12 @@ bool parse_count(const httplib::Request& req, const std::string& body, int& coun
 
 }  // namespace
 
+/// A malformed command (after the token check): answered 400 and logged with its caller.
+void malformed(const httplib::Request& req, httplib::Response& res, ControlQueue& control, const std::string& why) {
+  control.note("malformed " + req.method + " " + req.path + " from " + caller_of(req) + ": " + why);
+  reply(res, 400, why);
+}
+
 void add_control(httplib::Server& http, ControlQueue& control, const ServerOptions& opts) {
   // Every route takes the body itself (read_body): see there why.
   using Reader = httplib::ContentReader;
@@ -146,7 +155,7 @@ void add_control(httplib::Server& http, ControlQueue& control, const ServerOptio
     submit(ControlCommand{ControlCommand::Kind::drain, 0, {}, 0, {}}, req, res);
   });
   http.Post(R"(/control/streams/([^/]+)/([^/]+))",
-            [prologue, submit](const httplib::Request& req, httplib::Response& res, const Reader& reader) {
+            [prologue, submit, &control](const httplib::Request& req, httplib::Response& res, const Reader& reader) {
               std::string body;
               if (!prologue(req, res, reader, body)) return;
               const std::string id = req.matches[1], verb = req.matches[2];
@@ -160,20 +169,20 @@ void add_control(httplib::Server& http, ControlQueue& control, const ServerOptio
                 if (used != id.size() || id[0] == '-' || v > 0xffffffffUL) throw std::invalid_argument(id);
                 c.stream = static_cast<std::uint32_t>(v);
               } catch (const std::exception&) {
-                return reply(res, 400, "a stream id is a number (the stream's index in the job), got \"" +
-                                           id.substr(0, 40) + "\"");
+                return malformed(req, res, control,
+                                 "a stream id is a number (the stream's index in the job), got \"" + id.substr(0, 40) + "\"");
               }
               submit(std::move(c), req, res);
             });
   http.Post(R"(/control/stages/([^/]+)/workers)",
-            [prologue, submit](const httplib::Request& req, httplib::Response& res, const Reader& reader) {
+            [prologue, submit, &control](const httplib::Request& req, httplib::Response& res, const Reader& reader) {
               std::string body;
               if (!prologue(req, res, reader, body)) return;
               ControlCommand c;
               c.kind = ControlCommand::Kind::workers;
               c.stage = req.matches[1];
               std::string error;
-              if (!parse_count(req, body, c.count, error)) return reply(res, 400, error);
+              if (!parse_count(req, body, c.count, error)) return malformed(req, res, control, error);
               submit(std::move(c), req, res);
             });
   http.Post(R"(/control/.*)", [prologue](const httplib::Request& req, httplib::Response& res, const Reader& reader) {
