@@ -70,6 +70,43 @@ def run(arm, a, tmp):
     return s["throughput_fps"], s.get("elapsed_s", 0), load
 
 
+def cpu_per_request(a, tmp):
+    """The HTTP side alone: a job that has ended and lingers, its server polled as above for
+    10 s; CPU seconds of the master process (its server threads: nothing else runs) and of the
+    load generator, per request."""
+    import resource
+    cmd = [os.path.join(ROOT, "scripts", "ride-mpirun"), "--oversubscribe", "-np", "4", "--",
+           "--ingest.duration_s=0.5", "--status.linger_s=20", f"--output.path={tmp}/q.h5"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         env=dict(os.environ, RIDE=os.path.join(ROOT, "build", "ride")))
+    url = pid = None
+    for line in p.stdout:
+        m = re.search(r"\[ride\]\s+0\s+master\s+\S+\s+(\d+)", line)
+        if m:
+            pid = int(m.group(1))
+        m = re.search(r"serving its final status at (http://\S+/)", line)
+        if m:
+            url = m.group(1)
+            break
+    time.sleep(1.0)  # MPI_Finalize done: only the server runs in the master process
+
+    def ticks():
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return int(f[11]) + int(f[12])
+
+    hz = os.sysconf("SC_CLK_TCK")
+    t0, c0 = ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    c = subprocess.run([CLIENT, url, str(a.clients), str(a.hz), "10"], capture_output=True, text=True)
+    t1, c1 = ticks(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = json.loads(c.stdout)
+    p.stdout.close()
+    p.wait()
+    n = load["requests"]
+    return {"requests": n, "failures": load["failures"],
+            "server_cpu_us_per_request": round(1e6 * (t1 - t0) / hz / n, 1),
+            "client_cpu_us_per_request": round(1e6 * ((c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)) / n, 1)}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -94,6 +131,9 @@ def main():
                 print(f"run {i + 1} {arm}: {fps:.1f} frames/s over {elapsed:.1f} s"
                       + (f"; {load['requests']} requests, {load['failures']} failed, p50 {load['p50_ms']} ms, "
                          f"p99 {load['p99_ms']} ms" if load else ""), flush=True)
+        http_cost = cpu_per_request(a, tmp)
+    print(f"the HTTP side alone: server {http_cost['server_cpu_us_per_request']} us, load generator "
+          f"{http_cost['client_cpu_us_per_request']} us of CPU per request", flush=True)
     med = {k: statistics.median(v) for k, v in res.items()}
     out = {"benchmark": "status_load", "commit": commit(), "machine": machine(),
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -103,6 +143,11 @@ def main():
            "throughput_fps": res, "median_fps": med,
            "ratio_polled_over_served": round(med["polled"] / med["served"], 3),
            "ratio_served_over_off": round(med["served"] / med["off"], 3),
+           "http_side_alone": http_cost,
+           "machine_share_of_load": round((http_cost["server_cpu_us_per_request"] + http_cost["client_cpu_us_per_request"])
+                                          * 2 * a.clients * a.hz / 1e6 / (os.cpu_count() or 1), 3),
+           "machine_share_of_server": round(http_cost["server_cpu_us_per_request"] * 2 * a.clients * a.hz / 1e6
+                                            / (os.cpu_count() or 1), 3),
            "requests": sum(l["requests"] for l in loads), "failed_requests": sum(l["failures"] for l in loads),
            "latency_ms": {"p50": [l["p50_ms"] for l in loads], "p99": [l["p99_ms"] for l in loads],
                           "max": [l["max_ms"] for l in loads]}}

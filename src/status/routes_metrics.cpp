@@ -14,7 +14,7 @@ void add_metrics(httplib::Server& http, const SnapshotStore& store) {
       res.set_content("the job has not published its first status yet\n", "text/plain");
       return;
     }
-    res.set_content(s->metrics_text, "text/plain; version=0.0.4; charset=utf-8");
+    res.set_content(s->metrics(), "text/plain; version=0.0.4; charset=utf-8");
   });
 }
 

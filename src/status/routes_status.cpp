@@ -37,18 +37,18 @@ void add_status(httplib::Server& http, const SnapshotStore& store) {
                         "application/json");
         return;
       }
-      res.set_content(s->status_json, "application/json");
+      res.set_content(s->status_text(), "application/json");
       return;
     }
     const SnapshotPtr s = store.latest();
     if (!s) return not_yet(res);
-    res.set_content(s->status_json, "application/json");
+    res.set_content(s->status_text(), "application/json");
   });
   http.Get("/status/history", [&store](const httplib::Request&, httplib::Response& res) {
     res.set_header("Cache-Control", "no-store");
     const SnapshotPtr s = store.latest();
     if (!s) return not_yet(res);
-    res.set_content(s->history_json, "application/json");
+    res.set_content(s->history_text(), "application/json");
   });
 }
 

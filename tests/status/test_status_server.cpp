@@ -298,6 +298,38 @@ TEST(StatusServer, HistoryAndMetricsServeTheLatestSnapshot) {
   EXPECT_EQ(r->body, snapshot(2).metrics_text);
 }
 
+// The loop hands over documents; their text is made on the first request, once per snapshot.
+TEST(StatusServer, DocumentsAreRenderedOnceOnFirstRequest) {
+  Harness h;
+  auto renders = std::make_shared<std::atomic<int>>(0);
+  Snapshot s;
+  s.seq = 7;
+  s.status_doc = std::make_shared<const json>(json{{"seq", 7}, {"state", "running"}});
+  s.history_doc = std::make_shared<const json>(json{{"t_s", {0, 1}}});
+  s.render_metrics = [renders](const json& doc) {
+    ++*renders;
+    return "ride_job_elapsed_seconds " + std::to_string(doc.at("seq").get<int>()) + "\n";
+  };
+  h.store.publish(std::move(s));
+  EXPECT_EQ(renders->load(), 0);  // nothing written out until asked
+  auto c = h.client();
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.Get("/metrics");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "ride_job_elapsed_seconds 7\n");
+    r = c.Get("/status");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(json::parse(r->body), (json{{"seq", 7}, {"state", "running"}}));
+    r = c.Get("/status?seq=7");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    r = c.Get("/status/history");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(json::parse(r->body), (json{{"t_s", {0, 1}}}));
+  }
+  EXPECT_EQ(renders->load(), 1);
+}
+
 TEST(StatusServer, RootServesThePage) {
   Harness h;
   auto c = h.client();
