@@ -74,15 +74,16 @@ bool read_body(const httplib::Request& req, const httplib::ContentReader& reader
 /// JSON body {"count": N}, or a bare number as the body.
 bool parse_count(const httplib::Request& req, const std::string& body, int& count, std::string& error) {
   std::string text;
-  if (req.has_param("count")) {
-    text = req.get_param_value("count");
-  } else if (body.rfind("count=", 0) == 0) {
-    text = body.substr(6);
+  if (req.has_param("count") || req.has_param("workers")) {
+    text = req.get_param_value(req.has_param("count") ? "count" : "workers");
+  } else if (body.rfind("count=", 0) == 0 || body.rfind("workers=", 0) == 0) {
+    text = body.substr(body.find('=') + 1);
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
   } else if (!body.empty() && body.find_first_not_of(" \t\r\n") != std::string::npos) {
     const auto j = nlohmann::json::parse(body, nullptr, false);
     if (j.is_object()) {
-      const auto it = j.find("count");
+      auto it = j.find("count");
+      if (it == j.end()) it = j.find("workers");  // {"workers": N} reads as naturally
       if (it == j.end()) {
         error = "the JSON body has no \"count\"";
         return false;

@@ -17,7 +17,9 @@ StatusServer::~StatusServer() { stop(); }
 
 void StatusServer::start() {
   const auto colon = opts_.listen.rfind(':');
-  const std::string host = opts_.listen.substr(0, colon);
+  std::string host = opts_.listen.substr(0, colon);  // as written: the URL's host
+  // An IPv6 address is written in brackets ([::1]:8080); the socket takes it without them.
+  const std::string bind_host = host.size() > 2 && host.front() == '[' && host.back() == ']' ? host.substr(1, host.size() - 2) : host;
   const int port = std::stoi(opts_.listen.substr(colon + 1));
   // Polling clients (50 of them at 10 Hz in the load test) each hold a keep-alive connection;
   // a pool thread serves one connection at a time, so the pool is sized for them, and an idle
@@ -46,9 +48,9 @@ void StatusServer::start() {
   routes::add_control(*http_, control_, opts_);
   int bound = port;
   if (port == 0) {
-    bound = http_->bind_to_any_port(host);
+    bound = http_->bind_to_any_port(bind_host);
     if (bound <= 0) bound = -1;
-  } else if (!http_->bind_to_port(host, port)) {
+  } else if (!http_->bind_to_port(bind_host, port)) {
     bound = -1;
   }
   if (bound < 0) {

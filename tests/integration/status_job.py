@@ -294,6 +294,16 @@ def scenario_control(job, fps):
         fail(f"drain answered {code} {reply}")
 
 
+def scenario_drain_batch(job):
+    """A batch job drained while ingest is still storing frames: ingest stops, what it stored
+    is processed and committed, exit 0."""
+    job.wait_for("frames stored", lambda d: d["totals"]["ingested"] > 0)
+    code, reply, _ = http("POST", job.url + "control/drain", token=job.token)
+    if code not in (200, 202):
+        fail(f"drain answered {code} {reply}")
+    print(f"status_job: drained a batch job while it stored frames: {reply['message']}")
+
+
 def check_control_log(log):
     for c in ["pause stream 0", "resume stream 0", "drain"]:
         if not any(e["command"] == c and e["result"] == "ok" and e["caller"] for e in log):
@@ -356,6 +366,8 @@ def main():
         scenario_metrics(job, int(arg("status.stream_series", "64")))
     elif scenario == "control":
         scenario_control(job, float(arg("ingest.fps", "15")))
+    elif scenario == "drain_batch":
+        scenario_drain_batch(job)
     else:
         fail(f"unknown scenario {scenario}")
     rc = job.wait()
@@ -368,11 +380,13 @@ def main():
         fail(f"the run lost or duplicated frames: status {s['status']}, frames {f}")
     if s.get("status.url") != job.url:
         fail(f"the summary's status.url is {s.get('status.url')}, the job printed {job.url}")
-    if scenario == "control":
-        check_control_log(s["control"]["log"])
+    if scenario in ("control", "drain_batch"):
+        if scenario == "control":
+            check_control_log(s["control"]["log"])
         if not s["control"]["drained"]:
             fail("the summary does not say the job was drained")
-        planned = float(arg("ingest.duration_s", "0")) * float(arg("ingest.fps", "15")) * int(arg("ingest.streams", "4"))
+        planned = (float(arg("ingest.frames", "0")) if scenario == "drain_batch" else
+                   float(arg("ingest.duration_s", "0")) * float(arg("ingest.fps", "15"))) * int(arg("ingest.streams", "4"))
         if planned and f["ingested"] >= planned:
             fail(f"drain did not end the inputs early: {f['ingested']} of {planned} frames")
         print(f"status_job: drained: {f['ingested']} frames ingested (of {planned:.0f} planned), all processed")

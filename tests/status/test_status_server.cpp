@@ -536,6 +536,9 @@ TEST(StatusServerControl, WorkersCountInEveryForm) {
       {"/control/stages/detect/workers", "count=3\r\n", "text/plain"},
       {"/control/stages/detect/workers", "3", "text/plain"},
       {"/control/stages/detect/workers", " 3\n", "application/json"},
+      {"/control/stages/detect/workers", "{\"workers\": 3}", "application/json"},
+      {"/control/stages/detect/workers?workers=3", "", "text/plain"},
+      {"/control/stages/detect/workers", "workers=3", "application/x-www-form-urlencoded"},
   };
   for (const auto& f : forms) {
     h.clear_seen();
@@ -573,7 +576,7 @@ TEST(StatusServerControl, MalformedWorkerCountsAre400) {
       {"/control/stages/main/workers", "{\"count\":3.5}", "application/json"},
       {"/control/stages/main/workers", "{\"count\":0}", "application/json"},
       {"/control/stages/main/workers", "{\"count\":-2}", "application/json"},
-      {"/control/stages/main/workers", "{\"workers\":3}", "application/json"},
+      {"/control/stages/main/workers", "{\"size\":3}", "application/json"},
       {"/control/stages/main/workers", "[3]", "application/json"},
       {"/control/stages/main/workers?count=0", "", "text/plain"},
       {"/control/stages/main/workers?count=", "", "text/plain"},
@@ -764,6 +767,28 @@ TEST(StatusServer, StopRightAfterStartReturns) {
         std::_Exit(0);
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+// An IPv6 address is written in brackets, as in a URL; the URL printed keeps them.
+TEST(StatusServer, ListensOnABracketedIpv6Address) {
+  SnapshotStore store;
+  ControlQueue control;
+  ServerOptions o;
+  o.listen = "[::1]:0";
+  o.listen_where = "status.listen (cli)";
+  StatusServer s(o, store, control);
+  try {
+    s.start();
+  } catch (const ConfigError& e) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+  }
+  EXPECT_EQ(s.url().rfind("http://[::1]:", 0), 0u) << s.url();
+  store.publish(snapshot(1));
+  httplib::Client c("::1", Harness::port_of(s.url()));
+  auto r = c.Get("/status");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  s.stop();
 }
 
 TEST(StatusServer, AHostThatIsNotThisMachinesIsAConfigError) {
