@@ -4,6 +4,8 @@
 /// host what the map gives them and ingest routes frames by it; nobody derives a placement
 /// from a formula of their own. Pure.
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 #include "core/buffer.h"
@@ -15,18 +17,30 @@ class PartitionMap {
   PartitionMap() = default;
   explicit PartitionMap(std::vector<int> broker_of) : broker_of_(std::move(broker_of)) {}
 
-  /// Partition p on brokers[p mod B]: spreads partitions evenly, and neighbouring partitions
-  /// (one per worker by default) on different brokers.
-  static PartitionMap spread(int partitions, const std::vector<int>& brokers);
+  /// Partition p led by brokers[p mod B]: spreads partitions evenly, and neighbouring
+  /// partitions (one per worker by default) on different brokers. With `replication` R > 1 each
+  /// partition also has R - 1 followers (#14), on the brokers after its leader in turn, those
+  /// on other hosts first (`host_of`: broker rank -> host; unknown = one host), so that a
+  /// node's loss leaves a copy where there is another node. Throws ride::Error when R exceeds
+  /// the brokers.
+  static PartitionMap spread(int partitions, const std::vector<int>& brokers, int replication = 1,
+                             const std::map<int, std::string>& host_of = {});
 
   int partitions() const { return static_cast<int>(broker_of_.size()); }
-  /// The broker rank holding partition p (throws ride::Error for an unknown partition).
+  /// The broker rank holding (leading) partition p (throws ride::Error for an unknown partition).
   int broker(int p) const;
+  /// Partition p's replicas: its leader first, then its followers.
+  std::vector<int> replicas(int p) const;
+  /// Copies of each partition (1: no followers).
+  int replication() const;
+  /// The partitions a broker holds a copy of (leader or follower), in order.
+  std::vector<int> replicas_on(int broker) const;
   /// The partitions a broker holds, in order.
   std::vector<int> partitions_on(int broker) const;
   const std::vector<int>& brokers_by_partition() const { return broker_of_; }
 
-  /// PARTITION_MAP body: u32 count, then count x i32 broker rank.
+  /// PARTITION_MAP body: u32 count, u32 copies R, then for each partition R x i32: its leader
+  /// rank, then its followers' (-1: none).
   Buffer encode() const;
   /// Throws ride::Error on a malformed body (short, trailing bytes, a negative rank).
   static PartitionMap decode(const Buffer& body);
@@ -35,6 +49,7 @@ class PartitionMap {
 
  private:
   std::vector<int> broker_of_;
+  std::vector<std::vector<int>> followers_;  ///< by partition (empty: replication 1)
 };
 
 }  // namespace ride

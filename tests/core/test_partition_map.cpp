@@ -4,6 +4,7 @@
 #include "core/partition_map.h"
 #include "core/protocol.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace ride {
@@ -26,7 +27,7 @@ TEST(PartitionMap, SpreadsPartitionsOverBrokersInTurn) {
 TEST(PartitionMap, RoundTripsThroughItsMessage) {
   const PartitionMap m({5, 1, 1, 9, 2});
   const Buffer b = m.encode();
-  EXPECT_EQ(b.size(), 4u + 5u * 4u);
+  EXPECT_EQ(b.size(), 8u + 5u * 4u);
   EXPECT_EQ(PartitionMap::decode(b), m);
   EXPECT_EQ(PartitionMap::decode(PartitionMap().encode()).partitions(), 0);
 }
@@ -38,10 +39,61 @@ TEST(PartitionMap, MalformedMessagesAreErrors) {
     if (n) std::memcpy(cut.data(), good.data(), n);
     EXPECT_THROW(PartitionMap::decode(cut), Error) << n << " bytes";
   }
-  const Buffer longer = BodyWriter().pod(std::uint32_t{1}).pod(std::int32_t{1}).pod(std::int32_t{2}).finish();
+  const Buffer longer = BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{1}).pod(std::int32_t{1}).pod(std::int32_t{2}).finish();
   EXPECT_THROW(PartitionMap::decode(longer), Error);
-  const Buffer negative = BodyWriter().pod(std::uint32_t{1}).pod(std::int32_t{-4}).finish();
+  const Buffer negative = BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{1}).pod(std::int32_t{-4}).finish();
   EXPECT_THROW(PartitionMap::decode(negative), Error);
+}
+
+TEST(PartitionMap, FollowersOnTheBrokersAfterTheLeaderOtherHostsFirst) {
+  // One host: followers are the next brokers in turn.
+  const auto m = PartitionMap::spread(4, {1, 2, 3}, 2);
+  EXPECT_EQ(m.replication(), 2);
+  EXPECT_EQ(m.replicas(0), (std::vector<int>{1, 2}));
+  EXPECT_EQ(m.replicas(1), (std::vector<int>{2, 3}));
+  EXPECT_EQ(m.replicas(2), (std::vector<int>{3, 1}));
+  EXPECT_EQ(m.replicas(3), (std::vector<int>{1, 2}));
+  EXPECT_EQ(m.broker(2), 3) << "the leader is what broker() names";
+  EXPECT_EQ(m.replicas_on(1), (std::vector<int>{0, 2, 3}));
+  EXPECT_EQ(m.partitions_on(1), (std::vector<int>{0, 3})) << "partitions_on: led here";
+  // Brokers 1, 2 on node a, 3, 4 on node b: every follower on the other node.
+  const std::map<int, std::string> hosts{{1, "a"}, {2, "a"}, {3, "b"}, {4, "b"}};
+  const auto h = PartitionMap::spread(8, {1, 2, 3, 4}, 2, hosts);
+  for (int p = 0; p < 8; ++p) {
+    const auto r = h.replicas(p);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_NE(hosts.at(r[0]), hosts.at(r[1])) << "partition " << p;
+  }
+  // Replication 3 over 3 brokers on 2 hosts: both hosts first, then the third broker.
+  const auto three = PartitionMap::spread(3, {1, 2, 3}, 3, {{1, "a"}, {2, "a"}, {3, "b"}});
+  EXPECT_EQ(three.replicas(0), (std::vector<int>{1, 3, 2}));
+  for (int p = 0; p < 3; ++p) {
+    auto r = three.replicas(p);
+    std::sort(r.begin(), r.end());
+    EXPECT_EQ(r, (std::vector<int>{1, 2, 3}));
+  }
+  EXPECT_THROW(PartitionMap::spread(2, {1, 2}, 3), Error) << "more copies than brokers";
+  EXPECT_THROW(PartitionMap::spread(2, {1, 2}, 0), Error);
+  EXPECT_EQ(PartitionMap::spread(5, {1, 2}).replication(), 1);
+}
+
+TEST(PartitionMap, FollowersRoundTripThroughItsMessage) {
+  const auto m = PartitionMap::spread(5, {1, 2, 3, 4}, 3);
+  const Buffer b = m.encode();
+  EXPECT_EQ(b.size(), 8u + 5u * 3u * 4u);
+  const PartitionMap d = PartitionMap::decode(b);
+  EXPECT_EQ(d, m);
+  for (int p = 0; p < 5; ++p) EXPECT_EQ(d.replicas(p), m.replicas(p));
+  for (std::size_t n = 0; n < b.size(); ++n) {  // every truncation is an error
+    Buffer cut(n);
+    if (n) std::memcpy(cut.data(), b.data(), n);
+    EXPECT_THROW(PartitionMap::decode(cut), Error) << n << " bytes";
+  }
+  const Buffer no_copies = BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{0}).finish();
+  EXPECT_THROW(PartitionMap::decode(no_copies), Error) << "replication 0";
+  const Buffer bad_follower =
+      BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{2}).pod(std::int32_t{1}).pod(std::int32_t{-3}).finish();
+  EXPECT_THROW(PartitionMap::decode(bad_follower), Error);
 }
 
 }  // namespace
