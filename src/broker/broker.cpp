@@ -10,6 +10,7 @@
 #include <map>
 
 #include "broker/partition_log.h"
+#include "broker/replication.h"
 #include "core/partition_map.h"
 #include "core/clock.h"
 #include "core/process_stats.h"
@@ -59,6 +60,9 @@ class Broker {
       if (now >= next_metrics) {
         send_metrics();
         next_metrics = now + metrics_interval_s_;
+        for (auto& [p, leader] : leaders_) {  // followers behind too long leave the ISR
+          if (!leader.tick(now).empty()) release_acks(p);
+        }
       }
       ctx_.net.progress();
       if (busy) backoff.reset();
@@ -81,6 +85,7 @@ class Broker {
                              {"start_rss_bytes", start_rss_bytes_}};
     nlohmann::json parts = nlohmann::json::array();
     for (auto& [p, log] : logs_) {
+      if (!leads(p)) continue;  // a follower's copy is its leader's to report
       const auto& st = log.stats();
       parts.push_back({{"partition", p},
                        {"end_offset", log.end_offset()},
@@ -148,6 +153,9 @@ class Broker {
       }
       case Tag::partition_map: on_partition_map(PartitionMap::decode(m.body)); break;
       case Tag::seal: on_seal(m.body); break;
+      case Tag::replicate: on_replicate_header(m.source, BodyReader(m.body).pod<ReplicateHeader>()); break;
+      case Tag::replicate_frame: on_replicate_frame(m.source, std::make_shared<const Buffer>(std::move(m.body))); break;
+      case Tag::replicate_ack: on_replicate_ack(m.source, BodyReader(m.body).pod<ReplicateAck>()); break;
       case Tag::start: break;
       case Tag::shutdown: stop_ = true; break;
       default: break;  // unknown tags are ignored: a newer master may send more
@@ -157,9 +165,21 @@ class Broker {
   /// The master's placement: this broker hosts the partitions the map gives it (sent before
   /// START, so before any frame or fetch for them).
   void on_partition_map(const PartitionMap& map) {
-    for (int p : map.partitions_on(ctx_.net.rank())) {
+    map_ = map;
+    const int me = ctx_.net.rank();
+    for (int p : map.replicas_on(me)) {
       const auto part = static_cast<std::uint32_t>(p);
-      if (!logs_.count(part)) logs_.emplace(part, PartitionLog(limits_from(ctx_.cfg, ctx_.net.rank(), part)));
+      if (!logs_.count(part)) logs_.emplace(part, PartitionLog(limits_from(ctx_.cfg, me, part)));
+      const auto replicas = map.replicas(p);
+      if (map.broker(p) != me) {  // a follower's copy (#14): replicated from the leader
+        following_.try_emplace(part, 1, 0);
+        continue;
+      }
+      if (replicas.size() > 1) {
+        ReplicationConfig rc;
+        rc.replicas = replicas;
+        leaders_.emplace(part, ReplicationLeader(me, rc, 0, 0, steady_s()));
+      }
       // A topic that a stage feeds (not ingest) may be sent a frame twice: it keeps the keys it took.
       const auto& stage = ctx_.cfg.stages.at(static_cast<std::size_t>(ctx_.layout.stage_of_partition(p)));
       if (stage.input != "ingest") seen_.try_emplace(part);
@@ -243,9 +263,17 @@ class Broker {
       }
       ++appended_;
       appended = true;
-      ack(h.source, p, fh, ProduceStatus::accepted, *offset);
+      if (auto l = leaders_.find(p); l != leaders_.end()) {
+        // acks=all: acknowledged once every in-sync copy holds it (release_acks).
+        l->second.on_append(log.end_offset(), steady_s());
+        replicate(p, l->second, *offset, h.frame);
+        acks_[p].push_back({h.source, fh, *offset});
+      } else {
+        ack(h.source, p, fh, ProduceStatus::accepted, *offset);
+      }
       held.pop_front();
     }
+    release_acks(p);
     if (in_backpressure_ && std::all_of(held_.begin(), held_.end(), [](const auto& kv) { return kv.second.empty(); })) {
       in_backpressure_ = false;
       backpressure_s_ += steady_s() - backpressure_since_;
@@ -284,7 +312,7 @@ class Broker {
   void on_ingest_end() {
     if (++ingest_ended_ < static_cast<int>(ctx_.layout.ingest.size())) return;
     for (auto& [p, log] : logs_) {
-      if (seen_.count(p)) continue;  // fed by a stage: sealed by the master once that stage drained
+      if (seen_.count(p) || !leads(p)) continue;  // fed by a stage: sealed by the master once that stage drained
       // Every ingest rank waited for all its acks before INGEST_END, so nothing is held here.
       log.seal();
       serve_pending(p);
@@ -306,11 +334,14 @@ class Broker {
     }
     PartitionLog& log = it->second;
     if (req.offset == kFromCommitted) req.offset = log.committed();  // a new owner starts here
+    // Workers read only what every in-sync copy holds (below the high watermark).
+    const std::uint64_t readable = readable_end(req.partition, log);
     if (req.offset < log.start_offset() || req.offset > log.end_offset()) {
       reply(worker, req, FetchStatus::out_of_range, {});
-    } else if (req.offset < log.end_offset()) {
-      reply(worker, req, FetchStatus::ok, log.read(req.offset, req.max_frames));
-    } else if (log.sealed()) {
+    } else if (req.offset < readable) {
+      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(req.max_frames, readable - req.offset));
+      reply(worker, req, FetchStatus::ok, log.read(req.offset, n));
+    } else if (log.sealed() && readable == log.end_offset()) {
       reply(worker, req, FetchStatus::end_of_partition, {});
     } else {
       pending_.push_back({worker, req, steady_s() + req.wait_ms / 1000.0});
@@ -331,6 +362,9 @@ class Broker {
     }
     if (it != logs_.end()) ack.committed = it->second.committed();
     ctx_.net.send(worker, Tag::commit_ack, pod_body(ack));
+    if (auto l = leaders_.find(c.partition); l != leaders_.end() && ack.status == 0) {
+      replicate(c.partition, l->second, 0, nullptr);  // the followers release what was committed
+    }
     if (it != logs_.end()) {
       drain_held(c.partition);  // the commit may have made room
       maybe_done(c.partition);
@@ -338,6 +372,7 @@ class Broker {
   }
 
   void maybe_done(std::uint32_t p) {
+    if (!leads(p)) return;
     const PartitionLog& log = logs_.at(p);
     if (!log.finished() || done_reported_[p]) return;
     done_reported_[p] = true;
@@ -364,13 +399,18 @@ class Broker {
   }
 
   void serve_pending(std::uint32_t p) {
+    // Taken out first: a fetch that still finds nothing readable (replicated partitions: below
+    // the high watermark) waits again, appended to pending_.
+    std::vector<PendingFetch> due;
     for (auto it = pending_.begin(); it != pending_.end();) {
       if (it->req.partition != p) {
         ++it;
         continue;
       }
-      const PendingFetch f = *it;
+      due.push_back(*it);
       it = pending_.erase(it);
+    }
+    for (const PendingFetch& f : due) {
       on_fetch(f.worker, f.req);  // re-evaluates: data now, end of partition, or waits again
       --fetches_;
     }
@@ -387,10 +427,118 @@ class Broker {
     }
   }
 
+  // ---- replication (#14, broker/replication.h): this broker as leader and as follower ----
+
+  bool leads(std::uint32_t p) const { return map_.partitions() == 0 || map_.broker(static_cast<int>(p)) == ctx_.net.rank(); }
+
+  std::uint64_t readable_end(std::uint32_t p, const PartitionLog& log) const {
+    const auto l = leaders_.find(p);
+    return l == leaders_.end() ? log.end_offset() : std::min(log.end_offset(), l->second.high_watermark());
+  }
+
+  /// Sends frame `offset` (or, without a frame, only the high watermark and committed offset)
+  /// to every follower of p.
+  void replicate(std::uint32_t p, const ReplicationLeader& leader, std::uint64_t offset, const BufferPtr& frame) {
+    ReplicateHeader h;
+    h.partition = p;
+    h.epoch = leader.epoch();
+    h.offset = offset;
+    h.high_watermark = leader.high_watermark();
+    h.committed = logs_.at(p).committed();
+    h.has_frame = frame ? 1 : 0;
+    for (int r : leader.replicas()) {
+      if (r == ctx_.net.rank()) continue;
+      ctx_.net.send(r, Tag::replicate, pod_body(h));
+      if (frame) ctx_.net.send(r, Tag::replicate_frame, frame);  // the stored buffer itself: no copy
+    }
+  }
+
+  /// Produces of p that every in-sync copy now holds are acknowledged; workers may read them.
+  void release_acks(std::uint32_t p) {
+    const auto l = leaders_.find(p);
+    if (l == leaders_.end()) return;
+    auto& q = acks_[p];
+    bool any = false;
+    while (!q.empty() && l->second.acknowledged(q.front().offset)) {
+      ack(q.front().source, p, q.front().fh, ProduceStatus::accepted, q.front().offset);
+      q.pop_front();
+      any = true;
+    }
+    if (any || l->second.high_watermark() > 0) serve_pending(p);
+  }
+
+  void on_replicate_ack(int follower, const ReplicateAck& a) {
+    auto l = leaders_.find(a.partition);
+    if (l == leaders_.end()) return;
+    l->second.on_follower_ack(follower, a.epoch, a.end, steady_s());
+    release_acks(a.partition);
+    maybe_done(a.partition);
+  }
+
+  void on_replicate_header(int leader, const ReplicateHeader& h) {
+    if (!following_.count(h.partition)) return;
+    if (h.has_frame) {
+      rx_[leader].push_back(h);  // its frame is the next message from this leader
+      return;
+    }
+    follower_commit(h.partition, h.committed);
+  }
+
+  void on_replicate_frame(int leader, BufferPtr frame) {
+    auto& q = rx_[leader];
+    if (q.empty()) return;  // a frame without its header: cannot be placed
+    const ReplicateHeader h = q.front();
+    q.pop_front();
+    follower_commit(h.partition, h.committed);
+    auto& held = follower_held_[h.partition];
+    held.push_back({leader, h, std::move(frame)});
+    if (held.size() == 1) drain_follower(h.partition);
+  }
+
+  /// Stores replicated frames in order while the follower's log takes them (a full ring with
+  /// spill off waits for the leader's next commit: the leader's high watermark, and so ingest,
+  /// wait with it — backpressure on every copy).
+  void drain_follower(std::uint32_t p) {
+    auto& held = follower_held_[p];
+    ReplicationFollower& f = following_.at(p);
+    PartitionLog& log = logs_.at(p);
+    while (!held.empty()) {
+      FollowerFrame& e = held.front();
+      std::uint64_t from = 0;
+      const auto verdict = f.on_replicate(e.header.epoch, e.header.offset, 1, e.header.high_watermark, &from);
+      if (verdict == ReplicationFollower::Accept::ok) {
+        const auto fh = e.frame->read<FrameHeader>(kFrameHeaderAt);
+        if (!log.try_append(e.frame, fh.capture_ns, kPixelsAt)) break;  // no room yet
+        f.appended(log.end_offset());
+      } else if (verdict == ReplicationFollower::Accept::gap) {
+        std::cerr << "ride: broker rank " << ctx_.net.rank() << ": partition " << p << ": replicated frame "
+                  << e.header.offset << " arrived past " << f.end() << std::endl;
+      }
+      if (verdict != ReplicationFollower::Accept::stale_epoch) {
+        ReplicateAck a;
+        a.partition = p;
+        a.epoch = f.epoch();
+        a.end = f.end();
+        ctx_.net.send(e.leader, Tag::replicate_ack, pod_body(a));
+      }
+      held.pop_front();
+    }
+  }
+
+  void follower_commit(std::uint32_t p, std::uint64_t committed) {
+    PartitionLog& log = logs_.at(p);
+    const std::uint64_t c = std::min(committed, log.end_offset());
+    if (c > log.committed()) log.commit(c);
+    if (!follower_held_[p].empty()) drain_follower(p);
+  }
+
   void send_metrics() {
     BodyWriter w;
-    w.pod(static_cast<std::uint32_t>(logs_.size()));
+    std::uint32_t led = 0;
+    for (const auto& [p, log] : logs_) led += leads(p) ? 1 : 0;
+    w.pod(led);
     for (const auto& [p, log] : logs_) {
+      if (!leads(p)) continue;  // the master hears of a partition from its leader alone
       PartitionMetrics pm;
       pm.partition = p;
       pm.sealed = log.sealed() ? 1 : 0;
@@ -414,6 +562,24 @@ class Broker {
   RoleContext& ctx_;
   Heartbeat heartbeat_;
   std::uint64_t start_rss_bytes_ = 0;
+  PartitionMap map_;  ///< the master's placement: which partitions this broker leads, which it follows
+  // Replication (#14): partitions led with followers, partitions followed, produces waiting for
+  // the high watermark, replicated frames waiting for their log, headers waiting for their frame.
+  struct PendingAck {
+    int source;
+    FrameHeader fh;
+    std::uint64_t offset;
+  };
+  struct FollowerFrame {
+    int leader;
+    ReplicateHeader header;
+    BufferPtr frame;
+  };
+  std::map<std::uint32_t, ReplicationLeader> leaders_;
+  std::map<std::uint32_t, ReplicationFollower> following_;
+  std::map<std::uint32_t, std::deque<PendingAck>> acks_;
+  std::map<std::uint32_t, std::deque<FollowerFrame>> follower_held_;
+  std::map<int, std::deque<ReplicateHeader>> rx_;
   std::map<std::uint32_t, PartitionLog> logs_;
   std::map<std::uint32_t, bool> done_reported_, spill_failure_reported_;
   std::map<std::uint32_t, SeenKeys> seen_;  ///< exactly the partitions fed by a stage: keys taken

@@ -76,6 +76,11 @@ class Options {
               "until ingest.frames each or ingest.duration_s (as cameras do)", "true or false");
     add<int>("topic.partitions", &c.partitions, "partitions of the input topic (-1 = one per "
              "worker)", "an integer");
+    add<int>("topic.replication", &c.replication,
+             "copies of each partition, on distinct brokers (other hosts first): a produce is "
+             "acknowledged and fetched only once every in-sync copy holds it (Kafka's acks=all). "
+             "Failover to a follower when a broker dies is not built yet (#14)",
+             "an integer from 1 to job.brokers");
     add<std::string>("topic.allocation", &c.allocation,
                      "dynamic: a worker that has finished its partitions is given another at once, "
                      "so no worker idles while work waits (RIDE Sec. 3.2); static: partitions are "
@@ -327,6 +332,7 @@ void validate(const JobConfig& c) {
   if (c.partitions == 0 || c.partitions < -1) {
     bad_value(c, "topic.partitions", "expected a positive count or -1 (one per worker)");
   }
+  if (c.replication < 1) bad_value(c, "topic.replication", "expected at least 1");
   if (c.batch_frames < 1) bad_value(c, "worker.batch_frames", "expected at least 1");
   if (c.threads < 1) bad_value(c, "worker.threads", "expected at least 1");
   if (c.fetch_wait_ms < 0) bad_value(c, "worker.fetch_wait_ms", "expected a number >= 0");

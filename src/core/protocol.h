@@ -49,6 +49,9 @@ enum class Tag : int {
   aggregates,          ///< a stage group's first member → master: the reduced aggregates
   control,             ///< master → ingest: an operator's command (core/stream_report.h, IngestControl)
   ingest_metrics,      ///< ingest → master: each stream's counts and state (core/stream_report.h)
+  replicate,           ///< leader broker → follower: ReplicateHeader (then, if it carries one, the frame)
+  replicate_frame,     ///< leader broker → follower: the stored produce buffer, right after its header
+  replicate_ack,       ///< follower → leader broker: ReplicateAck (how far it holds the partition)
 };
 
 struct ProduceHeader {
@@ -121,6 +124,25 @@ struct ProduceAck {
   std::uint64_t sequence = 0;  ///< identifies the frame the ack is for
   std::uint32_t stream = 0;
   std::uint32_t reserved = 0;
+};
+
+/// A partition's leader to a follower (broker/replication.h): the frame at `offset` follows
+/// when has_frame; the leader's high watermark and committed offset travel with every message
+/// (commits reach followers lazily, with the next one).
+struct ReplicateHeader {
+  std::uint32_t partition = 0;
+  std::uint32_t epoch = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t high_watermark = 0;
+  std::uint64_t committed = 0;
+  std::uint32_t has_frame = 0;
+  std::uint32_t reserved = 0;
+};
+
+struct ReplicateAck {
+  std::uint32_t partition = 0;
+  std::uint32_t epoch = 0;
+  std::uint64_t end = 0;  ///< the follower holds every frame below this offset
 };
 
 struct Hello {

@@ -58,6 +58,11 @@ RoleLayout compute_role_layout(const JobConfig& cfg, int world_size) {
 
   RoleLayout l;
   l.world = n;
+  if (cfg.replication > brokers) {
+    throw ConfigError("bad value for " + cfg.where("topic.replication") + ": " + std::to_string(cfg.replication) +
+                      " copies of each partition need as many brokers, the job has " + std::to_string(brokers) +
+                      " (" + cfg.where("job.brokers") + ")");
+  }
   int r = 1;
   for (int i = 0; i < brokers; ++i) l.brokers.push_back(r++);
   for (int i = 0; i < ingest; ++i) l.ingest.push_back(r++);

@@ -251,4 +251,10 @@ void JobModel::on_stream_reports(int ingest_rank, const std::vector<StreamReport
   }
 }
 
+void JobModel::set_map(PartitionMap m) {
+  RIDE_EXPECTS(m.partitions() == partitions(), "a map of " << m.partitions() << " partitions for " << partitions());
+  for (int p = 0; p < partitions(); ++p) parts_[static_cast<std::size_t>(p)].broker = m.broker(p);
+  map_ = std::move(m);
+}
+
 }  // namespace ride

@@ -142,6 +142,8 @@ class JobModel {
 
   // --- partitions ---
   const PartitionMap& map() const { return map_; }
+  /// The placement once the hosts are known (followers on other hosts): leaders do not move.
+  void set_map(PartitionMap m);
   int partitions() const { return static_cast<int>(parts_.size()); }
   const PartitionRecord& partition(int p) const { return parts_.at(static_cast<std::size_t>(p)); }
   PartitionRecord& partition(int p) { return parts_.at(static_cast<std::size_t>(p)); }

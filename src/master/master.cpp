@@ -116,6 +116,11 @@ class Master {
     print_roles();
     print_status_url();
     publish_status(steady_s(), true);
+    if (cfg_.replication > 1) {  // followers on other hosts where there are several
+      std::map<int, std::string> hosts;
+      for (int b : layout_.brokers) hosts[b] = model_.rank(b).host;
+      model_.set_map(PartitionMap::spread(layout_.partitions, layout_.brokers, cfg_.replication, hosts));
+    }
     sink_.emplace(cfg_, pipeline_);
     run_.results_written = true;
     if (dynamic_) allocator_.initial(model_);
