@@ -56,12 +56,21 @@ class Broker {
       bool busy = heartbeat_.pump([this](transport::Message& m) { handle(m); }, stop_);
       if (stop_) break;
       const double now = steady_s();
+      // This loop was away (a long frame, a stall): the followers' acks waited unread meanwhile.
+      if (now - last_loop_s_ > 0.25) {
+        for (auto& [p, leader] : leaders_) leader.forgive(now - last_loop_s_);
+      }
+      last_loop_s_ = now;
       expire_fetches(now);
       if (now >= next_metrics) {
         send_metrics();
         next_metrics = now + metrics_interval_s_;
         for (auto& [p, leader] : leaders_) {  // followers behind too long leave the ISR
-          if (!leader.tick(now).empty()) release_acks(p);
+          const auto changes = leader.tick(now);
+          if (!changes.empty()) {
+            report_isr(p, leader, changes);
+            release_acks(p);
+          }
         }
       }
       ctx_.net.progress();
@@ -470,9 +479,25 @@ class Broker {
   void on_replicate_ack(int follower, const ReplicateAck& a) {
     auto l = leaders_.find(a.partition);
     if (l == leaders_.end()) return;
-    l->second.on_follower_ack(follower, a.epoch, a.end, steady_s());
+    std::vector<IsrChange> changes;
+    l->second.on_follower_ack(follower, a.epoch, a.end, steady_s(), &changes);
+    if (!changes.empty()) report_isr(a.partition, l->second, changes);
     release_acks(a.partition);
     maybe_done(a.partition);
+  }
+
+  /// The master keeps each partition's in-sync replicas (its /status, and the election when a
+  /// leader dies): told on every change, with the reason.
+  void report_isr(std::uint32_t p, const ReplicationLeader& leader, const std::vector<IsrChange>& changes) {
+    nlohmann::json why = nlohmann::json::array();
+    for (const auto& c : changes) {
+      why.push_back({{"replica", c.replica}, {"change", c.kind == IsrChange::Kind::shrink ? "shrink" : "expand"},
+                     {"reason", c.reason}});
+    }
+    const nlohmann::json j = {{"kind", "isr"}, {"partition", p}, {"epoch", leader.epoch()},
+                              {"isr", std::vector<int>(leader.isr().begin(), leader.isr().end())},
+                              {"high_watermark", leader.high_watermark()}, {"changes", why}};
+    ctx_.net.send(0, Tag::broker_event, json_body(j));
   }
 
   void on_replicate_header(int leader, const ReplicateHeader& h) {
@@ -563,6 +588,7 @@ class Broker {
   Heartbeat heartbeat_;
   std::uint64_t start_rss_bytes_ = 0;
   PartitionMap map_;  ///< the master's placement: which partitions this broker leads, which it follows
+  double last_loop_s_ = steady_s();
   // Replication (#14): partitions led with followers, partitions followed, produces waiting for
   // the high watermark, replicated frames waiting for their log, headers waiting for their frame.
   struct PendingAck {

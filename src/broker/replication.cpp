@@ -84,6 +84,11 @@ std::vector<IsrChange> ReplicationLeader::tick(double now) {
   return out;
 }
 
+void ReplicationLeader::forgive(double away_s) {
+  if (away_s <= 0) return;
+  for (auto& [r, f] : followers_) f.caught_up_at += away_s;
+}
+
 std::vector<IsrChange> ReplicationLeader::remove_replica(int replica, double /*now*/) {
   std::vector<IsrChange> out;
   if (replica == self_) return out;

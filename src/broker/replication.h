@@ -71,6 +71,9 @@ class ReplicationLeader {
                        std::vector<IsrChange>* changes = nullptr);
   /// The clock moved: followers behind for longer than lag_time_max_s leave the ISR.
   std::vector<IsrChange> tick(double now);
+  /// The leader itself was away `away_s` (its loop busy or stalled): its followers' acks waited
+  /// unread, so that time does not count against them.
+  void forgive(double away_s);
   /// The master declared a replica's broker dead: it leaves the ISR and the replica set.
   std::vector<IsrChange> remove_replica(int replica, double now);
   /// A new (empty or stale) follower is being rebuilt on `replica` (re-replication): it joins

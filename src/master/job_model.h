@@ -65,6 +65,7 @@ struct PartitionRecord {
   PartitionPeaks peaks;
   bool done = false;         ///< sealed and fully committed (PARTITION_DONE)
   double moved_at_s = -1;    ///< job time of its last move by a decision (-1: never moved)
+  std::vector<int> isr;      ///< in-sync replicas as its leader last reported (empty: all of the map's)
   double input_fps = 0;      ///< frames appended per second, smoothed over >= 0.5 s windows
   bool input_fps_known = false;
   std::uint64_t rate_end = 0;   ///< end offset at the last rate sample

@@ -576,6 +576,18 @@ class Master {
       }
       case Tag::broker_event: {
         const auto j = parse_json_body(m.body);
+        if (j.value("kind", "") == "isr") {  // a replicated partition's in-sync set changed
+          const int p = j.value("partition", -1);
+          if (p >= 0 && p < model_.partitions()) {
+            model_.partition(p).isr = j.at("isr").get<std::vector<int>>();
+            for (const auto& c : j.at("changes")) {
+              std::cout << "[ride] replication: partition " << p << ": broker " << c.value("replica", -1) << " "
+                        << (c.value("change", "") == "shrink" ? "leaves" : "rejoins") << " the in-sync replicas ("
+                        << c.value("reason", "") << ")" << std::endl;
+            }
+          }
+          break;
+        }
         // (json::value(key, std::string) trips GCC 12's -Wnull-dereference here.)
         const auto err = j.find("error");
         const std::string e = "partition " + std::to_string(j.value("partition", -1)) + " stopped taking frames: " +

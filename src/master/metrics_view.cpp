@@ -34,6 +34,8 @@ const std::vector<MetricSpec>& metric_specs() {
       {"ride_partition_spill_bytes", "gauge", "A partition's bytes on disk."},
       {"ride_partition_epoch", "gauge", "A partition's ownership epoch."},
       {"ride_partition_owner_rank", "gauge", "The rank that owns a partition (-1: none)."},
+      {"ride_partition_replicas", "gauge", "Copies of a partition (topic.replication)."},
+      {"ride_partition_in_sync_replicas", "gauge", "Copies of a partition that hold everything acknowledged."},
       {"ride_rank_up", "gauge", "1 while a rank is alive, 0 once declared dead (labels rank, role)."},
       {"ride_rank_last_heard_seconds", "gauge", "Seconds since the master last heard from a rank."},
       {"ride_rank_frames_processed_total", "counter", "Frames a worker's compute thread finished."},
@@ -127,6 +129,8 @@ std::string metrics_text(const json& doc, int stream_series) {
     f.add("ride_partition_spill_bytes", num(p, "spill_bytes"), l);
     f.add("ride_partition_epoch", num(p, "epoch"), l);
     f.add("ride_partition_owner_rank", num(p, "owner"), l);
+    f.add("ride_partition_replicas", p.contains("replicas") ? static_cast<double>(p.at("replicas").size()) : 1.0, l);
+    f.add("ride_partition_in_sync_replicas", p.contains("isr") ? static_cast<double>(p.at("isr").size()) : 1.0, l);
   }
   std::map<std::string, double> failures_by_role;
   for (const auto& r : doc.at("ranks")) {

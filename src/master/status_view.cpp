@@ -190,7 +190,9 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
                           {"held_frames", pm.held_frames},
                           {"dropped_frames", pm.dropped_frames},
                           {"state", rec.done ? std::string("done") : std::string(to_string(static_cast<LogState>(pm.state)))},
-                          {"input_fps", or_null(rec.input_fps_known, rec.input_fps)}});
+                          {"input_fps", or_null(rec.input_fps_known, rec.input_fps)},
+                          {"replicas", model.map().replicas(p)},
+                          {"isr", rec.isr.empty() ? model.map().replicas(p) : rec.isr}});
   }
   doc["partitions"] = partitions;
 

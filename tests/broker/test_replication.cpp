@@ -111,6 +111,17 @@ TEST(ReplicationLeader, AnIdlePartitionKeepsItsFollowersInSync) {
   EXPECT_EQ(l.isr().size(), 3u);
 }
 
+TEST(ReplicationLeader, TheLeadersOwnAbsenceDoesNotCountAgainstItsFollowers) {
+  ReplicationLeader l(1, three(1.0), 0, 0, 0.0);
+  l.on_append(5, 0.1);
+  l.on_follower_ack(2, 1, 4, 0.2);
+  l.on_follower_ack(3, 1, 4, 0.2);
+  l.forgive(2.0);  // the leader's loop stalled for 2 s: the acks that came meanwhile wait unread
+  EXPECT_TRUE(l.tick(2.3).empty());
+  EXPECT_EQ(l.isr().size(), 3u);
+  EXPECT_EQ(l.tick(3.5).size(), 2u) << "behind for real afterwards";
+}
+
 TEST(ReplicationLeader, StaleEpochsUnknownReplicasAndImpossibleEndsAreRefused) {
   ReplicationConfig c = three();
   c.leader_epoch = 4;
