@@ -257,4 +257,12 @@ void JobModel::set_map(PartitionMap m) {
   map_ = std::move(m);
 }
 
+std::uint64_t JobModel::entry_processed() const {
+  std::uint64_t n = 0;
+  for (int st = 0; st < stages() && static_cast<std::size_t>(st) < stage_processed.size(); ++st) {
+    if (entry_stage(st)) n += stage_processed[static_cast<std::size_t>(st)];
+  }
+  return n;
+}
+
 }  // namespace ride

@@ -31,7 +31,7 @@ struct RankRecord {
   int stage = -1;                 ///< the stage whose group it is in (-1: a spare, in no group)
   std::set<int> stages_served;    ///< every stage it has held a partition of
   HeartbeatBody activity;         ///< its latest heartbeat (workers: what the compute thread is on)
-  double last_heard = -1;         ///< steady time of its latest message (-1: never)
+  double last_heard = -1;         ///< for the views: liveness's last-heard time, copied at each publish (-1: unknown)
 };
 
 /// One input stream as its ingest rank last reported it (INGEST_METRICS), with its rate.
@@ -195,6 +195,9 @@ class JobModel {
   std::vector<std::uint64_t> processed_per_s, produced_per_s;  ///< job seconds
   std::vector<std::uint64_t> stage_processed, stage_duplicates;  ///< by stage
   void count_processed(double job_s, int stage = 0);
+  /// Frames the stages reading ingest processed: what the progress line, /status and the
+  /// chart history call "processed" (later stages are counted by stage).
+  std::uint64_t entry_processed() const;
 
  private:
   std::vector<RankRecord> ranks_;

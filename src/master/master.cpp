@@ -156,7 +156,6 @@ class Master {
         if (!m) break;
         busy = true;
         liveness_.heard(m->source, steady_s());
-        if (m->source >= 0 && m->source < model_.ranks()) model_.rank(m->source).last_heard = steady_s();
         if (m->tag == Tag::heartbeat) on_heartbeat(*m, steady_s());
         if (liveness_.dead(m->source)) {
           tell_to_stand_down(m->source);  // declared dead: nothing it says counts any more
@@ -785,10 +784,9 @@ class Master {
     const double started = steady_s();
     const std::int64_t now_ns = wall_ns();
     const JobTotals t = model_.totals(now_ns);
-    std::uint64_t entry_processed = 0;
-    for (int st = 0; st < model_.stages() && static_cast<std::size_t>(st) < model_.stage_processed.size(); ++st) {
-      if (model_.entry_stage(st)) entry_processed += model_.stage_processed[static_cast<std::size_t>(st)];
-    }
+    const std::uint64_t entry_processed = model_.entry_processed();
+    // The ranks' silence as liveness sees it (its one account; it forgives the loop's own gaps).
+    for (int r = 1; r < model_.ranks() && r < liveness_.size(); ++r) model_.rank(r).last_heard = liveness_.last_heard(r);
     const double job_s = state_ == "starting" ? 0.0 : now - run_.t0;
     history_.sample(job_s, std::max(t.ingested, entry_processed), entry_processed, t.lag_frames,
                     model_.stage_processed, force_sample);
@@ -804,7 +802,7 @@ class Master {
     c.now_ns = now_ns;
     c.url = server_->url();
     c.control_enabled = !token_.empty();
-    c.control_log = run_.control_log;
+    c.control_log = &run_.control_log;
     c.history = &history_;
     status::Snapshot snap;
     snap.seq = ++seq_;

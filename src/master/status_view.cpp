@@ -83,10 +83,7 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
   const JobConfig& cfg = *ctx.cfg;
   const JobTotals t = model.totals(ctx.now_ns);
   // What entered the job and what its first stage(s) processed, as the progress line counts.
-  std::uint64_t processed = 0;
-  for (int st = 0; st < model.stages() && static_cast<std::size_t>(st) < model.stage_processed.size(); ++st) {
-    if (model.entry_stage(st)) processed += model.stage_processed[static_cast<std::size_t>(st)];
-  }
+  const std::uint64_t processed = model.entry_processed();
   const std::uint64_t ingested = std::max(t.ingested, processed);  // broker metrics may lag the sink
   json doc;
   doc["seq"] = seq;
@@ -122,10 +119,8 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
     if (rec.alive && (rec.role == Role::worker || rec.role == Role::spare)) {
       for (int p : model.assignment().partitions_of(r)) parts.push_back(p);
     }
-    const std::string stage = rec.stage >= 0 && rec.alive && rec.role == Role::worker
-                                  ? (model.stage_name(rec.stage).empty() ? cfg.stages.at(static_cast<std::size_t>(rec.stage)).name
-                                                                         : model.stage_name(rec.stage))
-                                  : std::string();
+    const bool in_group = rec.stage >= 0 && rec.alive && rec.role == Role::worker;
+    const std::string stage = in_group ? cfg.stages.at(static_cast<std::size_t>(rec.stage)).name : std::string();
     ranks.push_back({{"rank", r},
                      {"role", to_string(rec.role)},
                      {"started_as", to_string(rec.started_as)},
@@ -225,7 +220,8 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
 
   doc["failures"] = failures_json(model, ctx.t0_ns, ctx.t0);
   doc["scaling"] = scaling_json(model);
-  doc["control"] = {{"enabled", ctx.control_enabled}, {"log", ctx.control_log}};
+  doc["control"] = {{"enabled", ctx.control_enabled},
+                    {"log", ctx.control_log ? *ctx.control_log : json::array()}};
   return doc;
 }
 

@@ -53,7 +53,7 @@ struct StatusContext {
   std::int64_t now_ns = 0;          ///< wall clock now, ns (ages of waiting frames)
   std::string url;
   bool control_enabled = false;
-  nlohmann::json control_log = nlohmann::json::array();
+  const nlohmann::json* control_log = nullptr;  ///< the operators' commands (null: none)
   const StatusHistory* history = nullptr;
   std::vector<std::string> stream_names;  ///< by stream id where known (inputs' names)
 };

@@ -92,10 +92,9 @@ json write_stage_aggregates(const RunRecord& run, int stage, const ResultFile& r
 std::string status_line(const JobModel& model, double job_s, double fps, std::int64_t now_ns) {
   JobTotals t = model.totals(now_ns);
   // What entered the job and what its first stage(s) processed; later stages after the line.
-  std::uint64_t processed = 0;
+  const std::uint64_t processed = model.entry_processed();
   std::string stages;
   for (int st = 0; st < model.stages() && static_cast<std::size_t>(st) < model.stage_processed.size(); ++st) {
-    if (model.entry_stage(st)) processed += model.stage_processed[static_cast<std::size_t>(st)];
     if (model.stages() > 1) {
       stages.push_back(' ');
       stages.append(std::to_string(model.stage_processed[static_cast<std::size_t>(st)]));

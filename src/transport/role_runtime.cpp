@@ -78,6 +78,7 @@ void Heartbeat::maybe_block() {
 void Heartbeat::forgive_own_absence() {
   const double now = steady_s();
   if (now - last_pump_s_ > 2 * interval_s_) master_last_ = std::max(master_last_, now);
+  last_pump_s_ = now;  // the next gap is measured from here
 }
 
 void Heartbeat::tick() {

@@ -73,7 +73,6 @@ class Heartbeat {
     forgive_own_absence();
     bool any = false;
     for (int burst = 0; burst < 64 && !stop; ++burst) {
-      last_pump_s_ = steady_s();
       auto m = ctx_.net.try_recv();
       if (!m) break;
       heard_from(m->source);
@@ -87,7 +86,6 @@ class Heartbeat {
     }
     if (!stop) ensure_master_alive();
     tick();
-    last_pump_s_ = steady_s();
     return any;
   }
   double master_timeout_s() const { return master_timeout_s_; }
@@ -108,8 +106,8 @@ class Heartbeat {
  private:
   /// faults.block_rank: this thread stops once, as long work on a role's loop would.
   void maybe_block();
-  /// If this loop itself was away (long work), the master's messages waited unread: its
-  /// silence over that time is ours, so it gets a full timeout from now.
+  /// If this loop itself was away (long work) since the last call, the master's messages
+  /// waited unread: its silence over that time is ours, so it gets a full timeout from now.
   void forgive_own_absence();
   bool blocked_ = false;
   const double created_s_ = steady_s();

@@ -9,6 +9,7 @@
 ///   --max-broker-rss-mb N    every broker's peak resident memory, above what it held before
 ///                            its first frame (libraries, MPI), must stay below N MB
 ///   --expect-backpressure    ingest or brokers must report time spent in backpressure
+///   --expect-replicated      every frame was sent to a follower broker and stored there (topic.replication 2)
 ///   --expect-error TEXT      the run must fail with an error containing TEXT (frames that were
 ///                            refused are allowed; none that was accepted may be lost)
 ///   --expect-failures N      the summary must list N failed ranks, each recovered
@@ -106,6 +107,7 @@ int main(int argc, char** argv) {
   const std::string summary_path = argv[1], results_path = argv[2];
   const int expected_ranks = std::stoi(argv[3]);
   bool allow_dropped = false, expect_spill = false, expect_backpressure = false, checksums_only = false;
+  bool expect_replicated = false;
   double max_rss_mb = 0, max_recovery_s = 0;
   int expect_failures = 0, expect_replenished = 0, check_threshold = -1, expect_unreachable = -1;
   std::uint64_t min_live_frames = 0;
@@ -120,6 +122,7 @@ int main(int argc, char** argv) {
     else if (a == "--expect-scaling" && i + 1 < argc) expect_scaling = argv[++i];
     else if (a == "--max-scaling-events" && i + 1 < argc) max_scaling_events = std::stoi(argv[++i]);
     else if (a == "--expect-backpressure") expect_backpressure = true;
+    else if (a == "--expect-replicated") expect_replicated = true;
     else if (a == "--max-broker-rss-mb" && i + 1 < argc) max_rss_mb = std::stod(argv[++i]);
     else if (a == "--expect-error" && i + 1 < argc) expect_error = argv[++i];
     else if (a == "--expect-failures" && i + 1 < argc) expect_failures = std::stoi(argv[++i]);
@@ -282,6 +285,15 @@ int main(int argc, char** argv) {
   }
   if (max_rss_mb > 0) {
     CHECK(peak_rss_mb < max_rss_mb, "broker peak RSS " << peak_rss_mb << " MB >= " << max_rss_mb << " MB");
+  }
+  if (expect_replicated) {  // topic.replication > 1: every frame a leader sent on was stored by its follower
+    std::uint64_t out = 0, in = 0;
+    for (const auto& b : s.at("brokers")) {
+      out += b.value("replicated_frames_out", std::uint64_t{0});
+      in += b.value("replicated_frames_in", std::uint64_t{0});
+    }
+    CHECK(out >= ingested && in == out, "replicated " << out << " frames out, " << in << " in, for " << ingested << " ingested");
+    std::cout << "verify_run: " << out << " frames replicated to followers, all stored\n";
   }
   if (expect_backpressure) {
     const auto& bp = s.at("backpressure");

@@ -16,18 +16,11 @@ namespace ride {
 namespace {
 
 using test::layout_of;
+using test::metrics;
 
 JobModel model_of(int workers, int spares, int partitions) {
   const RoleLayout l = layout_of(workers, spares, partitions);
   return JobModel(l, PartitionMap::spread(partitions, l.brokers));
-}
-
-PartitionMetrics metrics(int p, std::uint64_t end, std::uint64_t committed) {
-  PartitionMetrics pm;
-  pm.partition = static_cast<std::uint32_t>(p);
-  pm.end_offset = end;
-  pm.committed = committed;
-  return pm;
 }
 
 TEST(JobModel, RanksGroupAndPoolFollowTheLayout) {

@@ -30,6 +30,7 @@ namespace {
 
 using nlohmann::json;
 using test::layout_of;
+using test::metrics;
 
 JobConfig one_stage_config(const std::string& mode = "stream", double fps = 10) {
   JobConfig cfg;
@@ -47,14 +48,6 @@ JobModel model_of(int workers, int spares, int partitions) {
   JobModel m(l, PartitionMap::spread(partitions, l.brokers));
   m.assignment().assign_round_robin(m.workers());
   return m;
-}
-
-PartitionMetrics metrics(int p, std::uint64_t end, std::uint64_t committed) {
-  PartitionMetrics pm;
-  pm.partition = static_cast<std::uint32_t>(p);
-  pm.end_offset = end;
-  pm.committed = committed;
-  return pm;
 }
 
 StreamReport report(std::uint32_t id, std::uint64_t frames, bool paused = false,
@@ -123,8 +116,9 @@ struct Fixture {
     ctx.history = &history;
     ctx.stream_names = {"cam-a"};
     ctx.control_enabled = true;
-    ctx.control_log = json::array({json{{"result", "ok"}}, json{{"result", "ok"}}, json{{"result", "unauthorized"}}});
+    ctx.control_log = &control_log;
   }
+  json control_log = json::array({json{{"result", "ok"}}, json{{"result", "ok"}}, json{{"result", "unauthorized"}}});
 };
 
 // ---------------------------------------------------------------------------------------------
