@@ -165,6 +165,13 @@ bool PartitionLog::commit(std::uint64_t offset) {
   return true;
 }
 
+void PartitionLog::skip_to(std::uint64_t offset) {
+  RIDE_EXPECTS(offset >= end_offset(), "skip back from " << end_offset() << " to " << offset);
+  commit(end_offset());
+  start_ = committed_ = offset;
+  evict_scan_ = 0;
+}
+
 std::int64_t PartitionLog::oldest_uncommitted_capture_ns() const {
   return entries_.empty() ? 0 : entries_.front().capture_ns;
 }

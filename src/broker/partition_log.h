@@ -56,6 +56,10 @@ class PartitionLog {
   /// backwards: false (nothing changes) for offset < committed() or > end_offset().
   bool commit(std::uint64_t offset);
   void seal() { sealed_ = true; }
+  /// Re-replication (#14): a follower copy whose leader no longer holds the frames between
+  /// end_offset() and `offset` (all of them committed) starts over at `offset`, releasing
+  /// everything it holds. Requires offset >= end_offset().
+  void skip_to(std::uint64_t offset);
 
   std::uint64_t start_offset() const { return start_; }
   std::uint64_t end_offset() const { return start_ + entries_.size(); }

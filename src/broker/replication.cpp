@@ -126,12 +126,18 @@ void ReplicationLeader::advance_hw() {
 
 ReplicationFollower::Accept ReplicationFollower::on_replicate(std::uint32_t epoch, std::uint64_t first,
                                                               std::uint64_t count, std::uint64_t leader_hw,
-                                                              std::uint64_t* from) {
+                                                              std::uint64_t* from, std::uint64_t leader_committed) {
   if (epoch < epoch_) return Accept::stale_epoch;
   // A higher epoch is only taken from the master (on_new_leader), which says where to
   // truncate; until its notice arrives the new leader's messages are refused like stale ones.
   if (epoch > epoch_) return Accept::stale_epoch;
-  if (first > end_) return Accept::gap;
+  if (first > end_) {
+    // A copy rebuilt (or left far behind) while the leader released committed frames: what it
+    // lacks was processed, so it starts over where the leader's log starts.
+    if (first > leader_committed) return Accept::gap;
+    if (from) *from = first;
+    return Accept::rebase;
+  }
   hw_ = std::max(hw_, std::min(leader_hw, first + count));
   if (first < end_) {
     if (from) *from = end_;

@@ -116,13 +116,17 @@ class ReplicationFollower {
     stale_epoch, ///< from a leader the master has replaced: refused
     gap,         ///< starts past end(): ask again from end()
     overlap,     ///< starts below end(): the part already held is skipped (offset of the first new frame in `from`)
+    rebase,      ///< starts past end(), and everything between is committed (the leader released
+                 ///< it): drop the copy held, start over at `first` (rebased()), then append
   };
   /// A replication message from the leader under `epoch`: `count` frames from `first`.
-  /// `leader_hw` (the leader's high watermark) and `committed` travel with it.
+  /// `leader_hw` (the leader's high watermark) and `leader_committed` travel with it.
   Accept on_replicate(std::uint32_t epoch, std::uint64_t first, std::uint64_t count, std::uint64_t leader_hw,
-                      std::uint64_t* from = nullptr);
+                      std::uint64_t* from = nullptr, std::uint64_t leader_committed = 0);
   /// The frames of an accepted message are stored: end advances to `new_end`.
   void appended(std::uint64_t new_end);
+  /// The copy was dropped and starts over at `offset` (after Accept::rebase).
+  void rebased(std::uint64_t offset) { end_ = offset; }
   /// The master named a new leader (epoch raised): frames above `truncate_to` (the HW the
   /// master knows) were never acknowledged and are dropped; returns the end to truncate the log
   /// to. A stale epoch is refused (nullopt).

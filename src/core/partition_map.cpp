@@ -80,11 +80,43 @@ std::vector<int> PartitionMap::partitions_on(int broker) const {
   return out;
 }
 
+std::uint32_t PartitionMap::leader_epoch(int p) const {
+  RIDE_EXPECTS(p >= 0 && p < partitions(), "no partition " << p << " in a topic of " << partitions());
+  return epochs_.empty() ? 1 : epochs_[static_cast<std::size_t>(p)];
+}
+
+void PartitionMap::set_replicas(int p, const std::vector<int>& replicas, std::uint32_t epoch) {
+  RIDE_EXPECTS(p >= 0 && p < partitions(), "no partition " << p << " in a topic of " << partitions());
+  RIDE_EXPECTS(!replicas.empty(), "partition " << p << " without a replica");
+  for (std::size_t i = 0; i < replicas.size(); ++i) {
+    RIDE_EXPECTS(replicas[i] >= 0, "partition " << p << ": broker rank " << replicas[i]);
+    RIDE_EXPECTS(std::find(replicas.begin(), replicas.begin() + static_cast<std::ptrdiff_t>(i), replicas[i]) ==
+                     replicas.begin() + static_cast<std::ptrdiff_t>(i),
+                 "partition " << p << ": broker " << replicas[i] << " named twice");
+  }
+  RIDE_EXPECTS(epoch >= leader_epoch(p), "partition " << p << ": leader epoch " << epoch << " below " << leader_epoch(p));
+  const auto i = static_cast<std::size_t>(p);
+  if (epochs_.empty()) epochs_.assign(broker_of_.size(), 1);
+  epochs_[i] = epoch;
+  broker_of_[i] = replicas.front();
+  if (followers_.empty()) followers_.resize(broker_of_.size());
+  followers_[i].assign(replicas.begin() + 1, replicas.end());
+}
+
+bool PartitionMap::operator==(const PartitionMap& o) const {
+  if (partitions() != o.partitions()) return false;
+  for (int p = 0; p < partitions(); ++p) {
+    if (replicas(p) != o.replicas(p) || leader_epoch(p) != o.leader_epoch(p)) return false;
+  }
+  return true;
+}
+
 Buffer PartitionMap::encode() const {
   BodyWriter w;
   const int r = replication();
   w.pod(static_cast<std::uint32_t>(broker_of_.size())).pod(static_cast<std::uint32_t>(r));
   for (std::size_t p = 0; p < broker_of_.size(); ++p) {
+    w.pod(epochs_.empty() ? std::uint32_t{1} : epochs_[p]);
     w.pod(static_cast<std::int32_t>(broker_of_[p]));
     for (int k = 0; k + 1 < r; ++k) {
       const auto& f = followers_[p];
@@ -99,12 +131,17 @@ PartitionMap PartitionMap::decode(const Buffer& body) {
   const auto n = r.pod<std::uint32_t>();
   const auto rep = r.pod<std::uint32_t>();
   RIDE_EXPECTS(rep >= 1 && rep <= 64, "partition map with replication " << rep);
-  const std::size_t want = std::size_t{n} * rep * sizeof(std::int32_t);
+  const std::size_t want = std::size_t{n} * (sizeof(std::uint32_t) + rep * sizeof(std::int32_t));
   RIDE_EXPECTS(r.remaining() == want, "partition map of " << n << " partitions x " << rep << " copies carries "
                                                           << r.remaining() << " bytes, expected " << want);
   std::vector<int> of(n);
   std::vector<std::vector<int>> followers(rep > 1 ? n : 0);
+  std::vector<std::uint32_t> epochs(n);
+  bool raised = false;
   for (std::uint32_t p = 0; p < n; ++p) {
+    epochs[p] = r.pod<std::uint32_t>();
+    RIDE_EXPECTS(epochs[p] >= 1, "partition map with leader epoch 0");
+    raised = raised || epochs[p] != 1;
     of[p] = r.pod<std::int32_t>();
     RIDE_EXPECTS(of[p] >= 0, "partition map names broker rank " << of[p]);
     for (std::uint32_t k = 0; k + 1 < rep; ++k) {
@@ -115,6 +152,7 @@ PartitionMap PartitionMap::decode(const Buffer& body) {
   }
   PartitionMap m(std::move(of));
   m.followers_ = std::move(followers);
+  if (raised) m.epochs_ = std::move(epochs);
   return m;
 }
 

@@ -38,18 +38,27 @@ class PartitionMap {
   /// The partitions a broker holds, in order.
   std::vector<int> partitions_on(int broker) const;
   const std::vector<int>& brokers_by_partition() const { return broker_of_; }
+  /// The leader epoch of partition p (#14): 1 at the start, raised by each election of a new
+  /// leader; replicas refuse a leader of an older epoch.
+  std::uint32_t leader_epoch(int p) const;
+  /// Broker failover and re-replication (#14): p now lives on `replicas` (its leader first)
+  /// under leader epoch `epoch`. Throws ride::Error for an empty list, a negative or repeated
+  /// rank, or an epoch below the current one.
+  void set_replicas(int p, const std::vector<int>& replicas, std::uint32_t epoch);
 
-  /// PARTITION_MAP body: u32 count, u32 copies R, then for each partition R x i32: its leader
-  /// rank, then its followers' (-1: none).
+  /// PARTITION_MAP body: u32 count, u32 copies R, then for each partition its u32 leader epoch
+  /// and R x i32: its leader rank, then its followers' (-1: none).
   Buffer encode() const;
   /// Throws ride::Error on a malformed body (short, trailing bytes, a negative rank).
   static PartitionMap decode(const Buffer& body);
 
-  bool operator==(const PartitionMap&) const = default;
+  /// Same placement: the same replicas, in the same order, under the same leader epochs.
+  bool operator==(const PartitionMap& o) const;
 
  private:
   std::vector<int> broker_of_;
   std::vector<std::vector<int>> followers_;  ///< by partition (empty: replication 1)
+  std::vector<std::uint32_t> epochs_;         ///< leader epoch by partition (empty: all 1)
 };
 
 }  // namespace ride

@@ -2,6 +2,7 @@
 /// @brief What the master does about a lost rank, decided over the job model. Pure: it updates
 /// the model (the group, the assignment with new epochs, the failure record) and returns what
 /// the master's loop must send; the loop carries it out.
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,13 +17,31 @@ struct RecoveryDecision {
   /// owner), then the new owner, which resumes at the oldest uncommitted frame.
   std::vector<MovedPartition> moved;
   bool spare_lost = false;  ///< a waiting spare died: the pool is one smaller
+
+  // A broker lost with topic.replication > 1 (#14): broker failover.
+  /// The new placement (set in the model already): every live rank must hear it.
+  std::optional<PartitionMap> map;
+  /// Partitions whose leader died: an in-sync follower leads them under the next leader epoch;
+  /// their owners resume at the committed offset under a new assignment epoch (in `moved`).
+  std::vector<int> promoted;
+  /// Partitions given a new follower on a live broker (re-replication), built from the leader.
+  std::vector<int> rebuilt;
+  /// Partitions left with fewer copies than topic.replication (too few live brokers).
+  std::vector<int> under_replicated;
 };
 
 /// Rank `rank` is dead (`why`: silent for ..., straggler ...; detected at steady time `now`,
 /// last heard at `last_heard`). A worker's partitions go to the first spare (promoted) or, with
 /// none left, to the survivors owning the fewest; a spare just leaves the pool; a broker or an
 /// ingest rank cannot be replaced (yet): fatal, with a message naming the rank.
+///
+/// A broker's loss with `replication` > 1 is survived (#14): each partition it led is given to
+/// a live in-sync follower under the next leader epoch (elect_leader: none left is fatal), the
+/// partitions it followed lose that copy, and every partition short of `replication` copies
+/// gets a new follower on the live broker holding the fewest copies (another host than the
+/// partition's others first). Any follower of a promoted partition rebuilds its copy from the
+/// new leader, so only the leader is in sync at first.
 RecoveryDecision plan_recovery(JobModel& model, int rank, const std::string& why, double now,
-                               double last_heard);
+                               double last_heard, int replication = 1);
 
 }  // namespace ride

@@ -257,6 +257,25 @@ TEST(PartitionLog, LagSecondsComeFromTheOldestUncommittedFrame) {
   EXPECT_EQ(log.oldest_uncommitted_capture_ns(), 0);
 }
 
+TEST(PartitionLog, SkipToReleasesEverythingAndStartsOverAtTheOffset) {
+  TempDir dir;
+  PartitionLog log(limits(dir, 2));
+  for (std::uint8_t i = 0; i < 5; ++i) ASSERT_TRUE(log.try_append(frame_of(16, i, i)));
+  ASSERT_GT(log.spill_bytes(), 0u);
+  log.skip_to(40);
+  EXPECT_EQ(log.start_offset(), 40u);
+  EXPECT_EQ(log.end_offset(), 40u);
+  EXPECT_EQ(log.committed(), 40u);
+  EXPECT_EQ(log.ring_bytes(), 0u);
+  EXPECT_EQ(log.ring_frames(), 0u);
+  EXPECT_EQ(log.spill_bytes(), 0u) << "spilled frames are released";
+  EXPECT_EQ(log.try_append(frame_of(16, 9, 9)), std::optional<std::uint64_t>(40));
+  const auto e = log.read(40, 4);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(fill_of(*e[0].frame), 9);
+  EXPECT_THROW(log.skip_to(3), Error) << "never back";
+}
+
 TEST(EpochFence, StaleEpochsAreRejectedNewerAdopted) {
   EpochFence f;
   EXPECT_TRUE(f.admit(3, 1));

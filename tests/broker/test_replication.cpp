@@ -210,6 +210,20 @@ TEST(ReplicationFollower, TakesMessagesInOrderAndAsksAgainAfterAGap) {
   EXPECT_EQ(f.leader_hw(), 4u);
 }
 
+TEST(ReplicationFollower, ARebuiltCopyStartsWhereTheLeadersLogStarts) {
+  // A new follower (re-replication) holds nothing; its leader committed and released 0..40.
+  ReplicationFollower f(3, 0);
+  std::uint64_t from = 0;
+  EXPECT_EQ(f.on_replicate(3, 40, 1, 45, &from, 40), ReplicationFollower::Accept::rebase);
+  EXPECT_EQ(from, 40u);
+  f.rebased(40);
+  EXPECT_EQ(f.on_replicate(3, 40, 1, 45, &from, 40), ReplicationFollower::Accept::ok);
+  f.appended(41);
+  EXPECT_EQ(f.end(), 41u);
+  // A frame past what it holds that is not committed yet is a real gap: asked again.
+  EXPECT_EQ(f.on_replicate(3, 43, 1, 45, &from, 40), ReplicationFollower::Accept::gap);
+}
+
 TEST(ReplicationFollower, AStaleLeaderIsFenced) {
   ReplicationFollower f(2, 10);
   EXPECT_EQ(f.on_replicate(1, 10, 3, 10), ReplicationFollower::Accept::stale_epoch);

@@ -27,7 +27,7 @@ TEST(PartitionMap, SpreadsPartitionsOverBrokersInTurn) {
 TEST(PartitionMap, RoundTripsThroughItsMessage) {
   const PartitionMap m({5, 1, 1, 9, 2});
   const Buffer b = m.encode();
-  EXPECT_EQ(b.size(), 8u + 5u * 4u);
+  EXPECT_EQ(b.size(), 8u + 5u * (4u + 4u));  // leader epoch and leader per partition
   EXPECT_EQ(PartitionMap::decode(b), m);
   EXPECT_EQ(PartitionMap::decode(PartitionMap().encode()).partitions(), 0);
 }
@@ -39,10 +39,12 @@ TEST(PartitionMap, MalformedMessagesAreErrors) {
     if (n) std::memcpy(cut.data(), good.data(), n);
     EXPECT_THROW(PartitionMap::decode(cut), Error) << n << " bytes";
   }
-  const Buffer longer = BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{1}).pod(std::int32_t{1}).pod(std::int32_t{2}).finish();
+  const Buffer longer = BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{1}).pod(std::uint32_t{1}).pod(std::int32_t{1}).pod(std::int32_t{2}).finish();
   EXPECT_THROW(PartitionMap::decode(longer), Error);
-  const Buffer negative = BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{1}).pod(std::int32_t{-4}).finish();
+  const Buffer negative = BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{1}).pod(std::uint32_t{1}).pod(std::int32_t{-4}).finish();
   EXPECT_THROW(PartitionMap::decode(negative), Error);
+  const Buffer epoch0 = BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{1}).pod(std::uint32_t{0}).pod(std::int32_t{4}).finish();
+  EXPECT_THROW(PartitionMap::decode(epoch0), Error) << "leader epoch 0";
 }
 
 TEST(PartitionMap, FollowersOnTheBrokersAfterTheLeaderOtherHostsFirst) {
@@ -80,7 +82,7 @@ TEST(PartitionMap, FollowersOnTheBrokersAfterTheLeaderOtherHostsFirst) {
 TEST(PartitionMap, FollowersRoundTripThroughItsMessage) {
   const auto m = PartitionMap::spread(5, {1, 2, 3, 4}, 3);
   const Buffer b = m.encode();
-  EXPECT_EQ(b.size(), 8u + 5u * 3u * 4u);
+  EXPECT_EQ(b.size(), 8u + 5u * (4u + 3u * 4u));
   const PartitionMap d = PartitionMap::decode(b);
   EXPECT_EQ(d, m);
   for (int p = 0; p < 5; ++p) EXPECT_EQ(d.replicas(p), m.replicas(p));
@@ -92,8 +94,36 @@ TEST(PartitionMap, FollowersRoundTripThroughItsMessage) {
   const Buffer no_copies = BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{0}).finish();
   EXPECT_THROW(PartitionMap::decode(no_copies), Error) << "replication 0";
   const Buffer bad_follower =
-      BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{2}).pod(std::int32_t{1}).pod(std::int32_t{-3}).finish();
+      BodyWriter().pod(std::uint32_t{1}).pod(std::uint32_t{2}).pod(std::uint32_t{1}).pod(std::int32_t{1}).pod(std::int32_t{-3}).finish();
   EXPECT_THROW(PartitionMap::decode(bad_follower), Error);
+}
+
+TEST(PartitionMap, FailoverMovesTheLeaderUnderANewEpochAndRoundTrips) {
+  auto m = PartitionMap::spread(3, {1, 2, 3}, 2);
+  EXPECT_EQ(m.leader_epoch(0), 1u);
+  // Broker 1 died: partition 0's follower 2 leads under epoch 2, and 3 is its new follower;
+  // partition 2 (3 led, 1 followed) keeps its leader and gets follower 2.
+  m.set_replicas(0, {2, 3}, 2);
+  m.set_replicas(2, {3, 2}, 1);
+  EXPECT_EQ(m.broker(0), 2);
+  EXPECT_EQ(m.replicas(0), (std::vector<int>{2, 3}));
+  EXPECT_EQ(m.leader_epoch(0), 2u);
+  EXPECT_EQ(m.leader_epoch(1), 1u);
+  EXPECT_EQ(m.replicas_on(1), std::vector<int>{});
+  const PartitionMap d = PartitionMap::decode(m.encode());
+  EXPECT_EQ(d, m);
+  EXPECT_EQ(d.leader_epoch(0), 2u);
+  // A partition left with its leader alone still round-trips (-1 fills the missing copies).
+  m.set_replicas(1, {3}, 2);
+  EXPECT_EQ(PartitionMap::decode(m.encode()).replicas(1), std::vector<int>{3});
+  EXPECT_THROW(m.set_replicas(0, {}, 3), Error);
+  EXPECT_THROW(m.set_replicas(0, {2, 2}, 3), Error);
+  EXPECT_THROW(m.set_replicas(0, {2, 3}, 1), Error) << "an epoch never goes back";
+  EXPECT_THROW(m.set_replicas(7, {2}, 3), Error);
+  // A map of one copy per partition fails over too (nothing to elect, but the map is valid).
+  auto one = PartitionMap::spread(2, {1, 2});
+  one.set_replicas(1, {1}, 2);
+  EXPECT_EQ(PartitionMap::decode(one.encode()), one);
 }
 
 }  // namespace

@@ -126,6 +126,94 @@ TEST(Recovery, BrokerIngestAndLastWorkerAreFatalSparesJustLeave) {
   EXPECT_NE(d.fatal.find("loss of a ingest rank"), std::string::npos) << d.fatal;
 }
 
+/// 3 brokers (1, 2, 3), ingest 4, workers 5 and 6; 4 partitions, two copies each.
+JobModel replicated_model() {
+  RoleLayout l;
+  l.world = 7;
+  l.brokers = {1, 2, 3};
+  l.ingest = {4};
+  l.workers = {5, 6};
+  l.partitions = 4;
+  JobModel m(l, PartitionMap::spread(4, l.brokers, 2));
+  m.assignment().assign_round_robin(m.workers());
+  return m;
+}
+
+TEST(Recovery, ABrokersDeathPromotesInSyncFollowersAndRebuildsLostCopies) {
+  JobModel m = replicated_model();
+  // p0: 1 leads, 2 follows; p1: 2, 3; p2: 3, 1; p3: 1, 2. Broker 1 dies.
+  ASSERT_EQ(m.map().replicas(0), (std::vector<int>{1, 2}));
+  ASSERT_EQ(m.map().replicas(2), (std::vector<int>{3, 1}));
+  const std::uint32_t e0 = m.epoch(0);
+  const auto d = plan_recovery(m, 1, "silent for 0.3 s", 10.0, 9.7, 2);
+  ASSERT_TRUE(d.fatal.empty()) << d.fatal;
+  ASSERT_TRUE(d.map.has_value());
+  EXPECT_EQ(d.promoted, (std::vector<int>{0, 3}));
+  // The promoted follower leads under the next leader epoch; the third broker rebuilds a copy.
+  EXPECT_EQ(m.map().replicas(0), (std::vector<int>{2, 3}));
+  EXPECT_EQ(m.map().leader_epoch(0), 2u);
+  EXPECT_EQ(m.map().replicas(3), (std::vector<int>{2, 3}));
+  // p2 lost its follower: same leader and epoch, a new copy on the live broker it lacked.
+  EXPECT_EQ(m.map().replicas(2), (std::vector<int>{3, 2}));
+  EXPECT_EQ(m.map().leader_epoch(2), 1u);
+  EXPECT_EQ(m.map().replicas(1), (std::vector<int>{2, 3}));
+  EXPECT_EQ(d.rebuilt, (std::vector<int>{0, 2, 3}));
+  EXPECT_TRUE(d.under_replicated.empty());
+  EXPECT_EQ(m.partition(0).broker, 2) << "the model's partitions follow the map";
+  EXPECT_EQ(m.partition(0).isr, std::vector<int>{2}) << "followers rebuild: only the leader is in sync";
+  // The owners of promoted partitions resume at the committed offset under a new epoch.
+  ASSERT_EQ(d.moved.size(), 2u);
+  EXPECT_EQ(d.moved[0].partition, 0);
+  EXPECT_EQ(d.moved[0].to, m.owner(0));
+  EXPECT_EQ(m.epoch(0), e0 + 1);
+  EXPECT_FALSE(m.rank(1).alive);
+  ASSERT_EQ(m.failures().size(), 1u);
+  EXPECT_EQ(m.failures()[0].role, Role::broker);
+  EXPECT_LT(m.failures()[0].recovered, 0) << "recovered at the first results after the failover";
+  m.on_results(0, m.epoch(0), m.owner(0), 10.5);
+  m.on_results(3, m.epoch(3), m.owner(3), 10.6);
+  EXPECT_DOUBLE_EQ(m.failures()[0].recovered, 10.6);
+
+  // A second broker dies (2): its partitions fail over to 3, which is left alone (no broker
+  // for a second copy).
+  m.partition(0).isr = {2, 3};
+  m.partition(3).isr = {2, 3};
+  m.partition(1).isr = {2, 3};
+  const auto d2 = plan_recovery(m, 2, "silent for 0.3 s", 20.0, 19.7, 2);
+  ASSERT_TRUE(d2.fatal.empty()) << d2.fatal;
+  for (int p = 0; p < 4; ++p) EXPECT_EQ(m.map().replicas(p), std::vector<int>{3}) << p;
+  EXPECT_EQ(d2.under_replicated, (std::vector<int>{0, 1, 2, 3}));
+  EXPECT_EQ(m.map().leader_epoch(0), 3u);
+  // And the last one: nothing left to elect.
+  const auto d3 = plan_recovery(m, 3, "silent for 0.3 s", 30.0, 29.7, 2);
+  EXPECT_NE(d3.fatal.find("rank 3 (broker) silent for 0.3 s: partition 0 had no other copy"), std::string::npos)
+      << d3.fatal;
+}
+
+TEST(Recovery, OnlyAnInSyncFollowerIsPromoted) {
+  JobModel m = replicated_model();
+  m.partition(0).isr = {1};  // 2 fell behind: out of the ISR when 1 died
+  const auto d = plan_recovery(m, 1, "silent for 0.3 s", 10.0, 9.7, 2);
+  EXPECT_NE(d.fatal.find("partition 0 has no in-sync copy left on a live broker"), std::string::npos) << d.fatal;
+}
+
+TEST(Recovery, NewCopiesGoToAnotherHostFirst) {
+  RoleLayout l;
+  l.world = 7;
+  l.brokers = {1, 2, 3, 4};
+  l.ingest = {5};
+  l.workers = {6};
+  l.partitions = 1;
+  JobModel m(l, PartitionMap::spread(1, l.brokers, 2));  // p0 on 1 and 2
+  m.assignment().assign_round_robin(m.workers());
+  const std::string host_a = "a", host_b = "b";  // (a literal assigned in the loop trips GCC 12's -Wrestrict)
+  for (int b : {1, 2, 3}) m.rank(b).host = host_a;
+  m.rank(4).host = host_b;
+  const auto d = plan_recovery(m, 1, "silent", 1.0, 1.0, 2);
+  ASSERT_TRUE(d.fatal.empty()) << d.fatal;
+  EXPECT_EQ(m.map().replicas(0), (std::vector<int>{2, 4})) << "host b before broker 3 on host a";
+}
+
 void worker_rate(JobModel& m, int r, std::uint64_t frames, double secs, int computing_partition = -1) {
   HeartbeatBody& a = m.rank(r).activity;
   a.frames_done = frames;
