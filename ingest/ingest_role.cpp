@@ -335,7 +335,7 @@ class Ingest {
     while (!stop_ && outstanding() > 0 && steady_s() < deadline) {
       if (!pump()) backoff.wait();
     }
-    for (int b : ctx_.layout.brokers) ctx_.net.send(b, Tag::ingest_end, Buffer());
+    for (int b : brokers_in_map()) ctx_.net.send(b, Tag::ingest_end, Buffer());
     next_report_s_ = 0;
     for (auto& [id, st] : input_state_) {
       if (st.first == StreamState::synthetic || st.first == StreamState::streaming) st.first = StreamState::ended;
@@ -349,6 +349,7 @@ class Ingest {
                            {"refused", refused_},
                            {"backpressure_s", blocked_s_},
                            {"unacknowledged", outstanding()},
+                           {"resent_after_failover", resent_},
                            {"late_frames", late_frames_},
                            {"max_lateness_s", max_lateness_s_},
                            {"produced_per_s", per_second_},
@@ -395,6 +396,8 @@ class Ingest {
             on_ack(m.source, BodyReader(m.body).pod<ProduceAck>());
           } else if (m.tag == Tag::control) {
             on_control(decode_ingest_control(m.body));
+          } else if (m.tag == Tag::partition_map) {
+            on_map(PartitionMap::decode(m.body));
           } else if (m.tag == Tag::shutdown) {
             stop_ = true;
           }
@@ -509,7 +512,48 @@ class Ingest {
     ++in_flight_[broker];
   }
 
+  /// Broker failover (#14): a partition whose leader died is led by another broker now. What the
+  /// dead leader had not acknowledged goes to the new one (which keeps the first copy of any
+  /// frame it already holds); the windows are counted again by the new leaders.
+  void on_map(PartitionMap map) {
+    const PartitionMap old = std::move(map_);
+    map_ = std::move(map);
+    std::set<int> before, now;
+    for (int p = 0; p < old.partitions(); ++p) before.insert(old.broker(p));
+    for (int p = 0; p < map_.partitions(); ++p) {
+      for (int b : map_.replicas(p)) now.insert(b);
+    }
+    for (int b : before) {
+      if (!now.count(b)) ctx_.net.cancel_sends_to(b);  // dead: what waits for it never leaves
+    }
+    std::uint64_t resent = 0;
+    for (const auto& [key, frame] : in_flight_frames_) {
+      const int p = static_cast<int>(std::get<0>(key));
+      if (old.partitions() == 0 || old.broker(p) == map_.broker(p)) continue;
+      ctx_.net.send(map_.broker(p), Tag::produce, frame);
+      ++resent;
+    }
+    in_flight_.clear();
+    for (const auto& [key, frame] : in_flight_frames_) ++in_flight_[map_.broker(static_cast<int>(std::get<0>(key)))];
+    resent_ += resent;
+    if (resent > 0) {
+      std::cout << "[ride] ingest rank " << ctx_.net.rank() << ": " << resent
+                << " unacknowledged frame(s) sent again to the new partition leaders" << std::endl;
+    }
+  }
+
+  /// The brokers holding a copy of some partition (the live ones, after a failover).
+  std::set<int> brokers_in_map() const {
+    std::set<int> out;
+    for (int p = 0; p < map_.partitions(); ++p) {
+      for (int b : map_.replicas(p)) out.insert(b);
+    }
+    return out;
+  }
+
   void on_ack(int broker, const ProduceAck& ack) {
+    // From a leader replaced since (the master declared it dead): its frames went to the new one.
+    if (static_cast<int>(ack.partition) >= map_.partitions() || broker != map_.broker(static_cast<int>(ack.partition))) return;
     --in_flight_[broker];
     auto it = in_flight_frames_.find({ack.partition, ack.stream, ack.sequence});
     if (it == in_flight_frames_.end()) return;
@@ -620,6 +664,7 @@ class Ingest {
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>, BufferPtr> in_flight_frames_;  ///< (partition, stream, seq)
   std::set<std::uint32_t> stopped_partitions_, stopped_streams_;
   std::uint64_t accepted_ = 0, rejected_ = 0, refused_ = 0, rerouted_ = 0, late_frames_ = 0;
+  std::uint64_t resent_ = 0;  ///< frames sent again to a new leader after a broker's death (#14)
   double blocked_s_ = 0;
   double max_lateness_s_ = 0;
   nlohmann::json sources_;  ///< source = video: each input's account

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <vector>
 #include <map>
+#include <set>
 
 #include "broker/partition_log.h"
 #include "broker/replication.h"
@@ -45,6 +46,10 @@ class Broker {
  public:
   explicit Broker(RoleContext& ctx) : ctx_(ctx), heartbeat_(ctx), start_rss_bytes_(peak_rss_bytes()) {
     metrics_interval_s_ = std::clamp(ctx.cfg.status_interval_s / 10, 0.05, 0.25);
+    replicated_ = ctx.cfg.replication > 1;
+    // Enough to keep a follower streaming while its acks travel; bounded so that a copy being
+    // rebuilt from a long (spilled) log is read back a window at a time, not all at once.
+    replicate_window_ = std::max<std::uint64_t>(64, 4 * static_cast<std::uint64_t>(std::max(1, ctx.cfg.max_in_flight)));
   }
 
   int run() {
@@ -150,6 +155,7 @@ class Broker {
         const int dead = BodyReader(m.body).pod<PeerDead>().rank;
         std::erase_if(pending_, [dead](const PendingFetch& f) { return f.worker == dead; });
         ctx_.net.cancel_sends_to(dead);
+        rx_.erase(dead);  // a dead leader's headers wait for frames that will not come
         break;
       }
       case Tag::replenish: {
@@ -174,31 +180,158 @@ class Broker {
     }
   }
 
-  /// The master's placement: this broker hosts the partitions the map gives it (sent before
-  /// START, so before any frame or fetch for them).
+  /// The master's placement: this broker hosts the partitions the map gives it. The first map
+  /// comes before START, so before any frame or fetch; later ones (#14) follow a broker's death:
+  /// a follower promoted to lead, copies lost, copies to rebuild.
   void on_partition_map(const PartitionMap& map) {
+    const bool first = !have_map_;
+    const PartitionMap old = map_;
     map_ = map;
+    have_map_ = true;
     const int me = ctx_.net.rank();
-    for (int p : map.replicas_on(me)) {
-      const auto part = static_cast<std::uint32_t>(p);
-      if (!logs_.count(part)) logs_.emplace(part, PartitionLog(limits_from(ctx_.cfg, me, part)));
-      const auto replicas = map.replicas(p);
-      if (map.broker(p) != me) {  // a follower's copy (#14): replicated from the leader
-        following_.try_emplace(part, 1, 0);
+    const double now = steady_s();
+    // Copies this broker no longer holds (a failover never takes a live broker's copy away;
+    // a newer master might).
+    for (auto it = logs_.begin(); it != logs_.end();) {
+      const auto reps = map.replicas(static_cast<int>(it->first));
+      if (std::find(reps.begin(), reps.end(), me) != reps.end()) {
+        ++it;
         continue;
       }
-      if (replicas.size() > 1) {
-        ReplicationConfig rc;
-        rc.replicas = replicas;
-        leaders_.emplace(part, ReplicationLeader(me, rc, 0, 0, steady_s()));
-      }
-      // A topic that a stage feeds (not ingest) may be sent a frame twice: it keeps the keys it took.
-      const auto& stage = ctx_.cfg.stages.at(static_cast<std::size_t>(ctx_.layout.stage_of_partition(p)));
-      if (stage.input != "ingest") seen_.try_emplace(part);
+      forget_partition(it->first);
+      it = logs_.erase(it);
     }
-    // The master starts the job only once every broker holds its partitions: frames from
-    // ingest (another sender) could otherwise overtake the map.
-    ctx_.net.send(0, Tag::partition_map, Buffer());
+    for (int p : map.replicas_on(me)) {
+      const auto part = static_cast<std::uint32_t>(p);
+      const std::vector<int> reps = map.replicas(p);
+      const bool leader = map.broker(p) == me;
+      const bool held = logs_.count(part) > 0;
+      if (!held) {
+        logs_.emplace(part, PartitionLog(limits_from(ctx_.cfg, me, part)));
+        // Every copy of a replicated topic keeps the keys it took: a frame sent again after a
+        // failover (ingest's unacknowledged ones, a stage's replay) is stored once.
+        if (replicated_ || stage_fed(p)) seen_.try_emplace(part);
+        if (!leader) {
+          // A copy from the start, or one rebuilt from its leader (re-replication).
+          following_.insert_or_assign(part, ReplicationFollower(map.leader_epoch(p), 0));
+          if (!first) rebuilding_.insert(part);
+          continue;
+        }
+        if (replicated_) {
+          ReplicationConfig rc;
+          rc.replicas = reps;
+          rc.leader_epoch = map.leader_epoch(p);
+          leaders_.insert_or_assign(part, ReplicationLeader(me, rc, 0, 0, now));
+          for (int r : reps) {
+            if (r != me) cursors_[part][r] = {};
+          }
+        }
+        continue;
+      }
+      const bool was_leader = old.partitions() > 0 && old.broker(p) == me;
+      if (leader && !was_leader) {
+        promote(part, map, now);
+      } else if (leader) {
+        update_followers(part, reps, now);
+      } else if (map.leader_epoch(p) != old.leader_epoch(p)) {
+        rebuild_copy(part, map.leader_epoch(p));  // a new leader: this copy starts over from it
+      }
+    }
+    if (first) {
+      // The master starts the job only once every broker holds its partitions: frames from
+      // ingest (another sender) could otherwise overtake the map.
+      ctx_.net.send(0, Tag::partition_map, Buffer());
+      return;
+    }
+    // Produces that reached this broker before the map that made it their leader.
+    auto early = std::move(early_);
+    early_.clear();
+    for (auto& m : early) on_produce(m);
+  }
+
+  /// This broker's copy of p leads now (its leader died): it holds every frame the dead leader
+  /// acknowledged (it was in sync), takes produces from here on, and serves the owner, which
+  /// resumes at the committed offset. Other copies rebuild from it.
+  void promote(std::uint32_t p, const PartitionMap& map, double now) {
+    const int me = ctx_.net.rank();
+    PartitionLog& log = logs_.at(p);
+    following_.erase(p);
+    follower_held_.erase(p);
+    rebuilding_.erase(p);
+    ReplicationConfig rc;
+    rc.replicas = map.replicas(static_cast<int>(p));
+    rc.leader_epoch = map.leader_epoch(static_cast<int>(p));
+    leaders_.insert_or_assign(p, ReplicationLeader(me, rc, log.end_offset(), log.end_offset(), now));
+    cursors_.erase(p);
+    for (int r : rc.replicas) {
+      if (r != me) cursors_[p][r] = Cursor{log.start_offset(), log.start_offset()};
+    }
+    acks_.erase(p);
+    served_hw_.erase(p);
+    done_reported_[p] = false;
+    // Ingest ended meanwhile: every frame was acknowledged by the dead leader, so this copy
+    // holds them all. (A stage's topic is sealed by the master, which sends SEAL again.)
+    if (!stage_fed(static_cast<int>(p)) && ingest_ended_ >= static_cast<int>(ctx_.layout.ingest.size())) log.seal();
+    std::cout << "[ride] broker rank " << me << ": leads partition " << p << " from offset " << log.start_offset()
+              << " to " << log.end_offset() << " (leader epoch " << rc.leader_epoch << ")" << std::endl;
+    pump_replication(p);
+    release_acks(p);
+    serve_pending(p);
+    maybe_done(p);
+    send_metrics();
+  }
+
+  /// A led partition's replica set changed: a dead follower leaves, a new one is rebuilt.
+  void update_followers(std::uint32_t p, const std::vector<int>& reps, double now) {
+    auto l = leaders_.find(p);
+    if (l == leaders_.end()) return;
+    ReplicationLeader& leader = l->second;
+    const std::vector<int> before = leader.replicas();
+    std::vector<IsrChange> changes;
+    for (int r : before) {
+      if (r == leader.self() || std::find(reps.begin(), reps.end(), r) != reps.end()) continue;
+      auto c = leader.remove_replica(r, now);
+      changes.insert(changes.end(), c.begin(), c.end());
+      cursors_[p].erase(r);
+    }
+    const std::uint64_t from = logs_.at(p).start_offset();
+    for (int r : reps) {
+      if (std::find(before.begin(), before.end(), r) != before.end()) continue;
+      leader.add_replica(r, now);
+      cursors_[p][r] = Cursor{from, from};
+    }
+    if (!changes.empty()) report_isr(p, leader, changes);
+    release_acks(p);
+    pump_replication(p);
+    maybe_done(p);
+  }
+
+  /// This follower's leader changed: what it holds past the new leader's log may never have
+  /// been acknowledged, so the copy starts over from the new leader (which sends from its
+  /// log's start; everything before that is committed).
+  void rebuild_copy(std::uint32_t p, std::uint32_t epoch) {
+    forget_partition(p);
+    logs_.erase(p);
+    logs_.emplace(p, PartitionLog(limits_from(ctx_.cfg, ctx_.net.rank(), p)));
+    following_.insert_or_assign(p, ReplicationFollower(epoch, 0));
+    rebuilding_.insert(p);
+    seen_.try_emplace(p);
+  }
+
+  /// Everything this broker kept for a partition it no longer holds.
+  void forget_partition(std::uint32_t p) {
+    leaders_.erase(p);
+    following_.erase(p);
+    cursors_.erase(p);
+    acks_.erase(p);
+    follower_held_.erase(p);
+    held_.erase(p);
+    seen_.erase(p);
+    rebuilding_.erase(p);
+  }
+
+  bool stage_fed(int p) const {
+    return ctx_.cfg.stages.at(static_cast<std::size_t>(ctx_.layout.stage_of_partition(p))).input != "ingest";
   }
 
   /// The stage feeding these partitions has drained: nothing more will come (end of stream,
@@ -222,6 +355,12 @@ class Broker {
     const auto ph = m.body.size() >= sizeof(ProduceHeader) ? m.body.read<ProduceHeader>(0) : ProduceHeader{};
     const auto fh = m.body.size() >= kPixelsAt ? m.body.read<FrameHeader>(kFrameHeaderAt) : FrameHeader{};
     auto it = logs_.find(ph.partition);
+    if (defect.empty() && it != logs_.end() && !leads(ph.partition)) {
+      // A follower's copy: its producer already heard of a failover that makes this broker the
+      // leader, and the master's map is on its way here. Handled when it comes.
+      early_.push_back(std::move(m));
+      return;
+    }
     // A malformed frame, or one sent to the wrong broker, is rejected and counted: storing it
     // would hand a worker a frame it cannot read.
     if (!defect.empty() || it == logs_.end() || it->second.sealed()) {
@@ -278,7 +417,7 @@ class Broker {
       if (auto l = leaders_.find(p); l != leaders_.end()) {
         // acks=all: acknowledged once every in-sync copy holds it (release_acks).
         l->second.on_append(log.end_offset(), steady_s());
-        replicate(p, l->second, *offset, h.frame);
+        pump_replication(p, *offset, h.frame);
         acks_[p].push_back({h.source, fh, *offset});
       } else {
         ack(h.source, p, fh, ProduceStatus::accepted, *offset);
@@ -324,7 +463,7 @@ class Broker {
   void on_ingest_end() {
     if (++ingest_ended_ < static_cast<int>(ctx_.layout.ingest.size())) return;
     for (auto& [p, log] : logs_) {
-      if (seen_.count(p) || !leads(p)) continue;  // fed by a stage: sealed by the master once that stage drained
+      if (stage_fed(static_cast<int>(p)) || !leads(p)) continue;  // fed by a stage: sealed by the master once that stage drained
       // Every ingest rank waited for all its acks before INGEST_END, so nothing is held here.
       log.seal();
       serve_pending(p);
@@ -345,6 +484,12 @@ class Broker {
       return;
     }
     PartitionLog& log = it->second;
+    if (!leads(req.partition)) {
+      // A follower's copy: its owner heard of a failover before this broker did. It waits
+      // (answered empty at its deadline) for the map that makes this broker its leader.
+      pending_.push_back({worker, req, steady_s() + req.wait_ms / 1000.0});
+      return;
+    }
     if (req.offset == kFromCommitted) req.offset = log.committed();  // a new owner starts here
     // Workers read only what every in-sync copy holds (below the high watermark).
     const std::uint64_t readable = readable_end(req.partition, log);
@@ -375,7 +520,7 @@ class Broker {
     if (it != logs_.end()) ack.committed = it->second.committed();
     ctx_.net.send(worker, Tag::commit_ack, pod_body(ack));
     if (auto l = leaders_.find(c.partition); l != leaders_.end() && ack.status == 0) {
-      replicate(c.partition, l->second, 0, nullptr);  // the followers release what was committed
+      send_commit(c.partition, l->second);  // the followers release what was committed
     }
     if (it != logs_.end()) {
       drain_held(c.partition);  // the commit may have made room
@@ -442,16 +587,16 @@ class Broker {
 
   // ---- replication (#14, broker/replication.h): this broker as leader and as follower ----
 
-  bool leads(std::uint32_t p) const { return map_.partitions() == 0 || map_.broker(static_cast<int>(p)) == ctx_.net.rank(); }
+  bool leads(std::uint32_t p) const {
+    return !have_map_ || (static_cast<int>(p) < map_.partitions() && map_.broker(static_cast<int>(p)) == ctx_.net.rank());
+  }
 
   std::uint64_t readable_end(std::uint32_t p, const PartitionLog& log) const {
     const auto l = leaders_.find(p);
     return l == leaders_.end() ? log.end_offset() : std::min(log.end_offset(), l->second.high_watermark());
   }
 
-  /// Sends frame `offset` (or, without a frame, only the high watermark and committed offset)
-  /// to every follower of p.
-  void replicate(std::uint32_t p, const ReplicationLeader& leader, std::uint64_t offset, const BufferPtr& frame) {
+  ReplicateHeader header_of(std::uint32_t p, const ReplicationLeader& leader, std::uint64_t offset, bool frame) {
     ReplicateHeader h;
     h.partition = p;
     h.epoch = leader.epoch();
@@ -459,12 +604,42 @@ class Broker {
     h.high_watermark = leader.high_watermark();
     h.committed = logs_.at(p).committed();
     h.has_frame = frame ? 1 : 0;
+    return h;
+  }
+
+  /// Sends each follower of p the frames it lacks, from its cursor, at most replicate_window_
+  /// past what it acknowledged. `frame` (at offset `offset`) is the one just appended: sent as
+  /// the stored buffer itself, not read back. A follower being rebuilt is sent the leader's
+  /// log from its start (spilled frames read back a window at a time).
+  void pump_replication(std::uint32_t p, std::uint64_t offset = 0, const BufferPtr& frame = nullptr) {
+    auto l = leaders_.find(p);
+    auto c = cursors_.find(p);
+    if (l == leaders_.end() || c == cursors_.end()) return;
+    PartitionLog& log = logs_.at(p);
+    for (auto& [r, cur] : c->second) {
+      const std::uint64_t acked = std::max(l->second.follower_end(r), cur.floor);
+      if (cur.next < log.start_offset()) cur.next = log.start_offset();  // released meanwhile: committed
+      while (cur.next < log.end_offset() && cur.next < acked + replicate_window_) {
+        BufferPtr b;
+        if (frame && cur.next == offset) {
+          b = frame;
+        } else {
+          auto e = log.read(cur.next, 1);
+          b = std::move(e.front().frame);
+        }
+        ctx_.net.send(r, Tag::replicate, pod_body(header_of(p, l->second, cur.next, true)));
+        ctx_.net.send(r, Tag::replicate_frame, b);  // the stored buffer itself: no copy
+        ++replicated_out_;
+        ++cur.next;
+      }
+    }
+  }
+
+  /// Only the high watermark and committed offset, to every follower (lazily: with each commit).
+  void send_commit(std::uint32_t p, const ReplicationLeader& leader) {
+    const ReplicateHeader h = header_of(p, leader, 0, false);
     for (int r : leader.replicas()) {
-      if (r == ctx_.net.rank()) continue;
-      ctx_.net.send(r, Tag::replicate, pod_body(h));
-      if (!frame) continue;
-      ctx_.net.send(r, Tag::replicate_frame, frame);  // the stored buffer itself: no copy
-      ++replicated_out_;
+      if (r != ctx_.net.rank()) ctx_.net.send(r, Tag::replicate, pod_body(h));
     }
   }
 
@@ -492,6 +667,7 @@ class Broker {
     l->second.on_follower_ack(follower, a.epoch, a.end, steady_s(), &changes);
     if (!changes.empty()) report_isr(a.partition, l->second, changes);
     release_acks(a.partition);
+    pump_replication(a.partition);
     maybe_done(a.partition);
   }
 
@@ -539,12 +715,26 @@ class Broker {
     while (!held.empty()) {
       FollowerFrame& e = held.front();
       std::uint64_t from = 0;
-      const auto verdict = f.on_replicate(e.header.epoch, e.header.offset, 1, e.header.high_watermark, &from);
+      auto verdict = f.on_replicate(e.header.epoch, e.header.offset, 1, e.header.high_watermark, &from,
+                                    e.header.committed);
+      if (verdict == ReplicationFollower::Accept::rebase) {
+        // A copy being rebuilt: its leader's log starts here (everything before is committed).
+        log.skip_to(from);
+        f.rebased(from);
+        verdict = ReplicationFollower::Accept::ok;
+      }
       if (verdict == ReplicationFollower::Accept::ok) {
         const auto fh = e.frame->read<FrameHeader>(kFrameHeaderAt);
         if (!log.try_append(e.frame, fh.capture_ns, kPixelsAt)) break;  // no room yet
         f.appended(log.end_offset());
+        if (auto seen = seen_.find(p); seen != seen_.end()) seen->second.insert(fh.stream, fh.sequence);
         ++replicated_in_;
+        if (rebuilding_.count(p) && f.end() >= e.header.high_watermark) {
+          rebuilding_.erase(p);
+          std::cout << "[ride] broker rank " << ctx_.net.rank() << ": copy of partition " << p
+                    << " rebuilt from rank " << e.leader << " (offsets " << log.start_offset() << " to " << f.end()
+                    << ")" << std::endl;
+        }
       } else if (verdict == ReplicationFollower::Accept::gap) {
         std::cerr << "ride: broker rank " << ctx_.net.rank() << ": partition " << p << ": replicated frame "
                   << e.header.offset << " arrived past " << f.end() << std::endl;
@@ -598,7 +788,18 @@ class Broker {
   Heartbeat heartbeat_;
   std::uint64_t start_rss_bytes_ = 0;
   PartitionMap map_;  ///< the master's placement: which partitions this broker leads, which it follows
+  bool have_map_ = false;
+  bool replicated_ = false;  ///< topic.replication > 1
+  std::uint64_t replicate_window_ = 64;
   double last_loop_s_ = steady_s();
+  /// Where each follower's next replication message starts; `floor`: where a rebuilt copy
+  /// starts (it has acknowledged nothing yet).
+  struct Cursor {
+    std::uint64_t next = 0, floor = 0;
+  };
+  std::map<std::uint32_t, std::map<int, Cursor>> cursors_;
+  std::set<std::uint32_t> rebuilding_;          ///< copies being rebuilt from their leader
+  std::vector<transport::Message> early_;       ///< produces that came before the map that makes this broker their leader
   // Replication (#14): partitions led with followers, partitions followed, produces waiting for
   // the high watermark, replicated frames waiting for their log, headers waiting for their frame.
   struct PendingAck {

@@ -175,11 +175,16 @@ int run_job(int argc, char** argv) {
     members.insert(members.end(), layout.brokers.begin(), layout.brokers.end());
     net.open_control_group(members);
   }
-  if (role == ride::Role::master) {
+  if (role == ride::Role::master || cfg.replication > 1) {
+    // The job goes on after the sender of a half-received message dies: the master always, and
+    // with replicated partitions (#14) every rank, since a broker's death is survived then (a
+    // worker fetching, a follower replicating from it). Receives never block on a sender.
     net.tolerate_dying_senders(true);
-  } else {
-    // A rank blocked in a receive from a sender that died mid-message (only a broker or ingest
-    // rank's death can do that, which ends the job anyway) must not hang: it gives up here.
+  }
+  if (role != ride::Role::master) {
+    // A rank blocked in a receive from a sender that died mid-message (without replication,
+    // only a broker or ingest rank's death can do that, which ends the job anyway) must not
+    // hang: it gives up here.
     net.start_watchdog(std::max(10.0, 20 * cfg.heartbeat_timeout_ms / 1000.0), 4);
   }
   int code = 1;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -447,7 +448,7 @@ class Master {
     const Role role = model_.rank(rank).role;
     ctx_.net.cancel_sends_to(rank);
     const double last_heard = liveness_.last_heard(rank);
-    const RecoveryDecision d = plan_recovery(model_, rank, why, now, last_heard);
+    const RecoveryDecision d = plan_recovery(model_, rank, why, now, last_heard, cfg_.replication);
     ctx_.net.set_heartbeat_targets(model_.live_peers());
     PeerDead pd;
     pd.rank = rank;
@@ -464,6 +465,7 @@ class Master {
       schedule_replenish(now);
       return {};
     }
+    if (d.map) return fail_over(d, now);
     std::string to_list;
     for (const auto& mv : d.moved) {
       hand_over(mv.partition, now);
@@ -472,6 +474,47 @@ class Master {
     std::cout << ": partitions " << (to_list.empty() ? std::string("(none)") : to_list)
               << (model_.spares().empty() ? "; no spare left" : "") << std::endl;
     schedule_replenish(now);
+    return {};
+  }
+
+  /// Carries out a broker failover (plan_recovery, #14): every live rank hears the new map
+  /// (brokers first: a promoted follower must know it leads before its producers send again),
+  /// then each promoted partition is handed to its owner under a new epoch, as in a takeover.
+  std::string fail_over(const RecoveryDecision& d, double now) {
+    const auto peers = model_.live_peers();
+    for (int r : peers) {
+      if (model_.rank(r).role == Role::broker) ctx_.net.send(r, Tag::partition_map, model_.map().encode());
+    }
+    for (int r : peers) {
+      if (model_.rank(r).role != Role::broker) ctx_.net.send(r, Tag::partition_map, model_.map().encode());
+    }
+    std::string led;
+    for (int p : d.promoted) {
+      led += (led.empty() ? "" : ", ") + std::to_string(p) + " -> broker " + std::to_string(model_.map().broker(p));
+    }
+    std::cout << ": partitions " << (led.empty() ? std::string("(none led)") : led) << " (leader epoch raised)";
+    if (!d.rebuilt.empty()) {
+      std::string list;
+      for (int p : d.rebuilt) list += (list.empty() ? "" : ", ") + std::to_string(p);
+      std::cout << "; new copies of " << list << " being rebuilt";
+    }
+    std::cout << std::endl;
+    if (!d.under_replicated.empty()) {
+      std::cout << "[ride] warning: " << d.under_replicated.size() << " partition(s) have fewer than topic.replication = "
+                << cfg_.replication << " copies now (too few live brokers): one more broker death may end the job"
+                << std::endl;
+    }
+    for (const auto& mv : d.moved) hand_over(mv.partition, now);
+    // A stage's topic already sealed: its new leader hears it again (ingest's topics seal
+    // themselves: the new leader counted INGEST_END as a follower).
+    for (int p : d.promoted) {
+      const int st = model_.partition(p).stage;
+      if (st < 0 || !stage_sealed_[static_cast<std::size_t>(st)]) continue;
+      const std::uint32_t seal[2] = {1, static_cast<std::uint32_t>(p)};  // count, then the partition
+      Buffer body(sizeof seal);
+      std::memcpy(body.data(), seal, sizeof seal);
+      ctx_.net.send(model_.map().broker(p), Tag::seal, std::move(body));
+    }
     return {};
   }
 
@@ -521,7 +564,13 @@ class Master {
   void replenish(double now) {
     replenish_due_ = 0;
     for (int b : layout_.brokers) {
-      if (liveness_.dead(b)) return;  // the job is ending anyway
+      if (!liveness_.dead(b)) continue;
+      // MPI_Comm_spawn is collective over the control group (master and brokers): with one of
+      // them dead it would never return.
+      std::cout << "[ride] the spare pool is not replenished after a broker's death (rank " << b
+                << "): spawning needs every broker of the control group" << std::endl;
+      spawned_ = cfg_.replenish;
+      return;
     }
     Replenish r;
     r.count = 1;
@@ -558,7 +607,7 @@ class Master {
     switch (m.tag) {
       case Tag::results: on_results(m); break;
       case Tag::ingest_done: on_ingest_done(parse_json_body(m.body)); break;
-      case Tag::broker_metrics: on_metrics(m.body); break;
+      case Tag::broker_metrics: on_metrics(m.source, m.body); break;
       case Tag::ingest_metrics: model_.on_stream_reports(m.source, decode_stream_reports(m.body), steady_s()); break;
       case Tag::worker_metrics: {
         const auto wm = BodyReader(m.body).pod<WorkerMetrics>();
@@ -568,7 +617,7 @@ class Master {
       }
       case Tag::partition_done: {
         const auto d = BodyReader(m.body).pod<PartitionDone>();
-        if (static_cast<int>(d.partition) < model_.partitions()) model_.mark_done(static_cast<int>(d.partition), steady_s());
+        if (from_leader(m.source, static_cast<int>(d.partition))) model_.mark_done(static_cast<int>(d.partition), steady_s());
         last_progress_ = steady_s();
         seal_drained_stages();
         break;
@@ -577,7 +626,7 @@ class Master {
         const auto j = parse_json_body(m.body);
         if (j.value("kind", "") == "isr") {  // a replicated partition's in-sync set changed
           const int p = j.value("partition", -1);
-          if (p >= 0 && p < model_.partitions()) {
+          if (from_leader(m.source, p)) {
             model_.partition(p).isr = j.at("isr").get<std::vector<int>>();
             for (const auto& c : j.at("changes")) {
               std::cout << "[ride] replication: partition " << p << ": broker " << c.value("replica", -1) << " "
@@ -681,12 +730,18 @@ class Master {
     if (all_ingest_done()) run_.ingest_end = steady_s();
   }
 
-  void on_metrics(const Buffer& body) {
+  /// Whether `source` leads partition p now (a dead leader's last messages may still be queued).
+  bool from_leader(int source, int p) const {
+    return p >= 0 && p < model_.partitions() && model_.map().broker(p) == source;
+  }
+
+  void on_metrics(int source, const Buffer& body) {
     BodyReader r(body);
     const auto n = r.pod<std::uint32_t>();
     const std::int64_t now_ns = wall_ns();
     for (std::uint32_t i = 0; i < n; ++i) {
       const auto pm = r.pod<PartitionMetrics>();
+      if (!from_leader(source, static_cast<int>(pm.partition))) continue;
       model_.on_partition_metrics(pm, now_ns);
       progress_.observe(pm.partition, pm.end_offset, pm.committed, steady_s());
     }
@@ -718,7 +773,7 @@ class Master {
         run_.final_reports[m->source] = parse_json_body(m->body);
         if (!liveness_.dead(m->source) && missing > 0) --missing;
       } else if (m->tag == Tag::broker_metrics) {
-        on_metrics(m->body);
+        on_metrics(m->source, m->body);
       }
     }
     for (int r = 1; r < peers; ++r) {

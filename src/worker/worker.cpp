@@ -195,7 +195,6 @@ class Worker {
     std::vector<Outgoing> outgoing;
   };
   struct Forward {  ///< a produce to a next stage's broker, waiting for room in its window
-    int broker = -1;
     std::uint32_t from_partition = 0;
     std::uint64_t batch_id = 0;
     BufferPtr body;
@@ -210,11 +209,37 @@ class Worker {
       case Tag::produce_ack: on_forward_ack(m.source, BodyReader(m.body).pod<ProduceAck>()); break;
       case Tag::commit_ack: on_commit_ack(BodyReader(m.body).pod<CommitAck>()); break;
       case Tag::stand_down: stand_down(); break;
-      case Tag::partition_map: broker_map_ = PartitionMap::decode(m.body); break;
+      case Tag::partition_map: on_map(PartitionMap::decode(m.body)); break;
       case Tag::reduce: reduce_groups(decode_reduce_request(m.body)); break;
       case Tag::shutdown: stop_ = true; break;
       default: break;
     }
+  }
+
+  /// The master's placement; a new one after a broker's death (#14): frames sent on to a leader
+  /// that died unacknowledged go to the new leader (which keeps the first copy of each key).
+  /// The partitions this rank owns are handed over by ASSIGN (a new epoch and broker).
+  void on_map(PartitionMap map) {
+    const PartitionMap old = std::move(broker_map_);
+    broker_map_ = std::move(map);
+    if (old.partitions() == 0) return;
+    std::set<int> now;
+    for (int p = 0; p < broker_map_.partitions(); ++p) {
+      for (int b : broker_map_.replicas(p)) now.insert(b);
+    }
+    for (int p = 0; p < old.partitions(); ++p) {
+      const int b = old.broker(p);
+      if (now.count(b)) continue;
+      ctx_.net.cancel_sends_to(b);
+      incoming_.erase(b);  // a fetch reply whose frames will not come
+    }
+    for (const auto& [key, f] : forwarding_) {
+      const int p = static_cast<int>(std::get<0>(key));
+      if (old.broker(p) != broker_map_.broker(p)) ctx_.net.send(broker_map_.broker(p), Tag::produce, f.body);
+    }
+    in_flight_.clear();
+    for (const auto& [key, f] : forwarding_) ++in_flight_[broker_map_.broker(static_cast<int>(std::get<0>(key)))];
+    flush_outbox();
   }
 
   void on_assign(const Assign& a) {
@@ -675,7 +700,7 @@ class Worker {
         ProduceHeader ph = b->read<ProduceHeader>(0);
         ph.partition = static_cast<std::uint32_t>(p);
         b->write(0, ph);
-        outbox_.push_back({broker_map_.broker(p), a.partition, ack.batch_id, std::move(b)});
+        outbox_.push_back({a.partition, ack.batch_id, std::move(b)});
         ++sending;
       }
     }
@@ -689,22 +714,30 @@ class Worker {
   void flush_outbox() {
     while (!outbox_.empty()) {
       Forward& f = outbox_.front();
-      int& window = in_flight_[f.broker];
-      if (window >= ctx_.cfg.max_in_flight) return;
       const auto fh = f.body->read<FrameHeader>(kFrameHeaderAt);
       const auto ph = f.body->read<ProduceHeader>(0);
-      forwarding_[{ph.partition, fh.stream, fh.sequence}] = {f.from_partition, f.batch_id};
+      const int broker = broker_map_.broker(static_cast<int>(ph.partition));  // its leader now
+      int& window = in_flight_[broker];
+      if (window >= ctx_.cfg.max_in_flight) return;
+      // Kept until acknowledged: a leader that dies before it is sent again to the next one.
+      forwarding_[{ph.partition, fh.stream, fh.sequence}] = {f.from_partition, f.batch_id, f.body};
       ++window;
-      ctx_.net.send(f.broker, Tag::produce, std::move(f.body));
+      ctx_.net.send(broker, Tag::produce, std::move(f.body));
       outbox_.pop_front();
     }
   }
 
   void on_forward_ack(int broker, const ProduceAck& ack) {
+    // From a leader replaced since (#14): what it had not acknowledged went to the new one.
+    if (static_cast<int>(ack.partition) >= broker_map_.partitions() ||
+        broker != broker_map_.broker(static_cast<int>(ack.partition))) {
+      return;
+    }
     if (in_flight_[broker] > 0) --in_flight_[broker];
     auto it = forwarding_.find({ack.partition, ack.stream, ack.sequence});
     if (it != forwarding_.end()) {
-      const auto [from, batch_id] = it->second;
+      const auto from = it->second.from;
+      const auto batch_id = it->second.batch_id;
       forwarding_.erase(it);
       if (ack.status == ProduceStatus::accepted || ack.status == ProduceStatus::duplicate) {
         ++forwarded_;
@@ -819,8 +852,12 @@ class Worker {
   CommitQueue commits_;                                    ///< when each partition may commit
   std::deque<Forward> outbox_;                             ///< frames for the next stages, in order
   std::map<int, int> in_flight_;                           ///< by broker: produces not acknowledged
-  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>, std::pair<std::uint32_t, std::uint64_t>>
-      forwarding_;  ///< (partition, stream, sequence) sent -> (partition it came from, batch id)
+  struct Forwarding {
+    std::uint32_t from = 0;      ///< the partition it came from
+    std::uint64_t batch_id = 0;  ///< ... in this batch
+    BufferPtr body;              ///< sent again if its leader dies first
+  };
+  std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>, Forwarding> forwarding_;  ///< (partition, stream, sequence) sent
   std::vector<std::uint64_t> stage_processed_;
   std::map<int, ScalarAggregates> aggregates_;  ///< by stage: rows the sink stored from this rank
   std::uint64_t forwarded_ = 0, forward_refused_ = 0;

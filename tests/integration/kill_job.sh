@@ -3,14 +3,16 @@
 # or freeze (SIGSTOP) real rank processes while it runs, then check the run from the outside.
 # usage: kill_job.sh RIDE VERIFY NP WORKDIR ACTIONS [ride run options...] [--verify options...]
 # ACTIONS: '|'-separated WHEN:SIGNAL:TARGETS, or none
-#   WHEN     seconds after the first progress line, "takeover" (right after the master
+#   WHEN     seconds after the first progress line, "start+S" (S seconds after the master
+#            printed the job's mode line, before any progress line), "takeover" (right after the master
 #            reports moving a failed worker's partitions), or "grow" (right after the master
 #            reports spares joining the worker group)
 #   SIGNAL   kill | stop | cont
 #   TARGETS  ','-separated role+index (worker0, spare1, broker0, ingest0, master0),
 #            "replacement" (the rank that took over in the last reported takeover), or "grown"
 #            (the first rank that joined in the last reported grow)
-# EXPECT_RC (default 0): the job's exit code; EXPECT_OUTPUT: a regex the output must match.
+# EXPECT_RC (default 0): the job's exit code; EXPECT_OUTPUT: regexes the output must each match,
+# separated by ' && '.
 # With EXPECT_RC != 0 and no --verify options, verify_run is not run (the job failed on purpose).
 set -euo pipefail
 ride=$1 verify=$2 np=$3 dir=$4 actions=$5
@@ -59,7 +61,8 @@ pid_of() {  # pid_of worker0 | replacement
   awk -v role="$role" -v i="$index" '$1 == "[ride]" && $3 == role && NF == 5 {if (n++ == i) {print $5; exit}}' "$log"
 }
 
-[ "$actions" = none ] || wait_for '\[ride\] t=' 60
+if [ "$actions" != none ] && [[ "$actions" != start+* ]]; then wait_for '\[ride\] t=' 60; fi
+if [[ "$actions" == start+* ]]; then wait_for '\[ride\] (stream|batch) mode:' 60; fi
 t0=$(date +%s.%N)
 [ "$actions" = none ] && actions=""
 IFS='|' read -ra steps <<<"$actions"
@@ -71,6 +74,7 @@ for step in "${steps[@]}"; do
   elif [ "$when" = grow ]; then
     wait_for 'scaling: grow: rank' 60
   else
+    when=${when#start+}
     now=$(date +%s.%N)
     delay=$(echo "$t0 + $when - $now" | bc -l)
     if [ "$(echo "$delay > 0" | bc -l)" = 1 ]; then sleep "$delay"; fi
@@ -100,9 +104,11 @@ if [ "$rc" -ne "${EXPECT_RC:-0}" ]; then
   echo "kill_job: ride run exited $rc, expected ${EXPECT_RC:-0}" >&2
   exit 1
 fi
-if [ -n "${EXPECT_OUTPUT:-}" ] && ! grep -Eq -- "$EXPECT_OUTPUT" "$log"; then
-  echo "kill_job: output does not match '$EXPECT_OUTPUT'" >&2
-  exit 1
-fi
+rest=${EXPECT_OUTPUT:-}
+while [ -n "$rest" ]; do
+  want=${rest%% && *}
+  if [ "$want" = "$rest" ]; then rest=""; else rest=${rest#* && }; fi
+  grep -Eq -- "$want" "$log" || { echo "kill_job: output does not match '$want'" >&2; exit 1; }
+done
 if [ "${EXPECT_RC:-0}" -ne 0 ] && [ "$have_verify" = 0 ]; then exit 0; fi
 "$verify" "$dir/summary.json" "$dir/results.h5" "$np" "${verify_args[@]}"

@@ -3,7 +3,7 @@
 # then check the run from the outside with verify_run.
 # usage: run_job.sh RIDE VERIFY NP WORKDIR [ride run options...] [--verify verify_run options...]
 #   EXPECT_RC=n   the job's expected exit code (default 0)
-#   EXPECT_OUTPUT=RE;;RE  regexes the output must each match
+#   EXPECT_OUTPUT='RE && RE'  regexes the output must each match (' && ' separates them)
 #   SPILL_TMPFS_MB=n  mount a tmpfs of n MB as $WORKDIR/spill first (a small, really full disk);
 #                 the case is skipped (exit 77) where mounting is not permitted
 set -euo pipefail
@@ -40,10 +40,11 @@ fi
 grep -q "rank  role" "$dir/out.log" || { echo "run_job: no role table printed" >&2; exit 1; }
 grep -q "\[ride\] t=" "$dir/out.log" || { echo "run_job: no progress line printed" >&2; exit 1; }
 if [ -n "${EXPECT_OUTPUT:-}" ]; then
-  # Each ;;-separated regex must match a line of the output.
-  IFS=';;' read -ra wants <<< "$EXPECT_OUTPUT"
-  for want in "${wants[@]}"; do
-    [ -z "$want" ] && continue
+  # Each ' && '-separated regex must match a line of the output.
+  rest=$EXPECT_OUTPUT
+  while [ -n "$rest" ]; do
+    want=${rest%% && *}
+    if [ "$want" = "$rest" ]; then rest=""; else rest=${rest#* && }; fi
     grep -Eq -- "$want" "$dir/out.log" || { echo "run_job: output does not match '$want'" >&2; exit 1; }
   done
 fi
