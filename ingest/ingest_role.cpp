@@ -33,7 +33,7 @@ class Ingest {
       const StageConfig& st = ctx.cfg.stages[s];
       if (st.input != "ingest") continue;
       readers_.push_back({ctx.layout.stage_first[s], ctx.layout.stage_partitions[s], st.partitioning,
-                          ingest::Partitioner(st.partitioning, ctx.layout.stage_partitions[s], index_)});
+                          ingest::Partitioner(st.partitioning, ctx.layout.stage_partitions[s])});
     }
     RIDE_EXPECTS(!readers_.empty(), "no stage reads ingest");
   }
@@ -56,17 +56,21 @@ class Ingest {
 
  private:
   /// RIDE's random frames at the frame rate (stream mode) or as fast as brokers accept (batch).
+  /// Called again when streams of a dead ingest rank are handed over after this rank's own
+  /// schedule ended (#14): then only those.
   void produce_synthetic() {
     const JobConfig& cfg = ctx_.cfg;
     std::vector<std::uint32_t> mine;
-    for (int s = 0; s < cfg.streams; ++s) {
+    for (int s = 0; s < cfg.streams && !synthetic_started_; ++s) {
       if (ctx_.layout.ingest_of_stream(static_cast<std::uint32_t>(s)) == ctx_.net.rank()) {
         mine.push_back(static_cast<std::uint32_t>(s));
       }
     }
+    synthetic_started_ = true;
     for (auto s : mine) input_state_[s] = {StreamState::synthetic, 0};
     ingest::FrameSchedule schedule(mine, cfg.streams, RateSchedule(cfg.rate_steps()), cfg.frames_per_stream(),
                                    cfg.mode == "stream");
+    adopt_takeovers(schedule);
     const std::size_t payload = static_cast<std::size_t>(cfg.width) * cfg.height;
     const double t0 = steady_start_;
     transport::IdleBackoff backoff;
@@ -75,6 +79,7 @@ class Ingest {
     while (!schedule.done() && !stop_ && !draining_) {
       const bool got = pump();
       if (draining_) break;
+      adopt_takeovers(schedule);
       const auto item = schedule.peek();
       if (paused_.count(item.stream) && steady_s() >= t0 + item.due_s) {
         // Paused by the operator: its ticks pass without a frame (counted, never lost).
@@ -96,7 +101,7 @@ class Ingest {
         std::this_thread::sleep_for(std::chrono::duration<double>(std::min(due - now, 1e-3)));
         continue;
       }
-      if (chosen < 0) chosen = pick_partition(item.stream);
+      if (chosen < 0) chosen = pick_partition(item.stream, next_sequence_[item.stream]);
       if (chosen < 0) {
         stop_stream(item.stream);
         continue;
@@ -127,6 +132,34 @@ class Ingest {
       if (!fan_out(item.stream)) break;
       schedule.pop();
     }
+  }
+
+  /// Streams of a dead ingest rank (#14), handed over by the master: read from here on, from
+  /// the first sequence the brokers do not hold for sure.
+  void adopt_takeovers(ingest::FrameSchedule& schedule) {
+    for (const StreamTakeover& t : takeovers_) {
+      schedule.add(t.stream, t.from);
+      next_sequence_[t.stream] = t.from;
+      published_next_[t.stream] = std::max(published_next_[t.stream], t.from);
+      taken_from_[t.stream] = t.from;
+      input_state_[t.stream] = {StreamState::synthetic, 0};
+      std::cout << "[ride] ingest rank " << ctx_.net.rank() << ": takes over stream " << t.stream
+                << " from sequence " << t.from << std::endl;
+    }
+    takeovers_.clear();
+  }
+
+  void on_takeover(const std::vector<StreamTakeover>& t) { takeovers_.insert(takeovers_.end(), t.begin(), t.end()); }
+
+  /// By stream: every sequence below is stored by the brokers (acknowledged) or refused for
+  /// good — where another rank would resume it (frames go out in sequence order).
+  std::map<std::uint32_t, std::uint64_t> acked_by_stream() const {
+    std::map<std::uint32_t, std::uint64_t> low(published_next_.begin(), published_next_.end());
+    for (const auto& [key, f] : in_flight_frames_) {
+      auto& l = low[std::get<1>(key)];
+      l = std::min(l, std::get<2>(key));
+    }
+    return low;
   }
 
   /// Waits (pumping messages) until the broker of `partition` takes another frame; false when
@@ -161,6 +194,7 @@ class Ingest {
       std::uint32_t id = 0;
       std::unique_ptr<ingest::VideoInput> in;
       std::uint64_t seq = 0, skipped = 0;
+      std::uint64_t skip = 0;  // taken over (#14): frames of a file its first reader published
       double next_due = 0;     // steady seconds
       double not_before = 0;   // live: asked for a frame, look again at this time
       bool done = false;
@@ -168,7 +202,7 @@ class Ingest {
     };
     std::vector<Stream> streams;
     const double t0 = steady_start_, period = 1.0 / cfg.fps;
-    for (std::size_t s = 0; s < specs.size(); ++s) {
+    for (std::size_t s = 0; s < specs.size() && !video_started_; ++s) {
       if (ctx_.layout.ingest_of_stream(static_cast<std::uint32_t>(s)) != ctx_.net.rank()) continue;
       Stream st;
       st.id = static_cast<std::uint32_t>(s);
@@ -177,10 +211,34 @@ class Ingest {
       st.next_due = t0 + period * static_cast<double>(s) / static_cast<double>(specs.size());
       streams.push_back(std::move(st));
     }
+    video_started_ = true;
     for (auto& st : streams) {
       input_state_[st.id] = {StreamState::connecting, 0};
       st.in->start();
     }
+    // A dead ingest rank's inputs (#14): a file, folder or HDF5 replay is read again from its
+    // start and the frames its first reader published are passed over (decoded, not sent); a
+    // camera reconnects here and its sequence goes on.
+    auto adopt = [&](double now) {
+      for (const StreamTakeover& t : takeovers_) {
+        if (t.stream >= specs.size()) continue;
+        Stream st;
+        st.id = t.stream;
+        st.in = ingest::open_video_input(specs[t.stream], vo);
+        st.seq = t.from;
+        st.skip = st.in->spec().live ? 0 : t.from;
+        st.next_due = now;
+        taken_from_[t.stream] = t.from;
+        published_next_[t.stream] = std::max(published_next_[t.stream], t.from);
+        input_state_[t.stream] = {StreamState::connecting, 0};
+        std::cout << "[ride] ingest rank " << ctx_.net.rank() << ": takes over stream " << t.stream << " ("
+                  << st.in->spec().name << ") from sequence " << t.from << std::endl;
+        st.in->start();
+        streams.push_back(std::move(st));
+      }
+      takeovers_.clear();
+    };
+    adopt(steady_s());
     heartbeat_.set_running();
     const bool paced = cfg.mode == "stream";
     // Live inputs (and looping files) end after ingest.frames each, or else after
@@ -193,6 +251,7 @@ class Ingest {
       pump();
       if (stop_ || draining_) break;
       const double now = steady_s();
+      if (!takeovers_.empty()) adopt(now);
       if (now >= next_status) {  // say when an input fails or recovers, once per change
         next_status = now + 0.5;
         for (auto& st : streams) {
@@ -255,7 +314,12 @@ class Ingest {
         continue;
       }
       backoff.reset();
-      const int p = pick_partition(st.id);
+      if (st.skip > 0) {  // published by the rank that died: passed over at once
+        --st.skip;
+        st.next_due = now;
+        continue;
+      }
+      const int p = pick_partition(st.id, st.seq);
       if (p < 0) {
         stop_stream(st.id);
         st.done = true;
@@ -290,7 +354,9 @@ class Ingest {
                          {"live", st.in->spec().live},
                          {"state", is.state},
                          {"frames_read", is.frames_read},
-                         {"frames_published", produced_[st.id]},
+                         // taken over from a dead rank (#14): its frames before count too
+                         {"frames_published", produced_[st.id] + (taken_from_.count(st.id) ? taken_from_.at(st.id) : 0)},
+                         {"taken_over_at", taken_from_.count(st.id) ? nlohmann::json(taken_from_.at(st.id)) : nlohmann::json(nullptr)},
                          {"skipped_ticks", st.skipped},
                          {"attempts", is.attempts},
                          {"reconnects", is.reconnects},
@@ -300,7 +366,9 @@ class Ingest {
                          {"height", is.height},
                          {"last_error", is.last_error}});
     }
-    sources_ = std::move(sources);
+    // (A second call reads only streams taken over from a dead rank: their accounts are added.)
+    if (!sources_.is_array()) sources_ = nlohmann::json::array();
+    for (auto& s : sources) sources_.push_back(std::move(s));
   }
 
   /// Prints an input's state when it changed since `last` (failing, recovered, unreachable).
@@ -328,14 +396,45 @@ class Ingest {
     return os.str();
   }
 
+  /// Reports INGEST_DONE once every produce is acknowledged (the master then seals ingest's
+  /// topics when every ingest rank has), and waits for SHUTDOWN. Streams of a dead ingest rank
+  /// handed over meanwhile — even after INGEST_DONE: the topics stay open until this rank reports
+  /// again — are read, and INGEST_DONE is sent again with them (#14).
   int report_and_wait() {
     transport::IdleBackoff backoff;
-    // Wait for every produce to be acknowledged so the counts we report are what brokers hold.
-    const double deadline = steady_s() + ctx_.cfg.stall_timeout_s;
-    while (!stop_ && outstanding() > 0 && steady_s() < deadline) {
-      if (!pump()) backoff.wait();
+    for (;;) {
+      // Wait for every produce to be acknowledged so the counts we report are what brokers hold.
+      double deadline = steady_s() + ctx_.cfg.stall_timeout_s;
+      while (!stop_ && (outstanding() > 0 || !takeovers_.empty()) && steady_s() < deadline) {
+        if (!takeovers_.empty()) {
+          read_takeovers();
+          deadline = steady_s() + ctx_.cfg.stall_timeout_s;
+          continue;
+        }
+        if (!pump()) backoff.wait();
+      }
+      send_ingest_done();
+      while (!stop_ && takeovers_.empty()) {
+        if (!pump()) backoff.wait();
+      }
+      if (stop_) break;
     }
-    for (int b : brokers_in_map()) ctx_.net.send(b, Tag::ingest_end, Buffer());
+    return finish(false);
+  }
+
+  void read_takeovers() {
+    if (draining_) {  // an operator drained the job: nothing more is read (counted as such)
+      takeovers_.clear();
+      return;
+    }
+    if (ctx_.cfg.source == "video") {
+      produce_video();
+    } else {
+      produce_synthetic();
+    }
+  }
+
+  void send_ingest_done() {
     next_report_s_ = 0;
     for (auto& [id, st] : input_state_) {
       if (st.first == StreamState::synthetic || st.first == StreamState::streaming) st.first = StreamState::ended;
@@ -357,17 +456,17 @@ class Ingest {
                            // CPU of the whole ingest process (capture threads included) from START on
                            {"cpu_s", process_cpu_s() - cpu_at_start_}};
     nlohmann::json streams = nlohmann::json::object();
-    for (const auto& [s, n] : produced_) streams[std::to_string(s)] = n;
+    // A stream taken over from a dead rank counts from its first sequence: the frames before it
+    // were that rank's, stored before it died (#14).
+    std::map<std::uint32_t, std::uint64_t> counts(produced_.begin(), produced_.end());
+    for (const auto& [s, from] : taken_from_) counts[s] += from;
+    for (const auto& [s, n] : counts) streams[std::to_string(s)] = n;
     done["streams"] = streams;
     nlohmann::json paused = nlohmann::json::object();
     for (const auto& [s, n] : paused_ticks_) paused[std::to_string(s)] = n;
     done["paused_ticks"] = paused;
     if (!sources_.is_null()) done["sources"] = sources_;
     ctx_.net.send(0, Tag::ingest_done, json_body(done));
-    while (!stop_) {
-      if (!pump()) backoff.wait();
-    }
-    return finish(false);
   }
 
   bool wait_for_start() {
@@ -398,6 +497,8 @@ class Ingest {
             on_control(decode_ingest_control(m.body));
           } else if (m.tag == Tag::partition_map) {
             on_map(PartitionMap::decode(m.body));
+          } else if (m.tag == Tag::ingest_takeover) {
+            on_takeover(decode_stream_takeovers(m.body));
           } else if (m.tag == Tag::shutdown) {
             stop_ = true;
           }
@@ -430,6 +531,7 @@ class Ingest {
     next_report_s_ = now + 0.5;
     std::vector<StreamReport> reports;
     reports.reserve(input_state_.size());
+    const auto acked = acked_by_stream();
     for (const auto& [id, st] : input_state_) {
       StreamReport r;
       r.stream = id;
@@ -440,6 +542,8 @@ class Ingest {
       r.missed = st.second;
       const auto pt = paused_ticks_.find(id);
       r.paused_ticks = pt == paused_ticks_.end() ? 0 : pt->second;
+      const auto a = acked.find(id);
+      r.acked = a == acked.end() ? 0 : a->second;
       reports.push_back(r);
     }
     ctx_.net.send(0, Tag::ingest_metrics, encode_stream_reports(reports));
@@ -474,6 +578,8 @@ class Ingest {
     b->write(0, ph);
     b->write(kFrameHeaderAt, fh);
     publish(std::move(b), partition);
+    auto& next = published_next_[stream];
+    next = std::max(next, sequence + 1);
     ++produced_[stream];
     ++per_second_at(fh.capture_ns);
   }
@@ -484,8 +590,9 @@ class Ingest {
   bool fan_out(std::uint32_t stream) {
     if (readers_.size() < 2 || !last_published_) return true;
     const BufferPtr first = last_published_;
+    const std::uint64_t sequence = first->read<FrameHeader>(kFrameHeaderAt).sequence;
     for (std::size_t r = 1; r < readers_.size(); ++r) {
-      const int p = pick_partition(stream, r);
+      const int p = pick_partition(stream, sequence, r);
       if (p < 0) {
         ++refused_;
         continue;
@@ -542,15 +649,6 @@ class Ingest {
     }
   }
 
-  /// The brokers holding a copy of some partition (the live ones, after a failover).
-  std::set<int> brokers_in_map() const {
-    std::set<int> out;
-    for (int p = 0; p < map_.partitions(); ++p) {
-      for (int b : map_.replicas(p)) out.insert(b);
-    }
-    return out;
-  }
-
   void on_ack(int broker, const ProduceAck& ack) {
     // From a leader replaced since (the master declared it dead): its frames went to the new one.
     if (static_cast<int>(ack.partition) >= map_.partitions() || broker != map_.broker(static_cast<int>(ack.partition))) return;
@@ -565,7 +663,7 @@ class Ingest {
       case ProduceStatus::rejected: ++rejected_; break;
       case ProduceStatus::stopped: {
         stopped_partitions_.insert(ack.partition);
-        const int p = pick_partition(ack.stream, reader_of(static_cast<int>(ack.partition)));
+        const int p = pick_partition(ack.stream, ack.sequence, reader_of(static_cast<int>(ack.partition)));
         if (p < 0) {
           // Nowhere to go: un-count it and refuse the rest of the stream.
           --produced_[ack.stream];
@@ -578,6 +676,7 @@ class Ingest {
         std::memcpy(copy->data(), frame->data(), frame->size());
         ProduceHeader ph = copy->read<ProduceHeader>(0);
         ph.partition = static_cast<std::uint32_t>(p);
+        ph.flags |= kFrameFlagRerouted;
         copy->write(0, ph);
         ++rerouted_;
         publish(std::move(copy), p);
@@ -586,13 +685,13 @@ class Ingest {
     }
   }
 
-  /// The partition (a global id) of reader stage `reader`'s topic for the next frame of
-  /// `stream`, skipping stopped partitions when the policy allows (round robin); -1 when there
+  /// The partition (a global id) of reader stage `reader`'s topic for frame (stream,
+  /// sequence), skipping stopped partitions when the policy allows (round robin); -1 when there
   /// is none.
-  int pick_partition(std::uint32_t stream, std::size_t reader = 0) {
-    Reader& r = readers_.at(reader);
-    for (int tries = 0; tries < r.partitions; ++tries) {
-      const int p = r.first + r.partitioner.next(stream);
+  int pick_partition(std::uint32_t stream, std::uint64_t sequence, std::size_t reader = 0) {
+    const Reader& r = readers_.at(reader);
+    for (int attempt = 0; attempt < r.partitions; ++attempt) {
+      const int p = r.first + r.partitioner.of(stream, sequence, attempt);
       if (!stopped_partitions_.count(static_cast<std::uint32_t>(p))) return p;
       if (r.policy == "key") return -1;
     }
@@ -665,6 +764,11 @@ class Ingest {
   std::set<std::uint32_t> stopped_partitions_, stopped_streams_;
   std::uint64_t accepted_ = 0, rejected_ = 0, refused_ = 0, rerouted_ = 0, late_frames_ = 0;
   std::uint64_t resent_ = 0;  ///< frames sent again to a new leader after a broker's death (#14)
+  // Ingest failover (#14): streams handed over by the master, not yet in the schedule; where each
+  // taken-over stream started here; the next sequence after every one published, by stream.
+  std::vector<StreamTakeover> takeovers_;
+  std::map<std::uint32_t, std::uint64_t> taken_from_, published_next_;
+  bool synthetic_started_ = false, video_started_ = false;
   double blocked_s_ = 0;
   double max_lateness_s_ = 0;
   nlohmann::json sources_;  ///< source = video: each input's account

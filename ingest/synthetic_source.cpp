@@ -76,6 +76,17 @@ FrameSchedule::FrameSchedule(std::vector<std::uint32_t> streams, int total_strea
   RIDE_EXPECTS(total_streams > 0, "no streams");
 }
 
+void FrameSchedule::add(std::uint32_t stream, std::uint64_t from) {
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    RIDE_EXPECTS(streams_[i] != stream, "stream " << stream << " is already in the schedule");
+  }
+  streams_.push_back(stream);
+  next_seq_.push_back(std::min(from, frames_per_stream_));
+  const std::uint64_t n = frames_per_stream_ - next_seq_.back();
+  remaining_ += n;
+  total_ += n;
+}
+
 double FrameSchedule::due(std::size_t i) const {
   if (!paced_) return 0.0;
   // Phases spread the streams over one frame interval of the rate at the time.
@@ -110,15 +121,18 @@ void FrameSchedule::pop() {
   --remaining_;
 }
 
-Partitioner::Partitioner(std::string policy, int partitions, int ingest_index)
-    : keyed_(policy == "key"), partitions_(partitions), counter_(static_cast<std::uint64_t>(ingest_index)) {
+Partitioner::Partitioner(std::string policy, int partitions) : keyed_(policy == "key"), partitions_(partitions) {
   RIDE_EXPECTS(policy == "key" || policy == "round_robin", "unknown partitioning '" << policy << "'");
   RIDE_EXPECTS(partitions > 0, "no partitions");
 }
 
-int Partitioner::next(std::uint32_t stream) {
-  if (keyed_) return static_cast<int>(stream % static_cast<std::uint32_t>(partitions_));
-  return static_cast<int>(counter_++ % static_cast<std::uint64_t>(partitions_));
+int Partitioner::of(std::uint32_t stream, std::uint64_t sequence, int attempt) const {
+  const auto p = static_cast<std::uint64_t>(partitions_);
+  const std::uint64_t a = static_cast<std::uint64_t>(std::max(0, attempt));
+  if (keyed_) return static_cast<int>((stream + a) % p);
+  // Consecutive frames of a stream, and the streams' frames of one tick, land on successive
+  // partitions.
+  return static_cast<int>((stream + sequence + a) % p);
 }
 
 }  // namespace ride::ingest

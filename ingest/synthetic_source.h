@@ -32,6 +32,9 @@ class FrameSchedule {
                 std::uint64_t frames_per_stream, bool paced);
 
   bool done() const { return remaining_ == 0; }
+  /// Another ingest rank died (#14): `stream` is read here from sequence `from` on, each frame
+  /// due when it would have been (frames already due go at once).
+  void add(std::uint32_t stream, std::uint64_t from);
   /// The next frame in due order (ties broken by stream id). Precondition: !done().
   Item peek() const;
   void pop();
@@ -50,16 +53,19 @@ class FrameSchedule {
 };
 
 /// @brief Chooses the partition of each frame: round_robin spreads frames evenly (stateless
-/// tasks); key keeps each stream on one partition, in order (stateful tasks).
+/// tasks); key keeps each stream on one partition, in order (stateful tasks). A pure function
+/// of the key, so a frame sent again (a broker failover, a stream resumed by another ingest
+/// rank, #14) goes where its first copy went and the broker can tell it is one.
 class Partitioner {
  public:
-  Partitioner(std::string policy, int partitions, int ingest_index);
-  int next(std::uint32_t stream);
+  Partitioner(std::string policy, int partitions);
+  /// The partition of frame (stream, sequence); `attempt` > 0 picks the next ones in turn (a
+  /// partition that stopped taking frames is skipped).
+  int of(std::uint32_t stream, std::uint64_t sequence, int attempt = 0) const;
 
  private:
   bool keyed_;
   int partitions_;
-  std::uint64_t counter_;
 };
 
 }  // namespace ride::ingest

@@ -46,7 +46,7 @@ class Broker {
  public:
   explicit Broker(RoleContext& ctx) : ctx_(ctx), heartbeat_(ctx), start_rss_bytes_(peak_rss_bytes()) {
     metrics_interval_s_ = std::clamp(ctx.cfg.status_interval_s / 10, 0.05, 0.25);
-    replicated_ = ctx.cfg.replication > 1;
+    replicated_ = ctx.layout.replication > 1;
     // Enough to keep a follower streaming while its acks travel; bounded so that a copy being
     // rebuilt from a long (spilled) log is read back a window at a time, not all at once.
     replicate_window_ = std::max<std::uint64_t>(64, 4 * static_cast<std::uint64_t>(std::max(1, ctx.cfg.max_in_flight)));
@@ -138,7 +138,6 @@ class Broker {
   void handle(transport::Message& m) {
     switch (m.tag) {
       case Tag::produce: on_produce(m); break;
-      case Tag::ingest_end: on_ingest_end(); break;
       case Tag::fetch: on_fetch(m.source, BodyReader(m.body).pod<FetchRequest>()); break;
       case Tag::commit: on_commit(m.source, BodyReader(m.body).pod<Commit>()); break;
       case Tag::assign: {
@@ -174,6 +173,16 @@ class Broker {
       case Tag::replicate: on_replicate_header(m.source, BodyReader(m.body).pod<ReplicateHeader>()); break;
       case Tag::replicate_frame: on_replicate_frame(m.source, std::make_shared<const Buffer>(std::move(m.body))); break;
       case Tag::replicate_ack: on_replicate_ack(m.source, BodyReader(m.body).pod<ReplicateAck>()); break;
+      case Tag::isr_confirm: {
+        const auto c = BodyReader(m.body).pod<IsrConfirm>();
+        auto l = leaders_.find(c.partition);
+        if (l != leaders_.end() && l->second.epoch() == c.epoch) {
+          l->second.confirm_shrink(c.replica);
+          release_acks(c.partition);
+          maybe_done(c.partition);
+        }
+        break;
+      }
       case Tag::start: break;
       case Tag::shutdown: stop_ = true; break;
       default: break;  // unknown tags are ignored: a newer master may send more
@@ -210,7 +219,7 @@ class Broker {
         logs_.emplace(part, PartitionLog(limits_from(ctx_.cfg, me, part)));
         // Every copy of a replicated topic keeps the keys it took: a frame sent again after a
         // failover (ingest's unacknowledged ones, a stage's replay) is stored once.
-        if (replicated_ || stage_fed(p)) seen_.try_emplace(part);
+        track_keys(part);
         if (!leader) {
           // A copy from the start, or one rebuilt from its leader (re-replication).
           following_.insert_or_assign(part, ReplicationFollower(map.leader_epoch(p), 0));
@@ -269,9 +278,7 @@ class Broker {
     acks_.erase(p);
     served_hw_.erase(p);
     done_reported_[p] = false;
-    // Ingest ended meanwhile: every frame was acknowledged by the dead leader, so this copy
-    // holds them all. (A stage's topic is sealed by the master, which sends SEAL again.)
-    if (!stage_fed(static_cast<int>(p)) && ingest_ended_ >= static_cast<int>(ctx_.layout.ingest.size())) log.seal();
+    // (A topic sealed before is sealed again by the master: SEAL follows the new map.)
     std::cout << "[ride] broker rank " << me << ": leads partition " << p << " from offset " << log.start_offset()
               << " to " << log.end_offset() << " (leader epoch " << rc.leader_epoch << ")" << std::endl;
     pump_replication(p);
@@ -310,12 +317,21 @@ class Broker {
   /// been acknowledged, so the copy starts over from the new leader (which sends from its
   /// log's start; everything before that is committed).
   void rebuild_copy(std::uint32_t p, std::uint32_t epoch) {
+    // Frames the new leader sent before this map arrived stay (drain_follower kept them).
+    std::deque<FollowerFrame> early;
+    for (auto& e : follower_held_[p]) {
+      if (e.header.epoch >= epoch) early.push_back(std::move(e));
+    }
     forget_partition(p);
     logs_.erase(p);
     logs_.emplace(p, PartitionLog(limits_from(ctx_.cfg, ctx_.net.rank(), p)));
     following_.insert_or_assign(p, ReplicationFollower(epoch, 0));
     rebuilding_.insert(p);
-    seen_.try_emplace(p);
+    track_keys(p);
+    if (!early.empty()) {
+      follower_held_[p] = std::move(early);
+      drain_follower(p);
+    }
   }
 
   /// Everything this broker kept for a partition it no longer holds.
@@ -327,16 +343,39 @@ class Broker {
     follower_held_.erase(p);
     held_.erase(p);
     seen_.erase(p);
+    marks_.erase(p);
     rebuilding_.erase(p);
+  }
+
+  /// Which keys a copy of p keeps, so that a frame sent twice is stored once: every key of a
+  /// stage's topic (a replacement worker replays everything uncommitted; several workers feed a
+  /// partition, out of order), each stream's next sequence for ingest's topics where a frame can
+  /// come again (a broker failover: ingest sends what the dead leader had not acknowledged;
+  /// several ingest ranks: a takeover resumes a stream).
+  void track_keys(std::uint32_t p) {
+    if (stage_fed(static_cast<int>(p))) {
+      seen_.try_emplace(p);
+    } else if (replicated_ || ctx_.layout.ingest.size() > 1) {
+      marks_.try_emplace(p);
+    }
+  }
+
+  /// False when partition p already took (stream, sequence); remembers it otherwise.
+  bool take_key(std::uint32_t p, std::uint32_t stream, std::uint64_t sequence, bool rerouted) {
+    if (auto s = seen_.find(p); s != seen_.end()) return s->second.insert(stream, sequence);
+    if (auto m = marks_.find(p); m != marks_.end()) return m->second.insert(stream, sequence, rerouted);
+    return true;
   }
 
   bool stage_fed(int p) const {
     return ctx_.cfg.stages.at(static_cast<std::size_t>(ctx_.layout.stage_of_partition(p))).input != "ingest";
   }
 
-  /// The stage feeding these partitions has drained: nothing more will come (end of stream,
-  /// stage by stage). Every stage's produce was acknowledged before it committed, so nothing is
-  /// held for them.
+  /// What feeds these partitions has ended: nothing more will come (end of stream, stage by
+  /// stage). The master seals ingest's topics once every ingest rank reported INGEST_DONE —
+  /// sent after all its produces were acknowledged — or died with its streams resumed by
+  /// another (#14), and a stage's topics once that stage drained — a stage commits only after
+  /// its produces were acknowledged. So nothing is held for them.
   void on_seal(const Buffer& body) {
     BodyReader r(body);
     const auto n = r.pod<std::uint32_t>();
@@ -377,7 +416,7 @@ class Broker {
     }
     // A stage forwards a frame again after a failure (its new worker replays what was not
     // committed): the partition keeps the first copy.
-    if (const auto seen = seen_.find(ph.partition); seen != seen_.end() && !seen->second.insert(fh.stream, fh.sequence)) {
+    if (!take_key(ph.partition, fh.stream, fh.sequence, (ph.flags & kFrameFlagRerouted) != 0)) {
       ++duplicates_;
       ack(m.source, ph.partition, fh, ProduceStatus::duplicate, 0);
       return;
@@ -458,17 +497,6 @@ class Broker {
     // Not fatal for the job: the master records it, ingest routes around the partition.
     nlohmann::json j = {{"kind", "spill_failed"}, {"partition", p}, {"error", log.error()}};
     ctx_.net.send(0, Tag::broker_event, json_body(j));
-  }
-
-  void on_ingest_end() {
-    if (++ingest_ended_ < static_cast<int>(ctx_.layout.ingest.size())) return;
-    for (auto& [p, log] : logs_) {
-      if (stage_fed(static_cast<int>(p)) || !leads(p)) continue;  // fed by a stage: sealed by the master once that stage drained
-      // Every ingest rank waited for all its acks before INGEST_END, so nothing is held here.
-      log.seal();
-      serve_pending(p);
-      maybe_done(p);
-    }
   }
 
   void on_fetch(int worker, FetchRequest req) {
@@ -663,6 +691,14 @@ class Broker {
   void on_replicate_ack(int follower, const ReplicateAck& a) {
     auto l = leaders_.find(a.partition);
     if (l == leaders_.end()) return;
+    if (a.gap && a.epoch == l->second.epoch()) {  // it lacks frames from `end` on: send them again
+      auto c = cursors_.find(a.partition);
+      if (c != cursors_.end() && c->second.count(follower)) {
+        Cursor& cur = c->second.at(follower);
+        cur.next = std::min(cur.next, a.end);
+        cur.floor = std::min(cur.floor, a.end);
+      }
+    }
     std::vector<IsrChange> changes;
     l->second.on_follower_ack(follower, a.epoch, a.end, steady_s(), &changes);
     if (!changes.empty()) report_isr(a.partition, l->second, changes);
@@ -714,6 +750,8 @@ class Broker {
     PartitionLog& log = logs_.at(p);
     while (!held.empty()) {
       FollowerFrame& e = held.front();
+      // From a new leader whose map has not reached this broker yet (#14): kept until it has.
+      if (e.header.epoch > f.epoch()) break;
       std::uint64_t from = 0;
       auto verdict = f.on_replicate(e.header.epoch, e.header.offset, 1, e.header.high_watermark, &from,
                                     e.header.committed);
@@ -727,7 +765,7 @@ class Broker {
         const auto fh = e.frame->read<FrameHeader>(kFrameHeaderAt);
         if (!log.try_append(e.frame, fh.capture_ns, kPixelsAt)) break;  // no room yet
         f.appended(log.end_offset());
-        if (auto seen = seen_.find(p); seen != seen_.end()) seen->second.insert(fh.stream, fh.sequence);
+        take_key(p, fh.stream, fh.sequence, (e.frame->read<ProduceHeader>(0).flags & kFrameFlagRerouted) != 0);
         ++replicated_in_;
         if (rebuilding_.count(p) && f.end() >= e.header.high_watermark) {
           rebuilding_.erase(p);
@@ -735,15 +773,15 @@ class Broker {
                     << " rebuilt from rank " << e.leader << " (offsets " << log.start_offset() << " to " << f.end()
                     << ")" << std::endl;
         }
-      } else if (verdict == ReplicationFollower::Accept::gap) {
-        std::cerr << "ride: broker rank " << ctx_.net.rank() << ": partition " << p << ": replicated frame "
-                  << e.header.offset << " arrived past " << f.end() << std::endl;
       }
       if (verdict != ReplicationFollower::Accept::stale_epoch) {
         ReplicateAck a;
         a.partition = p;
         a.epoch = f.epoch();
         a.end = f.end();
+        // Frames it lacks before this one (refused while its map was older): the leader sends
+        // again from `end`.
+        a.gap = verdict == ReplicationFollower::Accept::gap ? 1 : 0;
         ctx_.net.send(e.leader, Tag::replicate_ack, pod_body(a));
       }
       held.pop_front();
@@ -821,12 +859,12 @@ class Broker {
   std::map<std::uint32_t, PartitionLog> logs_;
   std::map<std::uint32_t, bool> done_reported_, spill_failure_reported_;
   std::map<std::uint32_t, SeenKeys> seen_;  ///< exactly the partitions fed by a stage: keys taken
+  std::map<std::uint32_t, StreamWatermarks> marks_;  ///< ingest's partitions where a frame can come twice
   std::map<std::uint32_t, std::deque<HeldProduce>> held_;
   bool in_backpressure_ = false;
   double backpressure_since_ = 0, backpressure_s_ = 0;
   EpochFence fence_;
   std::vector<PendingFetch> pending_, due_;
-  int ingest_ended_ = 0;
   bool stop_ = false;
   double metrics_interval_s_ = 0.25;
   std::uint64_t appended_ = 0, rejected_ = 0, fetches_ = 0, fenced_ = 0, duplicates_ = 0;

@@ -196,6 +196,14 @@ bool SeenKeys::insert(std::uint32_t stream, std::uint64_t sequence) {
   return true;
 }
 
+bool StreamWatermarks::insert(std::uint32_t stream, std::uint64_t sequence, bool rerouted) {
+  if (next_.size() <= stream) next_.resize(std::size_t{stream} + 1, 0);
+  std::uint64_t& next = next_[stream];
+  if (sequence < next) return rerouted;
+  next = sequence + 1;
+  return true;
+}
+
 bool SeenKeys::contains(std::uint32_t stream, std::uint64_t sequence) const {
   return stream < seen_.size() && sequence < seen_[stream].size() && seen_[stream][sequence];
 }

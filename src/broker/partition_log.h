@@ -118,6 +118,24 @@ class SeenKeys {
   std::vector<std::vector<bool>> seen_;  ///< by stream
 };
 
+/// @brief What a partition fed by ingest took of each stream (#14): one ingest rank sends a
+/// stream's frames to a partition in sequence order, over one ordered channel, so the partition
+/// holds every sequence of the stream below the next one it expects. A frame sent again — after
+/// a broker failover (what the dead leader had not acknowledged) or an ingest rank's death (its
+/// streams resume at their last reported acknowledged sequence) — is below it: stored once.
+/// One counter per stream. A frame moved from a partition that stopped (a spill failure) can
+/// come late: it is taken without the check (`rerouted`).
+class StreamWatermarks {
+ public:
+  /// True when the key is new (stream's next expected sequence moves past it).
+  bool insert(std::uint32_t stream, std::uint64_t sequence, bool rerouted = false);
+  /// The sequence the partition expects next of `stream` (0: none taken).
+  std::uint64_t next(std::uint32_t stream) const { return stream < next_.size() ? next_[stream] : 0; }
+
+ private:
+  std::vector<std::uint64_t> next_;  ///< by stream
+};
+
 /// @brief Broker-side epoch fencing: the master is the only source of epochs, so a higher epoch
 /// than known is authoritative (its ASSIGN may still be in flight); a lower one is a fenced,
 /// stale owner.

@@ -61,6 +61,7 @@ bool ReplicationLeader::on_follower_ack(int follower, std::uint32_t epoch, std::
   }
   if (!isr_.count(follower) && f.end >= hw_ && now - f.caught_up_at <= cfg_.lag_time_max_s) {
     isr_.insert(follower);
+    unconfirmed_.erase(follower);
     if (changes) {
       changes->push_back({IsrChange::Kind::expand, follower,
                           "caught up: holds " + std::to_string(f.end) + " of " + std::to_string(leader_end_)});
@@ -76,12 +77,17 @@ std::vector<IsrChange> ReplicationLeader::tick(double now) {
     if (f.end >= leader_end_) f.caught_up_at = now;  // holds everything: an idle partition is in sync
     if (!isr_.count(r) || now - f.caught_up_at <= cfg_.lag_time_max_s) continue;
     isr_.erase(r);
+    unconfirmed_.insert(r);
     out.push_back({IsrChange::Kind::shrink, r,
                    "behind for more than " + std::to_string(cfg_.lag_time_max_s) + " s: holds " +
                        std::to_string(f.end) + " of " + std::to_string(leader_end_)});
   }
   advance_hw();
   return out;
+}
+
+void ReplicationLeader::confirm_shrink(int replica) {
+  if (unconfirmed_.erase(replica)) advance_hw();
 }
 
 void ReplicationLeader::forgive(double away_s) {
@@ -93,6 +99,7 @@ std::vector<IsrChange> ReplicationLeader::remove_replica(int replica, double /*n
   std::vector<IsrChange> out;
   if (replica == self_) return out;
   if (isr_.erase(replica)) out.push_back({IsrChange::Kind::shrink, replica, "its broker is dead"});
+  unconfirmed_.erase(replica);  // the master decided this one itself
   followers_.erase(replica);
   cfg_.replicas.erase(std::remove(cfg_.replicas.begin(), cfg_.replicas.end(), replica), cfg_.replicas.end());
   advance_hw();
@@ -114,7 +121,9 @@ std::uint64_t ReplicationLeader::follower_end(int follower) const {
 
 void ReplicationLeader::advance_hw() {
   std::uint64_t low = leader_end_;
-  for (int r : isr_) {
+  std::set<int> bound = isr_;
+  bound.insert(unconfirmed_.begin(), unconfirmed_.end());
+  for (int r : bound) {
     if (r == self_) continue;
     const auto it = followers_.find(r);
     // An in-sync follower not heard from yet holds at least the HW it was in sync at.

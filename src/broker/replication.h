@@ -69,8 +69,15 @@ class ReplicationLeader {
   /// past the leader's (a follower cannot hold what the leader never had).
   bool on_follower_ack(int follower, std::uint32_t epoch, std::uint64_t follower_end, double now,
                        std::vector<IsrChange>* changes = nullptr);
-  /// The clock moved: followers behind for longer than lag_time_max_s leave the ISR.
+  /// The clock moved: followers behind for longer than lag_time_max_s leave the ISR. A follower
+  /// that left still holds the high watermark back until the master has heard of it
+  /// (confirm_shrink): otherwise the leader could acknowledge frames on fewer copies than the
+  /// master's ISR says, and a failover electing from that ISR would lose them.
   std::vector<IsrChange> tick(double now);
+  /// The master recorded that `replica` left the ISR: the HW no longer waits for it.
+  void confirm_shrink(int replica);
+  /// Replicas out of the ISR whose leaving the master has not confirmed yet.
+  const std::set<int>& unconfirmed() const { return unconfirmed_; }
   /// The leader itself was away `away_s` (its loop busy or stalled): its followers' acks waited
   /// unread, so that time does not count against them.
   void forgive(double away_s);
@@ -99,6 +106,7 @@ class ReplicationLeader {
   ReplicationConfig cfg_;
   std::uint64_t leader_end_ = 0, hw_ = 0;
   std::set<int> isr_;
+  std::set<int> unconfirmed_;  ///< left the ISR, still bounding the HW until the master confirms
   std::map<int, Follower> followers_;
   /// The leader's end as it stood at each recent append time (for "caught up to what the
   /// leader held within lag_time_max_s").

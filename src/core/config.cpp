@@ -78,9 +78,10 @@ class Options {
              "worker)", "an integer");
     add<int>("topic.replication", &c.replication,
              "copies of each partition, on distinct brokers (other hosts first): a produce is "
-             "acknowledged and fetched only once every in-sync copy holds it (Kafka's acks=all). "
-             "Failover to a follower when a broker dies is not built yet (#14)",
-             "an integer from 1 to job.brokers");
+             "acknowledged and fetched only once every in-sync copy holds it (Kafka's acks=all), "
+             "and when a broker dies an in-sync copy takes over. -1 = auto: 2 with at least 2 "
+             "brokers, else 1",
+             "-1 or an integer from 1 to job.brokers");
     add<std::string>("topic.allocation", &c.allocation,
                      "dynamic: a worker that has finished its partitions is given another at once, "
                      "so no worker idles while work waits (RIDE Sec. 3.2); static: partitions are "
@@ -332,7 +333,7 @@ void validate(const JobConfig& c) {
   if (c.partitions == 0 || c.partitions < -1) {
     bad_value(c, "topic.partitions", "expected a positive count or -1 (one per worker)");
   }
-  if (c.replication < 1) bad_value(c, "topic.replication", "expected at least 1");
+  if (c.replication < 1 && c.replication != -1) bad_value(c, "topic.replication", "expected -1 (auto) or at least 1");
   if (c.batch_frames < 1) bad_value(c, "worker.batch_frames", "expected at least 1");
   if (c.threads < 1) bad_value(c, "worker.threads", "expected at least 1");
   if (c.fetch_wait_ms < 0) bad_value(c, "worker.fetch_wait_ms", "expected a number >= 0");

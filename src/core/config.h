@@ -59,7 +59,7 @@ struct JobConfig {
   bool loop = false;                 ///< source = video: files start over at their end
   // [topic]
   int partitions = -1;  ///< -1 = one per worker
-  int replication = 1;  ///< copies of each partition on distinct brokers (#14: failover not yet built)
+  int replication = -1;  ///< copies of each partition on distinct brokers; -1 = auto (RoleLayout::replication)
   std::string allocation = "dynamic";  ///< dynamic: partitions go to whichever worker is free; static
   // [broker]
   double ring_mb = 512;           ///< memory ring per partition

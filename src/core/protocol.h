@@ -21,7 +21,7 @@ enum class Tag : int {
   assign,              ///< master → worker and broker: partition ownership with epoch
   produce,             ///< ingest → broker: ProduceHeader + FrameHeader + pixels
   produce_ack,         ///< broker → ingest
-  ingest_end,          ///< ingest → broker: no more frames from this ingest rank
+  ingest_end,          ///< unused since #14 (the master seals ingest's topics); kept so tags keep their values
   ingest_done,         ///< ingest → master: per-stream counts and per-second histogram
   fetch,               ///< worker → broker
   fetch_reply,         ///< broker → worker: FetchReply, then `count` fetch_frame messages
@@ -52,6 +52,9 @@ enum class Tag : int {
   replicate,           ///< leader broker → follower: ReplicateHeader (then, if it carries one, the frame)
   replicate_frame,     ///< leader broker → follower: the stored produce buffer, right after its header
   replicate_ack,       ///< follower → leader broker: ReplicateAck (how far it holds the partition)
+  ingest_takeover,     ///< master → a surviving ingest rank: streams of a dead one, each resumed after
+                       ///< its last acknowledged sequence (core/stream_report.h, StreamTakeover)
+  isr_confirm,         ///< master → leader broker: IsrConfirm (the master recorded a replica leaving the ISR)
 };
 
 struct ProduceHeader {
@@ -63,6 +66,9 @@ constexpr std::uint32_t kFrameFlagDropped = 1;
 /// A frame forwarded by a stage carries the scalars of the stages before it after its pixels:
 /// a ScalarsTrailer, then `count` float64 (names: task/pipeline.h, Stage::upstream_names).
 constexpr std::uint32_t kFrameFlagScalars = 2;
+/// Ingest moved the frame from a partition that stopped taking frames: it may come after later
+/// frames of its stream (StreamWatermarks takes it anyway).
+constexpr std::uint32_t kFrameFlagRerouted = 4;
 /// Offset of the FrameHeader inside a produce / fetch_frame buffer.
 constexpr std::size_t kFrameHeaderAt = sizeof(ProduceHeader);
 constexpr std::size_t kPixelsAt = kFrameHeaderAt + sizeof(FrameHeader);
@@ -143,6 +149,17 @@ struct ReplicateAck {
   std::uint32_t partition = 0;
   std::uint32_t epoch = 0;
   std::uint64_t end = 0;  ///< the follower holds every frame below this offset
+  std::uint32_t gap = 0;  ///< 1: a frame arrived past `end` (it lacks some): send again from `end`
+  std::uint32_t reserved = 0;
+};
+
+/// The master recorded that `replica` left partition `partition`'s in-sync replicas (reported by
+/// its leader under leader epoch `epoch`): the leader's high watermark no longer waits for it.
+struct IsrConfirm {
+  std::uint32_t partition = 0;
+  std::uint32_t epoch = 0;
+  std::int32_t replica = -1;
+  std::uint32_t reserved = 0;
 };
 
 struct Hello {

@@ -58,6 +58,7 @@ RoleLayout compute_role_layout(const JobConfig& cfg, int world_size) {
 
   RoleLayout l;
   l.world = n;
+  l.replication = cfg.replication == -1 ? (brokers >= 2 ? 2 : 1) : cfg.replication;
   if (cfg.replication > brokers) {
     throw ConfigError("bad value for " + cfg.where("topic.replication") + ": " + std::to_string(cfg.replication) +
                       " copies of each partition need as many brokers, the job has " + std::to_string(brokers) +

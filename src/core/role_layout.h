@@ -24,6 +24,8 @@ const char* to_string(Role r);
 struct RoleLayout {
   int world = 0;
   std::vector<int> brokers, ingest, workers, spares;
+  /// Copies of each partition (topic.replication; auto: 2 with at least 2 brokers, else 1).
+  int replication = 1;
   int partitions = 0;  ///< partitions of all topics (one topic per stage input), numbered
                        ///< stage by stage: stage s holds [stage_first[s], stage_first[s] + stage_partitions[s])
   std::vector<int> stage_first, stage_partitions;  ///< by stage (JobConfig::stages order)

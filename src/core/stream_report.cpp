@@ -31,9 +31,9 @@ struct WireReport {
   std::uint32_t stream;
   std::uint8_t state, paused;
   std::uint16_t reserved;
-  std::uint64_t frames, missed, paused_ticks;
+  std::uint64_t frames, missed, paused_ticks, acked;
 };
-static_assert(sizeof(WireReport) == 32);
+static_assert(sizeof(WireReport) == 40);
 }  // namespace
 
 Buffer encode_stream_reports(const std::vector<StreamReport>& reports) {
@@ -41,7 +41,7 @@ Buffer encode_stream_reports(const std::vector<StreamReport>& reports) {
   w.pod(static_cast<std::uint32_t>(reports.size()));
   for (const auto& r : reports) {
     w.pod(WireReport{r.stream, static_cast<std::uint8_t>(r.state), static_cast<std::uint8_t>(r.paused ? 1 : 0), 0,
-                     r.frames, r.missed, r.paused_ticks});
+                     r.frames, r.missed, r.paused_ticks, r.acked});
   }
   return w.finish();
 }
@@ -64,7 +64,30 @@ std::vector<StreamReport> decode_stream_reports(const Buffer& body) {
     s.frames = w.frames;
     s.missed = w.missed;
     s.paused_ticks = w.paused_ticks;
+    s.acked = w.acked;
     out.push_back(s);
+  }
+  return out;
+}
+
+Buffer encode_stream_takeovers(const std::vector<StreamTakeover>& t) {
+  BodyWriter w;
+  w.pod(static_cast<std::uint32_t>(t.size()));
+  for (const auto& x : t) w.pod(x.stream).pod(std::uint32_t{0}).pod(x.from);
+  return w.finish();
+}
+
+std::vector<StreamTakeover> decode_stream_takeovers(const Buffer& body) {
+  BodyReader r(body);
+  const auto n = r.pod<std::uint32_t>();
+  constexpr std::size_t kEach = 16;
+  RIDE_EXPECTS(r.remaining() == static_cast<std::size_t>(n) * kEach,
+               "INGEST_TAKEOVER: " << n << " streams need " << n * kEach << " bytes, have " << r.remaining());
+  std::vector<StreamTakeover> out(n);
+  for (auto& x : out) {
+    x.stream = r.pod<std::uint32_t>();
+    r.pod<std::uint32_t>();
+    x.from = r.pod<std::uint64_t>();
   }
   return out;
 }

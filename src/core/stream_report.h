@@ -31,13 +31,27 @@ struct StreamReport {
   std::uint64_t frames = 0;        ///< published to the brokers
   std::uint64_t missed = 0;        ///< ticks with no new frame from the input
   std::uint64_t paused_ticks = 0;  ///< ticks skipped while an operator paused it
+  /// Every sequence below this is stored by the brokers (acknowledged, or refused for good):
+  /// where another ingest rank resumes the stream if this one dies (#14).
+  std::uint64_t acked = 0;
   bool operator==(const StreamReport&) const = default;
 };
 
 /// INGEST_METRICS: u32 count, then count x {u32 stream, u8 state, u8 paused, u16 0, u64 frames,
-/// u64 missed, u64 paused_ticks}.
+/// u64 missed, u64 paused_ticks, u64 acked}.
 Buffer encode_stream_reports(const std::vector<StreamReport>& reports);
 std::vector<StreamReport> decode_stream_reports(const Buffer& body);
+
+/// INGEST_TAKEOVER (master → ingest, #14): a dead ingest rank's stream, to be read from here on,
+/// starting at sequence `from` (every earlier one is stored).
+struct StreamTakeover {
+  std::uint32_t stream = 0;
+  std::uint64_t from = 0;
+  bool operator==(const StreamTakeover&) const = default;
+};
+/// u32 count, then count x {u32 stream, u32 0, u64 from}. Throws on a malformed body.
+Buffer encode_stream_takeovers(const std::vector<StreamTakeover>& t);
+std::vector<StreamTakeover> decode_stream_takeovers(const Buffer& body);
 
 /// CONTROL (master → ingest).
 struct IngestControl {

@@ -215,12 +215,62 @@ void JobModel::settle_recoveries(double now) {
   });
 }
 
+void JobModel::note_ingest_progress(int ingest_rank, const std::vector<StreamReport>& reports, double job_s) {
+  std::uint64_t total = 0;
+  for (const StreamReport& r : reports) total += r.frames;
+  auto& last = ingest_reported_total_[ingest_rank];
+  if (total <= last) return;
+  auto& per_s = ingest_reported_per_s_[ingest_rank];
+  const auto sec = static_cast<std::size_t>(std::max(0.0, job_s));
+  if (per_s.size() <= sec) per_s.resize(sec + 1, 0);
+  per_s[sec] += total - last;
+  last = total;
+}
+
+void JobModel::add_dead_ingest_timeline(int ingest_rank, std::uint64_t stored) {
+  std::vector<std::uint64_t> per_s = ingest_reported_per_s_[ingest_rank];
+  std::uint64_t sum = 0;
+  for (auto& n : per_s) {
+    n = std::min(n, stored - sum);
+    sum += n;
+  }
+  // Stored frames it had not reported yet (its last report came before them): its last second.
+  if (sum < stored) {
+    if (per_s.empty()) per_s.push_back(0);
+    per_s.back() += stored - sum;
+  }
+  if (produced_per_s.size() < per_s.size()) produced_per_s.resize(per_s.size(), 0);
+  for (std::size_t i = 0; i < per_s.size(); ++i) produced_per_s[i] += per_s[i];
+}
+
+void JobModel::settle_stream_takeover(std::uint32_t stream, int reader, double now) {
+  for (FailureRecord& f : failures_) {
+    if (f.streams.empty() || f.recovered >= 0) continue;
+    bool all = true;
+    for (auto& m : f.streams) {
+      if (m.stream == stream && m.to == reader) m.taken = true;
+      all = all && m.taken;
+    }
+    if (all) f.recovered = now;
+  }
+}
+
 void JobModel::count_processed(double job_s, int stage) {
   ++processed;
   if (stage >= 0 && static_cast<std::size_t>(stage) < stage_processed.size()) ++stage_processed[static_cast<std::size_t>(stage)];
   const auto s = static_cast<std::size_t>(std::max(0.0, job_s));
   if (processed_per_s.size() <= s) processed_per_s.resize(s + 1, 0);
   ++processed_per_s[s];
+}
+
+void JobModel::init_streams(std::size_t n, const RoleLayout& layout) {
+  if (streams_.size() < n) streams_.resize(n);
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    streams_[i].id = static_cast<std::uint32_t>(i);
+    if (streams_[i].ingest_rank < 0 && !layout.ingest.empty()) {
+      streams_[i].ingest_rank = layout.ingest_of_stream(static_cast<std::uint32_t>(i));
+    }
+  }
 }
 
 void JobModel::on_stream_reports(int ingest_rank, const std::vector<StreamReport>& reports, double now) {
@@ -232,7 +282,12 @@ void JobModel::on_stream_reports(int ingest_rank, const std::vector<StreamReport
       for (std::size_t i = from; i < streams_.size(); ++i) streams_[i].id = static_cast<std::uint32_t>(i);
     }
     StreamRecord& s = streams_[r.stream];
+    // Only the stream's reader counts: a dead rank's last report, read after its streams moved
+    // to another (#14), says nothing about them any more.
+    if (s.ingest_rank >= 0 && s.ingest_rank != ingest_rank) continue;
     s.ingest_rank = ingest_rank;
+    s.acked = std::max(s.acked, r.acked);
+    settle_stream_takeover(r.stream, ingest_rank, now);
     s.state = r.state;
     s.paused = r.paused;
     s.reported = true;

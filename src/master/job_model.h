@@ -42,6 +42,7 @@ struct StreamRecord {
   bool paused = false;
   bool reported = false;
   std::uint64_t frames = 0, missed = 0, paused_ticks = 0;
+  std::uint64_t acked = 0;      ///< every sequence below is stored (where a takeover resumes)
   double fps = 0;               ///< frames published per second, over windows of >= 1 s
   bool fps_known = false;
   std::uint64_t rate_frames = 0;  ///< frames at the last rate sample ...
@@ -88,6 +89,15 @@ struct FailureRecord {
   double last_heard = 0, detected = 0, recovered = -1;  ///< -1: not (yet) recovered
   std::uint64_t reprocessed = 0;                        ///< frames done before, not committed
   std::vector<MovedPartition> moved;
+  /// An ingest rank's streams, resumed by another (stream, new ingest rank, first sequence);
+  /// recovered once the new rank reports each of them.
+  struct MovedStream {
+    std::uint32_t stream = 0;
+    int to = -1;
+    std::uint64_t from = 0;
+    bool taken = false;
+  };
+  std::vector<MovedStream> streams;
 };
 
 /// One decision of allocation or scaling, as data: what, on whom, why (the numbers).
@@ -187,8 +197,25 @@ class JobModel {
 
   // --- input streams (INGEST_METRICS) ---
   const std::vector<StreamRecord>& streams() const { return streams_; }
+  std::vector<StreamRecord>& streams() { return streams_; }
+  /// The job's `n` input streams, each read by its first ingest rank (layout.ingest_of_stream):
+  /// from then on the model says which rank reads a stream (a takeover moves it, #14).
+  void init_streams(std::size_t n, const RoleLayout& layout);
   /// An ingest rank's report on its streams at steady time `now`.
   void on_stream_reports(int ingest_rank, const std::vector<StreamReport>& reports, double now);
+  /// What an ingest rank said it published, by job second (from its INGEST_METRICS; `job_s`
+  /// when the report came). Its INGEST_DONE histogram is the authority; this stands in for a
+  /// rank that died before sending one (#14).
+  void note_ingest_progress(int ingest_rank, const std::vector<StreamReport>& reports, double job_s);
+  /// A dead ingest rank's frames by job second, the latest trimmed so that they sum to at most
+  /// `stored` (the frames of its streams before the sequences another rank resumed: those
+  /// after are counted by that rank). Added to produced_per_s.
+  void add_dead_ingest_timeline(int ingest_rank, std::uint64_t stored);
+
+ private:
+  void settle_stream_takeover(std::uint32_t stream, int reader, double now);
+
+ public:
 
   // --- the sink's counters (the results file stays the authority at the end) ---
   std::uint64_t processed = 0, duplicates_dropped = 0;
@@ -212,6 +239,8 @@ class JobModel {
   std::vector<FailureRecord> failures_;
   std::vector<ScalingEvent> scaling_;
   std::vector<StreamRecord> streams_;  ///< by stream id (grown as reports name them)
+  std::map<int, std::vector<std::uint64_t>> ingest_reported_per_s_;  ///< by ingest rank
+  std::map<int, std::uint64_t> ingest_reported_total_;
   // on_results' indexes, so that a results batch costs what concerns its partition, not the
   // run's whole history: failures_ and scaling_ are only ever appended to (recovery and the
   // decisions push whole records), and on_results takes in what was appended since its last call.

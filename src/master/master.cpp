@@ -96,6 +96,7 @@ class Master {
                       static_cast<int>(ctx.layout.workers.size() + ctx.layout.spares.size()) + ctx.cfg.replenish) {
     run_.cfg = &cfg_;
     run_.model = &model_;
+    run_.replication = layout_.replication;
     run_.pipeline = &pipeline_;
     model_.set_entry_stages(pipeline_.ingest_readers());
     if (pipeline_.multi_stage()) {
@@ -114,13 +115,14 @@ class Master {
                                                  [] { return Buffer(); });
     start_status_server();  // bound before the roles started (open_status_server)
     if (!collect_hellos()) return abort_job("not every rank reported at start-up");
+    model_.init_streams(static_cast<std::size_t>(std::max(0, cfg_.streams)), layout_);
     print_roles();
     print_status_url();
     publish_status(steady_s(), true);
-    if (cfg_.replication > 1) {  // followers on other hosts where there are several
+    if (layout_.replication > 1) {  // followers on other hosts where there are several
       std::map<int, std::string> hosts;
       for (int b : layout_.brokers) hosts[b] = model_.rank(b).host;
-      model_.set_map(PartitionMap::spread(layout_.partitions, layout_.brokers, cfg_.replication, hosts));
+      model_.set_map(PartitionMap::spread(layout_.partitions, layout_.brokers, layout_.replication, hosts));
     }
     sink_.emplace(cfg_, pipeline_);
     run_.results_written = true;
@@ -287,7 +289,9 @@ class Master {
   void print_roles() const {
     std::cout << "[ride] " << layout_.world << " ranks: " << layout_.brokers.size() << " broker, "
               << layout_.ingest.size() << " ingest, " << layout_.workers.size() << " worker, "
-              << layout_.spares.size() << " spare\n";
+              << layout_.spares.size() << " spare"
+              << (layout_.replication > 1 ? "; " + std::to_string(layout_.replication) + " copies of each partition" : std::string())
+              << "\n";
     std::cout << "[ride]   rank  role     host                 pid\n";
     for (int r = 0; r < model_.ranks(); ++r) {
       const RankRecord& rec = model_.rank(r);
@@ -448,7 +452,7 @@ class Master {
     const Role role = model_.rank(rank).role;
     ctx_.net.cancel_sends_to(rank);
     const double last_heard = liveness_.last_heard(rank);
-    const RecoveryDecision d = plan_recovery(model_, rank, why, now, last_heard, cfg_.replication);
+    const RecoveryDecision d = plan_recovery(model_, rank, why, now, last_heard, layout_.replication, ingest_finished_);
     ctx_.net.set_heartbeat_targets(model_.live_peers());
     PeerDead pd;
     pd.rank = rank;
@@ -466,6 +470,30 @@ class Master {
       return {};
     }
     if (d.map) return fail_over(d, now);
+    if (role == Role::ingest) {
+      // Ingest failover (#14): each survivor resumes the streams it is given.
+      std::string list;
+      for (const auto& [to, streams] : d.takeovers) {
+        ingest_finished_.erase(to);  // reading again: it reports INGEST_DONE once more
+        ctx_.net.send(to, Tag::ingest_takeover, encode_stream_takeovers(streams));
+        for (const auto& t : streams) {
+          list += (list.empty() ? "" : ", ") + std::string("stream ") + std::to_string(t.stream) + " -> ingest rank " +
+                  std::to_string(to) + " from sequence " + std::to_string(t.from);
+        }
+      }
+      std::cout << ": " << (list.empty() ? std::string("it had finished reading; nothing to resume") : list) << std::endl;
+      if (!ingest_finished_.count(rank)) {
+        --run_.ingest_ranks;  // its INGEST_DONE will not come: its frames by second from its reports
+        std::uint64_t stored = 0;
+        for (const auto& [to, streams] : d.takeovers) {
+          for (const auto& t : streams) stored += t.from;
+        }
+        model_.add_dead_ingest_timeline(rank, stored);
+      }
+      if (all_ingest_done()) run_.ingest_end = steady_s();
+      seal_ingest_topics();
+      return {};
+    }
     std::string to_list;
     for (const auto& mv : d.moved) {
       hand_over(mv.partition, now);
@@ -501,12 +529,11 @@ class Master {
     std::cout << std::endl;
     if (!d.under_replicated.empty()) {
       std::cout << "[ride] warning: " << d.under_replicated.size() << " partition(s) have fewer than topic.replication = "
-                << cfg_.replication << " copies now (too few live brokers): one more broker death may end the job"
+                << layout_.replication << " copies now (too few live brokers): one more broker death may end the job"
                 << std::endl;
     }
     for (const auto& mv : d.moved) hand_over(mv.partition, now);
-    // A stage's topic already sealed: its new leader hears it again (ingest's topics seal
-    // themselves: the new leader counted INGEST_END as a follower).
+    // A topic already sealed: its new leader hears it again.
     for (int p : d.promoted) {
       const int st = model_.partition(p).stage;
       if (st < 0 || !stage_sealed_[static_cast<std::size_t>(st)]) continue;
@@ -608,7 +635,13 @@ class Master {
       case Tag::results: on_results(m); break;
       case Tag::ingest_done: on_ingest_done(parse_json_body(m.body)); break;
       case Tag::broker_metrics: on_metrics(m.source, m.body); break;
-      case Tag::ingest_metrics: model_.on_stream_reports(m.source, decode_stream_reports(m.body), steady_s()); break;
+      case Tag::ingest_metrics: {
+        const auto reports = decode_stream_reports(m.body);
+        const double now = steady_s();
+        model_.on_stream_reports(m.source, reports, now);
+        model_.note_ingest_progress(m.source, reports, now - run_.t0);
+        break;
+      }
       case Tag::worker_metrics: {
         const auto wm = BodyReader(m.body).pod<WorkerMetrics>();
         load_scaling_.on_worker_metrics(m.source, wm);
@@ -629,9 +662,18 @@ class Master {
           if (from_leader(m.source, p)) {
             model_.partition(p).isr = j.at("isr").get<std::vector<int>>();
             for (const auto& c : j.at("changes")) {
+              const bool shrink = c.value("change", "") == "shrink";
               std::cout << "[ride] replication: partition " << p << ": broker " << c.value("replica", -1) << " "
-                        << (c.value("change", "") == "shrink" ? "leaves" : "rejoins") << " the in-sync replicas ("
-                        << c.value("reason", "") << ")" << std::endl;
+                        << (shrink ? "leaves" : "rejoins") << " the in-sync replicas (" << c.value("reason", "")
+                        << ")" << std::endl;
+              if (!shrink) continue;
+              // Recorded: an election now knows it is out of sync, so the leader may acknowledge
+              // without it (replication.h, confirm_shrink).
+              IsrConfirm ic;
+              ic.partition = static_cast<std::uint32_t>(p);
+              ic.epoch = j.value("epoch", 0u);
+              ic.replica = c.value("replica", -1);
+              ctx_.net.send(m.source, Tag::isr_confirm, pod_body(ic));
             }
           }
           break;
@@ -675,7 +717,22 @@ class Master {
       for (int p = from.first_partition; p < from.first_partition + from.partitions && drained; ++p) {
         drained = model_.partition(p).done;
       }
-      if (!drained) continue;
+      if (drained) seal_topic_of(st);
+    }
+  }
+
+  /// Ingest's topics take no more frames once every ingest rank reported INGEST_DONE (after all
+  /// its produces were acknowledged) or died with its streams resumed by another (#14).
+  void seal_ingest_topics() {
+    if (!all_ingest_done()) return;
+    for (const auto& st : pipeline_.all()) {
+      if (st.input < 0 && !stage_sealed_[static_cast<std::size_t>(st.index)]) seal_topic_of(st);
+    }
+  }
+
+  /// SEAL for stage st's input topic, to each partition's leader.
+  void seal_topic_of(const task::Stage& st) {
+    {
       stage_sealed_[static_cast<std::size_t>(st.index)] = true;
       for (int broker : layout_.brokers) {
         std::uint32_t count = 0;
@@ -719,15 +776,35 @@ class Master {
   }
 
   void on_ingest_done(const json& j) {
+    const int rank = j.value("rank", -1);
+    ingest_finished_.insert(rank);
+    // A rank that read streams of a dead one after its first INGEST_DONE reports again, with
+    // everything (#14): the new report replaces the old.
+    for (auto it = run_.ingest_reports.begin(); it != run_.ingest_reports.end(); ++it) {
+      if (it->value("rank", -2) != rank) continue;
+      count_ingest_report(*it, -1);
+      run_.ingest_reports.erase(it);
+      break;
+    }
     run_.ingest_reports.push_back(j);
+    count_ingest_report(j, +1);
+    if (all_ingest_done()) run_.ingest_end = steady_s();
+    seal_ingest_topics();
+  }
+
+  /// Adds (sign +1) or takes back (-1) what an INGEST_DONE says was produced, by stream and second.
+  void count_ingest_report(const json& j, int sign) {
     for (const auto& [s, n] : j.at("streams").items()) {
-      run_.expected[static_cast<std::uint32_t>(std::stoul(s))] += n.get<std::uint64_t>();
+      auto& e = run_.expected[static_cast<std::uint32_t>(std::stoul(s))];
+      e = sign > 0 ? e + n.get<std::uint64_t>() : e - std::min(e, n.get<std::uint64_t>());
     }
     const auto& per_s = j.at("produced_per_s");
     auto& produced = model_.produced_per_s;
     if (produced.size() < per_s.size()) produced.resize(per_s.size(), 0);
-    for (std::size_t i = 0; i < per_s.size(); ++i) produced[i] += per_s[i].get<std::uint64_t>();
-    if (all_ingest_done()) run_.ingest_end = steady_s();
+    for (std::size_t i = 0; i < per_s.size(); ++i) {
+      const auto n = per_s[i].get<std::uint64_t>();
+      produced[i] = sign > 0 ? produced[i] + n : produced[i] - std::min(produced[i], n);
+    }
   }
 
   /// Whether `source` leads partition p now (a dead leader's last messages may still be queued).
@@ -747,7 +824,13 @@ class Master {
     }
   }
 
-  bool all_ingest_done() const { return run_.ingest_reports.size() == layout_.ingest.size(); }
+  /// Every ingest rank has reported INGEST_DONE or is dead (its streams moved to another, #14).
+  bool all_ingest_done() const {
+    for (int r : layout_.ingest) {
+      if (!ingest_finished_.count(r) && model_.rank(r).alive) return false;
+    }
+    return true;
+  }
 
   void print_status(double now) {
     const double dt = now - last_status_s_;
@@ -993,6 +1076,7 @@ class Master {
   static constexpr double kAllocationIntervalS = 0.02;
   std::optional<Sink> sink_;
   std::map<int, double> stand_down_sent_;
+  std::set<int> ingest_finished_;  ///< ingest ranks that sent INGEST_DONE
   bool heartbeat_thread_ = false, processing_started_ = false;
   double next_heartbeat_ = 0, last_loop_s_ = 0, last_progress_ = 0, last_status_s_ = 0;
   std::uint64_t last_status_processed_ = 0;

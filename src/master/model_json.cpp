@@ -23,6 +23,8 @@ json failures_json(const JobModel& model, std::int64_t t0_ns, double t0) {
   for (const auto& f : model.failures()) {
     json moved = json::array();
     for (const auto& mv : f.moved) moved.push_back({{"partition", mv.partition}, {"to", mv.to}, {"epoch", mv.epoch}});
+    json streams = json::array();  // an ingest rank's streams, resumed by another (#14)
+    for (const auto& s : f.streams) streams.push_back({{"stream", s.stream}, {"to", s.to}, {"from_sequence", s.from}});
     // The death lies between the last message heard and one heartbeat interval after it.
     failures.push_back({{"rank", f.rank},
                         {"role", to_string(f.role)},
@@ -33,7 +35,8 @@ json failures_json(const JobModel& model, std::int64_t t0_ns, double t0) {
                         {"recovered_unix_s", f.recovered >= 0 ? json(unix_s(f.recovered)) : json(nullptr)},
                         {"recovered_after_s", f.recovered >= 0 ? json(f.recovered - f.last_heard) : json(nullptr)},
                         {"frames_reprocessed", f.reprocessed},
-                        {"partitions_moved", moved}});
+                        {"partitions_moved", moved},
+                        {"streams_moved", streams}});
   }
   return failures;
 }

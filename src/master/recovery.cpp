@@ -89,10 +89,46 @@ void plan_broker_failover(JobModel& model, int rank, int replication, RecoveryDe
   if (f.moved.empty() || all_done) f.recovered = f.detected;
 }
 
+/// Ingest failover: the dead rank's streams to the live readers with the fewest.
+void plan_ingest_failover(JobModel& model, int rank, const std::set<int>& finished, RecoveryDecision& d,
+                          FailureRecord& f) {
+  if (finished.count(rank)) {  // its frames were all acknowledged: nothing to resume
+    f.recovered = f.detected;
+    return;
+  }
+  std::map<int, std::size_t> load;
+  for (int r = 0; r < model.ranks(); ++r) {
+    // A rank that finished its own streams takes them too: the topics stay open until it
+    // reports again.
+    if (model.rank(r).role == Role::ingest && model.rank(r).alive) load[r] = 0;
+  }
+  for (const StreamRecord& s : model.streams()) {
+    if (load.count(s.ingest_rank)) ++load[s.ingest_rank];
+  }
+  for (StreamRecord& s : model.streams()) {
+    if (s.ingest_rank != rank) continue;
+    if (load.empty()) {
+      d.fatal = "rank " + std::to_string(rank) + " (ingest) " + f.cause +
+                ": no other ingest rank is alive to resume its streams (the loss of the last ingest rank "
+                "is not tolerated: docs/ARCHITECTURE.md, \"What is not tolerated\")";
+      return;
+    }
+    int to = load.begin()->first;
+    for (const auto& [r, n] : load) {
+      if (n < load[to]) to = r;
+    }
+    ++load[to];
+    s.ingest_rank = to;
+    d.takeovers[to].push_back({s.id, s.acked});
+    f.streams.push_back({s.id, to, s.acked, false});
+  }
+  if (f.streams.empty()) f.recovered = f.detected;
+}
+
 }  // namespace
 
 RecoveryDecision plan_recovery(JobModel& model, int rank, const std::string& why, double now,
-                               double last_heard, int replication) {
+                               double last_heard, int replication, const std::set<int>& finished_ingest) {
   RecoveryDecision d;
   const Role role = model.rank(rank).role;
   FailureRecord f;
@@ -108,11 +144,17 @@ RecoveryDecision plan_recovery(JobModel& model, int rank, const std::string& why
     model.failures().push_back(f);
     return d;
   }
-  if (role == Role::broker || role == Role::ingest) {
+  if (role == Role::ingest) {
+    model.declare_dead(rank);
+    plan_ingest_failover(model, rank, finished_ingest, d, f);
+    model.failures().push_back(f);
+    return d;
+  }
+  if (role == Role::broker) {
     model.declare_dead(rank);
     model.failures().push_back(f);
     d.fatal = who + why + ": the loss of a " + to_string(role) +
-              " rank is not tolerated (docs/ARCHITECTURE.md, \"What is not tolerated\")";
+              " rank is not tolerated with topic.replication = 1 (docs/ARCHITECTURE.md, \"What is not tolerated\")";
     return d;
   }
   if (role == Role::spare) {

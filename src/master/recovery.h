@@ -2,10 +2,13 @@
 /// @brief What the master does about a lost rank, decided over the job model. Pure: it updates
 /// the model (the group, the assignment with new epochs, the failure record) and returns what
 /// the master's loop must send; the loop carries it out.
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "core/stream_report.h"
 #include "master/job_model.h"
 
 namespace ride {
@@ -28,6 +31,10 @@ struct RecoveryDecision {
   std::vector<int> rebuilt;
   /// Partitions left with fewer copies than topic.replication (too few live brokers).
   std::vector<int> under_replicated;
+
+  /// An ingest rank lost while another still reads (#14): its streams, by the ingest rank that
+  /// resumes them, each after its last acknowledged sequence.
+  std::map<int, std::vector<StreamTakeover>> takeovers;
 };
 
 /// Rank `rank` is dead (`why`: silent for ..., straggler ...; detected at steady time `now`,
@@ -41,7 +48,14 @@ struct RecoveryDecision {
 /// gets a new follower on the live broker holding the fewest copies (another host than the
 /// partition's others first). Any follower of a promoted partition rebuilds its copy from the
 /// new leader, so only the leader is in sync at first.
+///
+/// An ingest rank's loss is survived when another ingest rank is alive (#14): each of its
+/// streams goes to the live ingest rank reading the fewest (one that finished its own reads
+/// them too: ingest's topics are sealed only once every ingest rank reported), resumed at the
+/// stream's acknowledged sequence (StreamRecord::acked). A rank that had finished
+/// (`finished_ingest`: it sent INGEST_DONE) leaves nothing to resume. None left is fatal.
 RecoveryDecision plan_recovery(JobModel& model, int rank, const std::string& why, double now,
-                               double last_heard, int replication = 1);
+                               double last_heard, int replication = 1,
+                               const std::set<int>& finished_ingest = {});
 
 }  // namespace ride

@@ -305,6 +305,7 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   }
   s["spares"] = spares;
   s["brokers"] = brokers;
+  s["replication"] = run.replication;
   s["ingest"] = ingest;
   if (cfg_.source == "video") {  // every real input's account, in stream order
     json inputs = json::array();

@@ -27,6 +27,7 @@ struct RunRecord {
   const task::Pipeline* pipeline = nullptr;        ///< the stages (null: read as one stage)
   std::vector<nlohmann::json> ingest_reports;      ///< INGEST_DONE of every ingest rank that reported
   std::size_t ingest_ranks = 0;                    ///< how many there are
+  int replication = 1;                             ///< copies of each partition (topic.replication resolved)
   std::map<int, nlohmann::json> final_reports;     ///< FINAL_REPORT by rank
   std::map<std::uint32_t, std::uint64_t> expected; ///< stream -> frames ingest produced
   std::vector<std::string> errors;

@@ -276,6 +276,20 @@ TEST(PartitionLog, SkipToReleasesEverythingAndStartsOverAtTheOffset) {
   EXPECT_THROW(log.skip_to(3), Error) << "never back";
 }
 
+TEST(StreamWatermarks, AFrameBelowTheStreamsNextSequenceIsACopy) {
+  StreamWatermarks w;
+  EXPECT_TRUE(w.insert(1, 0));
+  EXPECT_TRUE(w.insert(1, 3)) << "round robin: a partition sees every P-th frame";
+  EXPECT_TRUE(w.insert(2, 7));
+  EXPECT_EQ(w.next(1), 4u);
+  EXPECT_FALSE(w.insert(1, 3)) << "sent again (a failover)";
+  EXPECT_FALSE(w.insert(1, 0));
+  EXPECT_TRUE(w.insert(1, 6));
+  EXPECT_EQ(w.next(9), 0u);
+  EXPECT_TRUE(w.insert(1, 2, true)) << "moved here from a stopped partition: late, not a copy";
+  EXPECT_EQ(w.next(1), 7u) << "a late frame does not move the mark back";
+}
+
 TEST(EpochFence, StaleEpochsAreRejectedNewerAdopted) {
   EpochFence f;
   EXPECT_TRUE(f.admit(3, 1));

@@ -55,6 +55,10 @@ TEST(ReplicationLeader, AFollowerBehindLongerThanTheLagTimeLeavesTheIsrAndTheHwM
   EXPECT_EQ(changes[0].kind, IsrChange::Kind::shrink);
   EXPECT_EQ(changes[0].replica, 3);
   EXPECT_EQ(l.isr(), (std::set<int>{1, 2}));
+  EXPECT_EQ(l.high_watermark(), 2u) << "until the master has heard of it, the laggard still holds the HW";
+  EXPECT_EQ(l.unconfirmed(), std::set<int>{3});
+  l.confirm_shrink(3);
+  EXPECT_TRUE(l.unconfirmed().empty());
   EXPECT_EQ(l.high_watermark(), 20u) << "the laggard no longer holds the HW back";
 }
 
@@ -64,6 +68,7 @@ TEST(ReplicationLeader, AFollowerThatCatchesUpRejoinsTheIsr) {
   l.on_follower_ack(2, 1, 10, 0.2);
   l.tick(1.5);  // 3 never answered: out
   ASSERT_EQ(l.isr(), (std::set<int>{1, 2}));
+  l.confirm_shrink(3);
   EXPECT_EQ(l.high_watermark(), 10u);
   std::vector<IsrChange> changes;
   EXPECT_TRUE(l.on_follower_ack(3, 1, 6, 1.6, &changes));
@@ -184,7 +189,12 @@ TEST(ReplicationLeader, TheHighWatermarkNeverMovesBack) {
         l.on_follower_ack(f, 1, e, t);
         break;
       }
-      case 3: l.tick(t); break;
+      case 3:
+        l.tick(t);
+        if (rng() % 2) {
+          for (int r : std::set<int>(l.unconfirmed())) l.confirm_shrink(r);
+        }
+        break;
       default: break;
     }
     ASSERT_GE(l.high_watermark(), hw) << "step " << step;

@@ -49,6 +49,16 @@ TEST(RoleLayout, ExplicitCountsAndLeftoverSpares) {
   EXPECT_EQ(PartitionMap::spread(l.partitions, l.brokers).broker(4), l.brokers[1]);
 }
 
+TEST(RoleLayout, ReplicationIsTwoCopiesWithTwoBrokersUnlessSet) {
+  EXPECT_EQ(compute_role_layout(parse_job_config({}), 6).replication, 1) << "one broker";
+  EXPECT_EQ(compute_role_layout(parse_job_config({"--job.brokers=2"}), 7).replication, 2);
+  EXPECT_EQ(compute_role_layout(parse_job_config({"--job.brokers=3"}), 8).replication, 2);
+  EXPECT_EQ(compute_role_layout(parse_job_config({"--job.brokers=3", "--topic.replication=1"}), 8).replication, 1);
+  EXPECT_EQ(compute_role_layout(parse_job_config({"--job.brokers=3", "--topic.replication=3"}), 8).replication, 3);
+  EXPECT_THROW(compute_role_layout(parse_job_config({"--topic.replication=2"}), 6), ConfigError);
+  EXPECT_THROW(parse_job_config({"--topic.replication=0"}), ConfigError);
+}
+
 TEST(RoleLayout, TooFewRanksNamesTheKeys) {
   const JobConfig c = parse_job_config({"--job.workers=4", "--job.brokers=2"});
   try {

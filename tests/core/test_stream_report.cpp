@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::uint64_t kMax64 = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint32_t kMax32 = std::numeric_limits<std::uint32_t>::max();
-constexpr std::size_t kWire = 32;  // bytes per report on the wire (header comment)
+constexpr std::size_t kWire = 40;  // bytes per report on the wire (header comment)
 
 /// A copy of `b` with its first `n` bytes (n <= size) or with `extra` zero bytes appended.
 Buffer resized(const Buffer& b, std::size_t n) {
@@ -42,6 +42,7 @@ std::vector<StreamReport> sample_reports() {
     r.frames = 1000ull * i + 17;
     r.missed = i;
     r.paused_ticks = 3ull * i;
+    r.acked = 1000ull * i + 9;
     v.push_back(r);
   }
   return v;
@@ -68,6 +69,7 @@ TEST(StreamReportCodec, RoundTripsLargeIdsAndCounts) {
   r.frames = kMax64;
   r.missed = kMax64 - 1;
   r.paused_ticks = 1ull << 63;
+  r.acked = kMax64 - 2;
   std::vector<StreamReport> in = {r};
   StreamReport z;  // all zero / defaults
   in.push_back(z);
@@ -78,6 +80,7 @@ TEST(StreamReportCodec, RoundTripsLargeIdsAndCounts) {
   EXPECT_EQ(out[0].frames, kMax64);
   EXPECT_EQ(out[0].missed, kMax64 - 1);
   EXPECT_EQ(out[0].paused_ticks, 1ull << 63);
+  EXPECT_EQ(out[0].acked, kMax64 - 2);
   EXPECT_EQ(out[1], z);
 }
 
@@ -127,6 +130,17 @@ TEST(StreamReportCodec, AnUnknownStateByteDecodesAsUnknownAndAnyNonzeroPausedIsT
   EXPECT_EQ(out[0].state, StreamState::unknown);
   EXPECT_TRUE(out[0].paused);
   EXPECT_EQ(out[0].stream, 9u);
+}
+
+TEST(StreamTakeoverCodec, RoundTripsAndRefusesMalformedBodies) {
+  const std::vector<StreamTakeover> in = {{3, 0}, {kMax32, kMax64}, {7, 12345}};
+  const Buffer b = encode_stream_takeovers(in);
+  EXPECT_EQ(b.size(), 4u + 3u * 16u);
+  EXPECT_EQ(decode_stream_takeovers(b), in);
+  EXPECT_TRUE(decode_stream_takeovers(encode_stream_takeovers({})).empty());
+  for (std::size_t n = 0; n < b.size(); ++n) EXPECT_THROW(decode_stream_takeovers(resized(b, n)), Error) << n;
+  EXPECT_THROW(decode_stream_takeovers(resized(b, b.size() + 16)), Error);
+  EXPECT_THROW(decode_stream_takeovers(BodyWriter().pod(kMax32).finish()), Error);
 }
 
 TEST(IngestControlCodec, RoundTripsEveryKind) {

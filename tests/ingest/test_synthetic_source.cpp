@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
+#include "core/error.h"
 #include "ingest/synthetic_source.h"
 
 namespace ride::ingest {
@@ -55,15 +57,43 @@ TEST(FrameSchedule, UnpacedIsDueAtOnceAndBalanced) {
   while (!s.done()) s.pop();
 }
 
-TEST(Partitioner, RoundRobinAndKeyed) {
-  Partitioner rr("round_robin", 3, 1);
-  EXPECT_EQ(rr.next(0), 1);
-  EXPECT_EQ(rr.next(0), 2);
-  EXPECT_EQ(rr.next(5), 0);
-  Partitioner key("key", 4, 0);
-  EXPECT_EQ(key.next(6), 2);
-  EXPECT_EQ(key.next(6), 2);
-  EXPECT_EQ(key.next(3), 3);
+TEST(Partitioner, RoundRobinAndKeyedArePureFunctionsOfTheKey) {
+  Partitioner rr("round_robin", 3);
+  EXPECT_EQ(rr.of(0, 0), 0);
+  EXPECT_EQ(rr.of(0, 1), 1);
+  EXPECT_EQ(rr.of(0, 2), 2);
+  EXPECT_EQ(rr.of(5, 0), 2);
+  EXPECT_EQ(rr.of(0, 1), 1) << "the same frame, the same partition (a copy sent again)";
+  EXPECT_EQ(rr.of(0, 1, 1), 2) << "the next partition when the first stopped";
+  // Evenly spread: every partition gets a third of a stream's frames, and of one tick's frames.
+  std::vector<int> per(3, 0), tick(3, 0);
+  for (std::uint64_t q = 0; q < 300; ++q) ++per[static_cast<std::size_t>(rr.of(7, q))];
+  for (std::uint32_t s = 0; s < 30; ++s) ++tick[static_cast<std::size_t>(rr.of(s, 12))];
+  EXPECT_EQ(per, (std::vector<int>{100, 100, 100}));
+  EXPECT_EQ(tick, (std::vector<int>{10, 10, 10}));
+  Partitioner key("key", 4);
+  EXPECT_EQ(key.of(6, 0), 2);
+  EXPECT_EQ(key.of(6, 99), 2);
+  EXPECT_EQ(key.of(3, 1), 3);
+}
+
+TEST(FrameSchedule, AStreamTakenOverResumesAtItsSequence) {
+  FrameSchedule s({0}, 2, 10.0, 5, false);
+  s.add(1, 3);  // frames 3 and 4 of stream 1
+  EXPECT_EQ(s.total(), 7u);
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> got;
+  while (!s.done()) {
+    got.emplace_back(s.peek().stream, s.peek().sequence);
+    s.pop();
+  }
+  ASSERT_EQ(got.size(), 7u);
+  EXPECT_EQ(std::count(got.begin(), got.end(), std::make_pair(1u, std::uint64_t{3})), 1);
+  EXPECT_EQ(std::count(got.begin(), got.end(), std::make_pair(1u, std::uint64_t{4})), 1);
+  EXPECT_EQ(std::count_if(got.begin(), got.end(), [](const auto& g) { return g.first == 1 && g.second < 3; }), 0);
+  EXPECT_THROW(s.add(1, 0), Error);
+  FrameSchedule paced({0}, 1, 10.0, 20, true);
+  paced.add(3, 10);
+  EXPECT_DOUBLE_EQ(paced.peek().due_s, 0.0) << "stream 0's first frame";
 }
 
 }  // namespace

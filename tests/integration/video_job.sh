@@ -14,6 +14,9 @@
 #                 port), a camera nobody serves, and a file, sampled at 5 fps for 4 s: the
 #                 unreachable one is retried and reported, the dropped one reconnects, the
 #                 others go on, nothing lost, every rank exits
+#   ingest_failover  two ingest ranks read three files in stream mode at 20 fps; the first is
+#                 SIGKILLed mid-run (kill_job.sh): its files move to the other, which passes over
+#                 the frames already published and goes on; every frame exactly once (#14)
 #   cold_rtsp     three RTSP cameras (GStreamer's RTSP server on 127.0.0.1) with the video
 #                 module's libraries evicted from the page cache first, default timeouts, twice:
 #                 no rank declared dead, every camera publishes (a cold H.264 decoder on a busy
@@ -61,6 +64,16 @@ case "$case_name" in
       --ingest.color=bgr --task.name=ia
     grep -q "input 0 (first file): ended, 30 frames published of 30 read" "$dir/run/out.log" ||
       { echo "video_job: no line for input 0 by its name" >&2; exit 1; }
+    ;;
+  ingest_failover)
+    ff -f lavfi -i testsrc=size=160x120:rate=10 -frames:v 100 -c:v mjpeg -q:v 3 "$media/c.avi"
+    ff -f lavfi -i testsrc2=size=96x72:rate=10 -frames:v 90 -c:v mpeg4 "$media/d.mp4"
+    ff -f lavfi -i testsrc=size=128x96:rate=10 -frames:v 80 -c:v mjpeg -q:v 3 "$media/e.avi"
+    # streams 0 and 2 are read by ingest rank 2 (ingest0), stream 1 by rank 3
+    EXPECT_OUTPUT="rank 2 \\(ingest\\) silent.*stream 0 -> ingest rank 3 from sequence && takes over stream 2 \\(" \
+      "$here/kill_job.sh" "$ride" "$verify" 8 "$dir/run" "1.5:kill:ingest0" --ingest.source=video \
+      --ingest.inputs="$media/c.avi,$media/d.mp4,$media/e.avi" --ingest.fps=20 --job.ingest=2 \
+      --verify --expect-failures 1
     ;;
   loop)
     # a 20-frame file and a 2-image folder, looped at 30 fps for 2 s: 60 frames each, every one

@@ -122,8 +122,9 @@ TEST(Recovery, BrokerIngestAndLastWorkerAreFatalSparesJustLeave) {
   EXPECT_NE(d.fatal.find("rank 1 (broker) silent for 0.3 s: the loss of a broker rank is not tolerated"),
             std::string::npos)
       << d.fatal;
+  n.init_streams(2, layout_of(1, 0, 1));
   d = plan_recovery(n, 2, "silent", 2, 1.7);
-  EXPECT_NE(d.fatal.find("loss of a ingest rank"), std::string::npos) << d.fatal;
+  EXPECT_NE(d.fatal.find("rank 2 (ingest) silent: no other ingest rank is alive"), std::string::npos) << d.fatal;
 }
 
 /// 3 brokers (1, 2, 3), ingest 4, workers 5 and 6; 4 partitions, two copies each.
@@ -212,6 +213,72 @@ TEST(Recovery, NewCopiesGoToAnotherHostFirst) {
   const auto d = plan_recovery(m, 1, "silent", 1.0, 1.0, 2);
   ASSERT_TRUE(d.fatal.empty()) << d.fatal;
   EXPECT_EQ(m.map().replicas(0), (std::vector<int>{2, 4})) << "host b before broker 3 on host a";
+}
+
+TEST(Recovery, ADeadIngestRanksStreamsResumeOnTheOthersAfterTheirAcknowledgedSequence) {
+  RoleLayout l;
+  l.world = 7;
+  l.brokers = {1};
+  l.ingest = {2, 3, 4};
+  l.workers = {5, 6};
+  l.partitions = 2;
+  JobModel m(l, PartitionMap::spread(2, l.brokers));
+  m.init_streams(6, l);  // stream s read by ingest rank 2 + s mod 3
+  ASSERT_EQ(m.streams()[0].ingest_rank, 2);
+  ASSERT_EQ(m.streams()[3].ingest_rank, 2);
+  StreamReport r0;
+  r0.stream = 0;
+  r0.frames = 50;
+  r0.acked = 44;  // 44..49 in flight when it died
+  StreamReport r3 = r0;
+  r3.stream = 3;
+  r3.acked = 41;
+  m.on_stream_reports(2, {r0, r3}, 1.0);
+  StreamReport other;
+  other.stream = 1;
+  other.acked = 99;
+  m.on_stream_reports(3, {other}, 1.0);
+  const auto d = plan_recovery(m, 2, "silent for 0.3 s", 2.0, 1.7);
+  ASSERT_TRUE(d.fatal.empty()) << d.fatal;
+  // One stream each to ranks 3 and 4 (both read two streams: the first with fewest wins).
+  ASSERT_EQ(d.takeovers.size(), 2u);
+  EXPECT_EQ(d.takeovers.at(3), (std::vector<StreamTakeover>{{0, 44}}));
+  EXPECT_EQ(d.takeovers.at(4), (std::vector<StreamTakeover>{{3, 41}}));
+  EXPECT_EQ(m.streams()[0].ingest_rank, 3);
+  EXPECT_EQ(m.streams()[3].ingest_rank, 4);
+  ASSERT_EQ(m.failures().size(), 1u);
+  EXPECT_EQ(m.failures()[0].role, Role::ingest);
+  EXPECT_LT(m.failures()[0].recovered, 0);
+  // A late report of the dead rank changes nothing; the new readers' reports settle it.
+  r0.acked = 48;
+  m.on_stream_reports(2, {r0}, 2.1);
+  EXPECT_EQ(m.streams()[0].acked, 44u);
+  StreamReport t0;
+  t0.stream = 0;
+  t0.acked = 46;
+  m.on_stream_reports(3, {t0}, 2.5);
+  EXPECT_LT(m.failures()[0].recovered, 0);
+  StreamReport t3;
+  t3.stream = 3;
+  m.on_stream_reports(4, {t3}, 2.6);
+  EXPECT_DOUBLE_EQ(m.failures()[0].recovered, 2.6);
+  EXPECT_EQ(m.streams()[0].acked, 46u);
+  // A rank that had finished (INGEST_DONE) leaves nothing to resume.
+  const auto d2 = plan_recovery(m, 3, "silent", 3.0, 2.7, 1, {3});
+  EXPECT_TRUE(d2.fatal.empty());
+  EXPECT_TRUE(d2.takeovers.empty());
+  EXPECT_GE(m.failures().back().recovered, 0);
+  // A rank that finished its own streams takes a dead one's: 4 dies, 2 and 3 are dead.
+  JobModel n(l, PartitionMap::spread(2, l.brokers));
+  n.init_streams(6, l);
+  const auto e1 = plan_recovery(n, 2, "silent", 1.0, 0.7, 1, {3, 4});
+  ASSERT_TRUE(e1.fatal.empty()) << e1.fatal;
+  EXPECT_EQ(e1.takeovers.at(3).size() + e1.takeovers.at(4).size(), 2u) << "finished ranks read them";
+  const auto e2 = plan_recovery(n, 3, "silent", 2.0, 1.7, 1, {4});
+  ASSERT_TRUE(e2.fatal.empty()) << e2.fatal;
+  EXPECT_EQ(n.streams()[1].ingest_rank, 4);
+  const auto e3 = plan_recovery(n, 4, "silent", 3.0, 2.7, 1, {});
+  EXPECT_NE(e3.fatal.find("no other ingest rank is alive"), std::string::npos) << e3.fatal;
 }
 
 void worker_rate(JobModel& m, int r, std::uint64_t frames, double secs, int computing_partition = -1) {
