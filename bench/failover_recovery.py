@@ -7,8 +7,8 @@ an ingest rank (its streams resumed by the other). Each job: 4 synthetic streams
 the rank is killed 1.5 s after the first progress line by tests/integration/kill_job.sh, and
 every run is verified by verify_run (every key exactly once, checksums and values against the
 reference). From the summary's `failures`: detected_after_s (last heard -> declared dead) and
-recovered_after_s (last heard -> results flowing again: the first results of a moved partition,
-or the new ingest rank's first report of each moved stream). Writes results/failover_recovery.json.
+recovered_after_s (last heard -> frames flowing again: the first results of a moved partition,
+or the new ingest rank's first frame of each moved stream, which it reports at once). Writes results/failover_recovery.json.
 
 usage: bench/failover_recovery.py [--repeat 5]
 """

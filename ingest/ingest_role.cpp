@@ -580,7 +580,9 @@ class Ingest {
     publish(std::move(b), partition);
     auto& next = published_next_[stream];
     next = std::max(next, sequence + 1);
-    ++produced_[stream];
+    // The first frame of a stream taken over from a dead rank (#14): the master hears at once
+    // that it flows again.
+    if (++produced_[stream] == 1 && taken_from_.count(stream)) next_report_s_ = 0;
     ++per_second_at(fh.capture_ns);
   }
 

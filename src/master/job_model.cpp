@@ -287,7 +287,8 @@ void JobModel::on_stream_reports(int ingest_rank, const std::vector<StreamReport
     if (s.ingest_rank >= 0 && s.ingest_rank != ingest_rank) continue;
     s.ingest_rank = ingest_rank;
     s.acked = std::max(s.acked, r.acked);
-    settle_stream_takeover(r.stream, ingest_rank, now);
+    // A stream taken over flows again once its new reader published a frame of it (or it ended).
+    if (r.frames > 0 || r.state == StreamState::ended) settle_stream_takeover(r.stream, ingest_rank, now);
     s.state = r.state;
     s.paused = r.paused;
     s.reported = true;

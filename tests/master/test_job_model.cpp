@@ -256,10 +256,14 @@ TEST(Recovery, ADeadIngestRanksStreamsResumeOnTheOthersAfterTheirAcknowledgedSeq
   StreamReport t0;
   t0.stream = 0;
   t0.acked = 46;
+  t0.frames = 2;
   m.on_stream_reports(3, {t0}, 2.5);
   EXPECT_LT(m.failures()[0].recovered, 0);
   StreamReport t3;
   t3.stream = 3;
+  m.on_stream_reports(4, {t3}, 2.55);
+  EXPECT_LT(m.failures()[0].recovered, 0) << "taken, but no frame published yet";
+  t3.frames = 1;
   m.on_stream_reports(4, {t3}, 2.6);
   EXPECT_DOUBLE_EQ(m.failures()[0].recovered, 2.6);
   EXPECT_EQ(m.streams()[0].acked, 46u);
