@@ -147,6 +147,14 @@ class Broker {
         std::erase_if(pending_, [&](const PendingFetch& f) {
           return f.req.partition == a.partition && f.req.epoch < a.epoch;
         });
+        // The committed offset the master knows (from the previous leader, #14) may be ahead
+        // of this copy's: commits reach followers with the next replication message, and a
+        // leader can die between a commit and that message. What the master knows committed is.
+        if (auto it = logs_.find(a.partition); it != logs_.end() && leads(a.partition) &&
+            a.start_offset > it->second.committed() && a.start_offset <= it->second.end_offset()) {
+          it->second.commit(a.start_offset);
+          maybe_done(a.partition);
+        }
         break;
       }
       case Tag::peer_dead: {

@@ -207,6 +207,7 @@ int run_job(int argc, char** argv) {
   } catch (const ride::MasterLost& e) {
     std::cerr << "ride: rank " << net.rank() << " (" << ride::to_string(role) << "): " << e.what()
               << "; exiting" << std::endl;
+    net.note_peers_lost();  // the master is gone: MPI_Finalize would wait for it
     code = 3;
   } catch (const std::exception& e) {
     std::cerr << "ride: rank " << net.rank() << " (" << ride::to_string(role)

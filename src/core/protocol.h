@@ -325,6 +325,7 @@ constexpr double kSpawnTimeoutS = 30.0;
 
 struct Shutdown {
   std::uint32_t abort = 0;
+  std::uint32_t peers_lost = 0;  ///< some rank died during the job (Transport::note_peers_lost)
 };
 
 /// @brief Builds a message body from POD parts and byte ranges.

@@ -844,6 +844,8 @@ class Master {
     Shutdown s;
     s.abort = abort ? 1 : 0;
     const int peers = liveness_.size();
+    for (int r = 1; r < peers; ++r) s.peers_lost |= liveness_.dead(r) ? 1u : 0u;
+    if (s.peers_lost) ctx_.net.note_peers_lost();
     for (int r = 1; r < peers; ++r) ctx_.net.send(r, Tag::shutdown, pod_body(s));
     // Collect final reports, bounded: a rank that is gone must not hang the master.
     std::size_t missing = 0;

@@ -119,6 +119,7 @@ struct Transport::Impl {
   /// Receives from dead senders, abandoned: their buffers must outlive the requests.
   std::vector<PendingRecv> abandoned;
   bool tolerate_dying_senders = false;
+  bool peers_lost = false;  ///< a rank died: MPI_Finalize will not return
   std::atomic<std::int64_t> loop_alive_ns{0};  ///< last try_recv/progress call (watchdog)
   std::atomic<bool> finalizing{false};
 
@@ -245,6 +246,8 @@ void Transport::send(int dest, Tag tag, BufferPtr body) {
 }
 
 void Transport::tolerate_dying_senders(bool on) { impl_->tolerate_dying_senders = on; }
+
+void Transport::note_peers_lost() { impl_->peers_lost = true; }
 
 void Transport::start_watchdog(double stuck_s, int exit_code) {
   impl_->loop_alive_ns.store(wall_ns());
@@ -595,6 +598,8 @@ void Transport::finalize(int exit_code, double timeout_s) {
   std::cout.flush();
   std::cerr.flush();
   const int rank = rank_;
+  // After a death it hangs for good (every failure test showed the full wait): a moment only.
+  if (impl_->peers_lost) timeout_s = std::min(timeout_s, 1.0);
   // Set once MPI_Finalize returns: a process that goes on after it (the master serving its
   // final status, status.linger_s) is not a hung finalize.
   static std::atomic<bool> returned{false};

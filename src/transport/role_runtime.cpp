@@ -11,6 +11,10 @@
 
 namespace ride {
 
+void Heartbeat::note_shutdown(const Buffer& body) {
+  if (body.size() >= sizeof(Shutdown) && body.read<Shutdown>(0).peers_lost) ctx_.net.note_peers_lost();
+}
+
 void send_hello(RoleContext& ctx) {
   Hello h;
   h.role = static_cast<std::int32_t>(ctx.role);

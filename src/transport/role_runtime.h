@@ -77,6 +77,7 @@ class Heartbeat {
       if (!m) break;
       heard_from(m->source);
       tick();  // a burst of large frames takes a while
+      if (m->tag == Tag::shutdown) note_shutdown(m->body);
       handle(*m);
       any = true;
       // Receiving and handling one message can take seconds (a 621 MB frame on a loaded
@@ -89,6 +90,8 @@ class Heartbeat {
     return any;
   }
   double master_timeout_s() const { return master_timeout_s_; }
+  /// SHUTDOWN says whether some rank died (then MPI_Finalize is given a moment only).
+  void note_shutdown(const Buffer& body);
 
   /// Start-up (modules loaded, inputs opened) is over: from now on the master allows this rank
   /// ft.heartbeat_timeout_ms of silence instead of ft.startup_grace_s.

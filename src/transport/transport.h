@@ -82,6 +82,9 @@ class Transport {
   /// and delivered in arrival order when complete; a sender that dies mid-message is given up
   /// after the send timeout. The master turns it on: workers may die while sending to it.
   void tolerate_dying_senders(bool on);
+  /// Some rank of the job died: MPI_Finalize (Open MPI 4.1.4, measured) then never returns, so
+  /// finalize() waits 1 s for it instead of its timeout.
+  void note_peers_lost();
   /// Ends the process with exit_code if no try_recv/progress call happened for stuck_s.
   void start_watchdog(double stuck_s, int exit_code);
   /// Waits (sleeping) until every queued send completed or timeout_s passed; true when all did.
