@@ -30,6 +30,7 @@ JobModel::JobModel(const RoleLayout& layout, PartitionMap map)
     rec.partition = p;
     rec.stage = layout.stage_first.empty() ? 0 : layout.stage_of_partition(p);
     rec.broker = map_.broker(p);
+    rec.isr = map_.replicas(p);  // every copy is empty, so in sync
     rec.metrics.partition = static_cast<std::uint32_t>(p);
     parts_.push_back(rec);
   }
@@ -307,9 +308,20 @@ void JobModel::on_stream_reports(int ingest_rank, const std::vector<StreamReport
   }
 }
 
-void JobModel::set_map(PartitionMap m) {
+void JobModel::set_map(PartitionMap m, bool new_copies_in_sync) {
   RIDE_EXPECTS(m.partitions() == partitions(), "a map of " << m.partitions() << " partitions for " << partitions());
-  for (int p = 0; p < partitions(); ++p) parts_[static_cast<std::size_t>(p)].broker = m.broker(p);
+  for (int p = 0; p < partitions(); ++p) {
+    PartitionRecord& rec = parts_[static_cast<std::size_t>(p)];
+    rec.broker = m.broker(p);
+    const std::vector<int> before = map_.replicas(p), after = m.replicas(p);
+    std::vector<int> isr;
+    for (int r : after) {
+      const bool kept = std::find(before.begin(), before.end(), r) != before.end();
+      const bool was_in_sync = std::find(rec.isr.begin(), rec.isr.end(), r) != rec.isr.end();
+      if ((kept && was_in_sync) || (!kept && new_copies_in_sync)) isr.push_back(r);
+    }
+    rec.isr = std::move(isr);
+  }
   map_ = std::move(m);
 }
 

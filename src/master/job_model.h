@@ -66,7 +66,7 @@ struct PartitionRecord {
   PartitionPeaks peaks;
   bool done = false;         ///< sealed and fully committed (PARTITION_DONE)
   double moved_at_s = -1;    ///< job time of its last move by a decision (-1: never moved)
-  std::vector<int> isr;      ///< in-sync replicas as its leader last reported (empty: all of the map's)
+  std::vector<int> isr;      ///< in-sync replicas: all copies at the start, then as its leader reports and failovers decide
   double input_fps = 0;      ///< frames appended per second, smoothed over >= 0.5 s windows
   bool input_fps_known = false;
   std::uint64_t rate_end = 0;   ///< end offset at the last rate sample
@@ -153,8 +153,10 @@ class JobModel {
 
   // --- partitions ---
   const PartitionMap& map() const { return map_; }
-  /// The placement once the hosts are known (followers on other hosts): leaders do not move.
-  void set_map(PartitionMap m);
+  /// A new placement. `new_copies_in_sync`: the copies it adds count as in sync — true only at
+  /// the start, when every copy is empty; a copy added later (re-replication) is not in sync
+  /// until its leader says so, and an election must never pick it (#14).
+  void set_map(PartitionMap m, bool new_copies_in_sync = false);
   int partitions() const { return static_cast<int>(parts_.size()); }
   const PartitionRecord& partition(int p) const { return parts_.at(static_cast<std::size_t>(p)); }
   PartitionRecord& partition(int p) { return parts_.at(static_cast<std::size_t>(p)); }

@@ -122,7 +122,7 @@ class Master {
     if (layout_.replication > 1) {  // followers on other hosts where there are several
       std::map<int, std::string> hosts;
       for (int b : layout_.brokers) hosts[b] = model_.rank(b).host;
-      model_.set_map(PartitionMap::spread(layout_.partitions, layout_.brokers, layout_.replication, hosts));
+      model_.set_map(PartitionMap::spread(layout_.partitions, layout_.brokers, layout_.replication, hosts), true);
     }
     sink_.emplace(cfg_, pipeline_);
     run_.results_written = true;

@@ -30,8 +30,7 @@ void plan_broker_failover(JobModel& model, int rank, int replication, RecoveryDe
       std::erase(rec.isr, rank);
       continue;
     }
-    const std::set<int> isr = rec.isr.empty() ? std::set<int>(reps.begin(), reps.end())
-                                              : std::set<int>(rec.isr.begin(), rec.isr.end());
+    const std::set<int> isr(rec.isr.begin(), rec.isr.end());
     const auto e = elect_leader(reps, isr, dead, m.leader_epoch(p));
     if (!e) {
       d.fatal = "rank " + std::to_string(rank) + " (broker) " + f.cause + ": partition " + std::to_string(p) +

@@ -187,7 +187,7 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
                           {"state", rec.done ? std::string("done") : std::string(to_string(static_cast<LogState>(pm.state)))},
                           {"input_fps", or_null(rec.input_fps_known, rec.input_fps)},
                           {"replicas", model.map().replicas(p)},
-                          {"isr", rec.isr.empty() ? model.map().replicas(p) : rec.isr}});
+                          {"isr", rec.isr}});
   }
   doc["partitions"] = partitions;
 

@@ -191,6 +191,32 @@ TEST(Recovery, ABrokersDeathPromotesInSyncFollowersAndRebuildsLostCopies) {
       << d3.fatal;
 }
 
+TEST(Recovery, ACopyBeingRebuiltIsNeverElected) {
+  // Brokers 1 and 2 die together; 2 is noticed first. p0 (1 leads, 2 follows) gets a new copy
+  // on 3 — still empty when 1's death is noticed: nothing in sync is left, a clear error (an
+  // election of the empty copy lost frames in a SIGKILL test before).
+  JobModel m = replicated_model();
+  const auto d = plan_recovery(m, 2, "silent for 0.3 s", 10.0, 9.7, 2);
+  ASSERT_TRUE(d.fatal.empty()) << d.fatal;
+  EXPECT_EQ(m.map().replicas(0), (std::vector<int>{1, 3}));
+  EXPECT_EQ(m.partition(0).isr, std::vector<int>{1}) << "the new copy is not in sync yet";
+  const auto d2 = plan_recovery(m, 1, "silent for 0.3 s", 10.1, 9.7, 2);
+  EXPECT_NE(d2.fatal.find("partition 0 has no in-sync copy left"), std::string::npos) << d2.fatal;
+}
+
+TEST(JobModel, EveryCopyIsInSyncAtTheStartAndANewOneOnlyOnceItsLeaderSaysSo) {
+  JobModel m = replicated_model();
+  EXPECT_EQ(m.partition(0).isr, (std::vector<int>{1, 2}));
+  PartitionMap moved = m.map();
+  moved.set_replicas(0, {1, 3}, 1);  // 2's copy replaced by a new one on 3
+  m.set_map(moved);
+  EXPECT_EQ(m.partition(0).isr, std::vector<int>{1});
+  PartitionMap again = m.map();
+  again.set_replicas(1, {2, 3, 1}, 1);
+  m.set_map(again, true);  // the start: copies are empty, so in sync
+  EXPECT_EQ(m.partition(1).isr, (std::vector<int>{2, 3, 1}));
+}
+
 TEST(Recovery, OnlyAnInSyncFollowerIsPromoted) {
   JobModel m = replicated_model();
   m.partition(0).isr = {1};  // 2 fell behind: out of the ISR when 1 died
