@@ -627,14 +627,7 @@ class Ingest {
   void on_map(PartitionMap map) {
     const PartitionMap old = std::move(map_);
     map_ = std::move(map);
-    std::set<int> before, now;
-    for (int p = 0; p < old.partitions(); ++p) before.insert(old.broker(p));
-    for (int p = 0; p < map_.partitions(); ++p) {
-      for (int b : map_.replicas(p)) now.insert(b);
-    }
-    for (int b : before) {
-      if (!now.count(b)) ctx_.net.cancel_sends_to(b);  // dead: what waits for it never leaves
-    }
+    for (int b : map_.leaders_gone_since(old)) ctx_.net.cancel_sends_to(b);  // dead: what waits for it never leaves
     std::uint64_t resent = 0;
     for (const auto& [key, frame] : in_flight_frames_) {
       const int p = static_cast<int>(std::get<0>(key));

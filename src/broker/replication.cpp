@@ -121,15 +121,16 @@ std::uint64_t ReplicationLeader::follower_end(int follower) const {
 
 void ReplicationLeader::advance_hw() {
   std::uint64_t low = leader_end_;
-  std::set<int> bound = isr_;
-  bound.insert(unconfirmed_.begin(), unconfirmed_.end());
-  for (int r : bound) {
-    if (r == self_) continue;
+  // In-sync followers bound it, and so do those whose leaving the master has not confirmed.
+  auto bound_by = [&](int r) {
+    if (r == self_) return;
     const auto it = followers_.find(r);
     // An in-sync follower not heard from yet holds at least the HW it was in sync at.
     const std::uint64_t end = it == followers_.end() ? 0 : (it->second.heard ? it->second.end : hw_);
     low = std::min(low, end);
-  }
+  };
+  for (int r : isr_) bound_by(r);
+  for (int r : unconfirmed_) bound_by(r);
   hw_ = std::max(hw_, low);  // never back: what was acknowledged stays acknowledged
 }
 

@@ -103,6 +103,17 @@ void PartitionMap::set_replicas(int p, const std::vector<int>& replicas, std::ui
   followers_[i].assign(replicas.begin() + 1, replicas.end());
 }
 
+std::set<int> PartitionMap::leaders_gone_since(const PartitionMap& old) const {
+  std::set<int> holding, gone;
+  for (int p = 0; p < partitions(); ++p) {
+    for (int b : replicas(p)) holding.insert(b);
+  }
+  for (int p = 0; p < old.partitions(); ++p) {
+    if (!holding.count(old.broker(p))) gone.insert(old.broker(p));
+  }
+  return gone;
+}
+
 bool PartitionMap::operator==(const PartitionMap& o) const {
   if (partitions() != o.partitions()) return false;
   for (int p = 0; p < partitions(); ++p) {

@@ -5,6 +5,7 @@
 /// from a formula of their own. Pure.
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ class PartitionMap {
   std::vector<int> replicas_on(int broker) const;
   /// The partitions a broker holds, in order.
   std::vector<int> partitions_on(int broker) const;
+  /// The brokers leading some partition in `old` that hold no copy of any in this map: gone (a
+  /// broker failover, #14). Senders stop waiting on them.
+  std::set<int> leaders_gone_since(const PartitionMap& old) const;
   const std::vector<int>& brokers_by_partition() const { return broker_of_; }
   /// The leader epoch of partition p (#14): 1 at the start, raised by each election of a new
   /// leader; replicas refuse a leader of an older epoch.

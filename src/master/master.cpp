@@ -510,11 +510,12 @@ class Master {
   /// then each promoted partition is handed to its owner under a new epoch, as in a takeover.
   std::string fail_over(const RecoveryDecision& d, double now) {
     const auto peers = model_.live_peers();
+    const BufferPtr map = std::make_shared<const Buffer>(model_.map().encode());  // encoded once, sent as is
     for (int r : peers) {
-      if (model_.rank(r).role == Role::broker) ctx_.net.send(r, Tag::partition_map, model_.map().encode());
+      if (model_.rank(r).role == Role::broker) ctx_.net.send(r, Tag::partition_map, map);
     }
     for (int r : peers) {
-      if (model_.rank(r).role != Role::broker) ctx_.net.send(r, Tag::partition_map, model_.map().encode());
+      if (model_.rank(r).role != Role::broker) ctx_.net.send(r, Tag::partition_map, map);
     }
     std::string led;
     for (int p : d.promoted) {
@@ -534,14 +535,12 @@ class Master {
     }
     for (const auto& mv : d.moved) hand_over(mv.partition, now);
     // A topic already sealed: its new leader hears it again.
+    std::vector<int> sealed;
     for (int p : d.promoted) {
       const int st = model_.partition(p).stage;
-      if (st < 0 || !stage_sealed_[static_cast<std::size_t>(st)]) continue;
-      const std::uint32_t seal[2] = {1, static_cast<std::uint32_t>(p)};  // count, then the partition
-      Buffer body(sizeof seal);
-      std::memcpy(body.data(), seal, sizeof seal);
-      ctx_.net.send(model_.map().broker(p), Tag::seal, std::move(body));
+      if (st >= 0 && stage_sealed_[static_cast<std::size_t>(st)]) sealed.push_back(p);
     }
+    seal(sealed);
     return {};
   }
 
@@ -732,18 +731,23 @@ class Master {
 
   /// SEAL for stage st's input topic, to each partition's leader.
   void seal_topic_of(const task::Stage& st) {
-    {
-      stage_sealed_[static_cast<std::size_t>(st.index)] = true;
-      for (int broker : layout_.brokers) {
-        std::uint32_t count = 0;
-        BodyWriter parts;
-        for (int p = st.first_partition; p < st.first_partition + st.partitions; ++p) {
-          if (model_.partition(p).broker != broker) continue;
-          parts.pod(static_cast<std::uint32_t>(p));
-          ++count;
-        }
-        if (count > 0) ctx_.net.send(broker, Tag::seal, BodyWriter().pod(count).append(parts).finish());
+    stage_sealed_[static_cast<std::size_t>(st.index)] = true;
+    std::vector<int> parts;
+    for (int p = st.first_partition; p < st.first_partition + st.partitions; ++p) parts.push_back(p);
+    seal(parts);
+  }
+
+  /// SEAL of these partitions, one message to each leader.
+  void seal(const std::vector<int>& partitions) {
+    for (int broker : layout_.brokers) {
+      std::uint32_t count = 0;
+      BodyWriter parts;
+      for (int p : partitions) {
+        if (model_.partition(p).broker != broker) continue;
+        parts.pod(static_cast<std::uint32_t>(p));
+        ++count;
       }
+      if (count > 0) ctx_.net.send(broker, Tag::seal, BodyWriter().pod(count).append(parts).finish());
     }
   }
 

@@ -223,13 +223,7 @@ class Worker {
     const PartitionMap old = std::move(broker_map_);
     broker_map_ = std::move(map);
     if (old.partitions() == 0) return;
-    std::set<int> now;
-    for (int p = 0; p < broker_map_.partitions(); ++p) {
-      for (int b : broker_map_.replicas(p)) now.insert(b);
-    }
-    for (int p = 0; p < old.partitions(); ++p) {
-      const int b = old.broker(p);
-      if (now.count(b)) continue;
+    for (int b : broker_map_.leaders_gone_since(old)) {
       ctx_.net.cancel_sends_to(b);
       incoming_.erase(b);  // a fetch reply whose frames will not come
     }

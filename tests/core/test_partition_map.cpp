@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core/error.h"
 #include "core/partition_map.h"
 #include "core/protocol.h"
@@ -110,6 +112,8 @@ TEST(PartitionMap, FailoverMovesTheLeaderUnderANewEpochAndRoundTrips) {
   EXPECT_EQ(m.leader_epoch(0), 2u);
   EXPECT_EQ(m.leader_epoch(1), 1u);
   EXPECT_EQ(m.replicas_on(1), std::vector<int>{});
+  EXPECT_EQ(m.leaders_gone_since(PartitionMap::spread(3, {1, 2, 3}, 2)), std::set<int>{1});
+  EXPECT_TRUE(m.leaders_gone_since(m).empty());
   const PartitionMap d = PartitionMap::decode(m.encode());
   EXPECT_EQ(d, m);
   EXPECT_EQ(d.leader_epoch(0), 2u);
