@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "core/clock.h"
+#include "core/key_ranges.h"
 #include "core/partition_map.h"
 #include "core/process_stats.h"
 #include "core/stream_report.h"
@@ -72,7 +73,8 @@ class Ingest {
                                    cfg.mode == "stream");
     adopt_takeovers(schedule);
     const std::size_t payload = static_cast<std::size_t>(cfg.width) * cfg.height;
-    const double t0 = steady_start_;
+    double t0 = steady_start_;
+    bool shifted = false;  // job.resume: t0 moved back past the passed-over frames
     transport::IdleBackoff backoff;
     int chosen = -1;  // partition picked for the frame at the head of the schedule (-1: none)
     double blocked_since = -1;
@@ -81,6 +83,18 @@ class Ingest {
       if (draining_) break;
       adopt_takeovers(schedule);
       const auto item = schedule.peek();
+      if (pass_over(item.stream, next_sequence_[item.stream])) {
+        // job.resume: finished by the run whose master died; its tick takes no time.
+        ++next_sequence_[item.stream];
+        schedule.pop();
+        continue;
+      }
+      if (!resume_.empty() && !shifted) {
+        // The first frame a resumed stream job publishes is due now: the passed-over ones
+        // before it do not make it wait.
+        shifted = true;
+        t0 = std::min(t0, steady_s() - item.due_s);
+      }
       if (paused_.count(item.stream) && steady_s() >= t0 + item.due_s) {
         // Paused by the operator: its ticks pass without a frame (counted, never lost).
         ++paused_ticks_[item.stream];
@@ -149,6 +163,16 @@ class Ingest {
     takeovers_.clear();
   }
 
+  /// job.resume (#14): whether (stream, sequence) was finished by the run whose master died; if
+  /// so it is counted and passed over (it counts as published for a takeover's resume point).
+  bool pass_over(std::uint32_t stream, std::uint64_t sequence) {
+    if (!resume_.contains(stream, sequence)) return false;
+    ++resumed_[stream];
+    auto& next = published_next_[stream];
+    next = std::max(next, sequence + 1);
+    return true;
+  }
+
   void on_takeover(const std::vector<StreamTakeover>& t) { takeovers_.insert(takeovers_.end(), t.begin(), t.end()); }
 
   /// By stream: every sequence below is stored by the brokers (acknowledged) or refused for
@@ -207,6 +231,15 @@ class Ingest {
       Stream st;
       st.id = static_cast<std::uint32_t>(s);
       st.in = ingest::open_video_input(specs[s], vo);  // loads the video module on first use
+      if (st.in->spec().live && !resume_.empty()) {
+        // job.resume: a camera cannot be read again. Its frames go on after the earlier run's
+        // last stored one; those that run had not stored are gone (counted, never as lost here).
+        st.seq = resume_.end(st.id);
+        lost_before_resume_ += st.seq - resume_.count(st.id);
+        lost_before_resume_by_stream_[st.id] = st.seq - resume_.count(st.id);
+        resumed_[st.id] += resume_.count(st.id);
+        published_next_[st.id] = st.seq;
+      }
       // spread the cameras' sampling instants over one period, as the synthetic schedule does
       st.next_due = t0 + period * static_cast<double>(s) / static_cast<double>(specs.size());
       streams.push_back(std::move(st));
@@ -319,6 +352,16 @@ class Ingest {
         st.next_due = now;
         continue;
       }
+      if (!st.in->spec().live && pass_over(st.id, st.seq)) {
+        // job.resume: finished by the run whose master died (read again, not sent).
+        ++st.seq;
+        st.next_due = now;
+        if (cfg.frames > 0 && st.seq >= cfg.frames) {
+          st.done = true;
+          st.in->stop();
+        }
+        continue;
+      }
       const int p = pick_partition(st.id, st.seq);
       if (p < 0) {
         stop_stream(st.id);
@@ -357,6 +400,8 @@ class Ingest {
                          // taken over from a dead rank (#14): its frames before count too
                          {"frames_published", produced_[st.id] + (taken_from_.count(st.id) ? taken_from_.at(st.id) : 0)},
                          {"taken_over_at", taken_from_.count(st.id) ? nlohmann::json(taken_from_.at(st.id)) : nlohmann::json(nullptr)},
+                         // job.resume: frames the earlier run had finished (not sent again)
+                         {"frames_resumed", resumed_.count(st.id) ? resumed_.at(st.id) : 0},
                          {"skipped_ticks", st.skipped},
                          {"attempts", is.attempts},
                          {"reconnects", is.reconnects},
@@ -460,6 +505,16 @@ class Ingest {
     // were that rank's, stored before it died (#14).
     std::map<std::uint32_t, std::uint64_t> counts(produced_.begin(), produced_.end());
     for (const auto& [s, from] : taken_from_) counts[s] += from;
+    // A resumed run (#14): the keys finished before are this stream's too, and a camera's frames
+    // the earlier run had not stored (it numbers on after them).
+    std::uint64_t resumed = 0;
+    for (const auto& [s, n] : resumed_) {
+      counts[s] += n;
+      resumed += n;
+    }
+    for (const auto& [s, n] : lost_before_resume_by_stream_) counts[s] += n;
+    done["resumed"] = resumed;
+    done["lost_before_resume"] = lost_before_resume_;
     for (const auto& [s, n] : counts) streams[std::to_string(s)] = n;
     done["streams"] = streams;
     nlohmann::json paused = nlohmann::json::object();
@@ -473,6 +528,7 @@ class Ingest {
     // Start-up is bounded by the master's own wait for every rank's HELLO (60 s).
     while (auto m = ctx_.net.recv_for(120.0)) {
       if (m->tag == Tag::partition_map) map_ = PartitionMap::decode(m->body);
+      if (m->tag == Tag::resume_keys) resume_ = KeyRanges::decode(m->body);
       if (m->tag == Tag::start) {
         RIDE_EXPECTS(map_.partitions() == ctx_.layout.partitions,
                      "START came before the partition map (" << map_.partitions() << " of "
@@ -764,6 +820,12 @@ class Ingest {
   std::vector<StreamTakeover> takeovers_;
   std::map<std::uint32_t, std::uint64_t> taken_from_, published_next_;
   bool synthetic_started_ = false, video_started_ = false;
+  // job.resume (#14): keys the earlier run finished, passed over; how many by stream; a camera's
+  // frames that run had not stored (its sequence goes on after them).
+  KeyRanges resume_;
+  std::map<std::uint32_t, std::uint64_t> resumed_;
+  std::uint64_t lost_before_resume_ = 0;
+  std::map<std::uint32_t, std::uint64_t> lost_before_resume_by_stream_;
   double blocked_s_ = 0;
   double max_lateness_s_ = 0;
   nlohmann::json sources_;  ///< source = video: each input's account

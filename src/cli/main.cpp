@@ -19,6 +19,7 @@
 #include "kernels/common/cuda_device.h"
 #include "kernels/stddev/stddev.h"
 #include "master/master.h"
+#include "master/sink.h"
 #include "plan/plan_cli.h"
 #include "profile/profile_cli.h"
 #include "task/pipeline.h"
@@ -145,24 +146,38 @@ int run_job(int argc, char** argv) {
     net.finalize(report_exit(net.rank(), 2));
     return 2;
   }
-  // Rank 0 binds the status server now: a port in use is a configuration error every rank
-  // hears of (and exits on) before the roles start.
-  if (cfg.status_listen != "off" && !net.spawned()) {
+  // Checks only rank 0 can make (its port, its disk): a ConfigError there is one every rank
+  // hears of (and exits on, code 2) before the roles start. False when the job must end.
+  auto rank0_check = [&](const auto& check) {
     int failed = 0;
     if (speaker) {
       try {
-        ride::open_status_server(cfg);
+        check();
       } catch (const ride::ConfigError& e) {
         config_error = e.what();
         failed = 1;
       }
     }
-    const auto all = net.allgather_int(failed);
-    if (all.at(0) != 0) {
-      if (speaker) std::cerr << "ride: configuration error: " << config_error << std::endl;
-      net.finalize(report_exit(net.rank(), 2));
-      return 2;
-    }
+    if (net.allgather_int(failed).at(0) == 0) return true;
+    if (speaker) std::cerr << "ride: configuration error: " << config_error << std::endl;
+    net.finalize(report_exit(net.rank(), 2));
+    return false;
+  };
+  // Rank 0 binds the status server now: a port in use is a configuration error.
+  if (cfg.status_listen != "off" && !net.spawned() && !rank0_check([&] { ride::open_status_server(cfg); })) return 2;
+  // job.resume: rank 0 checks that the journal is there and is this job's (it is on rank 0's
+  // disk), so a wrong resume ends the job before anything starts.
+  if (cfg.resume_mode != "false" && !net.spawned() && !rank0_check([&] {
+        if (cfg.resume_mode == "auto") {  // a requeued job resumes, a first attempt starts afresh
+          const std::string journal = ride::journal_path(cfg.results_path);
+          cfg.resume = std::filesystem::exists(journal);
+          std::cout << "[ride] job.resume = auto: "
+                    << (cfg.resume ? "resuming from " + journal : "no journal at " + journal + "; a fresh run")
+                    << std::endl;
+        }
+        ride::check_resume(cfg);
+      })) {
+    return 2;
   }
   const ride::Role role = net.spawned() ? ride::Role::spare : layout.role_of(net.rank());
   ride::RoleContext ctx{net, cfg, layout, role, self_exe(argv[0]), args};

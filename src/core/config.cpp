@@ -32,6 +32,12 @@ class Options {
              "an integer");
     add<double>("job.stall_timeout_s", &c.stall_timeout_s,
                 "abort when no frame is committed for this long while work remains", "a number");
+    add<std::string>("job.resume", &c.resume_mode,
+                     "true: continue a run whose master died: the results of output.path's journal "
+                     "are kept and only the frames not yet stored are processed (same configuration "
+                     "and output.path; see docs/ARCHITECTURE.md, \"What is not tolerated\"); auto: "
+                     "resume when output.path's journal exists, else start afresh (a requeued job)",
+                     "false, true or auto");
     add<std::string>("job.stages", &c.stage_list,
                      "the application topology: stage names in order, each described by a "
                      "[stage.NAME] section (task, input, partitions, workers, min_workers, "
@@ -121,6 +127,11 @@ class Options {
                      "paths");
     add<std::string>("output.path", &c.results_path, "HDF5 results file", "a path");
     add<bool>("output.images", &c.images, "store output images in the results file",
+              "true or false");
+    add<bool>("output.journal", &c.journal,
+              "journal every stored result in <output.path>.journal, synced before workers "
+              "commit, so that job.resume can continue the run if the master dies; false = no "
+              "journal (one write less per result) and no resume",
               "true or false");
     add<std::string>("output.summary", &c.summary_path, "JSON run summary (empty = none)",
                      "a path");
@@ -286,6 +297,13 @@ std::vector<FileEntry> read_ini(const std::string& path) {
 
 void validate(const JobConfig& c) {
   if (c.mode != "stream" && c.mode != "batch") bad_value(c, "job.mode", "expected stream or batch");
+  if (c.resume_mode != "false" && c.resume_mode != "true" && c.resume_mode != "auto") {
+    bad_value(c, "job.resume", "expected false, true or auto");
+  }
+  if (c.resume_mode != "false" && !c.journal) {
+    bad_value(c, "job.resume", "needs output.journal = true: a run resumes from its journal, and a resumed run "
+                               "keeps journaling so that it can be resumed again");
+  }
   for (const char* k : {"job.brokers", "job.ingest", "job.workers"}) {
     const int v = k == std::string("job.brokers") ? c.brokers
                   : k == std::string("job.ingest") ? c.ingest
@@ -779,6 +797,10 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
   } catch (const po::error& e) {
     throw ConfigError(e.what());
   }
+  // job.resume reads like the boolean keys, plus auto (resolved by rank 0 before START).
+  for (const char* t : {"1", "yes", "on"}) if (cfg.resume_mode == t) cfg.resume_mode = "true";
+  for (const char* f : {"0", "no", "off"}) if (cfg.resume_mode == f) cfg.resume_mode = "false";
+  cfg.resume = cfg.resume_mode == "true";
   validate(cfg);
   build_stages(cfg, stage_entries);
   if (cfg.source == "video") {

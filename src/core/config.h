@@ -38,6 +38,13 @@ struct JobConfig {
   int workers = -1;
   int spares = -1;
   double stall_timeout_s = 30;  ///< abort when nothing is committed for this long while work remains
+  /// job.resume: false | true | auto. true: continue the run whose master died (#14): keep what
+  /// its journal holds, process only the keys not yet durable (same configuration and
+  /// output.path). auto: resume when <output.path>.journal exists, else start afresh (a requeued
+  /// Slurm job: slurm/ride.sbatch).
+  std::string resume_mode = "false";
+  /// Whether this run resumes: resume_mode true, or auto resolved by rank 0 (cli) before START.
+  bool resume = false;
   std::string stage_list;       ///< job.stages: "a, b, c"; empty = one stage from [task]
   // [ingest]
   int streams = 4;
@@ -83,6 +90,9 @@ struct JobConfig {
   // [output]
   std::string results_path = "ride_results.h5";
   bool images = false;
+  /// Journal every stored result beside the results file (<output.path>.journal), synced before
+  /// workers may commit: what job.resume continues from. false: no journal, no resume.
+  bool journal = true;
   std::string summary_path;  ///< empty = no JSON summary
   // [status]
   double status_interval_s = 1.0;

@@ -55,6 +55,8 @@ enum class Tag : int {
   ingest_takeover,     ///< master → a surviving ingest rank: streams of a dead one, each resumed after
                        ///< its last acknowledged sequence (core/stream_report.h, StreamTakeover)
   isr_confirm,         ///< master → leader broker: IsrConfirm (the master recorded a replica leaving the ISR)
+  resume_keys,         ///< master → ingest, before START (job.resume): the keys of its streams already
+                       ///< durable in the results file, passed over (core/key_ranges.h, KeyRanges)
 };
 
 struct ProduceHeader {

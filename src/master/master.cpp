@@ -126,6 +126,25 @@ class Master {
     }
     sink_.emplace(cfg_, pipeline_);
     run_.results_written = true;
+    if (const auto& r = sink_->resumed()) {
+      // job.resume (#14): the results of the run whose master died are back in the results file;
+      // ingest passes over the keys they finished (sent before START, like the map).
+      run_.resumed = r->finished.count();
+      run_.resume = {{"journal", r->journal},
+                     {"records", r->records},
+                     {"rows_rebuilt", r->rows},
+                     {"keys_finished", r->finished.count()},
+                     {"torn_bytes_cut", r->torn_bytes},
+                     {"rebuild_s", r->rebuild_s}};
+      std::cout << "[ride] resuming: " << r->rows << " result row(s) of the earlier run rebuilt from " << r->journal
+                << " in " << fixed(r->rebuild_s, 2) << " s; " << r->finished.count()
+                << " frame key(s) finished there are passed over"
+                << (r->torn_bytes > 0 ? "; an interrupted append of " + std::to_string(r->torn_bytes) + " bytes was cut off"
+                                      : std::string())
+                << std::endl;
+      const auto keys = std::make_shared<Buffer>(r->finished.encode());
+      for (int rank : layout_.ingest) ctx_.net.send(rank, Tag::resume_keys, keys);
+    }
     if (dynamic_) allocator_.initial(model_);
     else model_.assignment().assign_round_robin(layout_.workers);
     for (int p = 0; p < model_.partitions(); ++p) model_.note_owner(model_.owner(p), p);

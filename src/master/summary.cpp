@@ -49,7 +49,8 @@ json write_stage_aggregates(const RunRecord& run, int stage, const ResultFile& r
                                        ? run.reduce_members[static_cast<std::size_t>(stage)]
                                        : std::vector<int>{};
   const auto reduced = run.reduced.find(stage);
-  const bool group = reduced != run.reduced.end();
+  // A resumed run's group reduced only the rows of this run: the file holds them all.
+  const bool group = reduced != run.reduced.end() && run.resume.is_null();
   ScalarAggregates total(static_cast<std::size_t>(run.cfg->streams), st.own_scalars);
   if (group) total.merge(reduced->second);
   std::set<int> from_file;
@@ -76,6 +77,8 @@ json write_stage_aggregates(const RunRecord& run, int stage, const ResultFile& r
                   ? "; NCCL communicator over their GPUs, ncclReduce)"
                   : "; MPI_Comm_create_group + MPI_Reduce)");
     if (!from_file.empty()) source += " + the stored rows of ranks " + rank_list(from_file) + " (gone before the end), from the results file";
+  } else if (!run.resume.is_null()) {
+    source = "the results file (a resumed run: its group reduction covered only the rows of this run)";
   } else {
     source = members.empty() ? "the results file (no live rank of the stage's group at the end)"
                              : "the results file (the stage's group reduction did not answer)";
@@ -190,6 +193,11 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   // dropped by a drop policy, or lost.
   std::uint64_t processed = check.unique - check.dropped;
   std::uint64_t lost = check.lost;
+  // A resumed run (#14): live inputs cannot be read again, so the frames of theirs the earlier
+  // run had not stored when its master died are gone; ingest counted them (never as this run's loss).
+  std::uint64_t lost_before_resume = 0;
+  for (const auto& j : run.ingest_reports) lost_before_resume += j.value("lost_before_resume", std::uint64_t{0});
+  lost -= std::min(lost, lost_before_resume);
   const bool partial = !all_ingest_done;
   if (partial) {
     // An aborted job: some ingest rank never said what it produced. Count what the brokers
@@ -206,8 +214,9 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   // Mean frame size: what ingest published (real inputs have their own sizes), else the config.
   double ingest_bytes = 0;
   for (const auto& j : run.ingest_reports) ingest_bytes += j.value("bytes", 0.0);
-  const double frame_mb = ingested > 0 && ingest_bytes > 0
-                              ? ingest_bytes / static_cast<double>(ingested) / 1e6
+  const std::uint64_t published = ingested - std::min(ingested, run.resumed);  // by this run's ingest
+  const double frame_mb = published > 0 && ingest_bytes > 0
+                              ? ingest_bytes / static_cast<double>(published) / 1e6
                               : static_cast<double>(cfg_.width) * cfg_.height / 1e6;
   json s;
   s["ride_version"] = "0.1.0";
@@ -236,13 +245,20 @@ int finish_run(const RunRecord& run, const std::string& failure) {
                  {"dropped", check.dropped},
                  {"failed", check.failed},
                  {"unexpected", check.unexpected},
-                 {"result_rows", rows}};
+                 {"result_rows", rows},
+                 {"resumed", run.resumed},
+                 {"lost_before_resume", lost_before_resume}};
   s["elapsed_s"] = elapsed;
   s["processing_s"] = processing;
   s["ingest_s"] = run.ingest_end > 0 ? run.ingest_end - run.t0 : 0.0;
   const double rate_window = cfg_.mode == "batch" ? processing : elapsed;
-  s["throughput_fps"] = rate_window > 0 ? static_cast<double>(processed) / rate_window : 0.0;
-  s["throughput_MBps"] = rate_window > 0 ? static_cast<double>(processed) * frame_mb / rate_window : 0.0;
+  // What this run processed: a resumed run's earlier keys are in the file but not in its time.
+  const double processed_here = static_cast<double>(processed - std::min(processed, run.resumed));
+  s["throughput_fps"] = rate_window > 0 ? processed_here / rate_window : 0.0;
+  s["throughput_MBps"] = rate_window > 0 ? processed_here * frame_mb / rate_window : 0.0;
+  // job.resume (#14): how many keys the run whose master died had finished (kept, not redone).
+  s["resumed"] = run.resumed;
+  s["resume"] = run.resume;
   if (!latency_ms.empty()) {
     std::sort(latency_ms.begin(), latency_ms.end());
     auto q = [&](double f) { return latency_ms[static_cast<std::size_t>(f * static_cast<double>(latency_ms.size() - 1))]; };
@@ -418,8 +434,13 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   }
 
   std::cout << "[ride] done in " << fixed(elapsed, 2) << " s: ingested " << ingested
-            << ", processed " << processed << ", committed " << committed << ", lost "
-            << lost << (partial ? " (at least)" : "") << ", duplicates " << check.duplicates << ", failed " << check.failed
+            << ", processed " << processed
+            << (run.resumed > 0 ? " (" + std::to_string(run.resumed) + " kept from the resumed run)" : std::string())
+            << ", committed " << committed << ", lost "
+            << lost << (partial ? " (at least)" : "")
+            << (lost_before_resume > 0 ? " (+" + std::to_string(lost_before_resume) +
+                                             " live frames the resumed run had not stored)"
+                                       : std::string()) << ", duplicates " << check.duplicates << ", failed " << check.failed
             << (check.dropped ? ", dropped " + std::to_string(check.dropped) : std::string())
             << "; " << fixed(s["throughput_fps"].get<double>(), 1) << " frames/s ("
             << fixed(s["throughput_MBps"].get<double>(), 1) << " MB/s"
@@ -464,13 +485,16 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   std::size_t shown = 0, problems = 0;
   for (const auto& src : sources) {
     const bool problem = src.value("state", "") == "unreachable" || src.value("reconnects", 0) > 0 ||
-                         src.value("skipped_files", 0) > 0 || src.value("frames_published", 0) == 0;
+                         src.value("skipped_files", 0) > 0 ||
+                         src.value("frames_published", 0) + src.value("frames_resumed", 0) == 0;
     problems += problem ? 1 : 0;
     if (!few && (!problem || shown >= 20)) continue;
     ++shown;
     std::cout << "[ride]   input " << src.value("stream", 0) << " (" << src.value("name", "") << "): "
               << src.value("state", "") << ", " << src.value("frames_published", 0) << " frames published of "
               << src.value("frames_read", 0) << " read";
+    if (src.value("frames_resumed", 0) > 0)
+      std::cout << " (" << src.value("frames_resumed", 0) << " finished by the resumed run, passed over)";
     if (src.value("width", 0) > 0) std::cout << ", " << src.value("width", 0) << "x" << src.value("height", 0);
     if (src.value("skipped_ticks", 0) > 0) std::cout << ", " << src.value("skipped_ticks", 0) << " ticks without a new frame";
     if (src.value("attempts", 0) > 1) std::cout << ", " << src.value("attempts", 0) << " attempts to open";

@@ -45,6 +45,10 @@ struct RunRecord {
   nlohmann::json status_server = nlohmann::json::object();  ///< url, control (the HTTP status server)
   nlohmann::json control_log = nlohmann::json::array();     ///< the operators' commands
   bool drained = false;                                      ///< POST /control/drain ended the inputs
+  /// job.resume (#14): keys the earlier run finished (kept, passed over by ingest), and the
+  /// details (journal, records, rows rebuilt, ...); null when this run resumed nothing.
+  std::uint64_t resumed = 0;
+  nlohmann::json resume = nullptr;
 };
 
 /// Re-reads the results file, checks it against what was ingested, prints the digest, writes

@@ -404,6 +404,7 @@ struct ResultWriter::Impl {
   h5::Group stages;  // /stages, when the file has stages
   std::vector<Table> tables;
   bool dirty = false;  // something was appended since the last flush
+  bool unsynced = false;  // flushed without fsync since the last fsync
 
   void expect_open() const {
     RIDE_EXPECTS(file.valid(), "results file '" << path << "' is already closed");
@@ -533,8 +534,9 @@ struct ResultWriter::Impl {
   }
 
   /// H5Fflush hands HDF5's caches to the OS; fsync puts them on disk.
-  void flush_file() {
+  void flush_file(bool sync) {
     RIDE_H5_CHECK(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "flush '" << path << "'");
+    if (!sync) return;
     void* handle = nullptr;
     RIDE_H5_CHECK(H5Fget_vfd_handle(file.get(), file_access.get(), &handle),
                   "get the file descriptor of '" << path << "'");
@@ -597,7 +599,7 @@ ResultWriter::ResultWriter(const std::string& path, std::vector<ResultTableSpec>
     t.scalar_names = std::move(tables[i].scalar_names);
     s.create_table_set(t);
   }
-  s.flush_file();  // a valid, empty results file exists from the start
+  s.flush_file(true);  // a valid, empty results file exists from the start
 }
 
 ResultWriter::~ResultWriter() {
@@ -671,14 +673,19 @@ void ResultWriter::write_aggregates(std::size_t table, const std::vector<Aggrega
   s.dirty = true;
 }
 
-void ResultWriter::flush() {
+void ResultWriter::flush(bool sync) {
   RIDE_EXPECTS(impl_ != nullptr, "flush of a moved-from ResultWriter");
   impl_->expect_open();
   h5::silence_error_printing();
-  if (!impl_->dirty) return;
+  if (!impl_->dirty) {
+    if (sync && impl_->unsynced) impl_->flush_file(true);
+    impl_->unsynced = impl_->unsynced && !sync;
+    return;
+  }
   for (Table& t : impl_->tables) impl_->write_pending(t);
-  impl_->flush_file();
+  impl_->flush_file(sync);
   impl_->dirty = false;
+  impl_->unsynced = !sync;
 }
 
 void ResultWriter::close() {

@@ -116,8 +116,10 @@ class ResultWriter {
                         const std::string& source);
   /// Writes every table set's buffered rows, flushes HDF5 and fsyncs the file (once): when it
   /// returns, everything appended so far is on disk and visible to readers that open the file
-  /// afterwards.
-  void flush();
+  /// afterwards. With `sync` false the file is not fsynced: readers see everything, but a crash
+  /// of the machine may lose it (for a writer whose rows are durable elsewhere: the sink's
+  /// journal, sink/result_journal.h); a later flush(true) or close() fsyncs.
+  void flush(bool sync = true);
   /// flush(), then closes the file. Further appends throw. Idempotent.
   void close();
   /// Rows of table set `table`'s frames (including error rows) written by flush() so far; 0 for

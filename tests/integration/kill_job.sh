@@ -4,7 +4,8 @@
 # usage: kill_job.sh RIDE VERIFY NP WORKDIR ACTIONS [ride run options...] [--verify options...]
 # ACTIONS: '|'-separated WHEN:SIGNAL:TARGETS, or none
 #   WHEN     seconds after the first progress line, "start+S" (S seconds after the master
-#            printed the job's mode line, before any progress line), "takeover" (right after the master
+#            printed the job's mode line, before any progress line), "processing+S" (S seconds
+#            after the first progress line with a processed frame), "takeover" (right after the master
 #            reports moving a failed worker's partitions), or "grow" (right after the master
 #            reports spares joining the worker group)
 #   SIGNAL   kill | stop | cont
@@ -61,8 +62,9 @@ pid_of() {  # pid_of worker0 | replacement
   awk -v role="$role" -v i="$index" '$1 == "[ride]" && $3 == role && NF == 5 {if (n++ == i) {print $5; exit}}' "$log"
 }
 
-if [ "$actions" != none ] && [[ "$actions" != start+* ]]; then wait_for '\[ride\] t=' 60; fi
+if [ "$actions" != none ] && [[ "$actions" != start+* ]] && [[ "$actions" != processing+* ]]; then wait_for '\[ride\] t=' 60; fi
 if [[ "$actions" == start+* ]]; then wait_for '\[ride\] (stream|batch) mode:' 60; fi
+if [[ "$actions" == processing+* ]]; then wait_for '\[ride\] t=.* processed +[1-9]' 60; fi
 t0=$(date +%s.%N)
 [ "$actions" = none ] && actions=""
 IFS='|' read -ra steps <<<"$actions"
@@ -75,6 +77,7 @@ for step in "${steps[@]}"; do
     wait_for 'scaling: grow: rank' 60
   else
     when=${when#start+}
+    when=${when#processing+}
     now=$(date +%s.%N)
     delay=$(echo "$t0 + $when - $now" | bc -l)
     if [ "$(echo "$delay > 0" | bc -l)" = 1 ]; then sleep "$delay"; fi

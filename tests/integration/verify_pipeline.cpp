@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
   }
   const std::string summary_path = argv[1], results_path = argv[2];
   const int ranks = std::stoi(argv[3]);
-  bool keys_only = false, expect_spill = false, expect_held = false, expect_dups = false;
+  bool keys_only = false, expect_spill = false, expect_held = false, expect_dups = false, expect_resumed = false;
   int expect_failures = 0;
   std::string expect_grow_in;
   std::map<std::string, int> expect_workers;
@@ -82,6 +82,7 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--keys-only") keys_only = true;
     else if (a == "--expect-spill") expect_spill = true;
+    else if (a == "--expect-resumed") expect_resumed = true;  // job.resume kept some keys, not all
     else if (a == "--expect-ingest-held") expect_held = true;
     else if (a == "--expect-forward-duplicates") expect_dups = true;
     else if (a == "--expect-grow-in" && i + 1 < argc) expect_grow_in = argv[++i];
@@ -124,6 +125,16 @@ int main(int argc, char** argv) {
       it.pixels.resize(static_cast<std::size_t>(cfg.width) * static_cast<std::size_t>(cfg.height));
       ride::ingest::fill_synthetic_frame(cfg.seed, st, q, reinterpret_cast<std::byte*>(it.pixels.data()), it.pixels.size());
       ingested.emplace(Key{st, q}, std::move(it));
+    }
+  }
+  {
+    const std::uint64_t resumed = s.at("frames").value("resumed", std::uint64_t{0});
+    if (expect_resumed) {
+      CHECK(resumed > 0 && resumed < ingested.size(), "expected a run resumed mid-way: resumed " << resumed << " of "
+                                                                                               << ingested.size());
+      std::cout << "verify_pipeline: resumed run: " << resumed << " keys finished by the run it resumed\n";
+    } else {
+      CHECK(resumed == 0, "resumed " << resumed << " in a run that resumed nothing");
     }
   }
   CHECK(s.at("frames").at("ingested").get<std::uint64_t>() == ingested.size(),
@@ -279,8 +290,10 @@ int main(int argc, char** argv) {
                        << ", " << a.sum << ", " << a.min << ", " << a.max << "), the rows give (" << it->second[0] << ", "
                        << it->second[1] << ", " << it->second[2] << ", " << it->second[3] << ")");
       }
-      CHECK(source.find("group reduction") != std::string::npos,
-            "stage " << st.name() << ": aggregates not from the group's reduction: " << source);
+      // A resumed run's group saw only its own rows: the aggregates come from the whole file.
+      CHECK(source.find(expect_resumed ? "a resumed run" : "group reduction") != std::string::npos,
+            "stage " << st.name() << ": aggregates not from " << (expect_resumed ? "the file of a resumed run" : "the group's reduction")
+                     << ": " << source);
       std::cout << "verify_pipeline: stage " << st.name() << " aggregates: " << agg.size() << " rows; " << source << "\n";
     }
     const auto& js = s.at("stages").at(st.name());

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   const std::string summary_path = argv[1], results_path = argv[2];
   const int expected_ranks = std::stoi(argv[3]);
   bool allow_dropped = false, expect_spill = false, expect_backpressure = false, checksums_only = false;
-  bool expect_replicated = false;
+  bool expect_replicated = false, expect_resumed = false;
   double max_rss_mb = 0, max_recovery_s = 0;
   int expect_failures = 0, expect_replenished = 0, check_threshold = -1, expect_unreachable = -1;
   std::uint64_t min_live_frames = 0;
@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
     else if (a == "--max-scaling-events" && i + 1 < argc) max_scaling_events = std::stoi(argv[++i]);
     else if (a == "--expect-backpressure") expect_backpressure = true;
     else if (a == "--expect-replicated") expect_replicated = true;
+    else if (a == "--expect-resumed") expect_resumed = true;  // job.resume kept some keys, not all
     else if (a == "--max-broker-rss-mb" && i + 1 < argc) max_rss_mb = std::stod(argv[++i]);
     else if (a == "--expect-error" && i + 1 < argc) expect_error = argv[++i];
     else if (a == "--expect-failures" && i + 1 < argc) expect_failures = std::stoi(argv[++i]);
@@ -165,7 +166,8 @@ int main(int argc, char** argv) {
     for (std::size_t k = 0; k < specs.size() && k < s.at("inputs").size(); ++k) {
       const auto& in = s.at("inputs")[k];
       const auto stream = static_cast<std::uint32_t>(k);
-      const auto published = in.at("frames_published").get<std::uint64_t>();
+      // job.resume: the frames the resumed run had finished count as this input's too.
+      const auto published = in.at("frames_published").get<std::uint64_t>() + in.value("frames_resumed", std::uint64_t{0});
       const std::string state = in.at("state").get<std::string>();
       if (state == "unreachable") ++unreachable;
       std::cout << "verify_run: input " << k << " (" << specs[k].url << "): " << state << ", "
@@ -256,7 +258,20 @@ int main(int argc, char** argv) {
   CHECK(f.at("processed").get<std::uint64_t>() + dropped == ingested,
         "processed " << f.at("processed") << " + dropped " << dropped << " != ingested " << ingested);
   CHECK(allow_dropped || dropped == 0, "dropped " << dropped);
-  CHECK(f.at("committed") == f.at("ingested"), "committed " << f.at("committed") << " != ingested");
+  // A resumed run (job.resume) kept the keys its predecessor finished: its own brokers, workers
+  // and timeline saw only the rest.
+  const std::uint64_t resumed = f.value("resumed", std::uint64_t{0});
+  CHECK(resumed <= ingested, "resumed " << resumed << " > ingested " << ingested);
+  const std::uint64_t here = ingested - resumed;
+  if (expect_resumed) {
+    CHECK(resumed > 0 && here > 0, "expected a run resumed mid-way: resumed " << resumed << " of " << ingested);
+    CHECK(s.at("resume").is_object() && s.at("resume").at("keys_finished").get<std::uint64_t>() == resumed,
+          "summary's resume " << s.at("resume") << " disagrees with frames.resumed " << resumed);
+  } else {
+    CHECK(resumed == 0, "resumed " << resumed << " in a run that resumed nothing");
+  }
+  if (resumed > 0) std::cout << "verify_run: resumed run: " << resumed << " keys kept from the run it resumed, " << here << " processed here\n";
+  CHECK(f.at("committed").get<std::uint64_t>() == here, "committed " << f.at("committed") << " != ingested " << ingested << " - resumed " << resumed);
   CHECK(f.at("lost") == 0, "lost " << f.at("lost"));
   CHECK(f.at("duplicates") == 0, "duplicates " << f.at("duplicates"));
   const std::uint64_t expected = ingested;
@@ -333,11 +348,11 @@ int main(int argc, char** argv) {
   // Partitions moved by the scaling policy are likewise re-processed from their committed offset.
   const bool moved = s.contains("scaling") && !s.at("scaling").empty();
   if (expect_failures == 0 && !moved) {
-    CHECK(per_worker + worker_dropped == expected,
-          "workers processed " << per_worker << " + dropped " << worker_dropped << ", expected " << expected);
+    CHECK(per_worker + worker_dropped == here,
+          "workers processed " << per_worker << " + dropped " << worker_dropped << ", expected " << here);
   } else {
-    CHECK(per_worker + worker_dropped >= expected || expect_failures > 0,
-          "workers processed " << per_worker << " + dropped " << worker_dropped << ", fewer than " << expected);
+    CHECK(per_worker + worker_dropped >= here || expect_failures > 0,
+          "workers processed " << per_worker << " + dropped " << worker_dropped << ", fewer than " << here);
   }
   // Scaling events: complete, and the actions expected, in order.
   {
@@ -392,8 +407,8 @@ int main(int argc, char** argv) {
     timeline_produced += t.at("produced").get<std::uint64_t>();
     timeline_processed += t.at("processed").get<std::uint64_t>();
   }
-  CHECK(timeline_produced == expected, "timeline produced " << timeline_produced);
-  CHECK(timeline_processed == expected, "timeline processed " << timeline_processed);
+  CHECK(timeline_produced == here, "timeline produced " << timeline_produced);
+  CHECK(timeline_processed == here, "timeline processed " << timeline_processed);
   std::uint64_t dropped_rows = 0;
 
   // Every (stream, sequence) exactly once, independently of the job's own check.

@@ -15,6 +15,9 @@
 #               submitted as it is, one class on synthetic cameras and one on real inputs (a
 #               camera list in RIDE_PLAN_INPUTS): both classes' ride jobs account for every
 #               frame (ingested = processed, lost 0), COMPLETED 0:0
+#   requeue_resume  ride.sbatch (--requeue) in batch mode, its master SIGKILLed mid-processing:
+#               FAILED; `scontrol requeue`: the second attempt resumes from the journal and
+#               COMPLETES, every frame exactly once, some kept from the first attempt (#14)
 #
 # The node has fewer CPUs than the 6 tasks, so jobs are submitted with --overcommit (otherwise
 # Slurm leaves them pending, Reason=PartitionConfig) and RIDE_OVERSUBSCRIBE=1.
@@ -183,6 +186,62 @@ EOF2
     [ "$state" = COMPLETED ] || fail "JobState=$state, expected COMPLETED"
     [ "$exit_code" = 0:0 ] || fail "ExitCode=$exit_code, expected 0:0"
     ;;
-  *) fail "unknown case '$case_name' (ok | bad_key | gpu_script | plan)" ;;
+  requeue_resume)
+    # Master loss -> requeue -> resume (#14): a batch job submitted with the script's --requeue;
+    # its master rank is SIGKILLed mid-processing, the attempt fails (every rank exits), and
+    # `scontrol requeue` runs it again: the second attempt (SLURM_RESTART_COUNT = 1) resumes from
+    # the journal (--job.resume=auto), keeps what the first stored and processes the rest.
+    d=$tmp/requeue
+    mkdir -p "$d"
+    id=$(submit "$d" RIDE_ROOT="$root" -- "$root/slurm/ride.sbatch" --job.mode=batch --ingest.streams=3 \
+      --ingest.frames=300 --ingest.width=64 --ingest.height=48 --faults.task_ms=8 --status.interval_s=0.2 \
+      --summary "$d/s.json" --output.path="$d/results.h5") || fail "sbatch refused the job"
+    out=$d/ride-$id.out
+    t0=$SECONDS
+    until grep -Eq '\[ride\] t=.* processed +[1-9]' "$out" 2>/dev/null; do
+      [ $((SECONDS - t0)) -lt 40 ] || { cat "$out"; fail "the first attempt never processed a frame"; }
+      sleep 0.05
+    done
+    sleep 0.5
+    master=$(awk '$1 == "[ride]" && $3 == "master" && NF == 5 {print $5; exit}' "$out")
+    [ -n "$master" ] || { cat "$out"; fail "no master pid in the role table"; }
+    kill -KILL "$master" || fail "could not SIGKILL the master (pid $master)"
+    echo "sbatch_job: SIGKILLed the master (pid $master) of job $id"
+    wait_gone "$id" 40 || fail "the first attempt did not end after its master died"
+    state=$(job_field "$id" JobState)
+    echo "sbatch_job: first attempt ended $state $(job_field "$id" ExitCode)"
+    [ "$state" = FAILED ] || fail "JobState=$state after the master died, expected FAILED"
+    [ -s "$d/results.h5.journal" ] || fail "the first attempt left no journal"
+    scontrol requeue "$id" || fail "scontrol requeue $id refused"
+    # Slurm holds a requeued job back (BeginTime, ~2 min); the operator (here, the test) lets it
+    # start now.
+    scontrol update JobId="$id" StartTime=now || fail "scontrol update StartTime=now refused"
+    t0=$SECONDS
+    while [ "$(job_field "$id" Restarts)" != 1 ] || [ -n "$(squeue -h -j "$id" -o %T 2>/dev/null)" ]; do
+      [ $((SECONDS - t0)) -lt 90 ] || { scontrol show job "$id"; cat "$out"; fail "the requeued job did not run to its end"; }
+      sleep 0.2
+    done
+    state=$(job_field "$id" JobState)
+    exit_code=$(job_field "$id" ExitCode)
+    echo "----- job $id after requeue: JobState=$state ExitCode=$exit_code; $out:"
+    cat "$out"
+    echo "-----"
+    grep -q "attempt 2, --job.resume=auto" "$out" || fail "the second attempt did not add --job.resume=auto"
+    grep -q "job.resume = auto: resuming from $d/results.h5.journal" "$out" || fail "ride did not resume"
+    python3 - "$d/s.json" <<'EOF' || fail "summary check failed"
+import json, sys
+s = json.load(open(sys.argv[1]))
+f = s["frames"]
+print(f"summary: status {s['status']}, resumed {s['resumed']}, frames {f}")
+assert s["status"] == "ok", s["status"]
+assert f["ingested"] == 900 and f["processed"] == 900, f
+assert f["lost"] == 0 and f["duplicates"] == 0 and f["result_rows"] == 900, f
+assert 0 < s["resumed"] < 900, s["resumed"]
+assert f["committed"] == 900 - s["resumed"], f
+EOF
+    [ "$state" = COMPLETED ] || fail "JobState=$state, expected COMPLETED"
+    [ "$exit_code" = 0:0 ] || fail "ExitCode=$exit_code, expected 0:0"
+    ;;
+  *) fail "unknown case '$case_name' (ok | bad_key | gpu_script | plan | requeue_resume)" ;;
 esac
 echo "sbatch_job[$case_name]: ok in $((SECONDS - t_start)) s"
