@@ -22,8 +22,8 @@ from benchlib import commit, machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHAPES = {
-    "scalars": ["--ingest.width=160", "--ingest.height=120", "--ingest.streams=4", "--ingest.frames=1500"],
-    "images": ["--ingest.width=320", "--ingest.height=240", "--ingest.streams=4", "--ingest.frames=150",
+    "scalars": ["--ingest.width=160", "--ingest.height=120", "--ingest.streams=4", "--ingest.frames=6000"],
+    "images": ["--ingest.width=320", "--ingest.height=240", "--ingest.streams=4", "--ingest.frames=500",
                "--output.images=true"],
 }
 
