@@ -97,6 +97,35 @@ std::vector<double> naive_stddev(const std::vector<std::uint8_t>& img, int w, in
   return out;
 }
 
+/// The frames of an HDF5 replay input, as ingest reads them: an 8-bit dataset (n, h, w) or
+/// (n, h, w, 1|3 BGR); empty when it cannot be read.
+std::vector<cv::Mat> read_hdf5_frames(const std::string& path, const std::string& dataset) {
+  std::vector<cv::Mat> out;
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0) return out;
+  const hid_t d = H5Dopen2(f, dataset.c_str(), H5P_DEFAULT);
+  if (d >= 0) {
+    const hid_t space = H5Dget_space(d);
+    hsize_t dims[4] = {0, 0, 0, 1};
+    const int rank = H5Sget_simple_extent_ndims(space);
+    if (rank == 3 || rank == 4) {
+      H5Sget_simple_extent_dims(space, dims, nullptr);
+      const int h = static_cast<int>(dims[1]), w = static_cast<int>(dims[2]), c = rank == 4 ? static_cast<int>(dims[3]) : 1;
+      std::vector<unsigned char> all(static_cast<std::size_t>(dims[0]) * h * w * c);
+      if (H5Dread(d, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, all.data()) >= 0) {
+        for (hsize_t i = 0; i < dims[0]; ++i) {
+          cv::Mat one(h, w, c == 3 ? CV_8UC3 : CV_8UC1, all.data() + i * static_cast<std::size_t>(h) * w * c);
+          out.push_back(one.clone());
+        }
+      }
+    }
+    H5Sclose(space);
+    H5Dclose(d);
+  }
+  H5Fclose(f);
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -202,6 +231,16 @@ int main(int argc, char** argv) {
         }
         CHECK(in.value("skipped_files", std::uint64_t{0}) == bad,
               "image folder " << k << ": " << in.value("skipped_files", 0) << " files skipped, " << bad << " do not decode");
+      } else if (ride::ingest::is_hdf5_input(specs[k].url)) {  // HDF5 replay: (n, h, w[, 1|3]) uint8, BGR
+        const auto [file, dataset] = ride::ingest::split_hdf5_url(specs[k].url);
+        std::vector<cv::Mat> frames = read_hdf5_frames(file, dataset);
+        CHECK(!frames.empty(), "cannot read HDF5 input " << specs[k].url << " here");
+        for (auto& fr : frames) {
+          if (!room()) break;
+          if (fr.channels() == 1) cv::cvtColor(fr, m, cv::COLOR_GRAY2BGR);
+          else m = fr;
+          keep();
+        }
       } else {
         cv::VideoCapture cap(specs[k].url, cv::CAP_FFMPEG);
         CHECK(cap.isOpened(), "cannot decode file input " << specs[k].url << " here");

@@ -17,7 +17,7 @@
 #   ingest_failover  two ingest ranks read three files in stream mode at 20 fps; the first is
 #                 SIGKILLed mid-run (kill_job.sh): its files move to the other, which passes over
 #                 the frames already published and goes on; every frame exactly once (#14)
-#   resume_files  two files and an image folder in a batch job whose master is SIGKILLed
+#   resume_files  two files, an image folder and an HDF5 replay in a batch job whose master is SIGKILLed
 #                 mid-processing, then resumed (--job.resume=true): every frame exactly once (#14)
 #   cold_rtsp     three RTSP cameras (GStreamer's RTSP server on 127.0.0.1) with the video
 #                 module's libraries evicted from the page cache first, default timeouts, twice:
@@ -78,7 +78,7 @@ case "$case_name" in
       --verify --expect-failures 1
     ;;
   resume_files)
-    # Master loss -> resume (#14) with real inputs: two files and an image folder in a batch job;
+    # Master loss -> resume (#14) with real inputs: two files, an image folder and an HDF5 replay;
     # the master is SIGKILLed mid-processing, the same command with --job.resume=true reads the
     # inputs again, passes over the frames the first run finished and processes the rest: every
     # frame exactly once, each checked against its decoded frame.
@@ -86,9 +86,13 @@ case "$case_name" in
     ff -f lavfi -i testsrc2=size=96x72:rate=10 -frames:v 90 -c:v mpeg4 "$media/d.mp4"
     mkdir -p "$media/seq"
     ff -f lavfi -i testsrc=size=80x60:rate=10 -frames:v 40 "$media/seq/%03d.png"
+    # and an HDF5 replay: 60 random 8-bit frames (n, h, w)
+    /usr/bin/python3 -c 'import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], "w") as f: f["frames"] = np.random.default_rng(5).integers(0, 255, (60, 48, 64), dtype=np.uint8)' \
+      "$media/replay.h5"
     "$here/resume_job.sh" "$ride" "$verify" 6 "$dir/run" "processing+0.6:kill:master0" --ingest.source=video \
-      --ingest.inputs="$media/c.avi,$media/d.mp4,$media/seq" --job.mode=batch --faults.task_ms=15 \
-      --status.interval_s=0.2
+      --ingest.inputs="$media/c.avi,$media/d.mp4,$media/seq,$media/replay.h5#/frames" --job.mode=batch \
+      --faults.task_ms=15 --status.interval_s=0.2
     ;;
   loop)
     # a 20-frame file and a 2-image folder, looped at 30 fps for 2 s: 60 frames each, every one
