@@ -67,7 +67,7 @@ def ride_run(tmp, urls, fps, seconds):
     s = json.load(open(summary))
     f = s["frames"]
     assert s["status"] == "ok" and f["lost"] == 0 and f["processed"] == f["ingested"], f
-    cpu = sum(i["cpu_s"] for i in s["ingest"])
+    cpu = sum(i["cpu_s"] for i in s["ingest"]["ranks"])
     read = sum(i["frames_read"] for i in s["inputs"])
     return f["ingested"], read, cpu
 

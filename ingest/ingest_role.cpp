@@ -213,6 +213,8 @@ class Ingest {
     vo.retry_max_s = cfg.retry_max_s;
     vo.timeout_s = cfg.timeout_s;
     vo.loop = cfg.loop;
+    vo.http_hub = cfg.http == "hub";
+    vo.decoders = cfg.decoders;
     vo.header_bytes = kPixelsAt;  // the reader decodes into the buffer that is sent
     struct Stream {
       std::uint32_t id = 0;
@@ -220,12 +222,28 @@ class Ingest {
       std::uint64_t seq = 0, skipped = 0;
       std::uint64_t skip = 0;  // taken over (#14): frames of a file its first reader published
       double next_due = 0;     // steady seconds
+      double period = 0;       // seconds between samples (1 / the input's desired fps)
       double not_before = 0;   // live: asked for a frame, look again at this time
       bool done = false;
       std::string last_state;
     };
     std::vector<Stream> streams;
-    const double t0 = steady_start_, period = 1.0 / cfg.fps;
+    const double t0 = steady_start_;
+    // Each input's sampling period: a camera list's per-camera fps (CAM²'s desired frame rate),
+    // else ingest.fps.
+    auto period_of = [&](const ingest::InputSpec& spec) { return 1.0 / (spec.fps > 0 ? spec.fps : cfg.fps); };
+    // A timed input's next tick after the one at `due`. Ticks that went by while ingest could not
+    // get to them (at most one period is caught up) are added to `passed` (missed or paused
+    // ticks): η counts them, they never vanish.
+    auto next_tick = [](double due, double period, double now, std::uint64_t& passed) {
+      double next = due + period;
+      if (next < now - period) {
+        const auto behind = static_cast<std::uint64_t>((now - period - next) / period) + 1;
+        passed += behind;
+        next += static_cast<double>(behind) * period;
+      }
+      return next;
+    };
     for (std::size_t s = 0; s < specs.size() && !video_started_; ++s) {
       if (ctx_.layout.ingest_of_stream(static_cast<std::uint32_t>(s)) != ctx_.net.rank()) continue;
       Stream st;
@@ -241,7 +259,9 @@ class Ingest {
         published_next_[st.id] = st.seq;
       }
       // spread the cameras' sampling instants over one period, as the synthetic schedule does
-      st.next_due = t0 + period * static_cast<double>(s) / static_cast<double>(specs.size());
+      st.period = period_of(specs[s]);
+      st.next_due = t0 + st.period * static_cast<double>(s) / static_cast<double>(specs.size());
+      pace_[st.id] = {specs[s].live, specs[s].live || cfg.mode == "stream" ? 1.0 / st.period : 0.0};
       streams.push_back(std::move(st));
     }
     video_started_ = true;
@@ -260,7 +280,9 @@ class Ingest {
         st.in = ingest::open_video_input(specs[t.stream], vo);
         st.seq = t.from;
         st.skip = st.in->spec().live ? 0 : t.from;
+        st.period = period_of(specs[t.stream]);
         st.next_due = now;
+        pace_[t.stream] = {specs[t.stream].live, specs[t.stream].live || cfg.mode == "stream" ? 1.0 / st.period : 0.0};
         taken_from_[t.stream] = t.from;
         published_next_[t.stream] = std::max(published_next_[t.stream], t.from);
         input_state_[t.stream] = {StreamState::connecting, 0};
@@ -309,7 +331,7 @@ class Ingest {
           // batch job waits where it is.
           if (timed) {
             ++paused_ticks_[st.id];
-            st.next_due = std::max(st.next_due + period, now - period);
+            st.next_due = next_tick(st.next_due, st.period, now, paused_ticks_[st.id]);
           }
           continue;
         }
@@ -334,11 +356,13 @@ class Ingest {
           // Asked; the camera's next frame answers within one of its frame intervals. Look again
           // shortly, and skip the tick (never repeat an old frame) when nothing came for half a
           // sampling period (at most 0.5 s).
-          if (now - st.next_due < std::min(0.5 * period, 0.5)) {
-            st.not_before = now + 2e-3;
+          // (Looked at again after a twentieth of its period, 2-20 ms: a thousand cameras
+          // waiting for their answers must not keep this loop busy.)
+          if (now - st.next_due < std::min(0.5 * st.period, 0.5)) {
+            st.not_before = now + std::clamp(st.period / 20, 2e-3, 20e-3);
           } else {
             ++st.skipped;
-            st.next_due = std::max(st.next_due + period, now - period);
+            st.next_due = next_tick(st.next_due, st.period, now, st.skipped);
           }
         } else {
           st.next_due = now + 1e-3;  // the decoder is behind: come back shortly
@@ -372,9 +396,9 @@ class Ingest {
       // The reader left room for the headers in front of the pixels: sent as it is.
       publish_frame(std::move(f.buffer), p, st.id, st.seq, f.width, f.height, f.channels, f.capture_ns);
       if (!fan_out(st.id)) break;
-      if (paced && now - st.next_due > period && !st.in->spec().live) ++late_frames_;
+      if (paced && now - st.next_due > st.period && !st.in->spec().live) ++late_frames_;
       ++st.seq;
-      st.next_due = st.in->spec().live ? std::max(st.next_due + period, now - period) : st.next_due + period;
+      st.next_due = st.in->spec().live ? next_tick(st.next_due, st.period, now, st.skipped) : st.next_due + st.period;
       if (cfg.frames > 0 && st.seq >= cfg.frames) {
         st.done = true;
         st.in->stop();
@@ -384,6 +408,7 @@ class Ingest {
     for (auto& st : streams) {
       if (draining_) st.in->stop();  // drained: no input is read any more
     }
+    threads_peak_ = std::max(threads_peak_, process_threads());  // every input still open
     for (auto& st : streams) {
       st.in->join();
       const auto is = st.in->status();
@@ -403,6 +428,14 @@ class Ingest {
                          // job.resume: frames the earlier run had finished (not sent again)
                          {"frames_resumed", resumed_.count(st.id) ? resumed_.at(st.id) : 0},
                          {"skipped_ticks", st.skipped},
+                         {"desired_fps", st.in->spec().live || cfg.mode == "stream" ? nlohmann::json(1.0 / st.period) : nlohmann::json(nullptr)},
+                         // CAM²'s η for a camera: frames published over the ticks it was due
+                         {"eta", st.in->spec().live && produced_[st.id] + st.skipped > 0
+                                     ? nlohmann::json(static_cast<double>(produced_[st.id]) /
+                                                      static_cast<double>(produced_[st.id] + st.skipped))
+                                     : nlohmann::json(nullptr)},
+                         {"corrupt_frames", is.corrupt_frames},
+                         {"resized_frames", is.resized_frames},
                          {"attempts", is.attempts},
                          {"reconnects", is.reconnects},
                          {"skipped_files", is.skipped_files},
@@ -514,6 +547,22 @@ class Ingest {
     }
     for (const auto& [s, n] : lost_before_resume_by_stream_) counts[s] += n;
     done["resumed"] = resumed;
+    // Threads of this ingest process at their most (capture threads or the camera hub's), and
+    // CAM²'s η over its cameras: frames published over the ticks they were due.
+    done["threads"] = std::max(threads_peak_, process_threads());
+    {
+      std::uint64_t frames = 0, ticks = 0;
+      if (sources_.is_array()) {
+        for (const auto& src : sources_) {
+          if (!src.value("live", false)) continue;
+          const std::uint64_t f = src.value("frames_published", std::uint64_t{0});
+          frames += f;
+          ticks += f + src.value("skipped_ticks", std::uint64_t{0});
+        }
+      }
+      done["eta"] = ticks > 0 ? nlohmann::json(static_cast<double>(frames) / static_cast<double>(ticks)) : nlohmann::json(nullptr);
+      done["cameras"] = ticks > 0 ? frames : 0;
+    }
     done["lost_before_resume"] = lost_before_resume_;
     for (const auto& [s, n] : counts) streams[std::to_string(s)] = n;
     done["streams"] = streams;
@@ -585,6 +634,7 @@ class Ingest {
     const double now = steady_s();
     if (now < next_report_s_) return;
     next_report_s_ = now + 0.5;
+    threads_peak_ = std::max(threads_peak_, process_threads());
     std::vector<StreamReport> reports;
     reports.reserve(input_state_.size());
     const auto acked = acked_by_stream();
@@ -600,6 +650,12 @@ class Ingest {
       r.paused_ticks = pt == paused_ticks_.end() ? 0 : pt->second;
       const auto a = acked.find(id);
       r.acked = a == acked.end() ? 0 : a->second;
+      if (const auto p = pace_.find(id); p != pace_.end()) {
+        r.live = p->second.first;
+        r.desired_fps = p->second.second;
+      } else if (ctx_.cfg.mode == "stream") {
+        r.desired_fps = ctx_.cfg.fps;  // a paced synthetic stream
+      }
       reports.push_back(r);
     }
     ctx_.net.send(0, Tag::ingest_metrics, encode_stream_reports(reports));
@@ -826,6 +882,9 @@ class Ingest {
   std::map<std::uint32_t, std::uint64_t> resumed_;
   std::uint64_t lost_before_resume_ = 0;
   std::map<std::uint32_t, std::uint64_t> lost_before_resume_by_stream_;
+  /// By stream: (live, desired fps: the rate its ticks come at, 0 when unpaced), for INGEST_METRICS.
+  std::map<std::uint32_t, std::pair<bool, double>> pace_;
+  int threads_peak_ = 0;  ///< this process's threads at their most (sampled twice a second)
   double blocked_s_ = 0;
   double max_lateness_s_ = 0;
   nlohmann::json sources_;  ///< source = video: each input's account

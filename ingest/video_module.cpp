@@ -9,7 +9,7 @@ extern "C" ride::ingest::VideoInput* ride_video_create(const ride::ingest::Input
                                                         const ride::ingest::VideoOptions* opts,
                                                         std::string* error) {
   try {
-    return ride::ingest::make_opencv_video_input(*spec, *opts).release();
+    return ride::ingest::make_video_input(*spec, *opts).release();
   } catch (const std::exception& e) {
     if (error) *error = e.what();
     return nullptr;

@@ -1,4 +1,5 @@
 #include "ingest/video_source.h"
+#include "ingest/http_camera.h"
 
 #include <algorithm>
 #include <chrono>
@@ -434,6 +435,12 @@ void CvVideoInput::run() {
 
 std::unique_ptr<VideoInput> make_opencv_video_input(InputSpec spec, VideoOptions opts) {
   return std::make_unique<CvVideoInput>(std::move(spec), opts);
+}
+
+std::unique_ptr<VideoInput> make_video_input(InputSpec spec, VideoOptions opts) {
+  const bool http = spec.url.rfind("http://", 0) == 0 || spec.url.rfind("https://", 0) == 0;
+  if (http && opts.http_hub) return make_http_camera(std::move(spec), opts);
+  return make_opencv_video_input(std::move(spec), opts);
 }
 
 }  // namespace ride::ingest

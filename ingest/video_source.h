@@ -62,6 +62,10 @@ struct VideoOptions {
   std::size_t file_queue = 4;    ///< decoded frames a file input may hold ahead
   std::size_t header_bytes = 0;  ///< room left in front of each frame's pixels (VideoFrame::offset)
   bool loop = false;             ///< files, folders and HDF5 start over at their end (never "ended")
+  /// http:// and https:// cameras through the process's camera hub (ingest/http_camera.h: one
+  /// I/O thread for all, JPEG snapshots and MJPEG); false: each through its own FFmpeg thread.
+  bool http_hub = true;
+  int decoders = 2;              ///< the camera hub's JPEG decoder threads
 };
 
 /// State of one input as reported in the summary.
@@ -76,6 +80,8 @@ struct InputStatus {
   bool ever_opened = false;
   std::uint64_t skipped_files = 0;  ///< image folder: files that did not decode
   std::uint64_t loops = 0;          ///< loop: times the input started over
+  std::uint64_t corrupt_frames = 0; ///< JPEGs from a camera that did not decode (skipped)
+  std::uint64_t resized_frames = 0; ///< frames scaled to the declared size (a camera list's)
 };
 
 /// One input being read. The implementation (OpenCV/FFmpeg, libjpeg, HDF5) lives in the video
@@ -109,8 +115,11 @@ class VideoInput {
 };
 
 /// The implementation, for code linked with the static library ride_ingest_video (the module
-/// and the tests).
+/// and the tests): OpenCV/FFmpeg for files, folders, HDF5 and streams.
 std::unique_ptr<VideoInput> make_opencv_video_input(InputSpec spec, VideoOptions opts);
+/// What the module creates: http(s) cameras through the camera hub (with VideoOptions::http_hub),
+/// everything else through make_opencv_video_input.
+std::unique_ptr<VideoInput> make_video_input(InputSpec spec, VideoOptions opts);
 
 /// Through the video module: libride_video.so beside the running executable, or the path in
 /// $RIDE_VIDEO_MODULE; loaded once, on first use. Throws ride::Error naming the path (and

@@ -80,6 +80,14 @@ class Options {
     add<bool>("ingest.loop", &c.loop,
               "source = video: files, image folders and HDF5 inputs start over at their end, "
               "until ingest.frames each or ingest.duration_s (as cameras do)", "true or false");
+    add<std::string>("ingest.http", &c.http,
+                     "source = video: http:// and https:// cameras (JPEG snapshot URLs and MJPEG "
+                     "streams, told apart by their Content-Type) through one camera hub per ingest "
+                     "rank: a libcurl I/O thread for all of them and ingest.decoders JPEG decoders "
+                     "(hub), or each through its own FFmpeg thread (ffmpeg: MJPEG streams only)",
+                     "hub or ffmpeg");
+    add<int>("ingest.decoders", &c.decoders,
+             "source = video: JPEG decoder threads of the camera hub (ingest.http = hub)", "an integer from 1 to 64");
     add<int>("topic.partitions", &c.partitions, "partitions of the input topic (-1 = one per "
              "worker)", "an integer");
     add<int>("topic.replication", &c.replication,
@@ -297,6 +305,8 @@ std::vector<FileEntry> read_ini(const std::string& path) {
 
 void validate(const JobConfig& c) {
   if (c.mode != "stream" && c.mode != "batch") bad_value(c, "job.mode", "expected stream or batch");
+  if (c.http != "hub" && c.http != "ffmpeg") bad_value(c, "ingest.http", "expected hub or ffmpeg");
+  if (c.decoders < 1 || c.decoders > 64) bad_value(c, "ingest.decoders", "expected an integer from 1 to 64");
   if (c.resume_mode != "false" && c.resume_mode != "true" && c.resume_mode != "auto") {
     bad_value(c, "job.resume", "expected false, true or auto");
   }

@@ -64,6 +64,8 @@ struct JobConfig {
   double retry_max_s = 30;           ///< backoff ceiling
   double timeout_s = 3;              ///< FFmpeg open/read timeout per input
   bool loop = false;                 ///< source = video: files start over at their end
+  std::string http = "hub";          ///< source = video: http(s) cameras through the hub | ffmpeg
+  int decoders = 2;                  ///< source = video: the camera hub's JPEG decoder threads
   // [topic]
   int partitions = -1;  ///< -1 = one per worker
   int replication = -1;  ///< copies of each partition on distinct brokers; -1 = auto (RoleLayout::replication)

@@ -8,25 +8,29 @@
 namespace ride {
 namespace {
 
-std::uint64_t status_bytes(const char* field) {
+std::uint64_t status_value(const char* field) {
   std::ifstream in("/proc/self/status");
   std::string key;
   while (in >> key) {
     if (key == field) {
-      std::uint64_t kb = 0;
-      in >> kb;
-      return kb * 1024;
+      std::uint64_t v = 0;
+      in >> v;
+      return v;
     }
     in.ignore(1 << 20, '\n');
   }
   return 0;
 }
 
+std::uint64_t status_bytes(const char* field) { return status_value(field) * 1024; }
+
 }  // namespace
 
 std::uint64_t peak_rss_bytes() { return status_bytes("VmHWM:"); }
 
 std::uint64_t current_rss_bytes() { return status_bytes("VmRSS:"); }
+
+int process_threads() { return static_cast<int>(status_value("Threads:")); }
 
 double process_cpu_s() {
   rusage u{};

@@ -9,6 +9,8 @@ namespace ride {
 std::uint64_t peak_rss_bytes();
 /// Current resident set (VmRSS), in bytes; 0 if /proc is unavailable.
 std::uint64_t current_rss_bytes();
+/// Threads of this process now (Threads: in /proc/self/status); 0 if /proc is unavailable.
+int process_threads();
 /// CPU time (user + system) of the whole process, all threads, in seconds.
 double process_cpu_s();
 

@@ -30,18 +30,20 @@ namespace {
 struct WireReport {
   std::uint32_t stream;
   std::uint8_t state, paused;
-  std::uint16_t reserved;
+  std::uint16_t flags;  // bit 0: live
   std::uint64_t frames, missed, paused_ticks, acked;
+  double desired_fps;
 };
-static_assert(sizeof(WireReport) == 40);
+static_assert(sizeof(WireReport) == 48);
 }  // namespace
 
 Buffer encode_stream_reports(const std::vector<StreamReport>& reports) {
   BodyWriter w;
   w.pod(static_cast<std::uint32_t>(reports.size()));
   for (const auto& r : reports) {
-    w.pod(WireReport{r.stream, static_cast<std::uint8_t>(r.state), static_cast<std::uint8_t>(r.paused ? 1 : 0), 0,
-                     r.frames, r.missed, r.paused_ticks, r.acked});
+    w.pod(WireReport{r.stream, static_cast<std::uint8_t>(r.state), static_cast<std::uint8_t>(r.paused ? 1 : 0),
+                     static_cast<std::uint16_t>(r.live ? 1 : 0),
+                     r.frames, r.missed, r.paused_ticks, r.acked, r.desired_fps});
   }
   return w.finish();
 }
@@ -65,6 +67,8 @@ std::vector<StreamReport> decode_stream_reports(const Buffer& body) {
     s.missed = w.missed;
     s.paused_ticks = w.paused_ticks;
     s.acked = w.acked;
+    s.live = (w.flags & 1) != 0;
+    s.desired_fps = w.desired_fps;
     out.push_back(s);
   }
   return out;

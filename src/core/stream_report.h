@@ -34,11 +34,16 @@ struct StreamReport {
   /// Every sequence below this is stored by the brokers (acknowledged, or refused for good):
   /// where another ingest rank resumes the stream if this one dies (#14).
   std::uint64_t acked = 0;
+  /// A live input (a camera): its ticks come at the desired rate and a tick without a new
+  /// frame is `missed`, so frames / (frames + missed) is its η (CAM²: achieved / desired rate).
+  bool live = false;
+  /// The rate its ticks come at (a camera list's fps, else ingest.fps); 0 when not paced.
+  double desired_fps = 0;
   bool operator==(const StreamReport&) const = default;
 };
 
-/// INGEST_METRICS: u32 count, then count x {u32 stream, u8 state, u8 paused, u16 0, u64 frames,
-/// u64 missed, u64 paused_ticks, u64 acked}.
+/// INGEST_METRICS: u32 count, then count x {u32 stream, u8 state, u8 paused, u16 flags (bit 0:
+/// live), u64 frames, u64 missed, u64 paused_ticks, u64 acked, f64 desired_fps}.
 Buffer encode_stream_reports(const std::vector<StreamReport>& reports);
 std::vector<StreamReport> decode_stream_reports(const Buffer& body);
 

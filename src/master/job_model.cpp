@@ -154,6 +154,13 @@ JobTotals JobModel::totals(std::int64_t now_ns) const {
   }
   t.lag_frames = 0;
   for (const auto& rec : parts_) t.lag_frames += rec.reported ? rec.lag_frames() : 0;
+  std::uint64_t frames = 0, ticks = 0;
+  for (const auto& s : streams_) {
+    if (!s.live) continue;
+    frames += s.frames;
+    ticks += s.frames + s.missed;
+  }
+  if (ticks > 0) t.eta = static_cast<double>(frames) / static_cast<double>(ticks);
   for (const auto& [state, list] : why) t.partition_states += (t.partition_states.empty() ? "" : "; ") + list + " " + state;
   return t;
 }
@@ -292,6 +299,8 @@ void JobModel::on_stream_reports(int ingest_rank, const std::vector<StreamReport
     if (r.frames > 0 || r.state == StreamState::ended) settle_stream_takeover(r.stream, ingest_rank, now);
     s.state = r.state;
     s.paused = r.paused;
+    s.live = r.live;
+    s.desired_fps = r.desired_fps;
     s.reported = true;
     s.frames = std::max(s.frames, r.frames);
     s.missed = std::max(s.missed, r.missed);

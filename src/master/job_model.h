@@ -43,6 +43,13 @@ struct StreamRecord {
   bool reported = false;
   std::uint64_t frames = 0, missed = 0, paused_ticks = 0;
   std::uint64_t acked = 0;      ///< every sequence below is stored (where a takeover resumes)
+  bool live = false;            ///< a camera: ticks at its desired rate, η = frames / (frames + missed)
+  double desired_fps = 0;       ///< its ticks' rate (a camera list's fps, else ingest.fps); 0: unpaced
+  /// CAM²'s η, achieved / desired frame rate (a live stream's frames over its ticks); negative
+  /// when unknown (not live, or no tick yet).
+  double eta() const {
+    return live && frames + missed > 0 ? static_cast<double>(frames) / static_cast<double>(frames + missed) : -1;
+  }
   double fps = 0;               ///< frames published per second, over windows of >= 1 s
   bool fps_known = false;
   std::uint64_t rate_frames = 0;  ///< frames at the last rate sample ...
@@ -118,6 +125,8 @@ struct JobTotals {
   std::uint64_t ingested = 0, committed = 0, lag_frames = 0, ring_bytes = 0, spill_bytes = 0;
   double lag_s = 0;              ///< age of the oldest uncommitted frame over all partitions
   std::string partition_states;  ///< "p0,p3 spilling; p2 held", empty when all are ok
+  /// η over the live streams (their frames over their ticks); negative when none has ticked.
+  double eta = -1;
 };
 
 class JobModel {

@@ -191,24 +191,29 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
   }
   doc["partitions"] = partitions;
 
-  // η (CAM²): achieved / desired frame rate, for paced streams whose rate is known.
+  // η (CAM²): achieved / desired frame rate. A camera's is its frames over the ticks it was due
+  // at its desired rate (JobModel: StreamRecord::eta, JobTotals::eta); a paced synthetic stream's
+  // its measured rate over the desired one.
   const bool paced = cfg.mode == "stream";
   json streams = json::array();
   double achieved = 0, desired = 0;
   for (const StreamRecord& s : model.streams()) {
     if (!s.reported) continue;
-    const bool known = paced && s.fps_known && !s.paused && cfg.fps > 0;
+    const double want = s.desired_fps > 0 ? s.desired_fps : paced ? cfg.fps : 0.0;
+    const bool known = !s.live && paced && s.fps_known && !s.paused && want > 0;
     if (known) {
       achieved += s.fps;
-      desired += cfg.fps;
+      desired += want;
     }
+    const json eta = s.live ? (s.eta() >= 0 ? json(s.eta()) : json(nullptr)) : or_null(known, known ? s.fps / want : 0.0);
     streams.push_back({{"id", s.id},
                        {"name", s.id < ctx.stream_names.size() ? ctx.stream_names[s.id] : "stream " + std::to_string(s.id)},
                        {"ingest_rank", s.ingest_rank},
                        {"frames", s.frames},
                        {"fps", or_null(s.fps_known, s.fps)},
-                       {"desired_fps", paced ? json(cfg.fps) : json(nullptr)},
-                       {"eta", or_null(known, cfg.fps > 0 ? s.fps / cfg.fps : 0.0)},
+                       {"desired_fps", want > 0 ? json(want) : json(nullptr)},
+                       {"eta", eta},
+                       {"live", s.live},
                        {"paused", s.paused},
                        {"paused_ticks", s.paused_ticks},
                        {"missed", s.missed},
@@ -216,7 +221,8 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
   }
   doc["streams_total"] = streams.size();
   doc["streams"] = std::move(streams);
-  doc["eta"] = or_null(desired > 0, desired > 0 ? achieved / desired : 0.0);
+  // Cameras' η when there are any (their ticks), else the paced streams' rates.
+  doc["eta"] = t.eta >= 0 ? json(t.eta) : or_null(desired > 0, desired > 0 ? achieved / desired : 0.0);
 
   doc["failures"] = failures_json(model, ctx.t0_ns, ctx.t0);
   doc["scaling"] = scaling_json(model);

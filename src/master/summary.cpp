@@ -114,7 +114,10 @@ std::string status_line(const JobModel& model, double job_s, double fps, std::in
                 static_cast<unsigned long long>(t.committed),
                 static_cast<unsigned long long>(t.lag_frames), t.lag_s,
                 static_cast<double>(t.ring_bytes) / 1e6, static_cast<double>(t.spill_bytes) / 1e6, fps);
-  return std::string(line) + (stages.empty() ? "" : "  stages" + stages) +
+  // CAM²'s η over the cameras: frames published over the ticks they were due.
+  char eta[32] = "";
+  if (t.eta >= 0) std::snprintf(eta, sizeof eta, " eta %.3f", t.eta);
+  return std::string(line) + eta + (stages.empty() ? "" : "  stages" + stages) +
          (t.partition_states.empty() ? "" : "  [" + t.partition_states + "]");
 }
 
@@ -322,7 +325,26 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   s["spares"] = spares;
   s["brokers"] = brokers;
   s["replication"] = run.replication;
-  s["ingest"] = ingest;
+  // Ingest: each rank's own account (INGEST_DONE), and CAM²'s η over every camera (frames
+  // published over the ticks they were due at their desired rate), the most threads a rank ran.
+  {
+    std::uint64_t frames = 0, ticks = 0;
+    int threads = 0;
+    for (const auto& j : run.ingest_reports) {
+      threads = std::max(threads, j.value("threads", 0));
+      for (const auto& src : j.value("sources", json::array())) {
+        if (!src.value("live", false)) continue;
+        const std::uint64_t f = src.value("frames_published", std::uint64_t{0});
+        frames += f;
+        ticks += f + src.value("skipped_ticks", std::uint64_t{0});
+      }
+    }
+    s["ingest"] = {{"ranks", ingest},
+                   {"eta", ticks > 0 ? json(static_cast<double>(frames) / static_cast<double>(ticks)) : json(nullptr)},
+                   {"camera_frames", frames},
+                   {"camera_ticks", ticks},
+                   {"threads", threads}};
+  }
   if (cfg_.source == "video") {  // every real input's account, in stream order
     json inputs = json::array();
     for (const auto& j : run.ingest_reports)
@@ -482,10 +504,15 @@ int finish_run(const RunRecord& run, const std::string& failure) {
     for (const auto& [state, n] : by_state) std::cout << " " << n << " " << state;
     std::cout << " (each one under `inputs` in the summary)\n";
   }
+  if (!s["ingest"]["eta"].is_null()) {
+    std::cout << "[ride]   cameras: eta " << fixed(s["ingest"]["eta"].get<double>(), 3) << " ("
+              << s["ingest"]["camera_frames"] << " frames over " << s["ingest"]["camera_ticks"]
+              << " ticks at their desired rates); ingest ran at most " << s["ingest"]["threads"] << " threads\n";
+  }
   std::size_t shown = 0, problems = 0;
   for (const auto& src : sources) {
     const bool problem = src.value("state", "") == "unreachable" || src.value("reconnects", 0) > 0 ||
-                         src.value("skipped_files", 0) > 0 ||
+                         src.value("skipped_files", 0) > 0 || src.value("corrupt_frames", 0) > 0 ||
                          src.value("frames_published", 0) + src.value("frames_resumed", 0) == 0;
     problems += problem ? 1 : 0;
     if (!few && (!problem || shown >= 20)) continue;
@@ -501,6 +528,8 @@ int finish_run(const RunRecord& run, const std::string& failure) {
     if (src.value("reconnects", 0) > 0) std::cout << ", " << src.value("reconnects", 0) << " reconnects";
     if (src.value("skipped_files", 0) > 0)
       std::cout << ", " << src.value("skipped_files", 0) << " image file(s) that did not decode skipped";
+    if (src.value("corrupt_frames", 0) > 0) std::cout << ", " << src.value("corrupt_frames", 0) << " corrupt JPEG(s) skipped";
+    if (src.contains("eta") && src["eta"].is_number()) std::cout << ", eta " << fixed(src["eta"].get<double>(), 3);
     if (!src.value("last_error", "").empty()) std::cout << "; last error: " << src.value("last_error", "");
     std::cout << "\n";
   }

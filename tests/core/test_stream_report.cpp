@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::uint64_t kMax64 = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint32_t kMax32 = std::numeric_limits<std::uint32_t>::max();
-constexpr std::size_t kWire = 40;  // bytes per report on the wire (header comment)
+constexpr std::size_t kWire = 48;  // bytes per report on the wire (header comment)
 
 /// A copy of `b` with its first `n` bytes (n <= size) or with `extra` zero bytes appended.
 Buffer resized(const Buffer& b, std::size_t n) {

@@ -45,6 +45,7 @@
 #include <sstream>
 
 #include <hdf5.h>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -140,6 +141,9 @@ int main(int argc, char** argv) {
   double max_rss_mb = 0, max_recovery_s = 0;
   int expect_failures = 0, expect_replenished = 0, check_threshold = -1, expect_unreachable = -1;
   std::uint64_t min_live_frames = 0;
+  std::string served_dir;        // live cameras: every JPEG the camera server served, <id>_<slot>.jpg
+  double min_eta = -1;           // summary ingest.eta at least this
+  int max_ingest_threads = -1;   // summary ingest.threads at most this
   std::string expect_datasets, expect_scaling;
   int max_scaling_events = -1;
   std::string expect_error;
@@ -162,6 +166,9 @@ int main(int argc, char** argv) {
     else if (a == "--max-recovery-s" && i + 1 < argc) max_recovery_s = std::stod(argv[++i]);
     else if (a == "--expect-unreachable" && i + 1 < argc) expect_unreachable = std::stoi(argv[++i]);
     else if (a == "--min-live-frames" && i + 1 < argc) min_live_frames = std::stoull(argv[++i]);
+    else if (a == "--served-jpegs" && i + 1 < argc) served_dir = argv[++i];
+    else if (a == "--min-eta" && i + 1 < argc) min_eta = std::stod(argv[++i]);
+    else if (a == "--max-ingest-threads" && i + 1 < argc) max_ingest_threads = std::stoi(argv[++i]);
     else {
       std::cerr << "verify_run: unknown option " << a << "\n";
       return 2;
@@ -199,8 +206,10 @@ int main(int argc, char** argv) {
       const auto published = in.at("frames_published").get<std::uint64_t>() + in.value("frames_resumed", std::uint64_t{0});
       const std::string state = in.at("state").get<std::string>();
       if (state == "unreachable") ++unreachable;
-      std::cout << "verify_run: input " << k << " (" << specs[k].url << "): " << state << ", "
-                << published << " frames published\n";
+      if (k < 10 || (state != "ended" && state != "stopped")) {
+        std::cout << "verify_run: input " << k << " (" << specs[k].url << "): " << state << ", "
+                  << published << " frames published\n";
+      }
       if (specs[k].live) {
         per_stream[stream] = published;
         if (state != "unreachable") {
@@ -477,6 +486,66 @@ int main(int argc, char** argv) {
         first = false;
       }
     }
+  }
+
+  // Cameras (#15): every result of a live input is one of the JPEGs its server served (decoded
+  // here as ingest decodes them: to gray or BGR with libjpeg), never another camera's, and its
+  // frames follow the server's slots in order.
+  if (!served_dir.empty()) {
+    const auto specs = ride::ingest::parse_inputs(cfg.inputs, "ingest.inputs");
+    std::map<std::string, std::uint32_t> stream_of;  // camera id -> stream
+    for (std::size_t k = 0; k < specs.size(); ++k) stream_of[specs[k].name] = static_cast<std::uint32_t>(k);
+    std::map<std::uint32_t, std::map<std::uint64_t, long>> served;  // stream -> checksum -> slot
+    std::size_t files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(served_dir)) {
+      const std::string name = e.path().filename().string();
+      const auto us = name.find('_'), dot = name.rfind(".jpg");
+      if (us == std::string::npos || dot == std::string::npos || name[0] == '.') continue;
+      const auto it = stream_of.find(name.substr(0, us));
+      if (it == stream_of.end()) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const cv::Mat m = cv::imdecode(bytes, cfg.color == "gray" ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+      if (m.empty()) continue;
+      const cv::Mat c = m.isContinuous() ? m : m.clone();
+      served[it->second][ride::checksum64(c.data, c.total() * c.elemSize())] = std::stol(name.substr(us + 1, dot - us - 1));
+      ++files;
+    }
+    std::uint64_t checked = 0;
+    std::map<std::uint32_t, std::pair<std::uint64_t, long>> last;  // stream -> (sequence, slot) seen last
+    std::vector<ride::ResultRecord> rows = rf.rows;
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.stream, a.sequence) < std::tie(b.stream, b.sequence);
+    });
+    for (const auto& row : rows) {
+      const auto sv = served.find(row.stream);
+      if (sv == served.end()) continue;
+      const auto hit = sv->second.find(row.input_checksum);
+      CHECK(hit != sv->second.end(), "frame (" << row.stream << ", " << row.sequence
+                                               << ") is none of the JPEGs its camera served");
+      if (hit == sv->second.end()) continue;
+      if (auto l = last.find(row.stream); l != last.end()) {
+        CHECK(hit->second >= l->second.second, "frame (" << row.stream << ", " << row.sequence << ") shows slot "
+                                                        << hit->second << ", older than the frame before it (slot "
+                                                        << l->second.second << ")");
+      }
+      last[row.stream] = {row.sequence, hit->second};
+      ++checked;
+    }
+    std::cout << "verify_run: " << checked << " camera frames are JPEGs their camera served (" << files
+              << " served images decoded)\n";
+    CHECK(checked > 0, "no camera frame checked against what was served");
+  }
+  if (min_eta >= 0) {
+    const auto& eta = s.at("ingest").at("eta");
+    CHECK(eta.is_number() && eta.get<double>() >= min_eta, "ingest.eta " << eta << " < " << min_eta);
+    std::cout << "verify_run: eta over the cameras " << eta << "\n";
+  }
+  if (max_ingest_threads >= 0) {
+    const int threads = s.at("ingest").at("threads").get<int>();
+    CHECK(threads > 0 && threads <= max_ingest_threads, "an ingest rank ran " << threads << " threads, at most "
+                                                                               << max_ingest_threads << " allowed");
+    std::cout << "verify_run: an ingest rank ran at most " << threads << " threads\n";
   }
 
   // Values: regenerate each frame, prove it is the one processed, recompute the filter.

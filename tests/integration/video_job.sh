@@ -19,6 +19,9 @@
 #                 the frames already published and goes on; every frame exactly once (#14)
 #   resume_files  two files, an image folder and an HDF5 replay in a batch job whose master is SIGKILLed
 #                 mid-processing, then resumed (--job.resume=true): every frame exactly once (#14)
+#   snapshot_cameras  1,000 JPEG snapshot cameras from a camera list on one ingest rank for 20 s
+#                 (#15): every frame is one its camera served, eta >= 0.95, threads bounded, two
+#                 cameras that die and come back, one serving corrupt JPEGs
 #   cold_rtsp     three RTSP cameras (GStreamer's RTSP server on 127.0.0.1) with the video
 #                 module's libraries evicted from the page cache first, default timeouts, twice:
 #                 no rank declared dead, every camera publishes (a cold H.264 decoder on a busy
@@ -93,6 +96,30 @@ with h5py.File(sys.argv[1], "w") as f: f["frames"] = np.random.default_rng(5).in
     "$here/resume_job.sh" "$ride" "$verify" 6 "$dir/run" "processing+0.6:kill:master0" --ingest.source=video \
       --ingest.inputs="$media/c.avi,$media/d.mp4,$media/seq,$media/replay.h5#/frames" --job.mode=batch \
       --faults.task_ms=15 --status.interval_s=0.2
+    ;;
+  snapshot_cameras)
+    # Camera scale (#15): 1,000 JPEG snapshot cameras (Python's HTTP server on 127.0.0.1, each
+    # showing a distinct image that changes every 2 s) in a camera list at 0.5-1 fps each, on one
+    # ingest rank for 20 s. Cameras 3 and 7 answer 503 from 6 s to 10 s and come back; camera 11
+    # serves a truncated JPEG every other slot (counted, skipped). verify_run decodes every JPEG
+    # the server served and checks that each result is one of its camera's, in slot order; η over
+    # the cameras >= 0.95; the ingest rank's threads bounded (the camera hub: one I/O thread and
+    # two decoders, not a thread per camera); nothing lost.
+    served=$dir/served
+    /usr/bin/python3 "$here/snapshot_cameras.py" --port-file "$dir/port" --served "$served" --cameras 1000 \
+      --width 96 --height 72 --slot-s 2 --dying 3,7 --die-at 6 --back-at 10 --corrupt 11 &
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+    [ -s "$dir/port" ] || { echo "video_job: the camera server did not start" >&2; exit 1; }
+    port=$(cat "$dir/port")
+    # id,url,fps: fps 0.5, 0.75 or 1 by camera; the ids are the server's camera numbers
+    rates=(0.5 0.75 1)
+    { echo "id,url,fps"; for i in $(seq 0 999); do echo "$i,http://127.0.0.1:$port/cam/$i.jpg,${rates[i % 3]}"; done; } \
+      >"$dir/cameras.csv"
+    EXPECT_OUTPUT="stream 3 \\(3, .*HTTP 503.*retrying && cameras: eta" \
+      "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --ingest.source=video --ingest.inputs=@"$dir/cameras.csv" \
+      --ingest.duration_s=20 --job.spares=0 --ingest.retry_s=0.5 --ingest.retry_max_s=1 \
+      --verify --served-jpegs "$served" --min-eta 0.95 --max-ingest-threads 16
     ;;
   loop)
     # a 20-frame file and a 2-image folder, looped at 30 fps for 2 s: 60 frames each, every one

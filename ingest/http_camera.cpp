@@ -1,0 +1,566 @@
+#include "ingest/http_camera.h"
+
+#include <curl/curl.h>
+#include <sys/resource.h>
+#include <jpeglib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <condition_variable>
+#include <csetjmp>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <opencv2/imgproc.hpp>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "ingest/jpeg_scanner.h"
+
+namespace ride::ingest {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// ---------------------------------------------------------------------------------------------
+// JPEG decoding (libjpeg): straight into the buffer ingest sends, headers' room in front.
+
+struct JpegError {
+  jpeg_error_mgr mgr;
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX];
+};
+
+void jpeg_error_exit(j_common_ptr cinfo) {
+  auto* e = reinterpret_cast<JpegError*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, e->message);
+  std::longjmp(e->jump, 1);
+}
+
+/// libjpeg's messages are not printed; its warnings (truncated or damaged data) are counted.
+void jpeg_quiet(j_common_ptr cinfo, int level) {
+  if (level < 0) ++cinfo->err->num_warnings;
+}
+
+/// Decodes `jpeg` to gray or BGR rows at `header` bytes into a new buffer; nullopt and `error`
+/// when it does not decode.
+std::optional<VideoFrame> decode_jpeg(const Bytes& jpeg, bool gray, std::size_t header, std::string& error) {
+  jpeg_decompress_struct cinfo{};
+  JpegError err{};
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = jpeg_error_exit;
+  err.mgr.emit_message = jpeg_quiet;
+  std::shared_ptr<Buffer> buffer;  // declared before setjmp: nothing with a destructor is skipped
+  VideoFrame f;
+  if (setjmp(err.jump)) {
+    error = std::string("corrupt JPEG: ") + err.message;
+    jpeg_destroy_decompress(&cinfo);
+    return std::nullopt;
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, jpeg.data(), static_cast<unsigned long>(jpeg.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  cinfo.out_color_space = gray ? JCS_GRAYSCALE : JCS_EXT_BGR;
+  jpeg_start_decompress(&cinfo);
+  const auto w = static_cast<std::size_t>(cinfo.output_width), h = static_cast<std::size_t>(cinfo.output_height);
+  const auto c = static_cast<std::size_t>(cinfo.output_components);
+  buffer = std::make_shared<Buffer>(header + w * h * c);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = reinterpret_cast<JSAMPROW>(buffer->data() + header + cinfo.output_scanline * w * c);
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  // libjpeg only warns about a truncated image or corrupt data (and fills in gray): for a camera
+  // that is a corrupt frame, not one to publish.
+  const long warnings = err.mgr.num_warnings;
+  jpeg_destroy_decompress(&cinfo);
+  if (warnings > 0) {
+    error = "corrupt JPEG (" + std::to_string(warnings) + " libjpeg warning(s): truncated or damaged data)";
+    return std::nullopt;
+  }
+  f.buffer = std::move(buffer);
+  f.offset = header;
+  f.width = static_cast<int>(w);
+  f.height = static_cast<int>(h);
+  f.channels = static_cast<int>(c);
+  return f;
+}
+
+/// Scales a frame to the declared size (a camera list's width x height).
+VideoFrame scaled(const VideoFrame& in, int w, int h, std::size_t header) {
+  VideoFrame out = in;
+  out.buffer = std::make_shared<Buffer>(header + static_cast<std::size_t>(w) * h * in.channels);
+  const int type = in.channels == 1 ? CV_8UC1 : CV_8UC3;
+  const cv::Mat src(in.height, in.width, type, in.buffer->data() + in.offset);
+  cv::Mat dst(h, w, type, out.buffer->data() + header);
+  cv::resize(src, dst, dst.size(), 0, 0, cv::INTER_AREA);
+  out.width = w;
+  out.height = h;
+  out.offset = header;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One camera: what the ingest loop, the I/O thread and the decoders share.
+
+struct Camera : std::enable_shared_from_this<Camera> {
+  Camera(InputSpec s, VideoOptions o) : spec(std::move(s)), opts(o), backoff(o.retry_s) {
+    status.state = "connecting";
+  }
+  const InputSpec spec;
+  const VideoOptions opts;
+
+  // Under mu: the ingest loop's side.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool want = false;                 ///< asked, nothing taken since
+  std::int64_t asked_ns = 0;         ///< when (wall clock): a frame completed before is stale
+  std::optional<VideoFrame> ready;   ///< decoded after the ask
+  bool decoding = false;             ///< a JPEG of it is with the decoders
+  double not_before = 0;             ///< after a corrupt JPEG: ask the camera again only then
+  bool stopped = false;
+  InputStatus status;
+  std::uint64_t index = 0;
+
+  // Only the I/O thread's.
+  enum class Mode { unknown, snapshot, mjpeg } mode = Mode::unknown;
+  CURL* easy = nullptr;
+  bool type_checked = false;
+  std::string bad_type;              ///< a response that is no camera image (an error page)
+  std::string content_type;          ///< of the current response
+  std::uint64_t images = 0;          ///< whole JPEGs in the current response
+  JpegScanner scanner;
+  bool probe_done = false;           ///< the first transfer (started unasked) has been made
+  double retry_at = 0;
+  double backoff;
+  std::int64_t received_ns = 0;
+  char curl_error[CURL_ERROR_SIZE] = {};
+};
+
+// ---------------------------------------------------------------------------------------------
+// The hub: one I/O thread (libcurl multi) and the decoders, shared by the process's cameras.
+
+class Hub {
+ public:
+  static std::shared_ptr<Hub> get(int decoders) {
+    static std::mutex m;
+    static std::weak_ptr<Hub> current;
+    std::lock_guard lk(m);
+    auto h = current.lock();
+    if (!h) {
+      h = std::shared_ptr<Hub>(new Hub(std::max(1, decoders)));
+      current = h;
+    }
+    return h;
+  }
+  static int threads() {
+    return live_threads_.load();
+  }
+
+  ~Hub() {
+    {
+      std::lock_guard lk(mu_);
+      stop_ = true;
+    }
+    curl_multi_wakeup(multi_);
+    {
+      std::lock_guard lk(dq_mu_);
+      dq_stop_ = true;
+    }
+    dq_cv_.notify_all();
+    if (io_.joinable()) io_.join();
+    for (auto& t : decoders_) t.join();
+    live_threads_ -= 1 + static_cast<int>(decoders_.size());
+    curl_multi_cleanup(multi_);
+  }
+
+  void add(const std::shared_ptr<Camera>& c) {
+    {
+      std::lock_guard lk(mu_);
+      adds_.push_back(c);
+    }
+    curl_multi_wakeup(multi_);
+  }
+  void remove(const std::shared_ptr<Camera>& c) {
+    {
+      std::lock_guard lk(mu_);
+      removes_.push_back(c);
+    }
+    curl_multi_wakeup(multi_);
+  }
+  void kick() { curl_multi_wakeup(multi_); }
+
+ private:
+  explicit Hub(int decoders) {
+    static std::once_flag global;
+    std::call_once(global, [] {
+      curl_global_init(CURL_GLOBAL_DEFAULT);
+      // A socket per streaming camera: thousands of MJPEG cameras need more than the usual soft
+      // limit of 1,024 descriptors; the hard limit is ours to take.
+      rlimit r{};
+      if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+        r.rlim_cur = r.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &r);
+      }
+    });
+    multi_ = curl_multi_init();
+    RIDE_EXPECTS(multi_ != nullptr, "libcurl: curl_multi_init failed");
+    // Many cameras on one host (a camera server) share connections; no pipelining needed.
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS, 0L);
+    io_ = std::thread([this] { io_loop(); });
+    for (int i = 0; i < decoders; ++i) decoders_.emplace_back([this] { decode_loop(); });
+    live_threads_ += 1 + decoders;
+  }
+
+  static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+    auto* self = static_cast<std::pair<Hub*, Camera*>*>(user);
+    return self->first->body_bytes(*self->second, data, size * n);
+  }
+
+  std::size_t body_bytes(Camera& c, const char* data, std::size_t n) {
+    if (!c.type_checked) {
+      c.type_checked = true;
+      char* ct = nullptr;
+      curl_easy_getinfo(c.easy, CURLINFO_CONTENT_TYPE, &ct);
+      std::string type = ct ? ct : "";
+      for (auto& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      c.content_type = type.empty() ? "(none)" : type;
+      // An error page (text/html, ...) is no camera image; anything else is read for JPEGs (some
+      // servers, ffmpeg's among them, send MJPEG as application/octet-stream).
+      if (type.rfind("text/", 0) == 0) {
+        c.bad_type = type;
+        return 0;  // aborts the transfer: CURLE_WRITE_ERROR
+      }
+      if (type.rfind("multipart/", 0) == 0) c.mode = Camera::Mode::mjpeg;
+    }
+    // Whole JPEGs out of the body: a snapshot's one, or a stream's (multipart parts or
+    // back-to-back images). Only the newest is kept; it goes to the decoders once ingest has
+    // asked (an image completed before the ask is stale).
+    const std::size_t completed = c.scanner.feed(data, n);
+    if (completed > 0) {
+      c.images += completed;
+      c.received_ns = wall_ns();
+      c.scanner.keep_newest();
+      if (c.images >= 2) c.mode = Camera::Mode::mjpeg;  // more than one image: a stream
+      {
+        std::lock_guard lk(c.mu);
+        c.status.ever_opened = true;
+      }
+      deliver_mjpeg(c);
+    }
+    return n;
+  }
+
+  /// The newest whole JPEG goes to the decoders if ingest asked before it was complete.
+  void deliver_mjpeg(Camera& c) {
+    if (c.scanner.ready() == 0) return;
+    bool fresh = false;
+    {
+      std::lock_guard lk(c.mu);
+      if (!c.want || c.ready || c.decoding) return;
+      fresh = c.received_ns >= c.asked_ns;
+    }
+    Bytes jpeg;
+    c.scanner.take(jpeg);
+    if (fresh) submit(c, std::move(jpeg));  // else: completed before the ask, stale
+  }
+
+  void submit(Camera& c, Bytes jpeg) {
+    std::shared_ptr<Camera> keep = c.shared_from_this();
+    {
+      std::lock_guard lk(c.mu);
+      c.decoding = true;
+    }
+    {
+      std::lock_guard lk(dq_mu_);
+      dq_.emplace_back(std::move(keep), std::move(jpeg), c.received_ns);
+    }
+    dq_cv_.notify_one();
+  }
+
+  void start_transfer(Camera& c, std::pair<Hub*, Camera*>* user) {
+    c.easy = curl_easy_init();
+    RIDE_EXPECTS(c.easy != nullptr, "libcurl: curl_easy_init failed");
+    c.type_checked = false;
+    c.bad_type.clear();
+    c.content_type.clear();
+    c.images = 0;
+    c.scanner = JpegScanner();
+    c.curl_error[0] = '\0';
+    const long timeout_ms = static_cast<long>(c.opts.timeout_s * 1000);
+    curl_easy_setopt(c.easy, CURLOPT_URL, c.spec.url.c_str());
+    curl_easy_setopt(c.easy, CURLOPT_WRITEFUNCTION, &Hub::on_body);
+    curl_easy_setopt(c.easy, CURLOPT_WRITEDATA, user);
+    curl_easy_setopt(c.easy, CURLOPT_PRIVATE, &c);
+    curl_easy_setopt(c.easy, CURLOPT_ERRORBUFFER, c.curl_error);
+    curl_easy_setopt(c.easy, CURLOPT_FAILONERROR, 1L);  // 4xx/5xx are failures, not frames
+    curl_easy_setopt(c.easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c.easy, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(c.easy, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(c.easy, CURLOPT_CONNECTTIMEOUT_MS, std::max(100L, timeout_ms));
+    // A stream that stalls (or a snapshot that never ends) for timeout_s is a failure.
+    curl_easy_setopt(c.easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(c.easy, CURLOPT_LOW_SPEED_TIME, std::max(1L, static_cast<long>(c.opts.timeout_s + 0.999)));
+    curl_easy_setopt(c.easy, CURLOPT_TCP_NODELAY, 1L);
+    curl_multi_add_handle(multi_, c.easy);
+    std::lock_guard lk(c.mu);
+    if (c.status.state != "streaming") ++c.status.attempts;
+  }
+
+  void end_transfer(Camera& c) {
+    curl_multi_remove_handle(multi_, c.easy);
+    curl_easy_cleanup(c.easy);
+    c.easy = nullptr;
+  }
+
+  /// A transfer ended. A snapshot (one whole JPEG) was handed to the decoders as it completed;
+  /// a stream that ended is reopened at once; a failure is retried with backoff.
+  void done(Camera& c, CURLcode result, double now) {
+    long code = 0;
+    curl_easy_getinfo(c.easy, CURLINFO_RESPONSE_CODE, &code);
+    end_transfer(c);
+    c.probe_done = true;
+    if (result == CURLE_OK && c.images == 1 && c.mode != Camera::Mode::mjpeg) {
+      c.mode = Camera::Mode::snapshot;
+      c.backoff = c.opts.retry_s;
+      return;
+    }
+    if (result == CURLE_OK && c.images == 0 && c.scanner.in_image()) {
+      // A JPEG cut short (the camera sent a damaged image): counted and asked again shortly.
+      c.scanner.reset();
+      std::lock_guard lk(c.mu);
+      ++c.status.corrupt_frames;
+      c.status.last_error = "corrupt JPEG (truncated: no end-of-image marker)";
+      c.not_before = now + 0.1;
+      return;
+    }
+    std::string error;
+    const bool stream_ended = result == CURLE_OK && c.mode == Camera::Mode::mjpeg;
+    if (stream_ended) {
+      error = "the camera ended its MJPEG stream";
+    } else if (!c.bad_type.empty()) {
+      error = "'" + c.spec.url + "' answered " + c.bad_type + ", not a JPEG or an MJPEG stream";
+    } else if (result == CURLE_OK) {
+      error = "'" + c.spec.url + "' answered no JPEG (Content-Type " + c.content_type + ")";
+    } else {
+      error = std::string(c.curl_error[0] ? c.curl_error : curl_easy_strerror(result));
+      if (code >= 400) error = "HTTP " + std::to_string(code) + " from '" + c.spec.url + "'";
+    }
+    std::lock_guard lk(c.mu);
+    if (c.status.state == "streaming") ++c.status.reconnects;
+    c.status.state = "retrying";
+    c.status.last_error = error;
+    // A stream that ended cleanly is reopened at once; failures wait, longer each time.
+    c.retry_at = now + (stream_ended ? 0.0 : c.backoff);
+    c.backoff = stream_ended ? c.opts.retry_s : std::min(c.backoff * 2, c.opts.retry_max_s);
+  }
+
+  void io_loop() {
+    std::vector<std::unique_ptr<std::pair<Hub*, Camera*>>> users;
+    for (;;) {
+      {
+        std::lock_guard lk(mu_);
+        if (stop_) break;
+        for (auto& c : adds_) {
+          cams_.push_back(c);
+          users.push_back(std::make_unique<std::pair<Hub*, Camera*>>(this, c.get()));
+        }
+        adds_.clear();
+        for (auto& c : removes_) {
+          if (c->easy) end_transfer(*c);
+          for (std::size_t i = 0; i < cams_.size(); ++i) {
+            if (cams_[i] == c) {
+              cams_.erase(cams_.begin() + static_cast<long>(i));
+              users.erase(users.begin() + static_cast<long>(i));
+              break;
+            }
+          }
+        }
+        removes_.clear();
+      }
+      const double now = steady_s();
+      double next = now + 0.1;
+      for (std::size_t i = 0; i < cams_.size(); ++i) {
+        Camera& c = *cams_[i];
+        if (c.easy) {
+          deliver_mjpeg(c);  // an ask since the last image completed
+          continue;
+        }
+        bool want = false;
+        {
+          std::lock_guard lk(c.mu);
+          if (c.stopped) continue;
+          want = c.want && !c.ready && !c.decoding;
+          if (want && now < c.not_before) {
+            next = std::min(next, c.not_before);
+            continue;
+          }
+        }
+        // The first ask opens the camera (its answer tells a snapshot camera from a stream);
+        // then a snapshot camera is asked only when ingest samples it, and a stream stays open.
+        // (Not at start-up: a thousand cameras opened at once would make the first ticks late.)
+        const bool due = want || (c.mode == Camera::Mode::mjpeg && c.probe_done);
+        if (!due) continue;
+        if (now < c.retry_at) {
+          next = std::min(next, c.retry_at);
+          continue;
+        }
+        start_transfer(c, users[i].get());
+      }
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+      int left = 0;
+      while (CURLMsg* m = curl_multi_info_read(multi_, &left)) {
+        if (m->msg != CURLMSG_DONE) continue;
+        Camera* c = nullptr;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&c));
+        if (c) done(*c, m->data.result, steady_s());
+      }
+      const int wait_ms = static_cast<int>(std::clamp((next - steady_s()) * 1000.0, 1.0, 100.0));
+      curl_multi_poll(multi_, nullptr, 0, wait_ms, nullptr);
+    }
+    for (auto& c : cams_) {
+      if (c->easy) end_transfer(*c);
+    }
+    cams_.clear();
+  }
+
+  void decode_loop() {
+    for (;;) {
+      std::shared_ptr<Camera> cam;
+      Bytes jpeg;
+      std::int64_t received_ns = 0;
+      {
+        std::unique_lock lk(dq_mu_);
+        dq_cv_.wait(lk, [&] { return dq_stop_ || !dq_.empty(); });
+        if (dq_stop_ && dq_.empty()) return;
+        std::tie(cam, jpeg, received_ns) = std::move(dq_.front());
+        dq_.pop_front();
+      }
+      Camera& c = *cam;
+      std::string error;
+      std::optional<VideoFrame> f = decode_jpeg(jpeg, c.opts.gray, c.opts.header_bytes, error);
+      bool resized = false;
+      if (f && c.spec.width > 0 && (f->width != c.spec.width || f->height != c.spec.height)) {
+        *f = scaled(*f, c.spec.width, c.spec.height, c.opts.header_bytes);
+        resized = true;
+      }
+      {
+        std::lock_guard lk(c.mu);
+        c.decoding = false;
+        if (!f) {
+          ++c.status.corrupt_frames;
+          c.status.last_error = error;
+          c.not_before = steady_s() + 0.1;  // a camera sending damaged images is not hammered
+        } else {
+          ++c.status.frames_read;
+          c.status.ever_opened = true;
+          c.status.state = "streaming";
+          c.status.width = f->width;
+          c.status.height = f->height;
+          if (resized) ++c.status.resized_frames;
+          f->index = ++c.index;
+          f->capture_ns = received_ns;
+          if (c.want && !c.stopped) c.ready = std::move(f);
+        }
+      }
+      c.cv.notify_all();
+      kick();  // a corrupt frame: ask again at once
+    }
+  }
+
+  CURLM* multi_ = nullptr;
+  std::thread io_;
+  std::vector<std::thread> decoders_;
+  std::mutex mu_;
+  bool stop_ = false;
+  std::vector<std::shared_ptr<Camera>> cams_;  ///< the I/O thread's (adds and removes under mu_)
+  std::vector<std::shared_ptr<Camera>> adds_, removes_;
+  std::mutex dq_mu_;
+  std::condition_variable dq_cv_;
+  bool dq_stop_ = false;
+  std::deque<std::tuple<std::shared_ptr<Camera>, Bytes, std::int64_t>> dq_;
+  static inline std::atomic<int> live_threads_{0};
+};
+
+class HttpCamera final : public VideoInput {
+ public:
+  HttpCamera(InputSpec spec, VideoOptions opts)
+      : cam_(std::make_shared<Camera>(std::move(spec), opts)), hub_(Hub::get(opts.decoders)) {}
+  ~HttpCamera() override { join(); }
+
+  void start() override {
+    if (!started_) {
+      started_ = true;
+      hub_->add(cam_);
+    }
+  }
+
+  Got take(VideoFrame& out, double wait_s) override {
+    std::unique_lock lk(cam_->mu);
+    if (!cam_->ready && !cam_->stopped) {
+      if (!cam_->want) {
+        cam_->want = true;
+        cam_->asked_ns = wall_ns();
+        lk.unlock();
+        hub_->kick();
+        lk.lock();
+      }
+      if (wait_s > 0) {
+        cam_->cv.wait_for(lk, std::chrono::duration<double>(wait_s), [&] { return cam_->ready.has_value() || cam_->stopped; });
+      }
+    }
+    if (!cam_->ready) return Got::none;
+    out = std::move(*cam_->ready);
+    cam_->ready.reset();
+    cam_->want = false;
+    return Got::frame;
+  }
+
+  InputStatus status() const override {
+    std::lock_guard lk(cam_->mu);
+    return cam_->status;
+  }
+  const InputSpec& spec() const override { return cam_->spec; }
+
+  void stop() override {
+    std::lock_guard lk(cam_->mu);
+    cam_->stopped = true;
+    cam_->cv.notify_all();
+  }
+
+  void join() override {
+    stop();
+    if (started_ && !removed_) {
+      removed_ = true;
+      hub_->remove(cam_);
+    }
+    std::lock_guard lk(cam_->mu);
+    if (cam_->status.state != "stopped" && cam_->status.state != "unreachable") {
+      cam_->status.state = cam_->status.ever_opened || cam_->status.attempts == 0 ? "stopped" : "unreachable";
+    }
+  }
+
+ private:
+  std::shared_ptr<Camera> cam_;
+  std::shared_ptr<Hub> hub_;
+  bool started_ = false, removed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<VideoInput> make_http_camera(InputSpec spec, VideoOptions opts) {
+  return std::make_unique<HttpCamera>(std::move(spec), opts);
+}
+
+int http_hub_threads() { return Hub::threads(); }
+
+}  // namespace ride::ingest
