@@ -447,15 +447,18 @@ class Hub {
       }
       Camera& c = *cam;
       std::string error;
+      const double cpu0 = thread_cpu_s();
       std::optional<VideoFrame> f = decode_jpeg(jpeg, c.opts.gray, c.opts.header_bytes, error);
       bool resized = false;
       if (f && c.spec.width > 0 && (f->width != c.spec.width || f->height != c.spec.height)) {
         *f = scaled(*f, c.spec.width, c.spec.height, c.opts.header_bytes);
         resized = true;
       }
+      const double cpu = thread_cpu_s() - cpu0;
       {
         std::lock_guard lk(c.mu);
         c.decoding = false;
+        c.status.cpu_s += cpu;
         if (!f) {
           ++c.status.corrupt_frames;
           c.status.last_error = error;

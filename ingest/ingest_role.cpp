@@ -1,6 +1,7 @@
 #include "ingest/ingest_role.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -215,6 +216,12 @@ class Ingest {
     vo.loop = cfg.loop;
     vo.http_hub = cfg.http == "hub";
     vo.decoders = cfg.decoders;
+    vo.rtsp_transport = cfg.rtsp_transport;
+    if (cfg.rtsp_transport != "auto" && !video_started_) {
+      // OpenCV passes these to FFmpeg at every open (ingest.rtsp_transport); set once, before any
+      // capture thread runs.
+      ::setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", ("rtsp_transport;" + cfg.rtsp_transport).c_str(), 1);
+    }
     vo.header_bytes = kPixelsAt;  // the reader decodes into the buffer that is sent
     struct Stream {
       std::uint32_t id = 0;
@@ -435,6 +442,7 @@ class Ingest {
                                                       static_cast<double>(produced_[st.id] + st.skipped))
                                      : nlohmann::json(nullptr)},
                          {"corrupt_frames", is.corrupt_frames},
+                         {"cpu_s", is.cpu_s},
                          {"resized_frames", is.resized_frames},
                          {"attempts", is.attempts},
                          {"reconnects", is.reconnects},

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <cstdlib>
+#include <ctime>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -138,6 +140,7 @@ bool CvVideoInput::push_frame(const cv::Mat& raw) {
   else if (opts_.gray) cv::cvtColor(*src, dst, src->channels() == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
   else cv::cvtColor(*src, dst, src->channels() == 4 ? cv::COLOR_BGRA2BGR : cv::COLOR_GRAY2BGR);
   std::unique_lock lk(mu_);
+  status_.cpu_s = thread_cpu_s();  // the capture thread's, all of it (it reads only this input)
   f.index = spec_.live ? status_.frames_read : ++status_.frames_read;  // live: counted when grabbed
   status_.width = f.width;
   status_.height = f.height;
@@ -295,6 +298,12 @@ void CvVideoInput::run() {
     cv::VideoCapture cap;
     const std::vector<int> params = {cv::CAP_PROP_OPEN_TIMEOUT_MSEC, timeout_ms, cv::CAP_PROP_READ_TIMEOUT_MSEC,
                                      timeout_ms};
+    if (spec_.url.rfind("rtsp", 0) == 0 && opts_.rtsp_transport != "auto") {
+      // OpenCV hands FFmpeg the options in this variable at each open; the ingest rank set it
+      // before any input started (rtsp_capture_options).
+      RIDE_EXPECTS(std::getenv("OPENCV_FFMPEG_CAPTURE_OPTIONS") != nullptr,
+                   "RTSP over " << opts_.rtsp_transport << " asked, but OPENCV_FFMPEG_CAPTURE_OPTIONS is not set");
+    }
     bool opened = false;
     try {
       opened = cap.open(spec_.url, cv::CAP_FFMPEG, params);
@@ -431,6 +440,12 @@ void CvVideoInput::run() {
   std::lock_guard lk(mu_);
   if (status_.state != "ended") status_.state = status_.ever_opened || status_.attempts == 0 ? "stopped" : "unreachable";
   cv_.notify_all();
+}
+
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 std::unique_ptr<VideoInput> make_opencv_video_input(InputSpec spec, VideoOptions opts) {

@@ -66,6 +66,8 @@ struct VideoOptions {
   /// I/O thread for all, JPEG snapshots and MJPEG); false: each through its own FFmpeg thread.
   bool http_hub = true;
   int decoders = 2;              ///< the camera hub's JPEG decoder threads
+  /// RTSP over "tcp" or "udp" (FFmpeg's rtsp_transport), or "auto": FFmpeg's default.
+  std::string rtsp_transport = "auto";
 };
 
 /// State of one input as reported in the summary.
@@ -82,7 +84,13 @@ struct InputStatus {
   std::uint64_t loops = 0;          ///< loop: times the input started over
   std::uint64_t corrupt_frames = 0; ///< JPEGs from a camera that did not decode (skipped)
   std::uint64_t resized_frames = 0; ///< frames scaled to the declared size (a camera list's)
+  /// CPU seconds spent on this input: its capture thread's (reading, decoding — an RTSP/H.264
+  /// camera decodes every frame), or for a camera on the hub the decoders' time on its JPEGs.
+  double cpu_s = 0;
 };
+
+/// CPU seconds of the calling thread (CLOCK_THREAD_CPUTIME_ID).
+double thread_cpu_s();
 
 /// One input being read. The implementation (OpenCV/FFmpeg, libjpeg, HDF5) lives in the video
 /// module, libride_video.so, which a ride process loads only when it reads real inputs: the ~240

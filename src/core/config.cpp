@@ -86,6 +86,11 @@ class Options {
                      "rank: a libcurl I/O thread for all of them and ingest.decoders JPEG decoders "
                      "(hub), or each through its own FFmpeg thread (ffmpeg: MJPEG streams only)",
                      "hub or ffmpeg");
+    add<std::string>("ingest.rtsp_transport", &c.rtsp_transport,
+                     "source = video: how RTSP cameras send their packets: auto (FFmpeg's default: "
+                     "UDP, then TCP), tcp (interleaved in the RTSP connection: through firewalls and "
+                     "NAT) or udp",
+                     "auto, tcp or udp");
     add<int>("ingest.decoders", &c.decoders,
              "source = video: JPEG decoder threads of the camera hub (ingest.http = hub)", "an integer from 1 to 64");
     add<int>("topic.partitions", &c.partitions, "partitions of the input topic (-1 = one per "
@@ -306,6 +311,9 @@ std::vector<FileEntry> read_ini(const std::string& path) {
 void validate(const JobConfig& c) {
   if (c.mode != "stream" && c.mode != "batch") bad_value(c, "job.mode", "expected stream or batch");
   if (c.http != "hub" && c.http != "ffmpeg") bad_value(c, "ingest.http", "expected hub or ffmpeg");
+  if (c.rtsp_transport != "auto" && c.rtsp_transport != "tcp" && c.rtsp_transport != "udp") {
+    bad_value(c, "ingest.rtsp_transport", "expected auto, tcp or udp");
+  }
   if (c.decoders < 1 || c.decoders > 64) bad_value(c, "ingest.decoders", "expected an integer from 1 to 64");
   if (c.resume_mode != "false" && c.resume_mode != "true" && c.resume_mode != "auto") {
     bad_value(c, "job.resume", "expected false, true or auto");

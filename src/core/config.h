@@ -66,6 +66,7 @@ struct JobConfig {
   bool loop = false;                 ///< source = video: files start over at their end
   std::string http = "hub";          ///< source = video: http(s) cameras through the hub | ffmpeg
   int decoders = 2;                  ///< source = video: the camera hub's JPEG decoder threads
+  std::string rtsp_transport = "auto";  ///< source = video: RTSP over auto | tcp | udp
   // [topic]
   int partitions = -1;  ///< -1 = one per worker
   int replication = -1;  ///< copies of each partition on distinct brokers; -1 = auto (RoleLayout::replication)

@@ -328,7 +328,8 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   // Ingest: each rank's own account (INGEST_DONE), and CAM²'s η over every camera (frames
   // published over the ticks they were due at their desired rate), the most threads a rank ran.
   {
-    std::uint64_t frames = 0, ticks = 0;
+    std::uint64_t frames = 0, ticks = 0, cameras = 0;
+    double camera_cpu = 0;
     int threads = 0;
     for (const auto& j : run.ingest_reports) {
       threads = std::max(threads, j.value("threads", 0));
@@ -337,12 +338,19 @@ int finish_run(const RunRecord& run, const std::string& failure) {
         const std::uint64_t f = src.value("frames_published", std::uint64_t{0});
         frames += f;
         ticks += f + src.value("skipped_ticks", std::uint64_t{0});
+        camera_cpu += src.value("cpu_s", 0.0);
+        ++cameras;
       }
     }
     s["ingest"] = {{"ranks", ingest},
                    {"eta", ticks > 0 ? json(static_cast<double>(frames) / static_cast<double>(ticks)) : json(nullptr)},
                    {"camera_frames", frames},
                    {"camera_ticks", ticks},
+                   {"cameras", cameras},
+                   // what a camera costs ingest: its capture thread's CPU (an RTSP/H.264 camera is
+                   // decoded throughout), or the hub's decoders' on its JPEGs, over the job
+                   {"camera_cpu_s", camera_cpu},
+                   {"cpu_s_per_camera_per_s", cameras > 0 && elapsed > 0 ? camera_cpu / static_cast<double>(cameras) / elapsed : 0.0},
                    {"threads", threads}};
   }
   if (cfg_.source == "video") {  // every real input's account, in stream order
@@ -507,7 +515,8 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   if (!s["ingest"]["eta"].is_null()) {
     std::cout << "[ride]   cameras: eta " << fixed(s["ingest"]["eta"].get<double>(), 3) << " ("
               << s["ingest"]["camera_frames"] << " frames over " << s["ingest"]["camera_ticks"]
-              << " ticks at their desired rates); ingest ran at most " << s["ingest"]["threads"] << " threads\n";
+              << " ticks at their desired rates); " << fixed(1000 * s["ingest"]["cpu_s_per_camera_per_s"].get<double>(), 2)
+              << " ms of CPU per camera per second; ingest ran at most " << s["ingest"]["threads"] << " threads\n";
   }
   std::size_t shown = 0, problems = 0;
   for (const auto& src : sources) {

@@ -3,7 +3,8 @@
 server no one here wrote; ../shared/notes/test-servers.md), at rtsp://127.0.0.1:PORT/cam<i>.
 Prints the port once it listens, then serves until killed.
 
-usage: rtsp_server.py N [WIDTH HEIGHT FPS]   (even sizes: x264 refuses odd ones)
+usage: rtsp_server.py N [WIDTH HEIGHT FPS]
+Odd sizes are served as H.264 High 4:4:4 (x264 refuses odd sizes in 4:2:0), even ones as 4:2:0.
 """
 import socket, sys
 
@@ -27,7 +28,8 @@ def main():
     mounts = server.get_mount_points()
     for i in range(n):
         f = GstRtspServer.RTSPMediaFactory()
-        f.set_launch(f"( videotestsrc is-live=true pattern={i % 20} ! video/x-raw,width={w},height={h},"
+        fmt = ",format=Y444" if w % 2 or h % 2 else ""
+        f.set_launch(f"( videotestsrc is-live=true pattern={i % 20} ! video/x-raw,width={w},height={h}{fmt},"
                      f"framerate={fps}/1 ! x264enc tune=zerolatency key-int-max={fps} ! rtph264pay name=pay0 pt=96 )")
         f.set_shared(True)
         mounts.add_factory(f"/cam{i}", f)

@@ -22,6 +22,7 @@
 #   snapshot_cameras  1,000 JPEG snapshot cameras from a camera list on one ingest rank for 20 s
 #                 (#15): every frame is one its camera served, eta >= 0.95, threads bounded, two
 #                 cameras that die and come back, one serving corrupt JPEGs
+#   rtsp_transports  RTSP/H.264 cameras of odd and even sizes read over TCP, then UDP (#15)
 #   cold_rtsp     three RTSP cameras (GStreamer's RTSP server on 127.0.0.1) with the video
 #                 module's libraries evicted from the page cache first, default timeouts, twice:
 #                 no rank declared dead, every camera publishes (a cold H.264 decoder on a busy
@@ -166,6 +167,36 @@ assert cam["attempts"] >= 2, cam
 assert none["attempts"] >= 3 and none["frames_published"] == 0, none
 assert f["state"] == "ended" and f["frames_published"] == 30, f
 EOF
+    ;;
+  rtsp_transports)
+    # RTSP/H.264 cameras of odd sizes (GStreamer's RTSP server, H.264 High 4:4:4 at 321x241 and
+    # 4:2:0 at 352x288) read over TCP, then over UDP (ingest.rtsp_transport): every camera
+    # publishes frames of its own size, nothing lost; the summary reports each camera's CPU.
+    /usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' 2>/dev/null ||
+      { echo "video_job: GStreamer's RTSP server is not installed (scripts/setup.sh installs it)" >&2; exit 1; }
+    /usr/bin/python3 "$here/rtsp_server.py" 1 321 241 15 >"$dir/odd.port" 2>"$dir/odd.log" &
+    pids+=($!)
+    /usr/bin/python3 "$here/rtsp_server.py" 1 352 288 15 >"$dir/even.port" 2>"$dir/even.log" &
+    pids+=($!)
+    for _ in $(seq 100); do [ -s "$dir/odd.port" ] && [ -s "$dir/even.port" ] && break; sleep 0.05; done
+    odd=$(head -1 "$dir/odd.port") even=$(head -1 "$dir/even.port")
+    [ -n "$odd" ] && [ -n "$even" ] || { echo "video_job: the RTSP servers did not start" >&2; cat "$dir"/*.log; exit 1; }
+    for transport in tcp udp; do
+      "$here/run_job.sh" "$ride" "$verify" 5 "$dir/$transport" --ingest.source=video \
+        --ingest.inputs="rtsp://127.0.0.1:$odd/cam0,rtsp://127.0.0.1:$even/cam0" --ingest.rtsp_transport=$transport \
+        --ingest.fps=5 --ingest.duration_s=8 --verify --min-live-frames 5
+      python3 - "$dir/$transport/summary.json" "$transport" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+a, b = s["inputs"]
+print(f"video_job: over {sys.argv[2]}: {a['width']}x{a['height']} {a['frames_published']} frames, cpu {a['cpu_s']:.2f} s;"
+      f" {b['width']}x{b['height']} {b['frames_published']} frames, cpu {b['cpu_s']:.2f} s;"
+      f" per camera {1000 * s['ingest']['cpu_s_per_camera_per_s']:.1f} ms/s")
+assert (a["width"], a["height"]) == (321, 241), a
+assert (b["width"], b["height"]) == (352, 288), b
+assert a["cpu_s"] > 0 and b["cpu_s"] > 0, (a, b)
+EOF
+    done
     ;;
   cold_rtsp)
     # #11's second defect: three RTSP cameras, the video module and its ~190 libraries out of the
