@@ -22,6 +22,8 @@
 #   snapshot_cameras  1,000 JPEG snapshot cameras from a camera list on one ingest rank for 20 s
 #                 (#15): every frame is one its camera served, eta >= 0.95, threads bounded, two
 #                 cameras that die and come back, one serving corrupt JPEGs
+#   mjpeg_cameras  100 MJPEG cameras through the camera hub, one dropping its stream and coming
+#                 back: every frame one its camera sent, threads bounded (#15)
 #   rtsp_transports  RTSP/H.264 cameras of odd and even sizes read over TCP, then UDP (#15)
 #   cold_rtsp     three RTSP cameras (GStreamer's RTSP server on 127.0.0.1) with the video
 #                 module's libraries evicted from the page cache first, default timeouts, twice:
@@ -121,6 +123,31 @@ with h5py.File(sys.argv[1], "w") as f: f["frames"] = np.random.default_rng(5).in
       "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --ingest.source=video --ingest.inputs=@"$dir/cameras.csv" \
       --ingest.duration_s=20 --job.spares=0 --ingest.retry_s=0.5 --ingest.retry_max_s=1 \
       --verify --served-jpegs "$served" --min-eta 0.95 --max-ingest-threads 16
+    ;;
+  mjpeg_cameras)
+    # 100 MJPEG cameras (the same server: multipart/x-mixed-replace at 5 fps each, images changing
+    # every second) sampled at 1 fps through the camera hub for 10 s: one I/O thread for all the
+    # open streams. Camera 5 drops its stream from 3 s to 6 s and the hub reconnects; every result
+    # is a JPEG its camera sent, in order; threads bounded.
+    served=$dir/served
+    /usr/bin/python3 "$here/snapshot_cameras.py" --port-file "$dir/port" --served "$served" --cameras 100 \
+      --width 64 --height 48 --slot-s 1 --mjpeg-fps 5 --dying 5 --die-at 3 --back-at 6 &
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+    [ -s "$dir/port" ] || { echo "video_job: the camera server did not start" >&2; exit 1; }
+    port=$(cat "$dir/port")
+    { echo "id,url,fps"; for i in $(seq 0 99); do echo "$i,http://127.0.0.1:$port/mjpeg/$i,1"; done; } >"$dir/cameras.csv"
+    EXPECT_OUTPUT="stream 5 \\(5, .*(ended its MJPEG stream|HTTP 503).*retrying && cameras: eta" \
+      "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --ingest.source=video --ingest.inputs=@"$dir/cameras.csv" \
+      --ingest.duration_s=10 --job.spares=0 --ingest.retry_s=0.3 --ingest.retry_max_s=0.6 \
+      --verify --served-jpegs "$served" --min-eta 0.8 --max-ingest-threads 16
+    python3 - "$dir/run/summary.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+cam = s["inputs"][5]
+print(f"video_job: camera 5 {cam['frames_published']} frames, {cam['reconnects']} reconnects, eta {cam['eta']}")
+assert cam["reconnects"] >= 1 and cam["frames_published"] > 0, cam
+EOF
     ;;
   loop)
     # a 20-frame file and a 2-image folder, looped at 30 fps for 2 s: 60 frames each, every one
