@@ -1,5 +1,7 @@
 #include "master/master.h"
 
+#include "core/inputs.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -333,9 +335,19 @@ class Master {
       }
     }
     if (cfg_.source == "video") {
+      // A camera list gives each camera its own desired rate.
+      double lo = 0, hi = 0;
+      for (const auto& spec : ingest::parse_inputs(cfg_.inputs, cfg_.where("ingest.inputs"))) {
+        if (spec.fps <= 0) continue;
+        lo = lo > 0 ? std::min(lo, spec.fps) : spec.fps;
+        hi = std::max(hi, spec.fps);
+      }
+      const std::string rate = hi <= 0 ? fixed(cfg_.fps, 1) + " fps"
+                               : lo == hi ? fixed(lo, 2) + " fps (the camera list's)"
+                                          : fixed(lo, 2) + "-" + fixed(hi, 2) + " fps each (the camera list's)";
       std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams
-                << " input(s) from ingest.inputs (cameras sampled at " << fixed(cfg_.fps, 1)
-                << " fps, files frame by frame" << (batch ? "" : " at that rate") << "; "
+                << " input(s) from ingest.inputs (cameras sampled at " << rate
+                << ", files frame by frame" << (batch ? "" : " at " + fixed(cfg_.fps, 1) + " fps") << "; "
                 << (cfg_.frames > 0 ? std::to_string(cfg_.frames) + " frames each"
                                     : "cameras for " + fixed(cfg_.duration_s, 1) + " s")
                 << "), " << layout_.partitions << " partition(s), " << tasks_line() << std::endl;
