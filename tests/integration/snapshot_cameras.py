@@ -11,7 +11,8 @@ JPEG-encoded by PIL. Every (i, k) image served is also written once to --served 
 <i>_<k>.jpg, so a verifier can decode exactly what was served and compare each result with it.
 
 Failures on purpose: cameras in --dying (comma-separated ids) answer 503 between --die-at and
---back-at seconds; camera --corrupt serves a truncated JPEG every other slot.
+--back-at seconds; camera --corrupt serves a truncated JPEG every other slot. The whole server can
+be killed and started again on the same --port with the same --t0-file: its cameras go on.
 
 usage: snapshot_cameras.py --port-file F --served DIR [--cameras 1000] [--width 96] [--height 72]
                            [--slot-s 2] [--dying 3,7] [--die-at 5] [--back-at 9] [--corrupt -1]
@@ -131,12 +132,22 @@ def main():
     ap.add_argument("--die-at", type=float, default=5.0)
     ap.add_argument("--back-at", type=float, default=9.0)
     ap.add_argument("--corrupt", type=int, default=-1)
+    ap.add_argument("--port", type=int, default=0, help="listen here (0: a free port)")
+    ap.add_argument("--t0-file", default="", help="slots count from the time in this file (written if "
+                    "absent): a restarted server goes on with the same slots")
     A = ap.parse_args()
+    global T0
+    if A.t0_file:
+        if os.path.exists(A.t0_file):
+            T0 = time.monotonic() - (time.time() - float(open(A.t0_file).read()))
+        else:
+            with open(A.t0_file, "w") as f:
+                f.write(repr(time.time() - (time.monotonic() - T0)))
     A.dying = {int(x) for x in A.dying.split(",") if x}
     os.makedirs(A.served, exist_ok=True)
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.request_queue_size = 1024
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv = ThreadingHTTPServer(("127.0.0.1", A.port), Handler)
     with open(A.port_file + ".tmp", "w") as f:
         f.write(str(srv.server_address[1]))
     os.replace(A.port_file + ".tmp", A.port_file)  # the port, once the server listens

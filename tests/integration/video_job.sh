@@ -22,8 +22,9 @@
 #   snapshot_cameras  1,000 JPEG snapshot cameras from a camera list on one ingest rank for 20 s
 #                 (#15): every frame is one its camera served, eta >= 0.95, threads bounded, two
 #                 cameras that die and come back, one serving corrupt JPEGs
-#   mjpeg_cameras  100 MJPEG cameras through the camera hub, one dropping its stream and coming
-#                 back: every frame one its camera sent, threads bounded (#15)
+#   mjpeg_cameras  100 MJPEG cameras through the camera hub, one answering 503 for 3 s, then the
+#                 whole camera server SIGKILLed and restarted: every camera reconnects, every frame
+#                 is one its camera sent, threads bounded (#15)
 #   rtsp_transports  RTSP/H.264 cameras of odd and even sizes read over TCP, then UDP (#15)
 #   cold_rtsp     three RTSP cameras (GStreamer's RTSP server on 127.0.0.1) with the video
 #                 module's libraries evicted from the page cache first, default timeouts, twice:
@@ -40,7 +41,11 @@ ff() { ffmpeg -hide_banner -loglevel error -nostdin -y "$@"; }
 ff -f lavfi -i testsrc=size=160x120:rate=10 -frames:v 30 -c:v mjpeg -q:v 3 "$media/a.avi"
 ff -f lavfi -i testsrc2=size=96x72:rate=10 -frames:v 20 -c:v mpeg4 "$media/b.mp4"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for f in "$dir"/*.pid; do if [ -f "$f" ]; then kill "$(cat "$f")" 2>/dev/null || true; fi; done  # started by subshells
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -126,27 +131,42 @@ with h5py.File(sys.argv[1], "w") as f: f["frames"] = np.random.default_rng(5).in
     ;;
   mjpeg_cameras)
     # 100 MJPEG cameras (the same server: multipart/x-mixed-replace at 5 fps each, images changing
-    # every second) sampled at 1 fps through the camera hub for 10 s: one I/O thread for all the
-    # open streams. Camera 5 drops its stream from 3 s to 6 s and the hub reconnects; every result
-    # is a JPEG its camera sent, in order; threads bounded.
+    # every second) sampled at 1 fps through the camera hub for 12 s: one I/O thread for all the
+    # open streams. Camera 5 answers 503 from 3 s to 6 s; then the whole server is SIGKILLed at
+    # ~7 s (every stream cut, connections refused) and started again on the same port 2 s later:
+    # the hub reconnects every camera. Every result is a JPEG its camera sent, in order; threads
+    # bounded; every camera reconnected.
     served=$dir/served
-    /usr/bin/python3 "$here/snapshot_cameras.py" --port-file "$dir/port" --served "$served" --cameras 100 \
-      --width 64 --height 48 --slot-s 1 --mjpeg-fps 5 --dying 5 --die-at 3 --back-at 6 &
-    pids+=($!)
-    for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
-    [ -s "$dir/port" ] || { echo "video_job: the camera server did not start" >&2; exit 1; }
-    port=$(cat "$dir/port")
+    port=$(free_port)
+    camserver() {  # NAME: a camera server on $port, its pid in $dir/NAME.pid
+      /usr/bin/python3 "$here/snapshot_cameras.py" --port "$port" --port-file "$dir/port" --t0-file "$dir/t0" \
+        --served "$served" --cameras 100 --width 64 --height 48 --slot-s 1 --mjpeg-fps 5 --dying 5 --die-at 3 \
+        --back-at 6 >/dev/null 2>&1 &
+      echo $! >"$dir/$1.pid"
+      for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+      [ -s "$dir/port" ] || { echo "video_job: the camera server did not start" >&2; exit 1; }
+    }
+    camserver first
     { echo "id,url,fps"; for i in $(seq 0 99); do echo "$i,http://127.0.0.1:$port/mjpeg/$i,1"; done; } >"$dir/cameras.csv"
+    ( until grep -q '\[ride\] t=   5' "$dir/run/out.log" 2>/dev/null; do sleep 0.1; done
+      sleep 1.5; kill -KILL "$(cat "$dir/first.pid")"; echo "video_job: camera server SIGKILLed"; rm -f "$dir/port"
+      sleep 2; camserver second; echo "video_job: camera server started again" ) &
+    restarter=$!
     EXPECT_OUTPUT="stream 5 \\(5, .*(ended its MJPEG stream|HTTP 503).*retrying && cameras: eta" \
       "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --ingest.source=video --ingest.inputs=@"$dir/cameras.csv" \
-      --ingest.duration_s=10 --job.spares=0 --ingest.retry_s=0.3 --ingest.retry_max_s=0.6 \
-      --verify --served-jpegs "$served" --min-eta 0.8 --max-ingest-threads 16
+      --ingest.duration_s=12 --job.spares=0 --ingest.retry_s=0.3 --ingest.retry_max_s=0.6 \
+      --verify --served-jpegs "$served" --min-eta 0.7 --max-ingest-threads 16
+    kill "$restarter" 2>/dev/null || true
+    kill "$(cat "$dir/second.pid" 2>/dev/null)" 2>/dev/null || true
     python3 - "$dir/run/summary.json" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 cam = s["inputs"][5]
 print(f"video_job: camera 5 {cam['frames_published']} frames, {cam['reconnects']} reconnects, eta {cam['eta']}")
 assert cam["reconnects"] >= 1 and cam["frames_published"] > 0, cam
+back = sum(1 for c in s["inputs"] if c["reconnects"] >= 1)
+print(f"video_job: {back} of {len(s['inputs'])} cameras reconnected after the server's restart; eta {s['ingest']['eta']:.3f}")
+assert back >= 95, back
 EOF
     ;;
   loop)
