@@ -47,7 +47,7 @@ const std::vector<MetricSpec>& metric_specs() {
       {"ride_stream_frames_total", "counter", "Frames a stream published (per-stream, capped by status.stream_series)."},
       {"ride_stream_missed_total", "counter", "Ticks a stream had no new frame (per-stream, capped)."},
       {"ride_stream_paused", "gauge", "1 while a stream is paused (per-stream, capped)."},
-      {"ride_ingest_eta_ratio", "gauge", "Achieved / desired frame rate over the paced streams (CAM2's eta)."},
+      {"ride_ingest_eta_ratio", "gauge", "CAM2's eta, achieved / desired frame rate: over the cameras (frames over due ticks), else over the paced streams."},
   };
   return specs;
 }
