@@ -132,13 +132,13 @@ struct Camera : std::enable_shared_from_this<Camera> {
 
   // Only the I/O thread's.
   enum class Mode { unknown, snapshot, mjpeg } mode = Mode::unknown;
+  class Hub* hub = nullptr;          ///< set when the hub takes it (libcurl's write callback finds it here)
   CURL* easy = nullptr;
   bool type_checked = false;
   std::string bad_type;              ///< a response that is no camera image (an error page)
   std::string content_type;          ///< of the current response
   std::uint64_t images = 0;          ///< whole JPEGs in the current response
   JpegScanner scanner;
-  bool probe_done = false;           ///< the first transfer (started unasked) has been made
   double retry_at = 0;
   double backoff;
   std::int64_t received_ns = 0;
@@ -221,8 +221,8 @@ class Hub {
   }
 
   static std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
-    auto* self = static_cast<std::pair<Hub*, Camera*>*>(user);
-    return self->first->body_bytes(*self->second, data, size * n);
+    auto* c = static_cast<Camera*>(user);
+    return c->hub->body_bytes(*c, data, size * n);
   }
 
   std::size_t body_bytes(Camera& c, const char* data, std::size_t n) {
@@ -286,7 +286,7 @@ class Hub {
     dq_cv_.notify_one();
   }
 
-  void start_transfer(Camera& c, std::pair<Hub*, Camera*>* user) {
+  void start_transfer(Camera& c) {
     c.easy = curl_easy_init();
     RIDE_EXPECTS(c.easy != nullptr, "libcurl: curl_easy_init failed");
     c.type_checked = false;
@@ -298,7 +298,7 @@ class Hub {
     const long timeout_ms = static_cast<long>(c.opts.timeout_s * 1000);
     curl_easy_setopt(c.easy, CURLOPT_URL, c.spec.url.c_str());
     curl_easy_setopt(c.easy, CURLOPT_WRITEFUNCTION, &Hub::on_body);
-    curl_easy_setopt(c.easy, CURLOPT_WRITEDATA, user);
+    curl_easy_setopt(c.easy, CURLOPT_WRITEDATA, &c);
     curl_easy_setopt(c.easy, CURLOPT_PRIVATE, &c);
     curl_easy_setopt(c.easy, CURLOPT_ERRORBUFFER, c.curl_error);
     curl_easy_setopt(c.easy, CURLOPT_FAILONERROR, 1L);  // 4xx/5xx are failures, not frames
@@ -327,7 +327,6 @@ class Hub {
     long code = 0;
     curl_easy_getinfo(c.easy, CURLINFO_RESPONSE_CODE, &code);
     end_transfer(c);
-    c.probe_done = true;
     if (result == CURLE_OK && c.images == 1 && c.mode != Camera::Mode::mjpeg) {
       c.mode = Camera::Mode::snapshot;
       c.backoff = c.opts.retry_s;
@@ -364,14 +363,13 @@ class Hub {
   }
 
   void io_loop() {
-    std::vector<std::unique_ptr<std::pair<Hub*, Camera*>>> users;
     for (;;) {
       {
         std::lock_guard lk(mu_);
         if (stop_) break;
         for (auto& c : adds_) {
+          c->hub = this;
           cams_.push_back(c);
-          users.push_back(std::make_unique<std::pair<Hub*, Camera*>>(this, c.get()));
         }
         adds_.clear();
         for (auto& c : removes_) {
@@ -379,7 +377,6 @@ class Hub {
           for (std::size_t i = 0; i < cams_.size(); ++i) {
             if (cams_[i] == c) {
               cams_.erase(cams_.begin() + static_cast<long>(i));
-              users.erase(users.begin() + static_cast<long>(i));
               break;
             }
           }
@@ -407,13 +404,13 @@ class Hub {
         // The first ask opens the camera (its answer tells a snapshot camera from a stream);
         // then a snapshot camera is asked only when ingest samples it, and a stream stays open.
         // (Not at start-up: a thousand cameras opened at once would make the first ticks late.)
-        const bool due = want || (c.mode == Camera::Mode::mjpeg && c.probe_done);
+        const bool due = want || c.mode == Camera::Mode::mjpeg;
         if (!due) continue;
         if (now < c.retry_at) {
           next = std::min(next, c.retry_at);
           continue;
         }
-        start_transfer(c, users[i].get());
+        start_transfer(c);
       }
       int running = 0;
       curl_multi_perform(multi_, &running);
@@ -476,7 +473,7 @@ class Hub {
         }
       }
       c.cv.notify_all();
-      kick();  // a corrupt frame: ask again at once
+      if (!f) kick();  // a corrupt frame: the I/O thread asks again after not_before
     }
   }
 

@@ -555,22 +555,9 @@ class Ingest {
     }
     for (const auto& [s, n] : lost_before_resume_by_stream_) counts[s] += n;
     done["resumed"] = resumed;
-    // Threads of this ingest process at their most (capture threads or the camera hub's), and
-    // CAM²'s η over its cameras: frames published over the ticks they were due.
+    // Threads of this ingest process at their most (capture threads or the camera hub's); the
+    // summary derives η over the cameras from `sources`.
     done["threads"] = std::max(threads_peak_, process_threads());
-    {
-      std::uint64_t frames = 0, ticks = 0;
-      if (sources_.is_array()) {
-        for (const auto& src : sources_) {
-          if (!src.value("live", false)) continue;
-          const std::uint64_t f = src.value("frames_published", std::uint64_t{0});
-          frames += f;
-          ticks += f + src.value("skipped_ticks", std::uint64_t{0});
-        }
-      }
-      done["eta"] = ticks > 0 ? nlohmann::json(static_cast<double>(frames) / static_cast<double>(ticks)) : nlohmann::json(nullptr);
-      done["cameras"] = ticks > 0 ? frames : 0;
-    }
     done["lost_before_resume"] = lost_before_resume_;
     for (const auto& [s, n] : counts) streams[std::to_string(s)] = n;
     done["streams"] = streams;

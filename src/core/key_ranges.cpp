@@ -65,25 +65,6 @@ std::uint64_t KeyRanges::end(std::uint32_t stream) const {
   return s == streams_.end() || s->second.empty() ? 0 : s->second.back().second;
 }
 
-std::uint64_t KeyRanges::first_missing(std::uint32_t stream, std::uint64_t from) const {
-  const auto s = streams_.find(stream);
-  if (s == streams_.end()) return from;
-  for (const auto& [a, b] : s->second) {
-    if (from < a) return from;
-    if (from < b) from = b;
-  }
-  return from;
-}
-
-KeyRanges KeyRanges::only(const std::vector<std::uint32_t>& keep) const {
-  KeyRanges out;
-  for (std::uint32_t s : keep) {
-    const auto it = streams_.find(s);
-    if (it != streams_.end()) out.streams_.insert(*it);
-  }
-  return out;
-}
-
 Buffer KeyRanges::encode() const {
   BodyWriter w;
   w.pod(static_cast<std::uint32_t>(streams_.size()));

@@ -30,12 +30,8 @@ class KeyRanges {
   /// One past the highest sequence of `stream` in the set (0 when it has none): where a live
   /// input, which cannot be read again, goes on numbering its frames.
   std::uint64_t end(std::uint32_t stream) const;
-  /// The lowest sequence of `stream` at or above `from` that is not in the set.
-  std::uint64_t first_missing(std::uint32_t stream, std::uint64_t from = 0) const;
   bool empty() const { return streams_.empty(); }
   const std::map<std::uint32_t, Ranges>& streams() const { return streams_; }
-  /// Only the streams in `keep` (an ingest rank is sent its own).
-  KeyRanges only(const std::vector<std::uint32_t>& keep) const;
   bool operator==(const KeyRanges&) const = default;
 
   /// RESUME_KEYS: u32 streams, then per stream {u32 stream, u32 ranges, ranges x {u64 first,

@@ -75,8 +75,8 @@ class Sink {
   void close();
 
  private:
-  /// Appends the new rows of one body to table set `stage`; fates per record (all `stored` when
-  /// every row was new: `all_new`).
+  /// Appends the new rows of one body to table set `stage`; fates per record (empty when every
+  /// row was new).
   struct Applied {
     std::vector<RowFate> fates;
     std::size_t rows = 0;

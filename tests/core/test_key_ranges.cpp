@@ -35,10 +35,6 @@ TEST(KeyRanges, AscendingKeysMakeOneRangePerRun) {
   EXPECT_FALSE(k.contains(2, 0));
   EXPECT_EQ(k.end(3), 1010u);
   EXPECT_EQ(k.end(7), 0u);
-  EXPECT_EQ(k.first_missing(3), 1000u);
-  EXPECT_EQ(k.first_missing(3, 1003), 1003u);
-  EXPECT_EQ(k.first_missing(3, 1005), 1010u);
-  EXPECT_EQ(k.first_missing(9, 4), 4u);
 }
 
 TEST(KeyRanges, KeysInAnyOrderMatchASet) {
@@ -78,10 +74,6 @@ TEST(KeyRanges, RoundTripsThroughItsCodec) {
   k.add(1u << 31, ~std::uint64_t{0} - 1);
   EXPECT_EQ(KeyRanges::decode(k.encode()), k);
   EXPECT_EQ(KeyRanges::decode(KeyRanges().encode()), KeyRanges());
-  const KeyRanges mine = k.only({5, 6});
-  EXPECT_EQ(mine.count(), 2u);
-  EXPECT_TRUE(mine.contains(5, 8));
-  EXPECT_FALSE(mine.contains(0, 1));
 }
 
 TEST(KeyRanges, MalformedBodiesAreRefused) {
