@@ -2,13 +2,11 @@
 
 #include <curl/curl.h>
 #include <sys/resource.h>
-#include <jpeglib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
-#include <csetjmp>
 #include <cstring>
 #include <deque>
 #include <mutex>
@@ -21,6 +19,7 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "codec/jpeg.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "ingest/jpeg_scanner.h"
@@ -31,66 +30,42 @@ namespace {
 using Bytes = std::vector<std::uint8_t>;
 
 // ---------------------------------------------------------------------------------------------
-// JPEG decoding (libjpeg): straight into the buffer ingest sends, headers' room in front.
-
-struct JpegError {
-  jpeg_error_mgr mgr;
-  std::jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
-};
-
-void jpeg_error_exit(j_common_ptr cinfo) {
-  auto* e = reinterpret_cast<JpegError*>(cinfo->err);
-  (*cinfo->err->format_message)(cinfo, e->message);
-  std::longjmp(e->jump, 1);
-}
-
-/// libjpeg's messages are not printed; its warnings (truncated or damaged data) are counted.
-void jpeg_quiet(j_common_ptr cinfo, int level) {
-  if (level < 0) ++cinfo->err->num_warnings;
-}
+// JPEG decoding (codec/jpeg.h, libjpeg): straight into the buffer ingest sends, headers' room in
+// front.
 
 /// Decodes `jpeg` to gray or BGR rows at `header` bytes into a new buffer; nullopt and `error`
 /// when it does not decode.
 std::optional<VideoFrame> decode_jpeg(const Bytes& jpeg, bool gray, std::size_t header, std::string& error) {
-  jpeg_decompress_struct cinfo{};
-  JpegError err{};
-  cinfo.err = jpeg_std_error(&err.mgr);
-  err.mgr.error_exit = jpeg_error_exit;
-  err.mgr.emit_message = jpeg_quiet;
-  std::shared_ptr<Buffer> buffer;  // declared before setjmp: nothing with a destructor is skipped
+  codec::JpegInfo info;
+  if (!codec::jpeg_info(jpeg, info, error)) return std::nullopt;
+  const std::size_t channels = gray ? 1 : 3;
+  const std::size_t bytes = static_cast<std::size_t>(info.width) * static_cast<std::size_t>(info.height) * channels;
+  auto buffer = std::make_shared<Buffer>(header + bytes);
+  if (!codec::jpeg_decode(jpeg, static_cast<int>(channels), buffer->data() + header, bytes, info, error)) {
+    return std::nullopt;
+  }
   VideoFrame f;
-  if (setjmp(err.jump)) {
-    error = std::string("corrupt JPEG: ") + err.message;
-    jpeg_destroy_decompress(&cinfo);
-    return std::nullopt;
-  }
-  jpeg_create_decompress(&cinfo);
-  jpeg_mem_src(&cinfo, jpeg.data(), static_cast<unsigned long>(jpeg.size()));
-  jpeg_read_header(&cinfo, TRUE);
-  cinfo.out_color_space = gray ? JCS_GRAYSCALE : JCS_EXT_BGR;
-  jpeg_start_decompress(&cinfo);
-  const auto w = static_cast<std::size_t>(cinfo.output_width), h = static_cast<std::size_t>(cinfo.output_height);
-  const auto c = static_cast<std::size_t>(cinfo.output_components);
-  buffer = std::make_shared<Buffer>(header + w * h * c);
-  while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = reinterpret_cast<JSAMPROW>(buffer->data() + header + cinfo.output_scanline * w * c);
-    jpeg_read_scanlines(&cinfo, &row, 1);
-  }
-  jpeg_finish_decompress(&cinfo);
-  // libjpeg only warns about a truncated image or corrupt data (and fills in gray): for a camera
-  // that is a corrupt frame, not one to publish.
-  const long warnings = err.mgr.num_warnings;
-  jpeg_destroy_decompress(&cinfo);
-  if (warnings > 0) {
-    error = "corrupt JPEG (" + std::to_string(warnings) + " libjpeg warning(s): truncated or damaged data)";
-    return std::nullopt;
-  }
   f.buffer = std::move(buffer);
   f.offset = header;
-  f.width = static_cast<int>(w);
-  f.height = static_cast<int>(h);
-  f.channels = static_cast<int>(c);
+  f.width = info.width;
+  f.height = info.height;
+  f.channels = static_cast<int>(channels);
+  return f;
+}
+
+/// ingest.encoding = jpeg: the JPEG itself at `header` bytes into a new buffer, once it is seen
+/// to be whole (its size read from its header); nullopt and `error` when it is not.
+std::optional<VideoFrame> keep_jpeg(const Bytes& jpeg, bool gray, std::size_t header, std::string& error) {
+  codec::JpegInfo info;
+  if (!codec::jpeg_looks_whole(jpeg, info, error)) return std::nullopt;
+  VideoFrame f;
+  f.buffer = std::make_shared<Buffer>(header + jpeg.size());
+  std::memcpy(f.buffer->data() + header, jpeg.data(), jpeg.size());
+  f.offset = header;
+  f.width = info.width;
+  f.height = info.height;
+  f.channels = gray ? 1 : 3;
+  f.encoded_bytes = jpeg.size();
   return f;
 }
 
@@ -445,11 +420,16 @@ class Hub {
       Camera& c = *cam;
       std::string error;
       const double cpu0 = thread_cpu_s();
-      std::optional<VideoFrame> f = decode_jpeg(jpeg, c.opts.gray, c.opts.header_bytes, error);
+      std::optional<VideoFrame> f = c.opts.keep_jpeg ? keep_jpeg(jpeg, c.opts.gray, c.opts.header_bytes, error)
+                                                     : decode_jpeg(jpeg, c.opts.gray, c.opts.header_bytes, error);
       bool resized = false;
       if (f && c.spec.width > 0 && (f->width != c.spec.width || f->height != c.spec.height)) {
-        *f = scaled(*f, c.spec.width, c.spec.height, c.opts.header_bytes);
-        resized = true;
+        // Of another size than declared: scaled, and so sent as pixels even with keep_jpeg.
+        if (f->encoded_bytes > 0) f = decode_jpeg(jpeg, c.opts.gray, c.opts.header_bytes, error);
+        if (f) {
+          *f = scaled(*f, c.spec.width, c.spec.height, c.opts.header_bytes);
+          resized = true;
+        }
       }
       const double cpu = thread_cpu_s() - cpu0;
       {

@@ -13,7 +13,11 @@
 /// the others go on; a JPEG that does not decode is counted (InputStatus::corrupt_frames) and
 /// skipped. Frame size: frames keep the size the camera sends; with a declared size (a camera
 /// list's width and height) a frame of another size is scaled to it (counted as resized_frames),
-/// so a camera that changes resolution mid-stream keeps delivering the declared size.
+/// so a camera that changes resolution mid-stream keeps delivering the declared size; without a
+/// declared size a frame-size change is passed on as it is (each frame carries its own size).
+/// With VideoOptions::keep_jpeg (ingest.encoding = jpeg) the decoders only check that a JPEG is
+/// whole and pass its bytes on: damage inside the compressed data is then found by the worker's
+/// decoder and recorded as that frame's error in the results.
 #include <memory>
 
 #include "ingest/video_source.h"

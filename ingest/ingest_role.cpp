@@ -217,6 +217,7 @@ class Ingest {
     vo.http_hub = cfg.http == "hub";
     vo.decoders = cfg.decoders;
     vo.rtsp_transport = cfg.rtsp_transport;
+    vo.keep_jpeg = cfg.encoding == JobConfig::Encoding::jpeg;
     if (cfg.rtsp_transport != "auto" && !video_started_) {
       // OpenCV passes these to FFmpeg at every open (ingest.rtsp_transport); set once, before any
       // capture thread runs.
@@ -401,7 +402,8 @@ class Ingest {
       }
       if (!wait_for_room(p)) break;
       // The reader left room for the headers in front of the pixels: sent as it is.
-      publish_frame(std::move(f.buffer), p, st.id, st.seq, f.width, f.height, f.channels, f.capture_ns);
+      publish_frame(std::move(f.buffer), p, st.id, st.seq, f.width, f.height, f.channels, f.capture_ns,
+                    f.encoded_bytes);
       if (!fan_out(st.id)) break;
       if (paced && now - st.next_due > st.period && !st.in->spec().live) ++late_frames_;
       ++st.seq;
@@ -539,6 +541,8 @@ class Ingest {
                            {"max_lateness_s", max_lateness_s_},
                            {"produced_per_s", per_second_},
                            {"bytes", bytes_},
+                           {"decoded_bytes", decoded_bytes_},
+                           {"jpeg_frames", jpeg_frames_},
                            // CPU of the whole ingest process (capture threads included) from START on
                            {"cpu_s", process_cpu_s() - cpu_at_start_}};
     nlohmann::json streams = nlohmann::json::object();
@@ -668,12 +672,17 @@ class Ingest {
     publish_frame(std::move(b), partition, stream, sequence, w, h, channels, capture_ns);
   }
 
-  /// Writes the PRODUCE and frame headers in front of the pixels already at kPixelsAt in `b`,
-  /// publishes it and counts it as produced.
+  /// Writes the PRODUCE and frame headers in front of the pixels already at kPixelsAt in `b` (or
+  /// of a JPEG of `encoded_bytes` that decodes to them), publishes it and counts it as produced.
   void publish_frame(std::shared_ptr<Buffer> b, int partition, std::uint32_t stream, std::uint64_t sequence,
-                     int w, int h, int channels, std::int64_t capture_ns) {
+                     int w, int h, int channels, std::int64_t capture_ns, std::size_t encoded_bytes = 0) {
     ProduceHeader ph;
     ph.partition = static_cast<std::uint32_t>(partition);
+    if (encoded_bytes > 0) {
+      ph.flags |= kFrameFlagJpeg;
+      ph.encoded_bytes = encoded_bytes;
+      ++jpeg_frames_;
+    }
     FrameHeader fh;
     fh.stream = stream;
     fh.sequence = sequence;
@@ -684,6 +693,7 @@ class Ingest {
     fh.capture_ns = capture_ns;
     b->write(0, ph);
     b->write(kFrameHeaderAt, fh);
+    decoded_bytes_ += static_cast<double>(fh.payload_bytes());
     publish(std::move(b), partition);
     auto& next = published_next_[stream];
     next = std::max(next, sequence + 1);
@@ -883,7 +893,9 @@ class Ingest {
   double blocked_s_ = 0;
   double max_lateness_s_ = 0;
   nlohmann::json sources_;  ///< source = video: each input's account
-  double bytes_ = 0;         ///< pixel bytes published (re-routed frames count again)
+  double bytes_ = 0;         ///< pixel bytes published (re-routed frames count again): a JPEG's length for a JPEG frame
+  double decoded_bytes_ = 0; ///< the published frames' decoded size (first publish of each)
+  std::uint64_t jpeg_frames_ = 0;  ///< frames published as JPEG (ingest.encoding = jpeg)
   double cpu_at_start_ = 0;  ///< process CPU seconds at START
 };
 

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <cstdlib>
 #include <ctime>
 
@@ -12,6 +14,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "codec/jpeg.h"
 #include "core/clock.h"
 #include "storage/hdf5_handle.h"
 #include "core/error.h"
@@ -48,6 +51,11 @@ class CvVideoInput final : public VideoInput {
   std::string run_hdf5();
   /// Converts and queues one decoded frame (live: replaces the newest); false when stopped.
   bool push_frame(const cv::Mat& raw);
+  /// Queues a frame made ready (live: replaces the newest); false when stopped.
+  bool push(VideoFrame f);
+  /// A JPEG file of an image folder, through codec/jpeg.h as a camera's JPEG is: kept whole
+  /// (keep_jpeg) or decoded into the frame. Nullopt and `error` when it is not a whole JPEG.
+  std::optional<VideoFrame> read_jpeg_file(const std::filesystem::path& file, std::string& error) const;
   bool sleep_unless_stopped(double seconds);
   /// At the end of a file, folder or HDF5 dataset: ended, or with loop a count of loops.
   void end_of_input();
@@ -139,6 +147,10 @@ bool CvVideoInput::push_frame(const cv::Mat& raw) {
   if (src->channels() == channels) src->copyTo(dst);
   else if (opts_.gray) cv::cvtColor(*src, dst, src->channels() == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
   else cv::cvtColor(*src, dst, src->channels() == 4 ? cv::COLOR_BGRA2BGR : cv::COLOR_GRAY2BGR);
+  return push(std::move(f));
+}
+
+bool CvVideoInput::push(VideoFrame f) {
   std::unique_lock lk(mu_);
   status_.cpu_s = thread_cpu_s();  // the capture thread's, all of it (it reads only this input)
   f.index = spec_.live ? status_.frames_read : ++status_.frames_read;  // live: counted when grabbed
@@ -173,6 +185,22 @@ bool CvVideoInput::run_folder() {
   cv::Mat raw;
   for (const auto& file : files) {
     if (stop_) return true;
+    std::string ext = file.extension().string();
+    for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (ext == ".jpg" || ext == ".jpeg") {
+      // JPEGs are decoded the one way cameras' are (and as the worker decodes a kept one), so a
+      // folder gives the same pixels with ingest.encoding = raw or jpeg.
+      std::string error;
+      auto f = read_jpeg_file(file, error);
+      if (!f) {
+        std::lock_guard lk(mu_);
+        ++status_.skipped_files;
+        status_.last_error = "cannot decode '" + file.filename().string() + "' (skipped): " + error;
+        continue;
+      }
+      if (!push(std::move(*f))) return true;
+      continue;
+    }
     raw = cv::imread(file.string(), cv::IMREAD_COLOR);
     if (raw.empty()) {  // a bad image is skipped and reported, the folder goes on
       std::lock_guard lk(mu_);
@@ -184,6 +212,36 @@ bool CvVideoInput::run_folder() {
   }
   end_of_input();
   return true;
+}
+
+std::optional<VideoFrame> CvVideoInput::read_jpeg_file(const std::filesystem::path& file, std::string& error) const {
+  std::ifstream in(file, std::ios::binary);
+  std::vector<std::uint8_t> jpeg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) {
+    error = "cannot read it";
+    return std::nullopt;
+  }
+  codec::JpegInfo info;
+  const int channels = opts_.gray ? 1 : 3;
+  VideoFrame f;
+  f.offset = opts_.header_bytes;
+  f.channels = channels;
+  f.capture_ns = wall_ns();
+  if (opts_.keep_jpeg) {
+    if (!codec::jpeg_looks_whole(jpeg, info, error)) return std::nullopt;
+    f.buffer = std::make_shared<Buffer>(f.offset + jpeg.size());
+    std::memcpy(f.buffer->data() + f.offset, jpeg.data(), jpeg.size());
+    f.encoded_bytes = jpeg.size();
+  } else {
+    if (!codec::jpeg_info(jpeg, info, error)) return std::nullopt;
+    const std::size_t bytes = static_cast<std::size_t>(info.width) * static_cast<std::size_t>(info.height) *
+                              static_cast<std::size_t>(channels);
+    f.buffer = std::make_shared<Buffer>(f.offset + bytes);
+    if (!codec::jpeg_decode(jpeg, channels, f.buffer->data() + f.offset, bytes, info, error)) return std::nullopt;
+  }
+  f.width = info.width;
+  f.height = info.height;
+  return f;
 }
 
 void CvVideoInput::end_of_input() {

@@ -47,11 +47,18 @@ struct VideoFrame {
   int width = 0, height = 0, channels = 0;
   std::uint64_t index = 0;      ///< frames read from this input so far, 1-based
   std::int64_t capture_ns = 0;  ///< wall clock when it was read
+  /// > 0: the buffer holds, at `offset`, a JPEG of this many bytes instead of pixels
+  /// (VideoOptions::keep_jpeg); width, height and channels are those of the decoded frame.
+  std::size_t encoded_bytes = 0;
 
+  /// The decoded frame's size.
   std::size_t bytes() const {
     return static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * static_cast<std::size_t>(channels);
   }
-  std::span<const std::byte> pixels() const { return {buffer->data() + offset, bytes()}; }
+  /// What the buffer holds after `offset`: the JPEG, or the pixels.
+  std::size_t stored_bytes() const { return encoded_bytes > 0 ? encoded_bytes : bytes(); }
+  /// The pixels (a raw frame) or the JPEG (an encoded one).
+  std::span<const std::byte> pixels() const { return {buffer->data() + offset, stored_bytes()}; }
 };
 
 struct VideoOptions {
@@ -66,6 +73,11 @@ struct VideoOptions {
   /// I/O thread for all, JPEG snapshots and MJPEG); false: each through its own FFmpeg thread.
   bool http_hub = true;
   int decoders = 2;              ///< the camera hub's JPEG decoder threads
+  /// ingest.encoding = jpeg: frames that arrive as JPEG (snapshot and MJPEG cameras, .jpg files
+  /// of an image folder) are kept as their JPEG bytes (VideoFrame::encoded_bytes), checked only
+  /// for being whole (codec/jpeg.h, jpeg_looks_whole), and decoded by the worker. A camera frame
+  /// of another size than its declared one is decoded, scaled and sent as pixels.
+  bool keep_jpeg = false;
   /// RTSP over "tcp" or "udp" (FFmpeg's rtsp_transport), or "auto": FFmpeg's default.
   std::string rtsp_transport = "auto";
 };

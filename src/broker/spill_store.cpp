@@ -1,6 +1,8 @@
 #include "broker/spill_store.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "core/error.h"
 #include "storage/hdf5_handle.h"
@@ -75,7 +77,18 @@ SpillStore::Location SpillStore::write(const Buffer& frame) {
     have_writing_ = true;
   }
   Segment& seg = *segments_.at(writing_);
-  const std::uint64_t bytes = frame.size();
+  const std::uint64_t size = frame.size();
+  std::uint64_t bytes = size;
+  const std::byte* data = frame.data();
+  if (!seg.by_size.count(size) && seg.by_size.size() >= kExactSizes) {
+    bytes = size_class(size);
+    if (bytes != size) {
+      if (staging_.size() < bytes) staging_ = Buffer(std::max<std::uint64_t>(bytes, 2 * staging_.size()));
+      std::memcpy(staging_.data(), frame.data(), size);
+      std::memset(staging_.data() + size, 0, bytes - size);
+      data = staging_.data();
+    }
+  }
   auto ds = seg.by_size.find(bytes);
   if (ds == seg.by_size.end()) {
     ds = seg.by_size.emplace(bytes, create_frames_dataset(seg.file.get(), bytes, seg.path)).first;
@@ -87,13 +100,21 @@ SpillStore::Location SpillStore::write(const Buffer& frame) {
     RIDE_H5_CHECK(H5Dset_extent(ds->second.get(), new_dims), "extend spill file '" << seg.path << "'");
   }
   const hsize_t offset[2] = {row, 0};
-  RIDE_H5_CHECK(H5Dwrite_chunk(ds->second.get(), H5P_DEFAULT, 0, offset, bytes, frame.data()),
+  RIDE_H5_CHECK(H5Dwrite_chunk(ds->second.get(), H5P_DEFAULT, 0, offset, bytes, data),
                 "write " << bytes << " bytes to spill file '" << seg.path << "'");
   seg.rows[bytes] = row + 1;
   seg.length += bytes;
   ++seg.live;
   bytes_on_disk_ += bytes;
-  return {writing_, row, bytes};
+  return {writing_, row, size, bytes};
+}
+
+std::uint64_t SpillStore::size_class(std::uint64_t bytes) {
+  if (bytes <= 64) return 64;
+  std::uint64_t top = 1;
+  while (top < bytes) top <<= 1;  // the power of two at or above
+  const std::uint64_t step = top / 16;  // 1/8 of the power of two below it
+  return (bytes + step - 1) / step * step;
 }
 
 Buffer SpillStore::read(const Location& at) {
@@ -101,13 +122,20 @@ Buffer SpillStore::read(const Location& at) {
   auto it = segments_.find(at.segment);
   RIDE_EXPECTS(it != segments_.end(), "spill segment " << at.segment << " is gone");
   Segment& seg = *it->second;
-  auto ds = seg.by_size.find(at.size);
-  RIDE_EXPECTS(ds != seg.by_size.end(), "no frames of " << at.size << " bytes in " << seg.path);
+  const std::uint64_t stored = at.stored > 0 ? at.stored : at.size;
+  auto ds = seg.by_size.find(stored);
+  RIDE_EXPECTS(ds != seg.by_size.end(), "no frames of " << stored << " bytes in " << seg.path);
   Buffer out(at.size);
+  std::byte* into = out.data();
+  if (stored != at.size) {  // padded to its size class: read whole, cut back
+    if (staging_.size() < stored) staging_ = Buffer(std::max<std::uint64_t>(stored, 2 * staging_.size()));
+    into = staging_.data();
+  }
   const hsize_t offset[2] = {at.index, 0};
   std::uint32_t filters = 0;
-  RIDE_H5_CHECK(H5Dread_chunk(ds->second.get(), H5P_DEFAULT, offset, &filters, out.data()),
-                "read " << at.size << " bytes from spill file '" << seg.path << "'");
+  RIDE_H5_CHECK(H5Dread_chunk(ds->second.get(), H5P_DEFAULT, offset, &filters, into),
+                "read " << stored << " bytes from spill file '" << seg.path << "'");
+  if (into != out.data()) std::memcpy(out.data(), into, at.size);
   return out;
 }
 

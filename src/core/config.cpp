@@ -91,6 +91,13 @@ class Options {
                      "UDP, then TCP), tcp (interleaved in the RTSP connection: through firewalls and "
                      "NAT) or udp",
                      "auto, tcp or udp");
+    add<std::string>("ingest.encoding", &c.encoding_name,
+                     "source = video: how frames travel through the brokers and spill: raw (decoded "
+                     "pixels) or jpeg (frames that arrive as JPEG - snapshot and MJPEG cameras on the "
+                     "camera hub, .jpg files of image folders - travel as their JPEG bytes and are "
+                     "decoded on the worker; others stay raw). Results carry the decoded frame's "
+                     "checksum either way",
+                     "raw or jpeg");
     add<int>("ingest.decoders", &c.decoders,
              "source = video: JPEG decoder threads of the camera hub (ingest.http = hub)", "an integer from 1 to 64");
     add<int>("topic.partitions", &c.partitions, "partitions of the input topic (-1 = one per "
@@ -314,6 +321,7 @@ void validate(const JobConfig& c) {
   if (c.rtsp_transport != "auto" && c.rtsp_transport != "tcp" && c.rtsp_transport != "udp") {
     bad_value(c, "ingest.rtsp_transport", "expected auto, tcp or udp");
   }
+  if (c.encoding_name != "raw" && c.encoding_name != "jpeg") bad_value(c, "ingest.encoding", "expected raw or jpeg");
   if (c.decoders < 1 || c.decoders > 64) bad_value(c, "ingest.decoders", "expected an integer from 1 to 64");
   if (c.resume_mode != "false" && c.resume_mode != "true" && c.resume_mode != "auto") {
     bad_value(c, "job.resume", "expected false, true or auto");
@@ -819,6 +827,7 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
   for (const char* t : {"1", "yes", "on"}) if (cfg.resume_mode == t) cfg.resume_mode = "true";
   for (const char* f : {"0", "no", "off"}) if (cfg.resume_mode == f) cfg.resume_mode = "false";
   cfg.resume = cfg.resume_mode == "true";
+  cfg.encoding = cfg.encoding_name == "jpeg" ? JobConfig::Encoding::jpeg : JobConfig::Encoding::raw;
   validate(cfg);
   build_stages(cfg, stage_entries);
   if (cfg.source == "video") {

@@ -67,6 +67,11 @@ struct JobConfig {
   std::string http = "hub";          ///< source = video: http(s) cameras through the hub | ffmpeg
   int decoders = 2;                  ///< source = video: the camera hub's JPEG decoder threads
   std::string rtsp_transport = "auto";  ///< source = video: RTSP over auto | tcp | udp
+  /// How frames travel through the brokers (ingest.encoding): raw pixels, or frames that arrive
+  /// as JPEG kept as their JPEG bytes and decoded on the worker.
+  enum class Encoding { raw, jpeg };
+  std::string encoding_name = "raw";  ///< ingest.encoding as written: raw | jpeg
+  Encoding encoding = Encoding::raw;  ///< ... parsed once (config.cpp)
   // [topic]
   int partitions = -1;  ///< -1 = one per worker
   int replication = -1;  ///< copies of each partition on distinct brokers; -1 = auto (RoleLayout::replication)

@@ -61,7 +61,9 @@ enum class Tag : int {
 
 struct ProduceHeader {
   std::uint32_t partition = 0;
-  std::uint32_t flags = 0;  ///< kFrameFlagDropped: a drop policy discarded the pixels
+  std::uint32_t flags = 0;  ///< kFrameFlag*: dropped, scalars carried, rerouted, JPEG
+  /// kFrameFlagJpeg: the length of the JPEG in place of the pixels (0 otherwise).
+  std::uint64_t encoded_bytes = 0;
 };
 /// A frame whose pixels a drop policy discarded travels as its headers alone, with this flag.
 constexpr std::uint32_t kFrameFlagDropped = 1;
@@ -71,6 +73,10 @@ constexpr std::uint32_t kFrameFlagScalars = 2;
 /// Ingest moved the frame from a partition that stopped taking frames: it may come after later
 /// frames of its stream (StreamWatermarks takes it anyway).
 constexpr std::uint32_t kFrameFlagRerouted = 4;
+/// The frame travels as a JPEG (ingest.encoding = jpeg): `encoded_bytes` of it stand where the
+/// pixels would; the FrameHeader describes the decoded frame (u8, 1 or 3 channels), which the
+/// worker decodes before its task sees it (codec/jpeg.h).
+constexpr std::uint32_t kFrameFlagJpeg = 8;
 /// Offset of the FrameHeader inside a produce / fetch_frame buffer.
 constexpr std::size_t kFrameHeaderAt = sizeof(ProduceHeader);
 constexpr std::size_t kPixelsAt = kFrameHeaderAt + sizeof(FrameHeader);
@@ -89,11 +95,18 @@ enum class ProduceStatus : std::uint32_t {
                  ///< again after a failure): as good as accepted, stored once
 };
 
+/// How many bytes stand for the frame's pixels in a produce / fetch_frame body: the JPEG's length
+/// for a JPEG frame, else the header's width x height x channels x pixel size.
+inline std::size_t stored_pixel_bytes(const ProduceHeader& ph, const FrameHeader& fh) {
+  return (ph.flags & kFrameFlagJpeg) ? static_cast<std::size_t>(ph.encoded_bytes) : fh.payload_bytes();
+}
+
 /// Copies up to `max` of the scalars a forwarded frame carries into `out` (no allocation: called
 /// per frame); returns how many it copied (0 when the frame carries none).
 inline std::size_t read_frame_scalars(const Buffer& body, double* out, std::size_t max) {
   if (body.size() < kPixelsAt || !(body.read<ProduceHeader>(0).flags & kFrameFlagScalars)) return 0;
-  const std::size_t at = kPixelsAt + body.read<FrameHeader>(kFrameHeaderAt).payload_bytes();
+  const std::size_t at =
+      kPixelsAt + stored_pixel_bytes(body.read<ProduceHeader>(0), body.read<FrameHeader>(kFrameHeaderAt));
   if (body.size() < at + sizeof(ScalarsTrailer)) return 0;
   const auto t = body.read<ScalarsTrailer>(at);
   if (body.size() < at + scalars_trailer_bytes(t.count)) return 0;
@@ -103,13 +116,24 @@ inline std::size_t read_frame_scalars(const Buffer& body, double* out, std::size
 }
 
 /// @brief Why a produce body is malformed, or empty when it is well formed: long enough for
-/// both headers, a known pixel type, and exactly as many pixel bytes as the header says.
+/// both headers, a known pixel type, and exactly as many pixel bytes as the header says (for a
+/// JPEG frame: u8 with 1 or 3 channels, and a JPEG's start-of-image marker where its bytes start).
 inline std::string produce_defect(const Buffer& body) {
   if (body.size() < kPixelsAt) return "shorter than its headers";
+  const auto ph = body.read<ProduceHeader>(0);
   const auto fh = body.read<FrameHeader>(kFrameHeaderAt);
   if (bytes_per_pixel(fh.pixel) == 0) return "unknown pixel type";
-  if (body.read<ProduceHeader>(0).flags & kFrameFlagScalars) {
-    const std::size_t trailer_at = kPixelsAt + fh.payload_bytes();
+  const std::size_t pixel_bytes = stored_pixel_bytes(ph, fh);
+  if (ph.flags & kFrameFlagJpeg) {
+    if (fh.pixel != PixelType::u8 || (fh.channels != 1 && fh.channels != 3)) return "a JPEG frame must be u8 x1 or x3";
+    if (pixel_bytes < 4 || body.size() < kPixelsAt + pixel_bytes) return "shorter than its JPEG";
+    if (static_cast<std::uint8_t>(body.data()[kPixelsAt]) != 0xFF ||
+        static_cast<std::uint8_t>(body.data()[kPixelsAt + 1]) != 0xD8) {
+      return "its JPEG bytes do not start with a start-of-image marker";
+    }
+  }
+  if (ph.flags & kFrameFlagScalars) {
+    const std::size_t trailer_at = kPixelsAt + pixel_bytes;
     if (body.size() < trailer_at + sizeof(ScalarsTrailer)) return "shorter than its pixels and scalars";
     const auto t = body.read<ScalarsTrailer>(trailer_at);
     if (t.count > 64 || body.size() != trailer_at + scalars_trailer_bytes(t.count)) {
@@ -118,9 +142,9 @@ inline std::string produce_defect(const Buffer& body) {
     }
     return {};
   }
-  if (body.size() - kPixelsAt != fh.payload_bytes()) {
+  if (body.size() - kPixelsAt != pixel_bytes) {
     return "carries " + std::to_string(body.size() - kPixelsAt) + " pixel bytes, its header says " +
-           std::to_string(fh.payload_bytes());
+           std::to_string(pixel_bytes);
   }
   return {};
 }

@@ -291,6 +291,8 @@ int finish_run(const RunRecord& run, const std::string& failure) {
     ingest.push_back(j);
   }
   for (const auto& b : brokers) broker_held_s += b.value("backpressure_s", 0.0);
+  std::uint64_t jpeg_decoded = 0;  // JPEG frames the workers decoded (spares promoted included)
+  for (const auto& w : workers) jpeg_decoded += w.value("jpeg_decoded", std::uint64_t{0});
   s["frames"]["refused"] = refused;
   s["frames"]["rejected"] = rejected;
   s["backpressure"] = {{"ingest_blocked_s", ingest_blocked_s}, {"broker_held_s", broker_held_s}};
@@ -328,11 +330,14 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   // Ingest: each rank's own account (INGEST_DONE), and CAM²'s η over every camera (frames
   // published over the ticks they were due at their desired rate), the most threads a rank ran.
   {
-    std::uint64_t frames = 0, ticks = 0, cameras = 0;
-    double camera_cpu = 0;
+    std::uint64_t frames = 0, ticks = 0, cameras = 0, jpeg_frames = 0;
+    double camera_cpu = 0, wire_bytes = 0, decoded_bytes = 0;
     int threads = 0;
     for (const auto& j : run.ingest_reports) {
       threads = std::max(threads, j.value("threads", 0));
+      wire_bytes += j.value("bytes", 0.0);
+      decoded_bytes += j.value("decoded_bytes", 0.0);
+      jpeg_frames += j.value("jpeg_frames", std::uint64_t{0});
       for (const auto& src : j.value("sources", json::array())) {
         if (!src.value("live", false)) continue;
         const std::uint64_t f = src.value("frames_published", std::uint64_t{0});
@@ -351,7 +356,14 @@ int finish_run(const RunRecord& run, const std::string& failure) {
                    // decoded throughout), or the hub's decoders' on its JPEGs, over the job
                    {"camera_cpu_s", camera_cpu},
                    {"cpu_s_per_camera_per_s", cameras > 0 && elapsed > 0 ? camera_cpu / static_cast<double>(cameras) / elapsed : 0.0},
-                   {"threads", threads}};
+                   {"threads", threads},
+                   // ingest.encoding (#15): what a frame cost the brokers (and spill, and the
+                   // network) against its decoded size, over the frames this run published
+                   {"encoding", cfg_.encoding_name},
+                   {"jpeg_frames", jpeg_frames},
+                   {"bytes_per_frame", published > 0 ? wire_bytes / static_cast<double>(published) : 0.0},
+                   {"decoded_bytes_per_frame", published > 0 ? decoded_bytes / static_cast<double>(published) : 0.0},
+                   {"jpeg_decoded_by_workers", jpeg_decoded}};
   }
   if (cfg_.source == "video") {  // every real input's account, in stream order
     json inputs = json::array();

@@ -14,8 +14,10 @@
 #include <set>
 #include <thread>
 #include <array>
+#include <atomic>
 #include <tuple>
 
+#include "codec/jpeg.h"
 #include "core/checksum.h"
 #include "core/clock.h"
 #include "core/process_stats.h"
@@ -138,6 +140,7 @@ class Worker {
                              {"fenced", fenced_},
                              {"forwarded", forwarded_},
                              {"forward_refused", forward_refused_},
+                             {"jpeg_decoded", jpeg_decoded_.load()},
                              {"stage_processed", stage_counts()},
                              {"partitions", parts}});
     return 0;
@@ -462,8 +465,15 @@ class Worker {
     const std::size_t carried = st.own_scalars + st.upstream_names.size();
     FrameHeader out_fh = fh;
     const void* pixels = in.data() + kPixelsAt;
-    std::size_t bytes = fh.payload_bytes();
+    // The input frame goes on as it came: a JPEG stays a JPEG (the next stage decodes it again).
+    const auto in_ph = in.read<ProduceHeader>(0);
+    std::size_t bytes = stored_pixel_bytes(in_ph, fh);
+    ProduceHeader ph;
+    ph.flags = kFrameFlagScalars | (in_ph.flags & kFrameFlagJpeg);
+    ph.encoded_bytes = in_ph.encoded_bytes;
     if (st.emit_image) {
+      ph.flags = kFrameFlagScalars;
+      ph.encoded_bytes = 0;
       const std::size_t n = out_.image_elements();
       const bool u8 = out_.image_u8.size() == n;
       out_fh.width = static_cast<std::uint32_t>(out_.image_width);
@@ -476,8 +486,6 @@ class Worker {
     auto b = std::make_shared<Buffer>(kPixelsAt + bytes + scalars_trailer_bytes(carried));
     std::byte* d = b->data();
     RIDE_EXPECTS(d != nullptr, "no memory for a frame to send on");
-    ProduceHeader ph;
-    ph.flags = kFrameFlagScalars;
     std::memcpy(d, &ph, sizeof ph);
     std::memcpy(d + kFrameHeaderAt, &out_fh, sizeof out_fh);
     if (bytes > 0) std::memcpy(d + kPixelsAt, pixels, bytes);
@@ -489,6 +497,25 @@ class Worker {
     std::memcpy(at + sizeof t, rec.scalars.data(), 8 * st.own_scalars);
     std::memcpy(at + sizeof t + 8 * st.own_scalars, rec.scalars.data() + st.upstream_at(), 8 * st.upstream_names.size());
     return b;
+  }
+
+  /// A frame that travels as a JPEG (ingest.encoding = jpeg), decoded into the compute thread's
+  /// scratch buffer by the decoder ingest's camera hub uses (codec/jpeg.h), so the task and the
+  /// checksum see the pixels the raw path would carry. Throws (the frame's recorded error) when
+  /// it does not decode to the size its header says.
+  const std::uint8_t* decode_jpeg_frame(const Buffer& f, const ProduceHeader& ph, const FrameHeader& fh) {
+    const std::size_t bytes = fh.payload_bytes();
+    if (jpeg_scratch_.size() < bytes) jpeg_scratch_ = Buffer(bytes);
+    codec::JpegInfo info;
+    std::string error;
+    const std::span<const std::uint8_t> jpeg(reinterpret_cast<const std::uint8_t*>(f.data() + kPixelsAt),
+                                             static_cast<std::size_t>(ph.encoded_bytes));
+    if (!codec::jpeg_decode(jpeg, fh.channels, jpeg_scratch_.data(), bytes, info, error)) {
+      throw Error("frame " + std::to_string(fh.sequence) + " of stream " + std::to_string(fh.stream) +
+                  " does not decode: " + error);
+    }
+    ++jpeg_decoded_;
+    return reinterpret_cast<const std::uint8_t*>(jpeg_scratch_.data());
   }
 
   /// The compute thread's work: touches only the batch, the configuration, the task instances
@@ -552,6 +579,7 @@ class Worker {
                                << " frames, got " << to_string(fh.pixel) << " x" << fh.channels);
           RIDE_EXPECTS(produce_defect(f).empty(), "frame size disagrees with its header");
           const auto* px = reinterpret_cast<const std::uint8_t*>(f.data() + kPixelsAt);
+          if (ph.flags & kFrameFlagJpeg) px = decode_jpeg_frame(f, ph, fh);
           rec.input_checksum = checksum64(px, fh.payload_bytes());
           rec.status = ResultStatus::ok;
           if (!noop) {
@@ -835,6 +863,8 @@ class Worker {
   std::map<int, std::unique_ptr<task::Instance>> shared_;  ///< by stage; compute thread only
   std::map<std::pair<int, std::uint32_t>, std::unique_ptr<task::Instance>> per_stream_;  ///< (stage, stream); compute thread only
   task::Output out_;                                                 ///< compute thread only
+  Buffer jpeg_scratch_;                      ///< compute thread only: a JPEG frame's pixels
+  std::atomic<std::uint64_t> jpeg_decoded_{0};  ///< JPEG frames decoded (ingest.encoding = jpeg)
   int gpu_index_ = -1;
   bool promoted_ = false, stood_down_ = false, stalled_once_ = false, cuda_fault_done_ = false;
   std::map<std::uint32_t, Owned> owned_;

@@ -234,6 +234,25 @@ int main(int argc, char** argv) {
         std::uint64_t bad = 0;
         for (const auto& file : files) {
           if (!room()) break;
+          std::string ext = file.extension().string();
+          for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          if (ext == ".jpg" || ext == ".jpeg") {
+            // ride decodes JPEG files as it decodes cameras' JPEGs (libjpeg straight to gray or BGR,
+            // no EXIF rotation), with ingest.encoding raw or jpeg alike: OpenCV's own decode of the
+            // file, asked for the same, gives the same pixels.
+            // (OpenCV fills a truncated JPEG in with gray; ride refuses one: no end-of-image marker.)
+            std::ifstream jf(file, std::ios::binary);
+            std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(jf)), std::istreambuf_iterator<char>());
+            bool whole = false;
+            for (std::size_t end = bytes.size(), n = 0; n < 16 && end >= 2; ++n, --end)
+              if (bytes[end - 2] == 0xFF && bytes[end - 1] == 0xD9) whole = true;
+            if (whole)
+              m = cv::imdecode(bytes, (cfg.color == "gray" ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR) |
+                                          cv::IMREAD_IGNORE_ORIENTATION);
+            if (!whole || m.empty()) ++bad;
+            else decoded[stream].push_back(m.clone());
+            continue;
+          }
           m = cv::imread(file.string(), cv::IMREAD_COLOR);
           if (m.empty()) ++bad;
           else keep();

@@ -25,6 +25,8 @@
 #   mjpeg_cameras  100 MJPEG cameras through the camera hub, one answering 503 for 3 s, then the
 #                 whole camera server SIGKILLed and restarted: every camera reconnects, every frame
 #                 is one its camera sent, threads bounded (#15)
+#   jpeg_encoding  ingest.encoding = jpeg: image folders of JPEGs raw and jpeg with spill, results
+#                 equal and far fewer bytes per frame; 100 snapshot cameras with jpeg (#15)
 #   rtsp_transports  RTSP/H.264 cameras of odd and even sizes read over TCP, then UDP (#15)
 #   cold_rtsp     three RTSP cameras (GStreamer's RTSP server on 127.0.0.1) with the video
 #                 module's libraries evicted from the page cache first, default timeouts, twice:
@@ -128,6 +130,99 @@ with h5py.File(sys.argv[1], "w") as f: f["frames"] = np.random.default_rng(5).in
       "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --ingest.source=video --ingest.inputs=@"$dir/cameras.csv" \
       --ingest.duration_s=20 --job.spares=0 --ingest.retry_s=0.5 --ingest.retry_max_s=1 \
       --verify --served-jpegs "$served" --min-eta 0.95 --max-ingest-threads 16
+    ;;
+  jpeg_encoding)
+    # ingest.encoding = jpeg (#15): frames that arrive as JPEG travel through the brokers and spill
+    # as their JPEG bytes and are decoded on the worker. Two image folders of JPEGs (161x97 with a
+    # truncated file that is skipped, and 640x480) in a batch job with std-dev output images, run
+    # raw and then jpeg with a broker ring so small that most frames spill (JPEGs of many sizes):
+    # both runs verified frame by frame, their results (checksums, scalars, images) equal, and the
+    # bytes per frame through the brokers far smaller. Then 100 snapshot cameras (one serving
+    # truncated JPEGs, found whole-or-not at ingest) with jpeg for 8 s: every result is a JPEG its
+    # camera served, decoded by a worker. And a pipeline forwarding JPEG frames (below).
+    mkdir -p "$media/odd" "$media/vga"
+    ff -f lavfi -i testsrc=size=161x97:rate=10 -frames:v 40 "$media/odd/%03d.jpg"
+    ff -f lavfi -i testsrc2=size=640x480:rate=10 -frames:v 30 -q:v 4 "$media/vga/%03d.jpg"
+    head -c 3000 "$media/vga/001.jpg" >"$media/odd/020_truncated.jpg"
+    for enc in raw jpeg; do
+      "$here/run_job.sh" "$ride" "$verify" 5 "$dir/$enc" --job.mode=batch --ingest.source=video \
+        --ingest.inputs="$media/odd,$media/vga" --output.images=true --params.window=3 --ingest.encoding=$enc \
+        --broker.ring_mb=0.2
+    done
+    /usr/bin/python3 - "$dir/raw" "$dir/jpeg" <<'PYEOF2'
+import h5py, json, sys
+import numpy as np
+raw, jpeg = sys.argv[1], sys.argv[2]
+def rows(d):
+    with h5py.File(d + "/results.h5", "r") as f:
+        fr = f["frames"][:]
+        images = {}
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset): images[name] = obj[()]
+        f["images"].visititems(visit)
+    keyed = {(int(r["stream"]), int(r["sequence"])): (int(r["input_checksum"]), float(r["mean"]), float(r["min"]), float(r["max"]))
+             for r in fr}
+    return keyed, images
+a, ai = rows(raw)
+b, bi = rows(jpeg)
+assert len(a) == 70 and a == b, (len(a), len(b), [k for k in a if a.get(k) != b.get(k)][:5])
+assert ai.keys() == bi.keys() and all(np.array_equal(ai[k], bi[k]) for k in ai), "output images differ"
+sa, sb = (json.load(open(d + "/summary.json")) for d in (raw, jpeg))
+ra, rb = sa["ingest"], sb["ingest"]
+assert rb["encoding"] == "jpeg" and rb["jpeg_frames"] == 70 and rb["jpeg_decoded_by_workers"] == 70, rb
+assert ra["jpeg_frames"] == 0 and ra["bytes_per_frame"] == ra["decoded_bytes_per_frame"], ra
+ratio = rb["bytes_per_frame"] / ra["bytes_per_frame"]
+spilled = [sum(x.get("peak_spill_bytes", 0) for x in s["brokers"]) for s in (sa, sb)]
+print(f"video_job: {len(a)} results equal raw and jpeg; bytes per frame through the brokers "
+      f"{ra['bytes_per_frame']:.0f} raw, {rb['bytes_per_frame']:.0f} jpeg ({ratio:.3f}x); peak spill {spilled[0]} vs {spilled[1]} bytes")
+assert ratio < 0.3, ratio
+assert spilled[1] > 0, "the jpeg run spilled nothing: the spill of JPEG frames went untested"
+PYEOF2
+    # A JPEG frame a stage forwards goes on as its JPEG (the next stage decodes it again): the two-stage
+    # pipeline over the same folders gives the same second-stage results raw and jpeg.
+    grep -v '^\(streams\|width\|height\|forward\) ' "$here/pipelines/two_stages.ini" >"$dir/two_stages.ini"
+    for enc in raw jpeg; do
+      mkdir -p "$dir/pipe_$enc"
+      RIDE=$ride timeout -k 5 100 "$here/../../scripts/ride-mpirun" --oversubscribe -np 6 -- --config "$dir/two_stages.ini" --job.mode=batch \
+        --ingest.source=video --ingest.inputs="$media/odd,$media/vga" --ingest.encoding=$enc "--stage.first.forward=mean > 3" \
+        --output.path="$dir/pipe_$enc/results.h5" --output.summary="$dir/pipe_$enc/summary.json" >"$dir/pipe_$enc/out.log" 2>&1 ||
+        { cat "$dir/pipe_$enc/out.log"; echo "video_job: the $enc pipeline failed" >&2; exit 1; }
+    done
+    /usr/bin/python3 - "$dir/pipe_raw" "$dir/pipe_jpeg" <<'PYEOF2'
+import h5py, json, sys
+def second(d):
+    s = json.load(open(d + "/summary.json"))
+    assert s["status"] == "ok", s["status"]
+    with h5py.File(d + "/results.h5", "r") as f:
+        fr = f["stages/second/frames"][:]
+    return s, sorted((int(r["stream"]), int(r["sequence"]), int(r["input_checksum"]), int(r["keypoints"]),
+                      float(r["first.mean"])) for r in fr)
+(sa, a), (sb, b) = second(sys.argv[1]), second(sys.argv[2])
+print(f"video_job: pipeline: {len(a)} of 70 frames forwarded to the second stage, raw and jpeg equal: {a == b}")
+assert 0 < len(a) < 70 and a == b
+assert sb["stages"]["second"]["processed"] == len(b) and sb["ingest"]["jpeg_decoded_by_workers"] == 70 + len(b), sb["ingest"]
+PYEOF2
+    served=$dir/served
+    /usr/bin/python3 "$here/snapshot_cameras.py" --port-file "$dir/port" --served "$served" --cameras 100 \
+      --width 160 --height 120 --slot-s 1 --corrupt 11 &
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
+    [ -s "$dir/port" ] || { echo "video_job: the camera server did not start" >&2; exit 1; }
+    port=$(cat "$dir/port")
+    { echo "id,url,fps"; for i in $(seq 0 99); do echo "$i,http://127.0.0.1:$port/cam/$i.jpg,1"; done; } >"$dir/cameras.csv"
+    "$here/run_job.sh" "$ride" "$verify" 5 "$dir/cameras" --ingest.source=video --ingest.inputs=@"$dir/cameras.csv" \
+      --ingest.duration_s=8 --job.spares=0 --ingest.encoding=jpeg --broker.ring_mb=0.05 \
+      --verify --served-jpegs "$served" --min-eta 0.8 --max-ingest-threads 16
+    python3 - "$dir/cameras/summary.json" <<'PYEOF2'
+import json, sys
+s = json.load(open(sys.argv[1]))
+ing = s["ingest"]
+cam = s["inputs"][11]
+print(f"video_job: cameras with jpeg: {ing['jpeg_frames']} JPEG frames, {ing['bytes_per_frame']:.0f} of "
+      f"{ing['decoded_bytes_per_frame']:.0f} bytes per frame; camera 11: {cam['corrupt_frames']} corrupt, {cam['frames_published']} published")
+assert ing["jpeg_frames"] == s["frames"]["ingested"] > 0 and ing["jpeg_decoded_by_workers"] == s["frames"]["processed"], ing
+assert cam["corrupt_frames"] >= 1 and cam["frames_published"] >= 1, cam
+PYEOF2
     ;;
   mjpeg_cameras)
     # 100 MJPEG cameras (the same server: multipart/x-mixed-replace at 5 fps each, images changing
