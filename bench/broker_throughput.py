@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """End-to-end frame throughput of ride's broker path, side by side with its bounds and a peer.
 
-For frames of 64 KB (256x256 u8), 810 KB (900x900) and 6.25 MB (2500x2500), in ONE run:
+For frames of 4 KB (64x64 u8), 16 KB (128x128), 64 KB (256x256), 810 KB (900x900) and 6.25 MB
+(2500x2500), in ONE run:
   ride     ingest -> broker -> worker with the no-op task (4 ranks: master, broker, ingest,
            worker; each frame generated, moved twice between processes, checksummed, its result
            stored), stream mode with no frame-rate limit, a 256 MB ring with spill off
-           (backpressure paces ingest, as the peer's 256 MB window paces its producer)
+           (backpressure paces ingest, as the peer's 256 MB window paces its producer); with the
+           defaults (small frames several to a message: ingest.batch_kb, worker.batch_kb,
+           broker.fetch_batch_kb) and, interleaved, with batching off (one frame per message)
   memcpy   single-core memcpy bandwidth at the same frame size (the physical bound)
   redis    Redis Streams on 127.0.0.1 (XADD / XREADGROUP / XACK+XDEL, verified), the peer a user
            would otherwise pick
@@ -24,10 +27,12 @@ from benchlib import commit, machine  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
 PEERS = os.path.join(BUILD, "bench", "peers", "bench_peers")
-SIZES = [("64KB", 256, 256), ("810KB", 900, 900), ("6.25MB", 2500, 2500)]
+SIZES = [("4KB", 64, 64), ("16KB", 128, 128), ("64KB", 256, 256), ("810KB", 900, 900), ("6.25MB", 2500, 2500)]
 # Enough frames for ~2 s per run at the rates seen here.
-RIDE_FRAMES = {"64KB": 40000, "810KB": 8000, "6.25MB": 800}
-REDIS_FRAMES = {"64KB": 30000, "810KB": 3000, "6.25MB": 240}
+RIDE_FRAMES = {"4KB": 200000, "16KB": 100000, "64KB": 40000, "810KB": 8000, "6.25MB": 800}
+REDIS_FRAMES = {"4KB": 60000, "16KB": 50000, "64KB": 30000, "810KB": 3000, "6.25MB": 240}
+UNBATCHED = ["--ingest.batch_kb=0", "--worker.batch_kb=0", "--broker.fetch_batch_kb=0"]
+HEADERS = 48  # ProduceHeader + FrameHeader in front of each frame's pixels (core/protocol.h kPixelsAt)
 
 
 def sh(cmd, **kw):
@@ -72,28 +77,33 @@ def main():
                 # A bounded in-memory buffer with backpressure, like the peer's (Redis keeps at
                 # most a 256 MB window here): an unthrottled producer then runs at the pace of
                 # the consumer instead of filling the ring and paying for spill on 2 cores.
-                rfps = [ride_run(tmp, 4, [f"--ingest.width={w}", f"--ingest.height={h}",
-                                          "--ingest.streams=1", "--ingest.fps=1e6",
-                                          f"--ingest.frames={frames}", "--broker.spill=false",
-                                          "--broker.ring_mb=256"])["throughput_fps"]
-                        for _ in range(reps)]
+                args = [f"--ingest.width={w}", f"--ingest.height={h}", "--ingest.streams=1", "--ingest.fps=1e6",
+                        f"--ingest.frames={frames}", "--broker.spill=false", "--broker.ring_mb=256"]
+                rfps, ufps = [], []
+                for _ in range(reps):  # batched (the defaults) and one frame per message, interleaved
+                    rfps.append(ride_run(tmp, 4, args)["throughput_fps"])
+                    ufps.append(ride_run(tmp, 4, args + UNBATCHED)["throughput_fps"])
                 mc = [json.loads(sh([PEERS, "memcpy", "--bytes", str(nbytes), "--seconds", "1"]))["GBps"]
                       for _ in range(reps)]
                 rk = max(50, int(REDIS_FRAMES[name] * scale))
                 rd = [json.loads(sh([PEERS, "redis", "--bytes", str(nbytes), "--frames", str(rk),
                                      "--port", port]))["frames_per_s"] for _ in range(reps)]
-                ride_fps, memcpy_gbps, redis_fps = map(statistics.median, (rfps, mc, rd))
+                ride_fps, unbatched_fps, memcpy_gbps, redis_fps = map(statistics.median, (rfps, ufps, mc, rd))
                 ride_mbps = ride_fps * nbytes / 1e6
                 rows.append({
                     "frame": name, "bytes": nbytes,
                     "ride_fps": round(ride_fps, 1), "ride_MBps": round(ride_mbps, 1),
+                    "ride_unbatched_fps": round(unbatched_fps, 1),
+                    "batching_gain": round(ride_fps / unbatched_fps, 2),
                     "redis_fps": round(redis_fps, 1), "redis_MBps": round(redis_fps * nbytes / 1e6, 1),
                     "memcpy_GBps": round(memcpy_gbps, 2),
                     "ride_vs_redis": round(ride_fps / redis_fps, 2),
                     "ride_vs_memcpy": round(ride_mbps / (memcpy_gbps * 1000), 3),
                     "ride_fps_runs": [round(x, 1) for x in rfps],
+                    "ride_unbatched_fps_runs": [round(x, 1) for x in ufps],
                     "redis_fps_runs": [round(x, 1) for x in rd]})
-                print(f"{name:7} ride {ride_fps:9.1f} fps {ride_mbps:8.1f} MB/s | redis {redis_fps:9.1f} fps"
+                print(f"{name:7} ride {ride_fps:9.1f} fps {ride_mbps:8.1f} MB/s (unbatched {unbatched_fps:9.1f})"
+                      f" | redis {redis_fps:9.1f} fps"
                       f" | memcpy {memcpy_gbps:6.2f} GB/s | ride/redis {ride_fps / redis_fps:5.2f}x"
                       f" | ride/memcpy {100 * ride_mbps / (memcpy_gbps * 1000):5.1f} %", flush=True)
         finally:
@@ -113,8 +123,8 @@ def main():
                                   "--ingest.streams=1", f"--ingest.frames={n}", "--broker.ring_mb=8",
                                   f"--broker.spill_dir={spill_dir}", "--broker.spill_min_free_mb=1024"])
             spilled = sum(p["spilled_frames"] for b in s["brokers"] for p in b["partitions"])
-            runs.append({"spilled_MB": spilled * (900 * 900 + 40) / 1e6, "ingest_s": s["ingest_s"],
-                         "spill_MBps": spilled * (900 * 900 + 40) / 1e6 / s["ingest_s"],
+            runs.append({"spilled_MB": spilled * (900 * 900 + HEADERS) / 1e6, "ingest_s": s["ingest_s"],
+                         "spill_MBps": spilled * (900 * 900 + HEADERS) / 1e6 / s["ingest_s"],
                          "readback_fps": s["throughput_fps"]})
         spill = {"frames": n, "frame": "810KB", "ring_MB": 8,
                  "spill_MBps": round(statistics.median(r["spill_MBps"] for r in runs), 1),

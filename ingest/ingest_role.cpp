@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "core/clock.h"
+#include "core/frame_batch.h"
 #include "core/key_ranges.h"
 #include "core/partition_map.h"
 #include "core/process_stats.h"
@@ -38,6 +39,11 @@ class Ingest {
                           ingest::Partitioner(st.partitioning, ctx.layout.stage_partitions[s])});
     }
     RIDE_EXPECTS(!readers_.empty(), "no stage reads ingest");
+    // Small frames travel several to a message (core/frame_batch.h): up to ingest.batch_kb per
+    // batch, frames of at most a quarter of it; bigger ones alone, as before.
+    batch_bytes_ = static_cast<std::size_t>(std::max(0.0, ctx.cfg.batch_kb) * 1024);
+    batch_frame_max_ = batch_bytes_ / 4;
+    linger_s_ = ctx.cfg.linger_ms / 1000.0;
   }
 
   int run() {
@@ -112,7 +118,9 @@ class Ingest {
       const double now = steady_s();
       const double due = t0 + item.due_s;
       if (now < due) {
-        // Sleep towards the next due frame, waking at least every ms for acks and shutdown.
+        // Nothing due: what waits in a batch goes now (a lone frame is not held back), then
+        // sleep towards the next due frame, waking at least every ms for acks and shutdown.
+        flush_batches();
         std::this_thread::sleep_for(std::chrono::duration<double>(std::min(due - now, 1e-3)));
         continue;
       }
@@ -122,8 +130,9 @@ class Ingest {
         continue;
       }
       const int broker = map_.broker(chosen);
-      if (in_flight_[broker] >= cfg.max_in_flight) {
+      if (!has_room(broker)) {
         // Backpressure: the broker has not acknowledged enough; wait instead of flooding it.
+        flush_batch(broker);  // (what waits in its batch must go, or no ack comes)
         if (blocked_since < 0) blocked_since = now;
         if (!got) backoff.wait();
         continue;
@@ -191,14 +200,64 @@ class Ingest {
   /// the job stopped first. Counts the wait as backpressure.
   bool wait_for_room(int partition) {
     const int broker = map_.broker(partition);
-    if (in_flight_[broker] < ctx_.cfg.max_in_flight) return true;
+    if (has_room(broker)) return true;
+    flush_batch(broker);  // what waits in its batch must go, or no ack comes
     const double since = steady_s();
     transport::IdleBackoff backoff;
-    while (!stop_ && in_flight_[broker] >= ctx_.cfg.max_in_flight) {
+    while (!stop_ && !has_room(broker)) {
       if (!pump()) backoff.wait();
     }
     blocked_s_ += steady_s() - since;
     return !stop_;
+  }
+
+  /// Whether `broker` takes another frame: fewer than ingest.max_in_flight produce requests
+  /// unacknowledged. A batch is one request: with batching the window holds up to
+  /// max_in_flight batches (frames and bytes counted: max_in_flight x kBatchFrames frames,
+  /// max_in_flight x ingest.batch_kb bytes).
+  bool has_room(int broker) {
+    const int window = ctx_.cfg.max_in_flight;
+    if (batch_bytes_ == 0) return in_flight_[broker] < window;
+    return in_flight_[broker] < window * static_cast<int>(kBatchFrames) &&
+           in_flight_bytes_[broker] < static_cast<double>(window) * static_cast<double>(batch_bytes_);
+  }
+
+  /// Room for a new frame of `bytes` for `partition`: in its broker's open batch when it is
+  /// small (written in place: sending the batch copies nothing), else a buffer of its own.
+  std::shared_ptr<Buffer> new_frame(int partition, std::size_t bytes) {
+    if (batch_bytes_ > 0 && bytes <= batch_frame_max_) {
+      const int broker = map_.broker(partition);
+      auto& b = batch_of(broker);
+      auto f = b.reserve(bytes);
+      if (!f) {
+        flush_batch(broker);
+        f = b.reserve(bytes);
+      }
+      if (f) return f;
+    }
+    return std::make_shared<Buffer>(bytes);
+  }
+
+  FrameBatchBuilder& batch_of(int broker) {
+    auto it = batches_.find(broker);
+    if (it == batches_.end()) it = batches_.emplace(broker, FrameBatchBuilder(batch_bytes_, kBatchFrames)).first;
+    return it->second;
+  }
+
+  /// Sends `broker`'s open batch, if it holds a frame.
+  void flush_batch(int broker) {
+    auto it = batches_.find(broker);
+    if (it == batches_.end() || it->second.empty()) return;
+    frames_batched_ += it->second.count();
+    ++batches_sent_;
+    ctx_.net.send(broker, Tag::produce_batch, it->second.finish());
+  }
+
+  /// Sends every open batch (ingest has nothing else to do now, or is about to wait).
+  void flush_batches() {
+    for (auto& [broker, b] : batches_)
+      if (!b.empty()) flush_batch(broker);
+    linger_until_ = 1e300;
   }
 
   /// Files and network cameras (ingest/video_source.h): one capture thread per input this rank
@@ -347,6 +406,7 @@ class Ingest {
       }
       if (!any) break;
       if (next == nullptr) {  // nothing due: sleep towards the earliest due frame (<= 1 ms)
+        flush_batches();  // what waits in a batch goes now: a lone frame is not held back
         double due = 1e300;
         for (const auto& st : streams)
           if (!st.done) due = std::min(due, std::max(st.next_due, st.not_before));
@@ -492,6 +552,7 @@ class Ingest {
     transport::IdleBackoff backoff;
     for (;;) {
       // Wait for every produce to be acknowledged so the counts we report are what brokers hold.
+      flush_batches();
       double deadline = steady_s() + ctx_.cfg.stall_timeout_s;
       while (!stop_ && (outstanding() > 0 || !takeovers_.empty()) && steady_s() < deadline) {
         if (!takeovers_.empty()) {
@@ -541,6 +602,8 @@ class Ingest {
                            {"max_lateness_s", max_lateness_s_},
                            {"produced_per_s", per_second_},
                            {"bytes", bytes_},
+                           {"batches_sent", batches_sent_},
+                           {"frames_batched", frames_batched_},
                            {"decoded_bytes", decoded_bytes_},
                            {"jpeg_frames", jpeg_frames_},
                            // CPU of the whole ingest process (capture threads included) from START on
@@ -596,7 +659,7 @@ class Ingest {
     const bool any = heartbeat_.pump(
         [this](transport::Message& m) {
           if (m.tag == Tag::produce_ack) {
-            on_ack(m.source, BodyReader(m.body).pod<ProduceAck>());
+            for_each_produce_ack(m.body, [&](const ProduceAck& a) { on_ack(m.source, a); });
           } else if (m.tag == Tag::control) {
             on_control(decode_ingest_control(m.body));
           } else if (m.tag == Tag::partition_map) {
@@ -609,6 +672,7 @@ class Ingest {
         },
         stop_);
     send_stream_reports();
+    if (steady_s() >= linger_until_) flush_batches();  // ingest.linger_ms: no frame waits longer
     ctx_.net.progress();
     return any;
   }
@@ -667,7 +731,7 @@ class Ingest {
                    Fill&& fill) {
     const std::size_t payload = static_cast<std::size_t>(w) * static_cast<std::size_t>(h) *
                                 static_cast<std::size_t>(channels);
-    auto b = std::make_shared<Buffer>(kPixelsAt + payload);
+    auto b = new_frame(partition, kPixelsAt + payload);
     const std::int64_t capture_ns = fill(b->data() + kPixelsAt);
     publish_frame(std::move(b), partition, stream, sequence, w, h, channels, capture_ns);
   }
@@ -734,14 +798,34 @@ class Ingest {
     // Kept until acknowledged: a partition that stops taking frames hands them back.
     in_flight_frames_[{static_cast<std::uint32_t>(partition), fh.stream, fh.sequence}] = frame;
     bytes_ += frame->size() - kPixelsAt;
-    ctx_.net.send(broker, Tag::produce, frame);
     ++in_flight_[broker];
+    in_flight_bytes_[broker] += static_cast<double>(frame->size());
+    if (batch_bytes_ > 0 && frame->size() <= batch_frame_max_) {
+      // A small frame goes in its broker's batch: already there (new_frame wrote it in place),
+      // or copied in. The batch leaves when full, when ingest has nothing else to do, or at the
+      // latest ingest.linger_ms after its first frame.
+      auto& b = batch_of(broker);
+      if (!b.holds(*frame)) {
+        auto slot = b.reserve(frame->size());
+        if (!slot) {
+          flush_batch(broker);
+          slot = b.reserve(frame->size());
+        }
+        std::memcpy(slot->data(), frame->data(), frame->size());
+      }
+      if (b.count() == 1) linger_until_ = std::min(linger_until_, steady_s() + linger_s_);
+      if (b.count() >= kBatchFrames) flush_batch(broker);
+      return;
+    }
+    flush_batch(broker);  // frames of a partition reach its broker in the order they were published
+    ctx_.net.send(broker, Tag::produce, frame);
   }
 
   /// Broker failover (#14): a partition whose leader died is led by another broker now. What the
   /// dead leader had not acknowledged goes to the new one (which keeps the first copy of any
   /// frame it already holds); the windows are counted again by the new leaders.
   void on_map(PartitionMap map) {
+    flush_batches();  // to the brokers of the old map (sends to a dead one are cancelled below)
     const PartitionMap old = std::move(map_);
     map_ = std::move(map);
     for (int b : map_.leaders_gone_since(old)) ctx_.net.cancel_sends_to(b);  // dead: what waits for it never leaves
@@ -753,7 +837,12 @@ class Ingest {
       ++resent;
     }
     in_flight_.clear();
-    for (const auto& [key, frame] : in_flight_frames_) ++in_flight_[map_.broker(static_cast<int>(std::get<0>(key)))];
+    in_flight_bytes_.clear();
+    for (const auto& [key, frame] : in_flight_frames_) {
+      const int b = map_.broker(static_cast<int>(std::get<0>(key)));
+      ++in_flight_[b];
+      in_flight_bytes_[b] += static_cast<double>(frame->size());
+    }
     resent_ += resent;
     if (resent > 0) {
       std::cout << "[ride] ingest rank " << ctx_.net.rank() << ": " << resent
@@ -769,6 +858,7 @@ class Ingest {
     if (it == in_flight_frames_.end()) return;
     BufferPtr frame = std::move(it->second);
     in_flight_frames_.erase(it);
+    in_flight_bytes_[broker] -= static_cast<double>(frame->size());
     switch (ack.status) {
       case ProduceStatus::accepted:
       case ProduceStatus::duplicate: ++accepted_; break;
@@ -870,6 +960,14 @@ class Ingest {
   std::map<std::uint32_t, std::pair<StreamState, std::uint64_t>> input_state_;
   double next_report_s_ = 0;
   std::map<int, int> in_flight_;
+  std::map<int, double> in_flight_bytes_;  ///< by broker: bytes of the frames not yet acknowledged
+  // Small frames, several per message (ingest.batch_kb, ingest.linger_ms; core/frame_batch.h).
+  static constexpr std::size_t kBatchFrames = 64;  ///< frames per batch at most
+  std::size_t batch_bytes_ = 0, batch_frame_max_ = 0;
+  double linger_s_ = 0.001;
+  double linger_until_ = 1e300;  ///< the open batches leave by then (steady seconds)
+  std::map<int, FrameBatchBuilder> batches_;  ///< by broker: the open batch
+  std::uint64_t batches_sent_ = 0, frames_batched_ = 0;
   std::map<std::uint32_t, std::uint64_t> produced_;
   std::vector<std::uint64_t> per_second_;
   std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint64_t>, BufferPtr> in_flight_frames_;  ///< (partition, stream, seq)

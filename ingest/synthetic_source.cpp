@@ -34,7 +34,7 @@ void fill_synthetic_frame(std::uint64_t seed, std::uint32_t stream, std::uint64_
   const auto key = static_cast<std::uint32_t>(
       mix64(seed ^ mix64((std::uint64_t{stream} << 40) ^ sequence ^ 0x6a09e667f3bcc909ULL)));
   const std::size_t words = n / 4;
-  // Buffers are at least 4-byte aligned here (frame pixels follow 40 bytes of headers).
+  // Buffers are at least 4-byte aligned here (frame pixels follow 48 bytes of headers).
   if (reinterpret_cast<std::uintptr_t>(dst) % alignof(std::uint32_t) == 0) {
     fill_words(reinterpret_cast<std::uint32_t*>(dst), words, key);
   } else {

@@ -18,6 +18,7 @@ packages=(
   libgtest-dev libbenchmark-dev       # tests and microbenchmarks
   python3 python3-h5py python3-numpy  # independent readers of the results in tests
   python3-matplotlib                  # bench plots
+  python3-opencv                      # bench/camera_cpu.py: the Python/OpenCV camera poller ride is compared with
   python3-skimage                     # real photographs for kernel tests (skimage/data)
   bc procps                           # fault-injection test scripts (timing, pids)
   slurmctld slurmd slurm-client munge # slurm/ sbatch scripts, tested on a private one-node Slurm

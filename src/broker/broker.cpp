@@ -12,6 +12,7 @@
 
 #include "broker/partition_log.h"
 #include "broker/replication.h"
+#include "core/frame_batch.h"
 #include "core/partition_map.h"
 #include "core/clock.h"
 #include "core/process_stats.h"
@@ -45,6 +46,7 @@ LogLimits limits_from(const JobConfig& c, int rank, std::uint32_t partition) {
 class Broker {
  public:
   explicit Broker(RoleContext& ctx) : ctx_(ctx), heartbeat_(ctx), start_rss_bytes_(peak_rss_bytes()) {
+    fetch_batch_bytes_ = static_cast<std::size_t>(ctx_.cfg.fetch_batch_kb * 1024);
     metrics_interval_s_ = std::clamp(ctx.cfg.status_interval_s / 10, 0.05, 0.25);
     replicated_ = ctx.layout.replication > 1;
     // Enough to keep a follower streaming while its acks travel; bounded so that a copy being
@@ -59,7 +61,10 @@ class Broker {
     double next_metrics = steady_s();
     while (!stop_) {
       bool busy = heartbeat_.pump([this](transport::Message& m) { handle(m); }, stop_);
-      if (stop_) break;
+      if (stop_) {
+        flush_acks();
+        break;
+      }
       const double now = steady_s();
       // This loop was away (a long frame, a stall): the followers' acks waited unread meanwhile.
       if (now - last_loop_s_ > 0.25) {
@@ -78,6 +83,7 @@ class Broker {
           }
         }
       }
+      flush_acks();
       ctx_.net.progress();
       if (busy) backoff.reset();
       else backoff.wait();
@@ -92,6 +98,7 @@ class Broker {
                              {"replicated_frames_out", replicated_out_},
                              {"replicated_frames_in", replicated_in_},
                              {"fetches", fetches_},
+                             {"fetch_replies_inline", inline_replies_},
                              {"fenced_requests", fenced_},
                              {"backpressure_s", backpressure_s_},
                              {"peak_ring_bytes", peak_ring_bytes_},
@@ -138,6 +145,7 @@ class Broker {
   void handle(transport::Message& m) {
     switch (m.tag) {
       case Tag::produce: on_produce(m); break;
+      case Tag::produce_batch: on_produce_batch(m); break;
       case Tag::fetch: on_fetch(m.source, BodyReader(m.body).pod<FetchRequest>()); break;
       case Tag::commit: on_commit(m.source, BodyReader(m.body).pod<Commit>()); break;
       case Tag::assign: {
@@ -397,6 +405,23 @@ class Broker {
     }
   }
 
+  /// Several PRODUCE bodies in one message (core/frame_batch.h): each is handled as its own
+  /// PRODUCE, as a view of the message's buffer (stored, sent on and released with no copy).
+  void on_produce_batch(transport::Message& m) {
+    const auto body = std::make_shared<const Buffer>(std::move(m.body));
+    const std::string defect = frame_batch_defect(*body, 0);
+    if (!defect.empty()) {
+      ++rejected_;
+      std::cerr << "ride: broker rank " << ctx_.net.rank() << ": rejected a frame batch from rank " << m.source
+                << ": " << defect << std::endl;
+      return;  // nothing in it can be acknowledged: its producer resends after a failover, or the job ends short
+    }
+    split_frame_batch(body, 0, [&](Buffer frame) {
+      transport::Message one{m.source, Tag::produce, std::move(frame)};
+      on_produce(one);
+    });
+  }
+
   void on_produce(transport::Message& m) {
     const std::string defect = produce_defect(m.body);
     const auto ph = m.body.size() >= sizeof(ProduceHeader) ? m.body.read<ProduceHeader>(0) : ProduceHeader{};
@@ -496,7 +521,19 @@ class Broker {
     a.offset = offset;
     a.stream = fh.stream;
     a.sequence = fh.sequence;
-    ctx_.net.send(dest, Tag::produce_ack, pod_body(a));
+    // Sent at the end of this turn of the loop, with the producer's other acks (flush_acks).
+    acks_out_[dest].push_back(a);
+  }
+
+  /// One PRODUCE_ACK message per producer for every ack of this turn of the loop: a batch of
+  /// frames from ingest costs one ack message, not one per frame; a lone frame's ack waits for
+  /// nothing but the end of the turn that stored it.
+  void flush_acks() {
+    for (auto& [dest, acks] : acks_out_) {
+      if (acks.empty()) continue;
+      ctx_.net.send(dest, Tag::produce_ack, encode_produce_acks(acks));
+      acks.clear();
+    }
   }
 
   void report_spill_failure(std::uint32_t p, const PartitionLog& log) {
@@ -532,7 +569,7 @@ class Broker {
     if (req.offset < log.start_offset() || req.offset > log.end_offset()) {
       reply(worker, req, FetchStatus::out_of_range, {});
     } else if (req.offset < readable) {
-      const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(req.max_frames, readable - req.offset));
+      const std::size_t n = log.frames_for_fetch(req.offset, readable, req.max_frames, std::uint64_t{req.max_kb} * 1024);
       reply(worker, req, FetchStatus::ok, log.read(req.offset, n));
     } else if (log.sealed() && readable == log.end_offset()) {
       reply(worker, req, FetchStatus::end_of_partition, {});
@@ -586,8 +623,22 @@ class Broker {
     rep.end_offset = it == logs_.end() ? 0 : it->second.end_offset();
     rep.count = static_cast<std::uint32_t>(entries.size());
     rep.status = status;
+    std::size_t bytes = 0;
+    for (const auto& e : entries) bytes += e.frame->size();
+    if (!entries.empty() && bytes <= fetch_batch_bytes_) {
+      // Small frames: copied into the reply, one message for the whole fetch (a message per
+      // frame costs more than the copy: core/frame_batch.h).
+      rep.inline_frames = 1;
+      spans_.clear();
+      for (const auto& e : entries) spans_.emplace_back(e.frame->data(), e.frame->size());
+      Buffer b = pack_frame_batch(sizeof(FetchReply), spans_);
+      b.write(0, rep);
+      ++inline_replies_;
+      ctx_.net.send(worker, Tag::fetch_reply, std::move(b));
+      return;
+    }
     ctx_.net.send(worker, Tag::fetch_reply, pod_body(rep));
-    // Frames go out as the very buffers ingest sent: no copy on the broker.
+    // Big frames go out as the very buffers ingest sent: no copy on the broker.
     for (const auto& e : entries) ctx_.net.send(worker, Tag::fetch_frame, e.frame);
   }
 
@@ -846,6 +897,11 @@ class Broker {
   std::map<std::uint32_t, std::map<int, Cursor>> cursors_;
   std::set<std::uint32_t> rebuilding_;          ///< copies being rebuilt from their leader
   std::vector<transport::Message> early_;       ///< produces that came before the map that makes this broker their leader
+  std::map<int, std::vector<ProduceAck>> acks_out_;  ///< this turn's acks, by producer (flush_acks)
+  /// Fetch replies of at most this many frame bytes carry their frames inline (broker.fetch_batch_kb).
+  std::size_t fetch_batch_bytes_ = 0;
+  std::uint64_t inline_replies_ = 0;
+  std::vector<std::span<const std::byte>> spans_;  ///< reply's: the frames to pack (a member: no allocation per fetch)
   // Replication (#14): partitions led with followers, partitions followed, produces waiting for
   // the high watermark, replicated frames waiting for their log, headers waiting for their frame.
   struct PendingAck {

@@ -146,6 +146,28 @@ std::vector<PartitionLog::Entry> PartitionLog::read(std::uint64_t offset, std::s
   return out;
 }
 
+std::size_t PartitionLog::frames_for_fetch(std::uint64_t offset, std::uint64_t end, std::size_t max_frames,
+                                           std::uint64_t max_bytes) const {
+  end = std::min(end, end_offset());
+  if (offset < start_ || offset >= end) return 0;
+  const std::size_t available = static_cast<std::size_t>(end - offset);
+  std::size_t n = std::min(max_frames, available);
+  if (n >= available || max_bytes == 0) return n;
+  std::uint64_t bytes = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const Slot& s = entries_[offset - start_ + i];
+    bytes += s.spilled ? s.spill.size : s.mem->size();
+  }
+  while (n < available && n < kMaxFetchFrames) {
+    const Slot& s = entries_[offset - start_ + n];
+    const std::uint64_t next = s.spilled ? s.spill.size : s.mem->size();
+    if (bytes + next > max_bytes) break;
+    bytes += next;
+    ++n;
+  }
+  return n;
+}
+
 bool PartitionLog::commit(std::uint64_t offset) {
   if (offset < committed_ || offset > end_offset()) return false;
   committed_ = offset;

@@ -52,6 +52,12 @@ class PartitionLog {
                                           std::size_t header_bytes = 0);
   /// Up to max_frames entries from `offset` (in [start, end]); spilled frames are read back.
   std::vector<Entry> read(std::uint64_t offset, std::size_t max_frames);
+  /// How many frames a fetch at `offset` gets, below `end`: `max_frames`, or more while they
+  /// total at most `max_bytes` (small frames: a worker's batch is sized by bytes too, at most
+  /// kMaxFetchFrames frames).
+  std::size_t frames_for_fetch(std::uint64_t offset, std::uint64_t end, std::size_t max_frames,
+                               std::uint64_t max_bytes) const;
+  static constexpr std::size_t kMaxFetchFrames = 1024;
   /// Everything below `offset` is processed: release it (memory, spill files). Never moves
   /// backwards: false (nothing changes) for offset < committed() or > end_offset().
   bool commit(std::uint64_t offset);

@@ -190,11 +190,14 @@ int run_job(int argc, char** argv) {
     members.insert(members.end(), layout.brokers.begin(), layout.brokers.end());
     net.open_control_group(members);
   }
-  if (role == ride::Role::master || layout.replication > 1 || layout.ingest.size() > 1) {
+  if (role == ride::Role::master || layout.replication > 1 || layout.ingest.size() > 1 ||
+      (role == ride::Role::broker && cfg.stages.size() > 1)) {
     // The job goes on after the sender of a half-received message dies: the master always; with
     // replicated partitions (#14) every rank, since a broker's death is survived then (a worker
     // fetching, a follower replicating from it); with several ingest ranks, the brokers (one may
-    // die mid-frame). Receives never block on a sender.
+    // die mid-frame); in a job of several stages, the brokers, which take the frames workers
+    // send on (a worker SIGKILLed mid-send left a broker stuck in its receive:
+    // mpi.pipeline.kill_stage1_worker). Receives never block on a sender.
     net.tolerate_dying_senders(true);
   }
   if (role != ride::Role::master) {

@@ -14,24 +14,50 @@ namespace ride {
 class Buffer {
  public:
   Buffer() = default;
-  explicit Buffer(std::size_t n) : data_(n ? allocate_frame_bytes(n) : nullptr, Free{n}), size_(n) {
-    if (n && !data_) throw std::bad_alloc();
+  explicit Buffer(std::size_t n) : own_(n ? allocate_frame_bytes(n) : nullptr, Free{n}), ptr_(own_.get()), size_(n) {
+    if (n && !own_) throw std::bad_alloc();
   }
-  std::byte* data() { return data_.get(); }
-  const std::byte* data() const { return data_.get(); }
+  /// A view of `n` bytes at `offset` into `parent`, which it keeps alive: the frames of a
+  /// batched message (several frames in one MPI message) are each a view of the message's
+  /// buffer, stored, sent on and released one by one with no copy.
+  Buffer(std::shared_ptr<const Buffer> parent, std::size_t offset, std::size_t n)
+      : parent_(std::move(parent)), ptr_(const_cast<std::byte*>(parent_->data()) + offset), size_(n) {}
+  Buffer(Buffer&& o) noexcept
+      : own_(std::move(o.own_)), parent_(std::move(o.parent_)), ptr_(o.ptr_), size_(o.size_) {
+    o.ptr_ = nullptr;
+    o.size_ = 0;
+  }
+  Buffer& operator=(Buffer&& o) noexcept {
+    if (this != &o) {
+      own_ = std::move(o.own_);
+      parent_ = std::move(o.parent_);
+      ptr_ = o.ptr_;
+      size_ = o.size_;
+      o.ptr_ = nullptr;
+      o.size_ = 0;
+    }
+    return *this;
+  }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  std::byte* data() { return ptr_; }
+  const std::byte* data() const { return ptr_; }
   std::size_t size() const { return size_; }
+  /// True when this is a view into another buffer.
+  bool is_view() const { return parent_ != nullptr; }
 
   template <typename T>
   T read(std::size_t at) const {
     static_assert(std::is_trivially_copyable_v<T>);
     T v;
-    std::memcpy(&v, data_.get() + at, sizeof(T));
+    std::memcpy(&v, ptr_ + at, sizeof(T));
     return v;
   }
   template <typename T>
   void write(std::size_t at, const T& v) {
     static_assert(std::is_trivially_copyable_v<T>);
-    std::memcpy(data_.get() + at, &v, sizeof(T));
+    std::memcpy(ptr_ + at, &v, sizeof(T));
   }
 
  private:
@@ -39,7 +65,9 @@ class Buffer {
     std::size_t n = 0;
     void operator()(std::byte* p) const noexcept { free_frame_bytes(p, n); }
   };
-  std::unique_ptr<std::byte, Free> data_{nullptr, Free{0}};
+  std::unique_ptr<std::byte, Free> own_{nullptr, Free{0}};
+  std::shared_ptr<const Buffer> parent_;  ///< a view's: what keeps its bytes alive
+  std::byte* ptr_ = nullptr;
   std::size_t size_ = 0;
 };
 

@@ -60,7 +60,13 @@ class Options {
     add<std::uint64_t>("ingest.seed", &c.seed, "seed of the synthetic frame generator",
                        "a non-negative integer");
     add<int>("ingest.max_in_flight", &c.max_in_flight,
-             "produce requests per broker awaiting acknowledgement", "an integer");
+             "produce requests per broker awaiting acknowledgement (a batch of small frames is one)", "an integer");
+    add<double>("ingest.batch_kb", &c.batch_kb,
+                "small frames (at most a quarter of this) travel several to a message of up to this "
+                "many KB, as Kafka batches records; 0 = one frame per message", "a number >= 0");
+    add<double>("ingest.linger_ms", &c.linger_ms,
+                "the longest a frame waits in a batch for others (a batch leaves sooner when full "
+                "or when ingest has nothing else to do)", "a number >= 0");
     add<std::string>("ingest.source", &c.source,
                      "synthetic (random frames) | video (files and network cameras named by "
                      "ingest.inputs, read with OpenCV/FFmpeg)", "synthetic or video");
@@ -138,6 +144,14 @@ class Options {
                      "cpu, gpu or auto");
     add<double>("worker.fetch_wait_ms", &c.fetch_wait_ms,
                 "how long a broker holds an empty FETCH before answering", "a number");
+    add<double>("worker.batch_kb", &c.batch_kb_worker,
+                "a batch (one FETCH, one RESULTS, one COMMIT) takes more than worker.batch_frames "
+                "frames while they total at most this many KB (small frames: fewer round trips per "
+                "frame); 0 = worker.batch_frames only", "a number >= 0");
+    add<double>("broker.fetch_batch_kb", &c.fetch_batch_kb,
+                "a fetch reply whose frames total at most this many KB carries them in one message "
+                "(copied once on the broker); bigger ones send each frame as its own message, "
+                "uncopied; 0 = always the latter", "a number >= 0");
     add<double>("worker.start_delay_s", &c.start_delay_s,
                 "seconds workers wait before their first fetch (late start, stalls)", "a number");
     add<std::string>("task.name", &c.task, "task to run ('ride tasks' lists them, with the "
@@ -365,6 +379,14 @@ void validate(const JobConfig& c) {
     bad_value(c, "ingest.partitioning", "expected round_robin or key");
   }
   if (c.max_in_flight < 1) bad_value(c, "ingest.max_in_flight", "expected at least 1");
+  if (!(c.batch_kb >= 0) || c.batch_kb > 1024 * 1024) bad_value(c, "ingest.batch_kb", "expected a number from 0 to 1048576");
+  if (!(c.linger_ms >= 0) || c.linger_ms > 1000) bad_value(c, "ingest.linger_ms", "expected a number from 0 to 1000");
+  if (!(c.batch_kb_worker >= 0) || c.batch_kb_worker > 1024 * 1024) {
+    bad_value(c, "worker.batch_kb", "expected a number from 0 to 1048576");
+  }
+  if (!(c.fetch_batch_kb >= 0) || c.fetch_batch_kb > 1024 * 1024) {
+    bad_value(c, "broker.fetch_batch_kb", "expected a number from 0 to 1048576");
+  }
   if (c.allocation != "dynamic" && c.allocation != "static") bad_value(c, "topic.allocation", "expected dynamic or static");
   if (!(c.slow_factor >= 1)) bad_value(c, "faults.slow_factor", "expected a number >= 1");
   if (!(c.task_ms >= 0)) bad_value(c, "faults.task_ms", "expected a number >= 0");

@@ -57,6 +57,8 @@ struct JobConfig {
   std::string partitioning = "round_robin";  ///< round_robin | key
   std::uint64_t seed = 1;
   int max_in_flight = 16;  ///< produce requests per broker not yet acknowledged
+  double batch_kb = 1024;  ///< a PRODUCE_BATCH holds up to this many KB of small frames (0: one frame per message)
+  double linger_ms = 1;    ///< the longest a frame waits in a batch for others
   std::string source = "synthetic";  ///< synthetic | video (files and cameras, ingest.inputs)
   std::string inputs;                ///< source = video: "a,b,..." or "@FILE" (core/inputs.h)
   std::string color = "gray";        ///< source = video: gray | bgr
@@ -90,6 +92,8 @@ struct JobConfig {
   int threads = 1;
   std::string device = "cpu";  ///< cpu | gpu | auto
   double fetch_wait_ms = 50;
+  double batch_kb_worker = 1024;  ///< worker.batch_kb: more than batch_frames small frames per batch, up to this many KB
+  double fetch_batch_kb = 1024;  ///< broker: fetch replies of at most this many KB of frames carry them inline
   double start_delay_s = 0;  ///< workers hold off fetching (late start / stall experiments)
   // [task]
   std::string task = "stddev";  ///< a task name (task/registry.h)

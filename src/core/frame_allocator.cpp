@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <map>
@@ -18,6 +19,15 @@ constexpr std::size_t kSmall = std::size_t{256} << 10;  ///< below this: plain m
 constexpr std::size_t kCacheBytes = std::size_t{64} << 20;  ///< freed huge memory kept for reuse
 
 std::size_t round_up(std::size_t n, std::size_t to) { return (n + to - 1) / to * to; }
+
+/// The slot size for a buffer of n bytes (kSmall <= n <= kHuge): n rounded up to 1/8 of its
+/// power of two (whole pages), so that buffers of many sizes (batches of small frames, JPEG
+/// frames) share a few kinds of slab instead of mapping a 2 MiB slab for every size seen.
+std::size_t slot_size(std::size_t n) {
+  std::size_t top = kPage;
+  while (top < n) top <<= 1;
+  return round_up(n, std::max(kPage, top / 16));
+}
 
 /// A 2 MiB-aligned mapping advised as a huge page. The alignment is obtained by mapping
 /// 2 MiB more and trimming the ends.
@@ -44,7 +54,7 @@ class Pool {
  public:
   std::byte* allocate(std::size_t n) {
     std::lock_guard lock(mu_);
-    if (n <= kHuge) return allocate_slot(round_up(n, kPage));
+    if (n <= kHuge) return allocate_slot(slot_size(n));
     const std::size_t bytes = round_up(n, kHuge);
     auto& cached = big_free_[bytes];
     std::byte* p = nullptr;

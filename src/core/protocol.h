@@ -57,6 +57,8 @@ enum class Tag : int {
   isr_confirm,         ///< master → leader broker: IsrConfirm (the master recorded a replica leaving the ISR)
   resume_keys,         ///< master → ingest, before START (job.resume): the keys of its streams already
                        ///< durable in the results file, passed over (core/key_ranges.h, KeyRanges)
+  produce_batch,       ///< ingest → broker: several PRODUCE bodies in one message (core/frame_batch.h,
+                       ///< table at 0); each is handled as its own PRODUCE
 };
 
 struct ProduceHeader {
@@ -158,6 +160,22 @@ struct ProduceAck {
   std::uint32_t reserved = 0;
 };
 
+/// PRODUCE_ACK body: one or more ProduceAck back to back (a broker sends one message per producer
+/// for all the acks of one turn of its loop).
+inline Buffer encode_produce_acks(const std::vector<ProduceAck>& acks) {
+  Buffer b(acks.size() * sizeof(ProduceAck));
+  if (!acks.empty()) std::memcpy(b.data(), acks.data(), b.size());
+  return b;
+}
+/// Calls `f(ProduceAck)` for each ack of a PRODUCE_ACK body; throws ride::Error when the body is
+/// not a whole number of acks.
+template <typename F>
+void for_each_produce_ack(const Buffer& body, F&& f) {
+  RIDE_EXPECTS(body.size() > 0 && body.size() % sizeof(ProduceAck) == 0,
+               "PRODUCE_ACK of " << body.size() << " bytes is not a whole number of " << sizeof(ProduceAck) << "-byte acks");
+  for (std::size_t at = 0; at < body.size(); at += sizeof(ProduceAck)) f(body.read<ProduceAck>(at));
+}
+
 /// A partition's leader to a follower (broker/replication.h): the frame at `offset` follows
 /// when has_frame; the leader's high watermark and committed offset travel with every message
 /// (commits reach followers lazily, with the next one).
@@ -240,7 +258,8 @@ struct FetchRequest {
   std::uint32_t epoch = 0;
   std::uint64_t offset = 0;
   std::uint32_t max_frames = 1;
-  std::uint32_t reserved = 0;
+  /// More than max_frames small frames while they total at most this many KB (0: max_frames).
+  std::uint32_t max_kb = 0;
   double wait_ms = 0;  ///< broker holds an empty fetch this long
 };
 
@@ -251,8 +270,12 @@ struct FetchReply {
   std::uint32_t epoch = 0;
   std::uint64_t first_offset = 0;
   std::uint64_t end_offset = 0;  ///< log end at reply time (lag = end - next)
-  std::uint32_t count = 0;       ///< fetch_frame messages that follow
+  std::uint32_t count = 0;       ///< frames: inline, or fetch_frame messages that follow
   FetchStatus status = FetchStatus::ok;
+  /// 1: the frames are in this message, a frame batch right after this header (core/frame_batch.h,
+  /// table at sizeof(FetchReply)); 0: `count` fetch_frame messages follow.
+  std::uint32_t inline_frames = 0;
+  std::uint32_t reserved = 0;
 };
 
 struct Commit {

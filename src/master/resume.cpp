@@ -38,7 +38,7 @@ bool resume_may_change(const std::string& key) {
   for (const char* k : {"job.resume", "job.brokers", "job.ingest", "job.workers", "job.spares", "job.stall_timeout_s",
                         "output.summary", "output.journal", "output.path", "ingest.max_in_flight", "ingest.retry_s",
                         "ingest.retry_max_s", "ingest.timeout_s", "ingest.partitioning", "ingest.encoding",
-                        "ingest.decoders", "ingest.http", "ingest.rtsp_transport"}) {
+                        "ingest.decoders", "ingest.http", "ingest.rtsp_transport", "ingest.batch_kb", "ingest.linger_ms"}) {
     if (key == k) return true;
   }
   if (starts_with(key, "stage.") && key.find(".params.") == std::string::npos) {

@@ -19,6 +19,7 @@
 
 #include "codec/jpeg.h"
 #include "core/checksum.h"
+#include "core/frame_batch.h"
 #include "core/clock.h"
 #include "core/process_stats.h"
 #include "core/aggregates.h"
@@ -206,10 +207,12 @@ class Worker {
   void handle(transport::Message& m) {
     switch (m.tag) {
       case Tag::assign: on_assign(BodyReader(m.body).pod<Assign>()); break;
-      case Tag::fetch_reply: on_fetch_reply(m.source, BodyReader(m.body).pod<FetchReply>()); break;
+      case Tag::fetch_reply: on_fetch_reply(m.source, m.body); break;
       case Tag::fetch_frame: on_frame(m.source, std::move(m.body)); break;
       case Tag::results_ack: on_results_ack(m.body); break;
-      case Tag::produce_ack: on_forward_ack(m.source, BodyReader(m.body).pod<ProduceAck>()); break;
+      case Tag::produce_ack:
+        for_each_produce_ack(m.body, [&](const ProduceAck& a) { on_forward_ack(m.source, a); });
+        break;
       case Tag::commit_ack: on_commit_ack(BodyReader(m.body).pod<CommitAck>()); break;
       case Tag::stand_down: stand_down(); break;
       case Tag::partition_map: on_map(PartitionMap::decode(m.body)); break;
@@ -300,21 +303,30 @@ class Worker {
       req.epoch = o.epoch;
       req.offset = o.next_fetch;
       req.max_frames = static_cast<std::uint32_t>(ctx_.cfg.batch_frames);
+      req.max_kb = static_cast<std::uint32_t>(ctx_.cfg.batch_kb_worker);
       req.wait_ms = ctx_.cfg.fetch_wait_ms;
       ctx_.net.send(o.broker, Tag::fetch, pod_body(req));
       o.fetch_in_flight = true;
     }
   }
 
-  void on_fetch_reply(int broker, const FetchReply& rep) {
+  void on_fetch_reply(int broker, Buffer& body) {
+    const auto rep = BodyReader(body).pod<FetchReply>();
     Incoming in;
     in.reply = rep;
     in.batch.partition = rep.partition;
     in.batch.epoch = rep.epoch;
     in.batch.first_offset = rep.first_offset;
     in.batch.frames.reserve(rep.count);
+    if (rep.inline_frames) {
+      // Small frames came in the reply itself: each is a view of it (core/frame_batch.h).
+      const auto whole = std::make_shared<const Buffer>(std::move(body));
+      split_frame_batch(whole, sizeof(FetchReply), [&](Buffer f) { in.batch.frames.push_back(std::move(f)); });
+      RIDE_EXPECTS(in.batch.frames.size() == rep.count, "a fetch reply with " << in.batch.frames.size()
+                                                        << " frames inline says " << rep.count);
+    }
     incoming_[broker] = std::move(in);
-    if (rep.count == 0) complete_fetch(broker);
+    if (rep.count == 0 || rep.inline_frames) complete_fetch(broker);
   }
 
   void on_frame(int broker, Buffer frame) {

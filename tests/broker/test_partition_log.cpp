@@ -324,3 +324,27 @@ TEST(SeenKeys, FirstCopyOnlyPerStreamAndSequence) {
 
 }  // namespace
 }  // namespace ride
+
+namespace ride {
+namespace {
+
+// worker.batch_kb: small frames make bigger batches (by bytes), big ones keep batch_frames;
+// spilled frames count at their size; never past the readable end.
+TEST(PartitionLog, AFetchTakesMoreSmallFramesUpToItsBytes) {
+  TempDir dir;
+  PartitionLog log(limits(dir, 20));  // 20 in memory, the rest spilled
+  for (std::uint64_t i = 0; i < 100; ++i) ASSERT_EQ(log.try_append(frame_of(1000 - kPixelsAt, 1, i), 0, kPixelsAt), i);
+  EXPECT_EQ(log.frames_for_fetch(0, 100, 8, 0), 8u);          // no byte budget: batch_frames
+  EXPECT_EQ(log.frames_for_fetch(0, 100, 8, 4000), 8u);       // 4 frames fit in 4 KB: batch_frames still
+  EXPECT_EQ(log.frames_for_fetch(0, 100, 8, 32'000), 32u);    // 32 frames of 1000 bytes
+  EXPECT_EQ(log.frames_for_fetch(10, 100, 8, 50'500), 50u);   // across the spilled ones (from 20 on)
+  EXPECT_EQ(log.frames_for_fetch(90, 100, 8, 1'000'000), 10u);  // up to the end
+  EXPECT_EQ(log.frames_for_fetch(0, 30, 8, 1'000'000), 30u);  // up to the readable end (high watermark)
+  EXPECT_EQ(log.frames_for_fetch(100, 100, 8, 1'000'000), 0u);
+  const auto read = log.read(10, log.frames_for_fetch(10, 100, 8, 50'500));
+  ASSERT_EQ(read.size(), 50u);
+  EXPECT_EQ(seq_of(*read.back().frame), 59u);
+}
+
+}  // namespace
+}  // namespace ride

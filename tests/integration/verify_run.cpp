@@ -10,6 +10,11 @@
 ///                            its first frame (libraries, MPI), must stay below N MB
 ///   --expect-backpressure    ingest or brokers must report time spent in backpressure
 ///   --expect-replicated      every frame was sent to a follower broker and stored there (topic.replication 2)
+///   --expect-batched N       small frames traveled several to a message (#15): every frame ingest
+///                            published went in a PRODUCE_BATCH, at least N frames per batch on
+///                            average, and some fetch replies carried their frames inline
+///   --max-latency-s S        no frame took longer than S from capture to its result (a lone
+///                            frame is not held in a batch)
 ///   --expect-error TEXT      the run must fail with an error containing TEXT (frames that were
 ///                            refused are allowed; none that was accepted may be lost)
 ///   --expect-failures N      the summary must list N failed ranks, each recovered
@@ -138,6 +143,7 @@ int main(int argc, char** argv) {
   const int expected_ranks = std::stoi(argv[3]);
   bool allow_dropped = false, expect_spill = false, expect_backpressure = false, checksums_only = false;
   bool expect_replicated = false, expect_resumed = false;
+  double expect_batched = 0, max_latency_s = 0;
   double max_rss_mb = 0, max_recovery_s = 0;
   int expect_failures = 0, expect_replenished = 0, check_threshold = -1, expect_unreachable = -1;
   std::uint64_t min_live_frames = 0;
@@ -156,6 +162,8 @@ int main(int argc, char** argv) {
     else if (a == "--max-scaling-events" && i + 1 < argc) max_scaling_events = std::stoi(argv[++i]);
     else if (a == "--expect-backpressure") expect_backpressure = true;
     else if (a == "--expect-replicated") expect_replicated = true;
+    else if (a == "--expect-batched" && i + 1 < argc) expect_batched = std::stod(argv[++i]);
+    else if (a == "--max-latency-s" && i + 1 < argc) max_latency_s = std::stod(argv[++i]);
     else if (a == "--expect-resumed") expect_resumed = true;  // job.resume kept some keys, not all
     else if (a == "--max-broker-rss-mb" && i + 1 < argc) max_rss_mb = std::stod(argv[++i]);
     else if (a == "--expect-error" && i + 1 < argc) expect_error = argv[++i];
@@ -376,6 +384,27 @@ int main(int argc, char** argv) {
     }
     CHECK(out >= ingested && in == out, "replicated " << out << " frames out, " << in << " in, for " << ingested << " ingested");
     std::cout << "verify_run: " << out << " frames replicated to followers, all stored\n";
+  }
+  if (expect_batched > 0) {  // ingest.batch_kb, worker.batch_kb, broker.fetch_batch_kb (#15)
+    std::uint64_t batches = 0, batched = 0, published = 0, inline_replies = 0;
+    for (const auto& r : s.at("ingest").at("ranks")) {
+      batches += r.value("batches_sent", std::uint64_t{0});
+      batched += r.value("frames_batched", std::uint64_t{0});
+      published += r.value("accepted", std::uint64_t{0});
+    }
+    for (const auto& b : s.at("brokers")) inline_replies += b.value("fetch_replies_inline", std::uint64_t{0});
+    CHECK(batched == published && batches > 0 && static_cast<double>(batched) >= expect_batched * static_cast<double>(batches),
+          batched << " of " << published << " frames went in " << batches << " batches, expected all, >= " << expect_batched << " per batch");
+    CHECK(inline_replies > 0, "no fetch reply carried its frames inline");
+    std::cout << "verify_run: " << batched << " frames in " << batches << " batches ("
+              << static_cast<double>(batched) / static_cast<double>(std::max<std::uint64_t>(1, batches))
+              << " per batch); " << inline_replies << " fetch replies with their frames inline\n";
+  }
+  if (max_latency_s > 0) {
+    double worst = 0;
+    for (const auto& row : rf.rows) worst = std::max(worst, static_cast<double>(row.processed_ns - row.capture_ns) / 1e9);
+    CHECK(worst <= max_latency_s, "a frame took " << worst << " s from capture to its result, allowed " << max_latency_s);
+    std::cout << "verify_run: at most " << worst << " s from capture to result\n";
   }
   if (expect_backpressure) {
     const auto& bp = s.at("backpressure");

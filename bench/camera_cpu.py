@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Ingest CPU per camera-second for 1,000 JPEG snapshot cameras (#15): ride's ingest rank (the
+camera hub: one libcurl I/O thread and 2 libjpeg decoders) against the Python/OpenCV poller a
+user would write (bench/peers/opencv_poller.py: urllib + cv2.imdecode, a thread per camera, and
+the same with a pool of 32 threads), interleaved run by run against the same camera server
+(tests/integration/snapshot_cameras.py: distinct gray JPEGs changing every 2 s), cameras at
+0.5, 0.75 or 1 fps from a camera list.
+
+ride's figure is its ingest process's CPU from START on (every camera's fetches and decodes, and
+publishing the frames to the broker: more work than the poller, which drops each frame); the
+poller's is its process's CPU over its run. Each is divided by cameras x duration. eta (achieved
+/ desired rate) is reported beside it: a poller that falls behind saves CPU by missing ticks.
+Every ride run is checked (status ok, nothing lost or duplicated). Writes
+results/camera_cpu.json.
+
+usage: bench/camera_cpu.py [--cameras 1000] [--duration 20] [--repeat 2] [--size 160x120]
+"""
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import commit, machine  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RATES = (0.5, 0.75, 1.0)
+
+
+def ride_run(tmp, csv, duration, cameras):
+    summ = os.path.join(tmp, "s.json")
+    cmd = [os.path.join(ROOT, "scripts", "ride-mpirun"), "--oversubscribe", "-np", "5", "--",
+           "--ingest.source=video", f"--ingest.inputs=@{csv}", f"--ingest.duration_s={duration}",
+           "--job.spares=0", "--task.name=noop", "--status.interval_s=30", "--summary", summ,
+           f"--output.path={tmp}/r.h5"]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, RIDE=os.path.join(ROOT, "build", "ride")))
+    if p.returncode != 0:
+        sys.exit(f"ride run failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-2000:]}")
+    s = json.load(open(summ))
+    f = s["frames"]
+    assert s["status"] == "ok" and f["lost"] == 0 and f["duplicates"] == 0 and f["processed"] == f["ingested"], f
+    cpu = sum(r["cpu_s"] for r in s["ingest"]["ranks"])
+    return {"cpu_s": round(cpu, 2), "eta": round(s["ingest"]["eta"], 4), "frames": f["ingested"],
+            "threads": s["ingest"]["threads"], "cpu_s_per_camera_s": cpu / cameras / duration}
+
+
+def poller_run(csv, duration, cameras, threads):
+    p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "peers", "opencv_poller.py"), csv,
+                        "--duration", str(duration), "--threads", str(threads)], capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit(f"poller failed ({p.returncode}):\n{p.stderr[-3000:]}")
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    return {"cpu_s": round(r["cpu_s"], 2), "eta": round(r["eta"], 4), "frames": r["frames"], "threads": r["threads"],
+            "errors": r["errors"], "cpu_s_per_camera_s": r["cpu_s"] / cameras / duration}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cameras", type=int, default=1000)
+    ap.add_argument("--duration", type=float, default=20)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--size", default="160x120")
+    a = ap.parse_args()
+    w, h = a.size.split("x")
+    modes = {"ride": None, "python_thread_per_camera": 0, "python_pool_32": 32}
+    res = {m: [] for m in modes}
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = os.path.join(tmp, "port")
+        server = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "tests", "integration", "snapshot_cameras.py"),
+                                   "--port-file", port_file, "--served", os.path.join(tmp, "served"),
+                                   "--cameras", str(a.cameras), "--width", w, "--height", h, "--slot-s", "2"],
+                                  stdout=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                if os.path.exists(port_file) and open(port_file).read().strip():
+                    break
+                time.sleep(0.1)
+            port = open(port_file).read().strip()
+            csv = os.path.join(tmp, "cameras.csv")
+            with open(csv, "w") as f:
+                f.write("id,url,fps\n")
+                for i in range(a.cameras):
+                    f.write(f"{i},http://127.0.0.1:{port}/cam/{i}.jpg,{RATES[i % 3]}\n")
+            for i in range(a.repeat):
+                for m, threads in modes.items():
+                    row = ride_run(tmp, csv, a.duration, a.cameras) if m == "ride" else \
+                        poller_run(csv, a.duration, a.cameras, threads)
+                    res[m].append(row)
+                    print(f"run {i + 1} {m}: {row}", flush=True)
+        finally:
+            server.terminate()
+            server.wait()
+    med = {m: {k: statistics.median(r[k] for r in rows) for k in ("cpu_s", "eta", "frames", "threads", "cpu_s_per_camera_s")}
+           for m, rows in res.items()}
+    for m in med:  # per frame too: a poller that misses ticks does less work
+        med[m]["cpu_ms_per_frame"] = round(1000 * med[m]["cpu_s"] / max(1, med[m]["frames"]), 3)
+    ratios = {p: {"cpu_s_per_camera_s": round(med["ride"]["cpu_s_per_camera_s"] / med[p]["cpu_s_per_camera_s"], 3),
+                  "cpu_ms_per_frame": round(med["ride"]["cpu_ms_per_frame"] / med[p]["cpu_ms_per_frame"], 3),
+                  "eta": round(med["ride"]["eta"] / med[p]["eta"], 3)}
+              for p in med if p != "ride"}
+    out = {"benchmark": "camera_cpu", "commit": commit(), "machine": machine(),
+           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "command": "bench/camera_cpu.py " + " ".join(sys.argv[1:]),
+           "job": f"{a.cameras} JPEG snapshot cameras ({a.size} gray, changing every 2 s) at 0.5/0.75/1 fps for "
+                  f"{a.duration} s; ride: 5 ranks (1 broker, 1 ingest, 2 workers), no-op task",
+           "runs": res, "median": med, "ride_over_python": ratios}
+    print(json.dumps(out["median"]), json.dumps(ratios))
+    os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
+    json.dump(out, open(os.path.join(ROOT, "results", "camera_cpu.json"), "w"), indent=2)
+
+
+if __name__ == "__main__":
+    main()
