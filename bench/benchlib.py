@@ -24,3 +24,44 @@ def machine():
     return {"host": platform.node(), "cpus": os.cpu_count(), "cpu_model": cpu,
             "kernel": platform.release(),
             "mem_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
+
+
+class CameraServer:
+    """tests/integration/snapshot_cameras.py on a free port of 127.0.0.1 for the camera benchmarks
+    (JPEG snapshots at /cam/N.jpg, MJPEG streams at /mjpeg/N), stopped on exit:
+
+        with CameraServer(tmp, cameras=1000, width=160, height=120) as cams:
+            csv = cams.camera_list(fps=lambda i: 1, kind="cam")
+    """
+
+    def __init__(self, tmp, cameras, width, height, slot_s=1.0, extra=()):
+        import time
+        self.tmp, self.cameras = tmp, cameras
+        port_file = os.path.join(tmp, "port")
+        self.proc = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "tests", "integration", "snapshot_cameras.py"),
+                                      "--port-file", port_file, "--served", os.path.join(tmp, "served"),
+                                      "--cameras", str(cameras), "--width", str(width), "--height", str(height),
+                                      "--slot-s", str(slot_s)] + list(extra),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            time.sleep(0.1)
+        self.port = open(port_file).read().strip()
+
+    def camera_list(self, fps, kind="cam"):
+        """Writes a camera list (id,url,fps) of every camera, `fps(i)` for camera i; returns its path."""
+        path = os.path.join(self.tmp, "cameras.csv")
+        with open(path, "w") as f:
+            f.write("id,url,fps\n")
+            for i in range(self.cameras):
+                url = f"http://127.0.0.1:{self.port}/cam/{i}.jpg" if kind == "cam" else f"http://127.0.0.1:{self.port}/mjpeg/{i}"
+                f.write(f"{i},{url},{fps(i)}\n")
+        return path
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait()

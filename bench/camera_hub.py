@@ -14,7 +14,7 @@ usage: bench/camera_hub.py [--cameras 200] [--repeat 2] [--duration 15]
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine  # noqa: E402
+from benchlib import CameraServer, commit, machine  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -26,48 +26,31 @@ def main():
     ap.add_argument("--duration", type=float, default=15)
     a = ap.parse_args()
     res = {"hub": [], "ffmpeg": []}
-    with tempfile.TemporaryDirectory() as tmp:
-        port_file = os.path.join(tmp, "port")
-        server = subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "tests", "integration", "snapshot_cameras.py"),
-                                   "--port-file", port_file, "--served", os.path.join(tmp, "served"),
-                                   "--cameras", str(a.cameras), "--width", "64", "--height", "48", "--slot-s", "1",
-                                   "--mjpeg-fps", "5"])
-        try:
-            for _ in range(100):
-                if os.path.exists(port_file):
-                    break
-                time.sleep(0.1)
-            port = open(port_file).read().strip()
-            csv = os.path.join(tmp, "cameras.csv")
-            with open(csv, "w") as f:
-                f.write("id,url,fps\n")
-                for i in range(a.cameras):
-                    f.write(f"{i},http://127.0.0.1:{port}/mjpeg/{i},1\n")
-            for i in range(a.repeat):
-                for mode in ("hub", "ffmpeg"):
-                    summ = os.path.join(tmp, "s.json")
-                    cmd = [os.path.join(ROOT, "scripts", "ride-mpirun"), "--oversubscribe", "-np", "5", "--",
-                           "--ingest.source=video", f"--ingest.inputs=@{csv}", f"--ingest.http={mode}",
-                           f"--ingest.duration_s={a.duration}", "--job.spares=0", "--task.name=noop",
-                           # 200 FFmpeg threads on 2 cores starve the rank's heartbeat past the
-                           # default 0.3 s (measured): both modes get 5 s, so they can be compared
-                           "--ft.heartbeat_timeout_ms=5000", "--ft.straggler_timeout_s=30",
-                           "--status.interval_s=30", "--summary", summ, f"--output.path={tmp}/r.h5"]
-                    p = subprocess.run(cmd, capture_output=True, text=True,
-                                       env=dict(os.environ, RIDE=os.path.join(ROOT, "build", "ride")))
-                    if p.returncode != 0:
-                        sys.exit(f"{mode} run failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-2000:]}")
-                    s = json.load(open(summ))
-                    f = s["frames"]
-                    assert s["status"] == "ok" and f["lost"] == 0 and f["duplicates"] == 0 and f["processed"] == f["ingested"], f
-                    rank = s["ingest"]["ranks"][0]
-                    row = {"threads": s["ingest"]["threads"], "ingest_cpu_s": round(rank["cpu_s"], 2),
-                           "eta": round(s["ingest"]["eta"], 4), "frames": f["ingested"]}
-                    res[mode].append(row)
-                    print(f"run {i + 1} {mode}: {row}", flush=True)
-        finally:
-            server.terminate()
-            server.wait()
+    with tempfile.TemporaryDirectory() as tmp, \
+            CameraServer(tmp, a.cameras, 64, 48, slot_s=1, extra=["--mjpeg-fps", "5"]) as cams:
+        csv = cams.camera_list(lambda i: 1, kind="mjpeg")
+        for i in range(a.repeat):
+            for mode in ("hub", "ffmpeg"):
+                summ = os.path.join(tmp, "s.json")
+                cmd = [os.path.join(ROOT, "scripts", "ride-mpirun"), "--oversubscribe", "-np", "5", "--",
+                       "--ingest.source=video", f"--ingest.inputs=@{csv}", f"--ingest.http={mode}",
+                       f"--ingest.duration_s={a.duration}", "--job.spares=0", "--task.name=noop",
+                       # 200 FFmpeg threads on 2 cores starve the rank's heartbeat past the
+                       # default 0.3 s (measured): both modes get 5 s, so they can be compared
+                       "--ft.heartbeat_timeout_ms=5000", "--ft.straggler_timeout_s=30",
+                       "--status.interval_s=30", "--summary", summ, f"--output.path={tmp}/r.h5"]
+                p = subprocess.run(cmd, capture_output=True, text=True,
+                                   env=dict(os.environ, RIDE=os.path.join(ROOT, "build", "ride")))
+                if p.returncode != 0:
+                    sys.exit(f"{mode} run failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-2000:]}")
+                s = json.load(open(summ))
+                f = s["frames"]
+                assert s["status"] == "ok" and f["lost"] == 0 and f["duplicates"] == 0 and f["processed"] == f["ingested"], f
+                rank = s["ingest"]["ranks"][0]
+                row = {"threads": s["ingest"]["threads"], "ingest_cpu_s": round(rank["cpu_s"], 2),
+                       "eta": round(s["ingest"]["eta"], 4), "frames": f["ingested"]}
+                res[mode].append(row)
+                print(f"run {i + 1} {mode}: {row}", flush=True)
     med = {m: {k: statistics.median(r[k] for r in rows) for k in ("threads", "ingest_cpu_s", "eta", "frames")}
            for m, rows in res.items()}
     for m in med:  # CPU per frame published: the modes deliver different frame counts

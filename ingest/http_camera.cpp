@@ -11,6 +11,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <queue>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -171,7 +172,16 @@ class Hub {
     }
     curl_multi_wakeup(multi_);
   }
-  void kick() { curl_multi_wakeup(multi_); }
+  /// Ingest asked `c` for a frame (or a decoder found its JPEG corrupt): the I/O thread looks at
+  /// it on its next turn. Only cameras asked, and those whose timer is due, are looked at: a
+  /// thousand cameras are not scanned (nor their locks taken) at every socket event.
+  void ask(const std::shared_ptr<Camera>& c) {
+    {
+      std::lock_guard lk(mu_);
+      asked_.push_back(c);
+    }
+    curl_multi_wakeup(multi_);
+  }
 
  private:
   explicit Hub(int decoders) {
@@ -314,6 +324,7 @@ class Hub {
       ++c.status.corrupt_frames;
       c.status.last_error = "corrupt JPEG (truncated: no end-of-image marker)";
       c.not_before = now + 0.1;
+      timers_.emplace(c.not_before, c.shared_from_this());
       return;
     }
     std::string error;
@@ -334,10 +345,43 @@ class Hub {
     c.status.last_error = error;
     // A stream that ended cleanly is reopened at once; failures wait, longer each time.
     c.retry_at = now + (stream_ended ? 0.0 : c.backoff);
+    timers_.emplace(c.retry_at, c.shared_from_this());  // reopened then if still wanted (or a stream)
     c.backoff = stream_ended ? c.opts.retry_s : std::min(c.backoff * 2, c.opts.retry_max_s);
   }
 
+  /// Looks at one camera: an open stream gets the ask (deliver_mjpeg); a camera asked, or a
+  /// stream to keep open, gets a transfer, unless a wait (after a corrupt JPEG, or a failure's
+  /// backoff) is not over: then a timer brings it back.
+  void consider(const std::shared_ptr<Camera>& cam, double now) {
+    Camera& c = *cam;
+    if (c.easy) {
+      deliver_mjpeg(c);  // an ask since the last image completed
+      return;
+    }
+    bool want = false;
+    {
+      std::lock_guard lk(c.mu);
+      if (c.stopped) return;
+      want = c.want && !c.ready && !c.decoding;
+      if (want && now < c.not_before) {
+        timers_.emplace(c.not_before, cam);
+        return;
+      }
+    }
+    // The first ask opens the camera (its answer tells a snapshot camera from a stream); then a
+    // snapshot camera is asked only when ingest samples it, and a stream stays open.
+    // (Not at start-up: a thousand cameras opened at once would make the first ticks late.)
+    const bool due = want || c.mode == Camera::Mode::mjpeg;
+    if (!due) return;
+    if (now < c.retry_at) {
+      timers_.emplace(c.retry_at, cam);
+      return;
+    }
+    start_transfer(c);
+  }
+
   void io_loop() {
+    std::vector<std::shared_ptr<Camera>> asked;
     for (;;) {
       {
         std::lock_guard lk(mu_);
@@ -357,35 +401,17 @@ class Hub {
           }
         }
         removes_.clear();
+        asked.swap(asked_);
       }
-      const double now = steady_s();
-      double next = now + 0.1;
-      for (std::size_t i = 0; i < cams_.size(); ++i) {
-        Camera& c = *cams_[i];
-        if (c.easy) {
-          deliver_mjpeg(c);  // an ask since the last image completed
-          continue;
-        }
-        bool want = false;
-        {
-          std::lock_guard lk(c.mu);
-          if (c.stopped) continue;
-          want = c.want && !c.ready && !c.decoding;
-          if (want && now < c.not_before) {
-            next = std::min(next, c.not_before);
-            continue;
-          }
-        }
-        // The first ask opens the camera (its answer tells a snapshot camera from a stream);
-        // then a snapshot camera is asked only when ingest samples it, and a stream stays open.
-        // (Not at start-up: a thousand cameras opened at once would make the first ticks late.)
-        const bool due = want || c.mode == Camera::Mode::mjpeg;
-        if (!due) continue;
-        if (now < c.retry_at) {
-          next = std::min(next, c.retry_at);
-          continue;
-        }
-        start_transfer(c);
+      double now = steady_s();
+      for (auto& c : asked) {
+        if (c->hub == this) consider(c, now);  // (a camera removed meanwhile is not its any more)
+      }
+      asked.clear();
+      while (!timers_.empty() && timers_.top().first <= now) {
+        const std::shared_ptr<Camera> c = timers_.top().second;
+        timers_.pop();
+        if (c->hub == this) consider(c, now);
       }
       int running = 0;
       curl_multi_perform(multi_, &running);
@@ -396,7 +422,9 @@ class Hub {
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&c));
         if (c) done(*c, m->data.result, steady_s());
       }
-      const int wait_ms = static_cast<int>(std::clamp((next - steady_s()) * 1000.0, 1.0, 100.0));
+      now = steady_s();
+      const double next = timers_.empty() ? now + 0.1 : std::min(now + 0.1, timers_.top().first);
+      const int wait_ms = static_cast<int>(std::clamp((next - now) * 1000.0, 1.0, 100.0));
       curl_multi_poll(multi_, nullptr, 0, wait_ms, nullptr);
     }
     for (auto& c : cams_) {
@@ -453,7 +481,7 @@ class Hub {
         }
       }
       c.cv.notify_all();
-      if (!f) kick();  // a corrupt frame: the I/O thread asks again after not_before
+      if (!f) ask(cam);  // a corrupt frame: the I/O thread asks again after not_before
     }
   }
 
@@ -464,6 +492,10 @@ class Hub {
   bool stop_ = false;
   std::vector<std::shared_ptr<Camera>> cams_;  ///< the I/O thread's (adds and removes under mu_)
   std::vector<std::shared_ptr<Camera>> adds_, removes_;
+  std::vector<std::shared_ptr<Camera>> asked_;  ///< under mu_: asked since the I/O thread's last turn
+  /// The I/O thread's: when to look at a camera again (after a corrupt JPEG or a failure).
+  using Timer = std::pair<double, std::shared_ptr<Camera>>;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::mutex dq_mu_;
   std::condition_variable dq_cv_;
   bool dq_stop_ = false;
@@ -491,7 +523,7 @@ class HttpCamera final : public VideoInput {
         cam_->want = true;
         cam_->asked_ns = wall_ns();
         lk.unlock();
-        hub_->kick();
+        hub_->ask(cam_);
         lk.lock();
       }
       if (wait_s > 0) {

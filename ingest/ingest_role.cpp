@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <queue>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -367,13 +368,39 @@ class Ingest {
     // ingest.duration_s; files after ingest.frames each (0 = the whole file).
     const double live_end = cfg.frames > 0 ? 1e300 : t0 + cfg.duration_s;
     double next_status = steady_s();
-    transport::IdleBackoff backoff;
     ingest::VideoFrame f;
+    // The streams by when each is next looked at (a min-heap of (time, index); entries of streams
+    // that ended are dropped when they come up). With a thousand cameras, scanning every stream
+    // at each turn of the loop was most of ingest's CPU.
+    using Due = std::pair<double, std::size_t>;
+    std::priority_queue<Due, std::vector<Due>, std::greater<>> due;
+    std::size_t queued = 0, active = 0;
+    auto is_timed = [&](const Stream& st) { return paced || st.in->spec().live; };
+    auto requeue = [&](std::size_t i) {
+      const Stream& st = streams[i];
+      if (!st.done) due.emplace(is_timed(st) ? std::max(st.next_due, st.not_before) : st.next_due, i);
+    };
+    auto queue_new = [&] {
+      for (; queued < streams.size(); ++queued) {
+        ++active;
+        requeue(queued);
+      }
+    };
+    auto end_stream = [&](Stream& st) {
+      if (st.done) return;
+      st.done = true;
+      --active;
+    };
+    queue_new();
+    bool live_ended = false;
     for (;;) {
       pump();
       if (stop_ || draining_) break;
       const double now = steady_s();
-      if (!takeovers_.empty()) adopt(now);
+      if (!takeovers_.empty()) {
+        adopt(now);
+        queue_new();
+      }
       if (now >= next_status) {  // say when an input fails or recovers, once per change
         next_status = now + 0.5;
         for (auto& st : streams) {
@@ -381,42 +408,44 @@ class Ingest {
           input_state_[st.id] = {st.done ? StreamState::ended : stream_state_from(st.in->status().state), st.skipped};
         }
       }
-      Stream* next = nullptr;
-      bool any = false;
-      for (auto& st : streams) {
-        if (st.done) continue;
-        if ((st.in->spec().live || cfg.loop) && now >= live_end) {
-          st.done = true;
-          st.in->stop();  // no more frames wanted: let its thread end now
-          continue;
-        }
-        any = true;
-        const bool timed = paced || st.in->spec().live;
-        if (timed && std::max(st.next_due, st.not_before) > now) continue;
-        if (paused_.count(st.id)) {
-          // Paused by the operator: a timed input's ticks pass unread (counted); a file in a
-          // batch job waits where it is.
-          if (timed) {
-            ++paused_ticks_[st.id];
-            st.next_due = next_tick(st.next_due, st.period, now, paused_ticks_[st.id]);
+      if (now >= live_end && !live_ended) {
+        live_ended = true;
+        for (auto& st : streams) {
+          if (!st.done && (st.in->spec().live || cfg.loop)) {
+            end_stream(st);
+            st.in->stop();  // no more frames wanted: let its thread end now
           }
-          continue;
         }
-        if (next == nullptr || st.next_due < next->next_due) next = &st;
       }
-      if (!any) break;
-      if (next == nullptr) {  // nothing due: sleep towards the earliest due frame (<= 1 ms)
-        flush_batches();  // what waits in a batch goes now: a lone frame is not held back
-        double due = 1e300;
-        for (const auto& st : streams)
-          if (!st.done) due = std::min(due, std::max(st.next_due, st.not_before));
-        std::this_thread::sleep_for(std::chrono::duration<double>(std::clamp(due - now, 1e-4, 1e-3)));
+      if (active == 0) break;
+      if (due.empty() || due.top().first > now) {
+        // Nothing due: what waits in a batch goes now (a lone frame is not held back); sleep
+        // towards the earliest due stream (at most 2 ms: acks and the master's messages wait meanwhile).
+        flush_batches();
+        const double next = due.empty() ? now + 1e-3 : due.top().first;
+        std::this_thread::sleep_for(std::chrono::duration<double>(std::clamp(next - now, 1e-4, 2e-3)));
         continue;
       }
-      Stream& st = *next;
+      const std::size_t index = due.top().second;
+      due.pop();
+      Stream& st = streams[index];
+      if (st.done) continue;
+      const bool timed = is_timed(st);
+      if (paused_.count(st.id)) {
+        // Paused by the operator: a timed input's ticks pass unread (counted); a file in a
+        // batch job waits where it is (looked at again every 10 ms).
+        if (timed) {
+          ++paused_ticks_[st.id];
+          st.next_due = next_tick(st.next_due, st.period, now, paused_ticks_[st.id]);
+        } else {
+          st.next_due = now + 0.01;
+        }
+        requeue(index);
+        continue;
+      }
       const auto got = st.in->take(f, 0);
       if (got == ingest::VideoInput::Got::ended) {
-        st.done = true;
+        end_stream(st);
         continue;
       }
       if (got == ingest::VideoInput::Got::none) {
@@ -434,14 +463,14 @@ class Ingest {
           }
         } else {
           st.next_due = now + 1e-3;  // the decoder is behind: come back shortly
-          backoff.wait();
         }
+        requeue(index);
         continue;
       }
-      backoff.reset();
       if (st.skip > 0) {  // published by the rank that died: passed over at once
         --st.skip;
         st.next_due = now;
+        requeue(index);
         continue;
       }
       if (!st.in->spec().live && pass_over(st.id, st.seq)) {
@@ -449,15 +478,16 @@ class Ingest {
         ++st.seq;
         st.next_due = now;
         if (cfg.frames > 0 && st.seq >= cfg.frames) {
-          st.done = true;
+          end_stream(st);
           st.in->stop();
         }
+        requeue(index);
         continue;
       }
       const int p = pick_partition(st.id, st.seq);
       if (p < 0) {
         stop_stream(st.id);
-        st.done = true;
+        end_stream(st);
         continue;
       }
       if (!wait_for_room(p)) break;
@@ -467,11 +497,14 @@ class Ingest {
       if (!fan_out(st.id)) break;
       if (paced && now - st.next_due > st.period && !st.in->spec().live) ++late_frames_;
       ++st.seq;
-      st.next_due = st.in->spec().live ? next_tick(st.next_due, st.period, now, st.skipped) : st.next_due + st.period;
+      // (A batch-mode file is looked at again at once: its next frame is due now.)
+      st.next_due = st.in->spec().live ? next_tick(st.next_due, st.period, now, st.skipped)
+                                       : (paced ? st.next_due + st.period : now);
       if (cfg.frames > 0 && st.seq >= cfg.frames) {
-        st.done = true;
+        end_stream(st);
         st.in->stop();
       }
+      requeue(index);
     }
     nlohmann::json sources = nlohmann::json::array();
     for (auto& st : streams) {

@@ -8,16 +8,23 @@
 namespace ride {
 namespace {
 
-Buffer produce_body(std::uint32_t w, std::uint32_t h, std::size_t pixel_bytes, PixelType t = PixelType::u8) {
-  Buffer b(kPixelsAt + pixel_bytes);
-  ProduceHeader ph;
+/// A PRODUCE body: `ph`, a frame header of w x h x channels `t`, then `rest` bytes (zeroed).
+Buffer body_of(const ProduceHeader& ph, std::uint32_t w, std::uint32_t h, std::uint16_t channels, PixelType t,
+               std::size_t rest) {
+  Buffer b(kPixelsAt + rest);
+  std::memset(b.data(), 0, b.size());
   FrameHeader fh;
   fh.width = w;
   fh.height = h;
+  fh.channels = channels;
   fh.pixel = t;
   b.write(0, ph);
   b.write(kFrameHeaderAt, fh);
   return b;
+}
+
+Buffer produce_body(std::uint32_t w, std::uint32_t h, std::size_t pixel_bytes, PixelType t = PixelType::u8) {
+  return body_of(ProduceHeader{}, w, h, 1, t, pixel_bytes);
 }
 
 TEST(Protocol, WellFormedProduceHasNoDefect) {
@@ -40,18 +47,11 @@ TEST(Protocol, SizeDisagreeingWithHeaderIsADefect) {
 /// A JPEG frame's body: the headers, then `jpeg` bytes starting with SOI (FF D8), then scalars.
 Buffer jpeg_body(std::uint32_t w, std::uint32_t h, std::uint16_t channels, std::size_t jpeg,
                  std::vector<double> scalars = {}) {
-  const std::size_t n = kPixelsAt + jpeg + (scalars.empty() ? 0 : scalars_trailer_bytes(scalars.size()));
-  Buffer b(n);
-  std::memset(b.data(), 0, n);
   ProduceHeader ph;
   ph.flags = kFrameFlagJpeg | (scalars.empty() ? 0 : kFrameFlagScalars);
   ph.encoded_bytes = jpeg;
-  FrameHeader fh;
-  fh.width = w;
-  fh.height = h;
-  fh.channels = channels;
-  b.write(0, ph);
-  b.write(kFrameHeaderAt, fh);
+  Buffer b = body_of(ph, w, h, channels, PixelType::u8,
+                     jpeg + (scalars.empty() ? 0 : scalars_trailer_bytes(scalars.size())));
   if (jpeg >= 2) {
     b.data()[kPixelsAt] = std::byte{0xFF};
     b.data()[kPixelsAt + 1] = std::byte{0xD8};
