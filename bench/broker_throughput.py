@@ -17,7 +17,8 @@ runs, against the disk's sequential write bandwidth (bench_peers disk) in the sa
 Each figure is the median of --repeat runs. Writes results/broker_throughput.{json,csv} stamped
 with commit and machine. Metric definitions: bench/METRICS.md.
 
-usage: bench/broker_throughput.py [--repeat 3] [--quick]
+usage: bench/broker_throughput.py [--repeat 3] [--quick] [--sizes 64KB,...]
+(--sizes: only those frame sizes and no spill row, written to results/broker_throughput_<sizes>.json)
 """
 import argparse, csv, json, os, shutil, statistics, subprocess, sys, tempfile, time
 
@@ -60,6 +61,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one repeat, fewer frames")
+    ap.add_argument("--sizes", default="", help="comma-separated subset of " + ",".join(n for n, _, _ in SIZES))
     a = ap.parse_args()
     reps = 1 if a.quick else a.repeat
     scale = 0.25 if a.quick else 1.0
@@ -71,7 +73,10 @@ def main():
         port = "16399"
         pid = sh([os.path.join(ROOT, "bench", "peers", "run_redis.sh"), port, tmp]).strip()
         try:
+            wanted = set(a.sizes.split(",")) if a.sizes else None
             for name, w, h in SIZES:
+                if wanted is not None and name not in wanted:
+                    continue
                 nbytes = w * h
                 frames = max(50, int(RIDE_FRAMES[name] * scale))
                 # A bounded in-memory buffer with backpressure, like the peer's (Redis keeps at
@@ -112,43 +117,53 @@ def main():
 
         # Spill path: batch mode stores every frame before processing; with an 8 MB ring nearly
         # all of them are written to HDF5 while ingest runs.
-        spill_dir = os.path.join(tmp, "spill")
-        os.makedirs(spill_dir)
-        n = max(200, int(1500 * scale))
-        disk = [json.loads(sh([PEERS, "disk", "--dir", spill_dir, "--mb", "1024"]))["MBps"]
-                for _ in range(reps)]
-        runs = []
-        for _ in range(reps):
-            s = ride_run(tmp, 4, ["--job.mode=batch", "--ingest.width=900", "--ingest.height=900",
-                                  "--ingest.streams=1", f"--ingest.frames={n}", "--broker.ring_mb=8",
-                                  f"--broker.spill_dir={spill_dir}", "--broker.spill_min_free_mb=1024"])
-            spilled = sum(p["spilled_frames"] for b in s["brokers"] for p in b["partitions"])
-            runs.append({"spilled_MB": spilled * (900 * 900 + HEADERS) / 1e6, "ingest_s": s["ingest_s"],
-                         "spill_MBps": spilled * (900 * 900 + HEADERS) / 1e6 / s["ingest_s"],
-                         "readback_fps": s["throughput_fps"]})
-        spill = {"frames": n, "frame": "810KB", "ring_MB": 8,
-                 "spill_MBps": round(statistics.median(r["spill_MBps"] for r in runs), 1),
-                 "disk_write_MBps": round(statistics.median(disk), 1),
-                 "readback_fps": round(statistics.median(r["readback_fps"] for r in runs), 1),
-                 "runs": runs, "disk_runs": disk}
-        spill["spill_vs_disk"] = round(spill["spill_MBps"] / spill["disk_write_MBps"], 3)
-        print(f"spill   {spill['spill_MBps']:.1f} MB/s written while ingesting vs disk "
-              f"{spill['disk_write_MBps']:.1f} MB/s ({100 * spill['spill_vs_disk']:.0f} %); read back and "
-              f"processed at {spill['readback_fps']:.1f} fps", flush=True)
+        if a.sizes:
+            spill = None
+        else:
+            spill = spill_run(tmp, reps, scale)
 
     out = {"benchmark": "broker_throughput", "commit": commit(), "machine": machine(),
            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "repeat": reps,
            "command": "bench/broker_throughput.py " + " ".join(sys.argv[1:]),
            "ranks": "4 (master, broker, ingest, worker), oversubscribed on the cores above",
            "rows": rows, "spill": spill}
+    stem = "broker_throughput" + ("_" + a.sizes.replace(",", "_") if a.sizes else "")
     os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "results", "broker_throughput.json"), "w") as fh:
+    with open(os.path.join(ROOT, "results", stem + ".json"), "w") as fh:
         json.dump(out, fh, indent=2)
-    with open(os.path.join(ROOT, "results", "broker_throughput.csv"), "w", newline="") as fh:
+    with open(os.path.join(ROOT, "results", stem + ".csv"), "w", newline="") as fh:
         cols = [k for k in rows[0] if not k.endswith("_runs")]
         w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
+
+
+def spill_run(tmp, reps, scale):
+    """The spill path: 810 KB frames in batch mode through an 8 MB ring, against the disk."""
+    spill_dir = os.path.join(tmp, "spill")
+    os.makedirs(spill_dir)
+    n = max(200, int(1500 * scale))
+    disk = [json.loads(sh([PEERS, "disk", "--dir", spill_dir, "--mb", "1024"]))["MBps"]
+            for _ in range(reps)]
+    runs = []
+    for _ in range(reps):
+        s = ride_run(tmp, 4, ["--job.mode=batch", "--ingest.width=900", "--ingest.height=900",
+                              "--ingest.streams=1", f"--ingest.frames={n}", "--broker.ring_mb=8",
+                              f"--broker.spill_dir={spill_dir}", "--broker.spill_min_free_mb=1024"])
+        spilled = sum(p["spilled_frames"] for b in s["brokers"] for p in b["partitions"])
+        runs.append({"spilled_MB": spilled * (900 * 900 + HEADERS) / 1e6, "ingest_s": s["ingest_s"],
+                     "spill_MBps": spilled * (900 * 900 + HEADERS) / 1e6 / s["ingest_s"],
+                     "readback_fps": s["throughput_fps"]})
+    spill = {"frames": n, "frame": "810KB", "ring_MB": 8,
+             "spill_MBps": round(statistics.median(r["spill_MBps"] for r in runs), 1),
+             "disk_write_MBps": round(statistics.median(disk), 1),
+             "readback_fps": round(statistics.median(r["readback_fps"] for r in runs), 1),
+             "runs": runs, "disk_runs": disk}
+    spill["spill_vs_disk"] = round(spill["spill_MBps"] / spill["disk_write_MBps"], 3)
+    print(f"spill   {spill['spill_MBps']:.1f} MB/s written while ingesting vs disk "
+          f"{spill['disk_write_MBps']:.1f} MB/s ({100 * spill['spill_vs_disk']:.0f} %); read back and "
+          f"processed at {spill['readback_fps']:.1f} fps", flush=True)
+    return spill
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ class Buffer {
   std::size_t size() const { return size_; }
   /// True when this is a view into another buffer.
   bool is_view() const { return parent_ != nullptr; }
+  /// A view's parent (null for a buffer of its own), and where in it the view starts.
+  const std::shared_ptr<const Buffer>& parent() const { return parent_; }
+  std::size_t offset_in_parent() const { return parent_ ? static_cast<std::size_t>(ptr_ - parent_->data()) : 0; }
 
   template <typename T>
   T read(std::size_t at) const {

@@ -149,9 +149,10 @@ class Options {
                 "frames while they total at most this many KB (small frames: fewer round trips per "
                 "frame); 0 = worker.batch_frames only", "a number >= 0");
     add<double>("broker.fetch_batch_kb", &c.fetch_batch_kb,
-                "a fetch reply whose frames total at most this many KB carries them in one message "
-                "(copied once on the broker); bigger ones send each frame as its own message, "
-                "uncopied; 0 = always the latter", "a number >= 0");
+                "a fetch reply whose frames total at most this many KB sends them several to a "
+                "message: the runs of them that came in one ingest batch uncopied, others copied "
+                "into the reply; bigger replies send each frame as its own message, uncopied; "
+                "0 = always the latter", "a number >= 0");
     add<double>("worker.start_delay_s", &c.start_delay_s,
                 "seconds workers wait before their first fetch (late start, stalls)", "a number");
     add<std::string>("task.name", &c.task, "task to run ('ride tasks' lists them, with the "

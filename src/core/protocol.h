@@ -273,9 +273,18 @@ struct FetchReply {
   std::uint32_t count = 0;       ///< frames: inline, or fetch_frame messages that follow
   FetchStatus status = FetchStatus::ok;
   /// 1: the frames are in this message, a frame batch right after this header (core/frame_batch.h,
-  /// table at sizeof(FetchReply)); 0: `count` fetch_frame messages follow.
+  /// table at sizeof(FetchReply)); 2: `runs` fetch_frame messages follow, each a run of stored
+  /// frames as ingest batched them (sent uncopied), and `count` RunSlots after this header say
+  /// where each frame lies; 0: `count` fetch_frame messages follow, a frame each.
   std::uint32_t inline_frames = 0;
+  std::uint32_t runs = 0;
+};
+/// FetchReply with inline_frames = 2: frame i is `size` bytes at `offset` of the run message `run`.
+struct RunSlot {
+  std::uint32_t run = 0;
   std::uint32_t reserved = 0;
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
 };
 
 struct Commit {

@@ -12,7 +12,10 @@
 ///   --expect-replicated      every frame was sent to a follower broker and stored there (topic.replication 2)
 ///   --expect-batched N       small frames traveled several to a message (#15): every frame ingest
 ///                            published went in a PRODUCE_BATCH, at least N frames per batch on
-///                            average, and some fetch replies carried their frames inline
+///                            average, and fetch replies sent their frames several to a message
+///                            (uncopied runs of a stored batch, or copied inline)
+///   --expect-runs            some fetch replies sent the frames of one ingest batch uncopied, as
+///                            runs (with --expect-batched)
 ///   --max-latency-s S        no frame took longer than S from capture to its result (a lone
 ///                            frame is not held in a batch)
 ///   --expect-error TEXT      the run must fail with an error containing TEXT (frames that were
@@ -144,6 +147,7 @@ int main(int argc, char** argv) {
   bool allow_dropped = false, expect_spill = false, expect_backpressure = false, checksums_only = false;
   bool expect_replicated = false, expect_resumed = false;
   double expect_batched = 0, max_latency_s = 0;
+  bool expect_runs = false;
   double max_rss_mb = 0, max_recovery_s = 0;
   int expect_failures = 0, expect_replenished = 0, check_threshold = -1, expect_unreachable = -1;
   std::uint64_t min_live_frames = 0;
@@ -164,6 +168,7 @@ int main(int argc, char** argv) {
     else if (a == "--expect-replicated") expect_replicated = true;
     else if (a == "--expect-batched" && i + 1 < argc) expect_batched = std::stod(argv[++i]);
     else if (a == "--max-latency-s" && i + 1 < argc) max_latency_s = std::stod(argv[++i]);
+    else if (a == "--expect-runs") expect_runs = true;
     else if (a == "--expect-resumed") expect_resumed = true;  // job.resume kept some keys, not all
     else if (a == "--max-broker-rss-mb" && i + 1 < argc) max_rss_mb = std::stod(argv[++i]);
     else if (a == "--expect-error" && i + 1 < argc) expect_error = argv[++i];
@@ -386,19 +391,24 @@ int main(int argc, char** argv) {
     std::cout << "verify_run: " << out << " frames replicated to followers, all stored\n";
   }
   if (expect_batched > 0) {  // ingest.batch_kb, worker.batch_kb, broker.fetch_batch_kb (#15)
-    std::uint64_t batches = 0, batched = 0, published = 0, inline_replies = 0;
+    std::uint64_t batches = 0, batched = 0, published = 0, inline_replies = 0, run_replies = 0;
     for (const auto& r : s.at("ingest").at("ranks")) {
       batches += r.value("batches_sent", std::uint64_t{0});
       batched += r.value("frames_batched", std::uint64_t{0});
       published += r.value("accepted", std::uint64_t{0});
     }
-    for (const auto& b : s.at("brokers")) inline_replies += b.value("fetch_replies_inline", std::uint64_t{0});
+    for (const auto& b : s.at("brokers")) {
+      inline_replies += b.value("fetch_replies_inline", std::uint64_t{0});
+      run_replies += b.value("fetch_replies_in_runs", std::uint64_t{0});
+    }
     CHECK(batched == published && batches > 0 && static_cast<double>(batched) >= expect_batched * static_cast<double>(batches),
           batched << " of " << published << " frames went in " << batches << " batches, expected all, >= " << expect_batched << " per batch");
-    CHECK(inline_replies > 0, "no fetch reply carried its frames inline");
+    CHECK(inline_replies + run_replies > 0, "no fetch reply sent its frames several to a message");
+    CHECK(!expect_runs || run_replies > 0, "no fetch reply sent its frames as uncopied runs");
     std::cout << "verify_run: " << batched << " frames in " << batches << " batches ("
               << static_cast<double>(batched) / static_cast<double>(std::max<std::uint64_t>(1, batches))
-              << " per batch); " << inline_replies << " fetch replies with their frames inline\n";
+              << " per batch); fetch replies with several frames a message: " << run_replies
+              << " as uncopied runs, " << inline_replies << " copied inline\n";
   }
   if (max_latency_s > 0) {
     double worst = 0;
