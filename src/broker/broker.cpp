@@ -98,7 +98,8 @@ class Broker {
                              {"replicated_frames_out", replicated_out_},
                              {"replicated_frames_in", replicated_in_},
                              {"fetches", fetches_},
-                             {"fetch_replies_inline", inline_replies_},
+                             // small frames several to a message: copied together, or uncopied runs
+                             {"fetch_replies_inline", copied_replies_},
                              {"fetch_replies_in_runs", run_replies_},
                              {"fenced_requests", fenced_},
                              {"backpressure_s", backpressure_s_},
@@ -410,14 +411,14 @@ class Broker {
   /// PRODUCE, as a view of the message's buffer (stored, sent on and released with no copy).
   void on_produce_batch(transport::Message& m) {
     const auto body = std::make_shared<const Buffer>(std::move(m.body));
-    const std::string defect = frame_batch_defect(*body, 0);
+    const std::string defect = frame_batch_defect(*body);
     if (!defect.empty()) {
       ++rejected_;
       std::cerr << "ride: broker rank " << ctx_.net.rank() << ": rejected a frame batch from rank " << m.source
                 << ": " << defect << std::endl;
       return;  // nothing in it can be acknowledged: its producer resends after a failover, or the job ends short
     }
-    split_frame_batch(body, 0, [&](Buffer frame) {
+    split_frame_batch(body, [&](Buffer frame) {
       transport::Message one{m.source, Tag::produce, std::move(frame)};
       on_produce(one);
     });
@@ -624,62 +625,25 @@ class Broker {
     rep.end_offset = it == logs_.end() ? 0 : it->second.end_offset();
     rep.count = static_cast<std::uint32_t>(entries.size());
     rep.status = status;
-    std::size_t bytes = 0;
-    for (const auto& e : entries) bytes += e.frame->size();
-    if (entries.size() >= 2 && bytes <= fetch_batch_bytes_ && reply_in_runs(worker, rep, entries, bytes)) return;
-    if (!entries.empty() && bytes <= fetch_batch_bytes_) {
-      // Small frames: copied into the reply, one message for the whole fetch (a message per
-      // frame costs more than the copy: core/frame_batch.h).
-      rep.inline_frames = 1;
-      spans_.clear();
-      for (const auto& e : entries) spans_.emplace_back(e.frame->data(), e.frame->size());
-      Buffer b = pack_frame_batch(sizeof(FetchReply), spans_);
-      b.write(0, rep);
-      ++inline_replies_;
-      ctx_.net.send(worker, Tag::fetch_reply, std::move(b));
-      return;
-    }
-    ctx_.net.send(worker, Tag::fetch_reply, pod_body(rep));
-    // Big frames go out as the very buffers ingest sent: no copy on the broker.
-    for (const auto& e : entries) ctx_.net.send(worker, Tag::fetch_frame, e.frame);
-  }
-
-  /// Frames that came in one batch from ingest lie next to each other in its buffer: each run of
-  /// them goes to the worker as one message, uncopied (a view of the batch's buffer), after a
-  /// reply saying where each frame lies. False (nothing sent) when the frames are not views, or
-  /// their runs would carry more than a quarter of other bytes (frames of other partitions in
-  /// between) or be too many.
-  bool reply_in_runs(int worker, FetchReply rep, const std::vector<PartitionLog::Entry>& entries, std::size_t bytes) {
-    runs_.clear();
-    slots_.clear();
-    for (const auto& e : entries) {
-      const Buffer& f = *e.frame;
-      if (!f.is_view()) return false;
-      const std::size_t at = f.offset_in_parent();
-      if (runs_.empty() || runs_.back().parent != f.parent() || at < runs_.back().end) {
-        if (runs_.size() == kMaxRuns) return false;
-        runs_.push_back({f.parent(), at, at});
-      }
-      Run& r = runs_.back();
-      slots_.push_back({static_cast<std::uint32_t>(runs_.size() - 1), 0, at - r.begin, f.size()});
-      r.end = at + f.size();
-    }
-    std::size_t span = 0;
-    for (const Run& r : runs_) span += r.end - r.begin;
-    if (span > bytes + bytes / 4) return false;
-    rep.inline_frames = 2;
-    rep.runs = static_cast<std::uint32_t>(runs_.size());
-    Buffer head(sizeof(FetchReply) + slots_.size() * sizeof(RunSlot));
+    // The frames as few messages (core/frame_batch.h): a big frame alone, as ingest sent it;
+    // small ones as the runs they lie in in ingest's batches, uncopied, or else copied together.
+    fetched_.clear();
+    for (const auto& e : entries) fetched_.push_back(e.frame);
+    plan_fetch_runs(fetched_, fetch_batch_bytes_, runs_);
+    rep.runs = static_cast<std::uint32_t>(runs_.runs.size());
+    Buffer head(sizeof(FetchReply) + runs_.slots.size() * sizeof(RunSlot));
     std::byte* d = head.data();
     RIDE_EXPECTS(d != nullptr, "no memory for a fetch reply");
     std::memcpy(d, &rep, sizeof rep);
-    std::memcpy(d + sizeof rep, slots_.data(), slots_.size() * sizeof(RunSlot));
+    if (!runs_.slots.empty()) std::memcpy(d + sizeof rep, runs_.slots.data(), runs_.slots.size() * sizeof(RunSlot));
     ctx_.net.send(worker, Tag::fetch_reply, std::move(head));
-    for (const Run& r : runs_) {
-      ctx_.net.send(worker, Tag::fetch_frame, std::make_shared<const Buffer>(r.parent, r.begin, r.end - r.begin));
+    for (const auto& r : runs_.runs) {
+      const bool whole = r.begin == 0 && r.end == r.buffer->size();
+      ctx_.net.send(worker, Tag::fetch_frame,
+                    whole ? r.buffer : std::make_shared<const Buffer>(r.buffer, r.begin, r.end - r.begin));
     }
-    ++run_replies_;
-    return true;
+    if (runs_.copied) ++copied_replies_;
+    else if (runs_.runs.size() < entries.size()) ++run_replies_;
   }
 
   void serve_pending(std::uint32_t p) {
@@ -938,17 +902,11 @@ class Broker {
   std::set<std::uint32_t> rebuilding_;          ///< copies being rebuilt from their leader
   std::vector<transport::Message> early_;       ///< produces that came before the map that makes this broker their leader
   std::map<int, std::vector<ProduceAck>> acks_out_;  ///< this turn's acks, by producer (flush_acks)
-  /// Fetch replies of at most this many frame bytes carry their frames inline (broker.fetch_batch_kb).
+  /// Fetch replies of at most this many frame bytes send them several to a message (broker.fetch_batch_kb).
   std::size_t fetch_batch_bytes_ = 0;
-  std::uint64_t inline_replies_ = 0, run_replies_ = 0;
-  struct Run {  ///< reply_in_runs: frames next to each other in one batch buffer
-    std::shared_ptr<const Buffer> parent;
-    std::size_t begin = 0, end = 0;
-  };
-  static constexpr std::size_t kMaxRuns = 8;
-  std::vector<Run> runs_;          ///< reply_in_runs's (members: no allocation per fetch)
-  std::vector<RunSlot> slots_;
-  std::vector<std::span<const std::byte>> spans_;  ///< reply's: the frames to pack (a member: no allocation per fetch)
+  std::uint64_t copied_replies_ = 0, run_replies_ = 0;
+  std::vector<BufferPtr> fetched_;  ///< reply's (members: no allocation per fetch once warm)
+  FetchRuns runs_;
   // Replication (#14): partitions led with followers, partitions followed, produces waiting for
   // the high watermark, replicated frames waiting for their log, headers waiting for their frame.
   struct PendingAck {

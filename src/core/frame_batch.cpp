@@ -5,15 +5,15 @@
 
 namespace ride {
 
-std::string frame_batch_defect(const Buffer& body, std::size_t table_at) {
-  if (body.size() < table_at + sizeof(FrameBatchHeader)) return "shorter than its batch header";
-  const auto h = body.read<FrameBatchHeader>(table_at);
+std::string frame_batch_defect(const Buffer& body) {
+  if (body.size() < sizeof(FrameBatchHeader)) return "shorter than its batch header";
+  const auto h = body.read<FrameBatchHeader>(0);
   if (h.count > h.slots) return "counts " + std::to_string(h.count) + " frames in " + std::to_string(h.slots) + " slots";
-  const std::size_t table_end = table_at + sizeof(FrameBatchHeader) + std::size_t{h.slots} * sizeof(FrameSlot);
-  if (h.slots > (body.size() - table_at) / sizeof(FrameSlot) || body.size() < table_end) return "shorter than its table";
+  const std::size_t table_end = sizeof(FrameBatchHeader) + std::size_t{h.slots} * sizeof(FrameSlot);
+  if (h.slots > body.size() / sizeof(FrameSlot) || body.size() < table_end) return "shorter than its table";
   std::size_t end = table_end;  // frames lie in order, after the table, without overlapping
   for (std::uint32_t i = 0; i < h.count; ++i) {
-    const auto s = body.read<FrameSlot>(table_at + sizeof(FrameBatchHeader) + i * sizeof(FrameSlot));
+    const auto s = body.read<FrameSlot>(sizeof(FrameBatchHeader) + i * sizeof(FrameSlot));
     if (s.offset < end || s.offset > body.size() || s.size > body.size() - s.offset) {
       return "frame " + std::to_string(i) + " at " + std::to_string(s.offset) + " (" + std::to_string(s.size) +
              " bytes) lies outside its message of " + std::to_string(body.size()) + " bytes or overlaps another";
@@ -23,24 +23,59 @@ std::string frame_batch_defect(const Buffer& body, std::size_t table_at) {
   return {};
 }
 
-Buffer pack_frame_batch(std::size_t prefix, const std::vector<std::span<const std::byte>>& frames) {
-  const std::size_t n = frames.size();
-  std::size_t total = frame_batch_data_at(prefix, n);
-  for (const auto& f : frames) total = align_frame_offset(total) + f.size();
-  Buffer b(total);
-  std::byte* d = b.data();
-  RIDE_EXPECTS(d != nullptr, "no memory for a batch of " << n << " frames");
-  const FrameBatchHeader h{static_cast<std::uint32_t>(n), static_cast<std::uint32_t>(n)};
-  std::memcpy(d + prefix, &h, sizeof h);
-  std::size_t at = frame_batch_data_at(prefix, n);
-  for (std::size_t i = 0; i < n; ++i) {
-    at = align_frame_offset(at);
-    const FrameSlot slot{at, frames[i].size()};
-    std::memcpy(d + prefix + sizeof(FrameBatchHeader) + i * sizeof(FrameSlot), &slot, sizeof slot);
-    if (!frames[i].empty()) std::memcpy(d + at, frames[i].data(), frames[i].size());
-    at += frames[i].size();
+namespace {
+
+/// The runs of `frames` as they lie in their batch buffers; false when one is not a view, or the
+/// runs are too many or carry too much else.
+bool plan_uncopied(const std::vector<BufferPtr>& frames, std::size_t bytes, FetchRuns& out) {
+  for (const auto& f : frames) {
+    if (!f->is_view()) return false;
+    const std::size_t at = f->offset_in_parent();
+    if (out.runs.empty() || out.runs.back().buffer != f->parent() || at < out.runs.back().end) {
+      if (out.runs.size() == FetchRuns::kMaxRuns) return false;
+      out.runs.push_back({f->parent(), at, at});
+    }
+    FetchRuns::Run& r = out.runs.back();
+    out.slots.push_back({static_cast<std::uint32_t>(out.runs.size() - 1), 0, at - r.begin, f->size()});
+    r.end = at + f->size();
   }
-  return b;
+  std::size_t span = 0;
+  for (const auto& r : out.runs) span += r.end - r.begin;
+  return span <= bytes + bytes / 4;
+}
+
+}  // namespace
+
+void plan_fetch_runs(const std::vector<BufferPtr>& frames, std::size_t small_bytes, FetchRuns& out) {
+  out.runs.clear();
+  out.slots.clear();
+  out.copied = false;
+  std::size_t bytes = 0;
+  for (const auto& f : frames) bytes += f->size();
+  if (frames.size() >= 2 && bytes <= small_bytes) {
+    if (plan_uncopied(frames, bytes, out)) return;
+    out.runs.clear();
+    out.slots.clear();
+    std::size_t total = 0;
+    for (const auto& f : frames) total = align_frame_offset(total) + f->size();
+    auto copy = std::make_shared<Buffer>(total);
+    std::byte* d = copy->data();
+    RIDE_EXPECTS(d != nullptr, "no memory for a fetch of " << frames.size() << " frames");
+    std::size_t at = 0;
+    for (const auto& f : frames) {
+      at = align_frame_offset(at);
+      std::memcpy(d + at, f->data(), f->size());
+      out.slots.push_back({0, 0, at, f->size()});
+      at += f->size();
+    }
+    out.runs.push_back({std::move(copy), 0, total});
+    out.copied = true;
+    return;
+  }
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    out.runs.push_back({frames[i], 0, frames[i]->size()});
+    out.slots.push_back({static_cast<std::uint32_t>(i), 0, 0, frames[i]->size()});
+  }
 }
 
 FrameBatchBuilder::FrameBatchBuilder(std::size_t capacity, std::size_t max_frames)
@@ -48,11 +83,9 @@ FrameBatchBuilder::FrameBatchBuilder(std::size_t capacity, std::size_t max_frame
 
 void FrameBatchBuilder::start() {
   buffer_ = std::make_shared<Buffer>(capacity_);
-  used_ = frame_batch_data_at(0, max_frames_);
+  used_ = frame_batch_data_at(max_frames_);
   count_ = 0;
 }
-
-bool FrameBatchBuilder::fits_empty(std::size_t n) const { return frame_batch_data_at(0, max_frames_) + n <= capacity_; }
 
 std::shared_ptr<Buffer> FrameBatchBuilder::reserve(std::size_t n) {
   if (!buffer_) start();

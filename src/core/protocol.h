@@ -57,8 +57,8 @@ enum class Tag : int {
   isr_confirm,         ///< master → leader broker: IsrConfirm (the master recorded a replica leaving the ISR)
   resume_keys,         ///< master → ingest, before START (job.resume): the keys of its streams already
                        ///< durable in the results file, passed over (core/key_ranges.h, KeyRanges)
-  produce_batch,       ///< ingest → broker: several PRODUCE bodies in one message (core/frame_batch.h,
-                       ///< table at 0); each is handled as its own PRODUCE
+  produce_batch,       ///< ingest → broker: several PRODUCE bodies in one message (core/frame_batch.h);
+                       ///< each is handled as its own PRODUCE
 };
 
 struct ProduceHeader {
@@ -270,21 +270,12 @@ struct FetchReply {
   std::uint32_t epoch = 0;
   std::uint64_t first_offset = 0;
   std::uint64_t end_offset = 0;  ///< log end at reply time (lag = end - next)
-  std::uint32_t count = 0;       ///< frames: inline, or fetch_frame messages that follow
+  std::uint32_t count = 0;       ///< frames: `count` RunSlots follow this header (core/frame_batch.h)
   FetchStatus status = FetchStatus::ok;
-  /// 1: the frames are in this message, a frame batch right after this header (core/frame_batch.h,
-  /// table at sizeof(FetchReply)); 2: `runs` fetch_frame messages follow, each a run of stored
-  /// frames as ingest batched them (sent uncopied), and `count` RunSlots after this header say
-  /// where each frame lies; 0: `count` fetch_frame messages follow, a frame each.
-  std::uint32_t inline_frames = 0;
+  /// fetch_frame messages that follow, each a run of frames (core/frame_batch.h, plan_fetch_runs:
+  /// a big frame alone, uncopied; small ones as they lie in ingest's batches, or copied together)
   std::uint32_t runs = 0;
-};
-/// FetchReply with inline_frames = 2: frame i is `size` bytes at `offset` of the run message `run`.
-struct RunSlot {
-  std::uint32_t run = 0;
   std::uint32_t reserved = 0;
-  std::uint64_t offset = 0;
-  std::uint64_t size = 0;
 };
 
 struct Commit {

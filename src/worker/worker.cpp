@@ -165,8 +165,8 @@ class Worker {
   struct Incoming {  // a fetch reply whose frames are still arriving from one broker
     FetchReply reply;
     Batch batch;
-    std::vector<RunSlot> slots;  ///< inline_frames = 2: where each frame lies in the runs
-    std::vector<std::shared_ptr<const Buffer>> runs;  ///< ... the runs arrived so far
+    std::vector<RunSlot> slots;  ///< where each frame lies in the runs
+    std::vector<std::shared_ptr<const Buffer>> runs;  ///< the runs arrived so far
   };
   /// A frame a stage may send on: built by the compute thread (its produce header names the
   /// partition once it is sent), sent once the sink has answered for its record.
@@ -313,54 +313,36 @@ class Worker {
   }
 
   void on_fetch_reply(int broker, Buffer& body) {
-    const auto rep = BodyReader(body).pod<FetchReply>();
+    BodyReader r(body);
+    const auto rep = r.pod<FetchReply>();
     Incoming in;
     in.reply = rep;
     in.batch.partition = rep.partition;
     in.batch.epoch = rep.epoch;
     in.batch.first_offset = rep.first_offset;
     in.batch.frames.reserve(rep.count);
-    if (rep.inline_frames == 2) {
-      // The frames come as `runs` messages (runs of a batch ingest sent, uncopied); where each
-      // frame lies follows this header.
-      BodyReader r(body);
-      r.pod<FetchReply>();
-      in.slots.resize(rep.count);
-      std::memcpy(in.slots.data(), r.take(rep.count * sizeof(RunSlot)), rep.count * sizeof(RunSlot));
-      for (const auto& s : in.slots) {
-        RIDE_EXPECTS(s.run < rep.runs, "a fetch reply's frame lies in run " << s.run << " of " << rep.runs);
-      }
-      incoming_[broker] = std::move(in);
-      return;
-    }
-    if (rep.inline_frames) {
-      // Small frames came in the reply itself: each is a view of it (core/frame_batch.h).
-      const auto whole = std::make_shared<const Buffer>(std::move(body));
-      split_frame_batch(whole, sizeof(FetchReply), [&](Buffer f) { in.batch.frames.push_back(std::move(f)); });
-      RIDE_EXPECTS(in.batch.frames.size() == rep.count, "a fetch reply with " << in.batch.frames.size()
-                                                        << " frames inline says " << rep.count);
+    // Where each frame lies in the `runs` messages that follow (core/frame_batch.h).
+    in.slots.resize(rep.count);
+    if (rep.count > 0) std::memcpy(in.slots.data(), r.take(rep.count * sizeof(RunSlot)), rep.count * sizeof(RunSlot));
+    for (const auto& s : in.slots) {
+      RIDE_EXPECTS(s.run < rep.runs, "a fetch reply's frame lies in run " << s.run << " of " << rep.runs);
     }
     incoming_[broker] = std::move(in);
-    if (rep.count == 0 || rep.inline_frames) complete_fetch(broker);
+    if (rep.runs == 0) complete_fetch(broker);
   }
 
-  void on_frame(int broker, Buffer frame) {
+  void on_frame(int broker, Buffer run) {
     auto it = incoming_.find(broker);
     if (it == incoming_.end()) return;
     Incoming& in = it->second;
-    if (in.reply.inline_frames == 2) {
-      in.runs.push_back(std::make_shared<const Buffer>(std::move(frame)));
-      if (in.runs.size() < in.reply.runs) return;
-      for (const RunSlot& s : in.slots) {  // every frame a view of its run: no copy
-        const auto& run = in.runs[s.run];
-        RIDE_EXPECTS(s.offset + s.size <= run->size(), "a frame past the end of its run in a fetch reply");
-        in.batch.frames.emplace_back(run, static_cast<std::size_t>(s.offset), static_cast<std::size_t>(s.size));
-      }
-      complete_fetch(broker);
-      return;
+    in.runs.push_back(std::make_shared<const Buffer>(std::move(run)));
+    if (in.runs.size() < in.reply.runs) return;
+    for (const RunSlot& s : in.slots) {  // every frame a view of its run: no copy
+      const auto& whole = in.runs[s.run];
+      RIDE_EXPECTS(s.offset + s.size <= whole->size(), "a frame past the end of its run in a fetch reply");
+      in.batch.frames.emplace_back(whole, static_cast<std::size_t>(s.offset), static_cast<std::size_t>(s.size));
     }
-    it->second.batch.frames.push_back(std::move(frame));
-    if (it->second.batch.frames.size() == it->second.reply.count) complete_fetch(broker);
+    complete_fetch(broker);
   }
 
   void complete_fetch(int broker) {

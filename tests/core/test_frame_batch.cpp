@@ -52,9 +52,9 @@ TEST(FrameBatch, BuiltInPlaceAndSplitBackIntoTheSameFrames) {
   EXPECT_EQ(b.count(), 5u);
   const auto message = b.finish();
   EXPECT_TRUE(b.empty());
-  EXPECT_EQ(frame_batch_defect(*message, 0), "");
+  EXPECT_EQ(frame_batch_defect(*message), "");
   std::vector<Buffer> got;
-  split_frame_batch(message, 0, [&](Buffer f) { got.push_back(std::move(f)); });
+  split_frame_batch(message, [&](Buffer f) { got.push_back(std::move(f)); });
   ASSERT_EQ(got.size(), 5u);
   for (std::size_t i = 0; i < got.size(); ++i) {
     ASSERT_EQ(got[i].size(), want[i].size());
@@ -68,32 +68,92 @@ TEST(FrameBatch, ABatchIsFullByFramesOrByBytes) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(by_frames.reserve(10));
   EXPECT_FALSE(by_frames.reserve(10));
   FrameBatchBuilder by_bytes(4096, 64);
-  EXPECT_FALSE(by_bytes.fits_empty(4096));
   ASSERT_TRUE(by_bytes.reserve(1000));
   EXPECT_FALSE(by_bytes.reserve(4000));  // does not fit after the first: the caller sends, starts again
   by_bytes.finish();
   EXPECT_TRUE(by_bytes.reserve(2000));
 }
 
-// The broker's fetch reply: frames copied after a FetchReply, split by the worker.
-TEST(FrameBatch, PackedAfterAPrefixAndSplitBack) {
-  std::vector<std::vector<std::byte>> frames = {bytes_of(100, 1), bytes_of(65536, 2), bytes_of(7, 3)};
-  std::vector<std::span<const std::byte>> spans;
-  for (const auto& f : frames) spans.emplace_back(f.data(), f.size());
-  Buffer packed = pack_frame_batch(sizeof(FetchReply), spans);
-  FetchReply rep;
-  rep.count = 3;
-  rep.inline_frames = 1;
-  packed.write(0, rep);
-  const auto body = std::make_shared<const Buffer>(std::move(packed));
-  EXPECT_EQ(frame_batch_defect(*body, sizeof(FetchReply)), "");
-  std::size_t i = 0;
-  split_frame_batch(body, sizeof(FetchReply), [&](Buffer f) {
-    ASSERT_EQ(f.size(), frames[i].size());
-    EXPECT_EQ(0, std::memcmp(f.data(), frames[i].data(), f.size()));
-    ++i;
-  });
-  EXPECT_EQ(i, 3u);
+/// `n` frames of `size` bytes written in place into one batch, as ingest sends them.
+std::vector<BufferPtr> batched(FrameBatchBuilder& b, std::size_t n, std::size_t size) {
+  std::vector<BufferPtr> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto f = b.reserve(size);
+    std::memset(f->data(), static_cast<int>(i + 1), size);
+    out.push_back(f);
+  }
+  return out;
+}
+
+/// The frames `plan` describes, as the worker rebuilds them from the runs it received.
+std::vector<std::vector<std::byte>> received(const FetchRuns& plan) {
+  std::vector<std::vector<std::byte>> out;
+  for (const RunSlot& s : plan.slots) {
+    const auto& r = plan.runs.at(s.run);
+    const std::byte* p = r.buffer->data() + r.begin + s.offset;
+    EXPECT_LE(r.begin + s.offset + s.size, r.end);
+    out.emplace_back(p, p + s.size);
+  }
+  return out;
+}
+
+std::vector<std::vector<std::byte>> contents(const std::vector<BufferPtr>& frames) {
+  std::vector<std::vector<std::byte>> out;
+  for (const auto& f : frames) out.emplace_back(f->data(), f->data() + f->size());
+  return out;
+}
+
+// A fetch of frames that came in one ingest batch goes as that run of the batch buffer: one
+// message, nothing copied.
+TEST(FetchRuns, FramesOfOneBatchGoAsOneUncopiedRun) {
+  FrameBatchBuilder b(1 << 20, 64);
+  const auto frames = batched(b, 10, 4000);
+  FetchRuns plan;
+  plan_fetch_runs(frames, 1 << 20, plan);
+  ASSERT_EQ(plan.runs.size(), 1u);
+  EXPECT_FALSE(plan.copied);
+  EXPECT_EQ(plan.runs[0].buffer, frames[0]->parent());  // the batch's own buffer
+  EXPECT_EQ(received(plan), contents(frames));
+}
+
+// Frames of two batches: two runs. Frames with much else between them (another partition's, in
+// the same batches) are copied together into one run instead.
+TEST(FetchRuns, FramesApartAreCopiedTogether) {
+  FrameBatchBuilder b1(1 << 20, 64), b2(1 << 20, 64);
+  auto a = batched(b1, 3, 4000);
+  const auto c = batched(b2, 3, 4000);
+  a.insert(a.end(), c.begin(), c.end());
+  FetchRuns plan;
+  plan_fetch_runs(a, 1 << 20, plan);
+  EXPECT_EQ(plan.runs.size(), 2u);
+  EXPECT_EQ(received(plan), contents(a));
+
+  FrameBatchBuilder mixed(1 << 20, 64);
+  const auto all = batched(mixed, 8, 4000);
+  const std::vector<BufferPtr> every_other = {all[0], all[2], all[4], all[6]};
+  plan_fetch_runs(every_other, 1 << 20, plan);
+  EXPECT_TRUE(plan.copied);
+  ASSERT_EQ(plan.runs.size(), 1u);
+  EXPECT_EQ(received(plan), contents(every_other));
+}
+
+// Big frames, or frames that are not views (spilled and read back, replicated), past the byte
+// budget: each is its own run, the stored buffer itself.
+TEST(FetchRuns, BigFetchesSendEachStoredFrameAlone) {
+  std::vector<BufferPtr> frames;
+  for (int i = 0; i < 3; ++i) {
+    auto f = std::make_shared<Buffer>(100'000);
+    std::memset(f->data(), i + 7, f->size());
+    frames.push_back(f);
+  }
+  FetchRuns plan;
+  plan_fetch_runs(frames, 64 * 1024, plan);
+  ASSERT_EQ(plan.runs.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(plan.runs[i].buffer, frames[i]);
+  EXPECT_FALSE(plan.copied);
+  EXPECT_EQ(received(plan), contents(frames));
+  plan_fetch_runs({}, 64 * 1024, plan);
+  EXPECT_TRUE(plan.runs.empty() && plan.slots.empty());
 }
 
 TEST(FrameBatch, MalformedTablesAreRefused) {
@@ -106,22 +166,22 @@ TEST(FrameBatch, MalformedTablesAreRefused) {
     std::memcpy(c.data(), good->data(), good->size());
     return c;
   };
-  EXPECT_EQ(frame_batch_defect(Buffer(4), 0), "shorter than its batch header");
+  EXPECT_EQ(frame_batch_defect(Buffer(4)), "shorter than its batch header");
   Buffer too_many = copy();
   too_many.write(0, FrameBatchHeader{5, 4});
-  EXPECT_EQ(frame_batch_defect(too_many, 0), "counts 5 frames in 4 slots");
+  EXPECT_EQ(frame_batch_defect(too_many), "counts 5 frames in 4 slots");
   Buffer huge_table = copy();
   huge_table.write(0, FrameBatchHeader{1, 1u << 30});
-  EXPECT_EQ(frame_batch_defect(huge_table, 0), "shorter than its table");
+  EXPECT_EQ(frame_batch_defect(huge_table), "shorter than its table");
   Buffer outside = copy();
   outside.write(sizeof(FrameBatchHeader) + sizeof(FrameSlot), FrameSlot{good->size() - 10, 200});
-  EXPECT_NE(frame_batch_defect(outside, 0).find("lies outside"), std::string::npos);
+  EXPECT_NE(frame_batch_defect(outside).find("lies outside"), std::string::npos);
   Buffer overlapping = copy();
   const auto first = overlapping.read<FrameSlot>(sizeof(FrameBatchHeader));
   overlapping.write(sizeof(FrameBatchHeader) + sizeof(FrameSlot), FrameSlot{first.offset + 50, 10});
-  EXPECT_NE(frame_batch_defect(overlapping, 0).find("overlaps"), std::string::npos);
+  EXPECT_NE(frame_batch_defect(overlapping).find("overlaps"), std::string::npos);
   const auto shared = std::make_shared<const Buffer>(std::move(outside));
-  EXPECT_THROW(split_frame_batch(shared, 0, [](Buffer) {}), Error);
+  EXPECT_THROW(split_frame_batch(shared, [](Buffer) {}), Error);
 }
 
 TEST(ProduceAcks, RoundTripSeveralInOneMessage) {

@@ -105,7 +105,7 @@ with h5py.File(sys.argv[1], "w") as f: f["frames"] = np.random.default_rng(5).in
       "$media/replay.h5"
     "$here/resume_job.sh" "$ride" "$verify" 6 "$dir/run" "processing+0.6:kill:master0" --ingest.source=video \
       --ingest.inputs="$media/c.avi,$media/d.mp4,$media/seq,$media/replay.h5#/frames" --job.mode=batch \
-      --faults.task_ms=15 --status.interval_s=0.2
+      --faults.task_ms=30 --worker.batch_kb=0 --status.interval_s=0.2
     ;;
   snapshot_cameras)
     # Camera scale (#15): 1,000 JPEG snapshot cameras (Python's HTTP server on 127.0.0.1, each
