@@ -65,3 +65,25 @@ class CameraServer:
     def __exit__(self, *exc):
         self.proc.terminate()
         self.proc.wait()
+
+
+def ride_camera_job(tmp, csv, duration, extra=()):
+    """A ride job over a camera list for the camera benchmarks (camera_cpu, rtsp_cpu): 5 ranks (1
+    broker, 1 ingest, 2 workers, no spare), no-op task, run for `duration` s. Exits when it fails;
+    checks status ok, nothing lost or duplicated, every frame ingested processed. Returns the
+    summary and the ingest ranks' CPU seconds (from START on)."""
+    import json
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    summ = os.path.join(tmp, "s.json")
+    cmd = [os.path.join(root, "scripts", "ride-mpirun"), "--oversubscribe", "-np", "5", "--",
+           "--ingest.source=video", f"--ingest.inputs=@{csv}", f"--ingest.duration_s={duration}",
+           "--job.spares=0", "--task.name=noop", "--status.interval_s=30", "--summary", summ,
+           f"--output.path={tmp}/r.h5"] + list(extra)
+    build = os.environ.get("RIDE_BUILD_DIR", os.path.join(root, "build"))
+    p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, RIDE=os.path.join(build, "ride")))
+    if p.returncode != 0:
+        raise SystemExit(f"ride run failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-2000:]}")
+    s = json.load(open(summ))
+    f = s["frames"]
+    assert s["status"] == "ok" and f["lost"] == 0 and f["duplicates"] == 0 and f["processed"] == f["ingested"], f
+    return s, sum(r["cpu_s"] for r in s["ingest"]["ranks"])

@@ -18,26 +18,15 @@ usage: bench/camera_cpu.py [--cameras 1000] [--duration 20] [--repeat 2] [--size
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import CameraServer, commit, machine  # noqa: E402
+from benchlib import CameraServer, commit, machine, ride_camera_job  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RATES = (0.5, 0.75, 1.0)
 
 
 def ride_run(tmp, csv, duration, cameras, extra=()):
-    summ = os.path.join(tmp, "s.json")
-    cmd = [os.path.join(ROOT, "scripts", "ride-mpirun"), "--oversubscribe", "-np", "5", "--",
-           "--ingest.source=video", f"--ingest.inputs=@{csv}", f"--ingest.duration_s={duration}",
-           "--job.spares=0", "--task.name=noop", "--status.interval_s=30", "--summary", summ,
-           f"--output.path={tmp}/r.h5"] + list(extra)
-    p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, RIDE=os.path.join(ROOT, "build", "ride")))
-    if p.returncode != 0:
-        sys.exit(f"ride run failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-2000:]}")
-    s = json.load(open(summ))
-    f = s["frames"]
-    assert s["status"] == "ok" and f["lost"] == 0 and f["duplicates"] == 0 and f["processed"] == f["ingested"], f
-    cpu = sum(r["cpu_s"] for r in s["ingest"]["ranks"])
-    return {"cpu_s": round(cpu, 2), "eta": round(s["ingest"]["eta"], 4), "frames": f["ingested"],
+    s, cpu = ride_camera_job(tmp, csv, duration, extra)
+    return {"cpu_s": round(cpu, 2), "eta": round(s["ingest"]["eta"], 4), "frames": s["frames"]["ingested"],
             "threads": s["ingest"]["threads"], "cpu_s_per_camera_s": cpu / cameras / duration}
 
 

@@ -457,6 +457,7 @@ class Hub {
         if (f) {
           *f = scaled(*f, c.spec.width, c.spec.height, c.opts.header_bytes);
           resized = true;
+          encode_frame_if_asked(*f, c.opts);  // scaled: pixels again; ingest.jpeg_encode compresses them
         }
       }
       const double cpu = thread_cpu_s() - cpu0;

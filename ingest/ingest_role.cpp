@@ -276,8 +276,10 @@ class Ingest {
     vo.loop = cfg.loop;
     vo.http_hub = cfg.http == "hub";
     vo.decoders = cfg.decoders;
+    vo.stream_decoders = cfg.stream_decoders;
     vo.rtsp_transport = cfg.rtsp_transport;
     vo.keep_jpeg = cfg.encoding == JobConfig::Encoding::jpeg;
+    vo.jpeg_encode = cfg.jpeg_encode;
     if (cfg.rtsp_transport != "auto" && !video_started_) {
       // OpenCV passes these to FFmpeg at every open (ingest.rtsp_transport); set once, before any
       // capture thread runs.
@@ -539,6 +541,7 @@ class Ingest {
                          {"corrupt_frames", is.corrupt_frames},
                          {"cpu_s", is.cpu_s},
                          {"resized_frames", is.resized_frames},
+                         {"dropped_packets", is.dropped_packets},
                          {"attempts", is.attempts},
                          {"reconnects", is.reconnects},
                          {"skipped_files", is.skipped_files},

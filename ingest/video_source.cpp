@@ -1,5 +1,6 @@
 #include "ingest/video_source.h"
 #include "ingest/http_camera.h"
+#include "ingest/stream_pool.h"
 
 #include <algorithm>
 #include <chrono>
@@ -151,6 +152,7 @@ bool CvVideoInput::push_frame(const cv::Mat& raw) {
 }
 
 bool CvVideoInput::push(VideoFrame f) {
+  encode_frame_if_asked(f, opts_);  // (ingest.jpeg_encode) on this thread, counted in its CPU
   std::unique_lock lk(mu_);
   status_.cpu_s = thread_cpu_s();  // the capture thread's, all of it (it reads only this input)
   f.index = spec_.live ? status_.frames_read : ++status_.frames_read;  // live: counted when grabbed
@@ -500,6 +502,16 @@ void CvVideoInput::run() {
   cv_.notify_all();
 }
 
+void encode_frame_if_asked(VideoFrame& f, const VideoOptions& opts) {
+  if (opts.jpeg_encode <= 0 || f.encoded_bytes > 0 || !f.buffer) return;
+  const auto jpeg = codec::jpeg_encode(f.buffer->data() + f.offset, f.width, f.height, f.channels, opts.jpeg_encode);
+  auto b = std::make_shared<Buffer>(opts.header_bytes + jpeg.size());
+  std::memcpy(b->data() + opts.header_bytes, jpeg.data(), jpeg.size());
+  f.buffer = std::move(b);
+  f.offset = opts.header_bytes;
+  f.encoded_bytes = jpeg.size();
+}
+
 double thread_cpu_s() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -513,6 +525,9 @@ std::unique_ptr<VideoInput> make_opencv_video_input(InputSpec spec, VideoOptions
 std::unique_ptr<VideoInput> make_video_input(InputSpec spec, VideoOptions opts) {
   const bool http = spec.url.rfind("http://", 0) == 0 || spec.url.rfind("https://", 0) == 0;
   if (http && opts.http_hub) return make_http_camera(std::move(spec), opts);
+  if (spec.live && opts.stream_decoders > 0 && is_network_stream_url(spec.url)) {
+    return make_stream_camera(std::move(spec), opts);
+  }
   return make_opencv_video_input(std::move(spec), opts);
 }
 

@@ -1,6 +1,9 @@
 #pragma once
-/// @brief Real sources: video files and network cameras (MJPEG over HTTP, RTSP, ...) read through
-/// OpenCV's FFmpeg backend, one capture thread per input, with reconnection.
+/// @brief Real sources: video files, image folders, HDF5 replays and network cameras, with
+/// reconnection. Files, folders and HDF5 are read by a thread each through OpenCV's FFmpeg backend;
+/// http(s) cameras by the process's camera hub (http_camera.h), network streams (RTSP, ...) by its
+/// stream pool (stream_pool.h); with those off (ingest.http = ffmpeg, ingest.stream_decoders = 0)
+/// a camera is read by its own OpenCV capture thread, as described below.
 ///
 /// Two kinds of input, told apart by the URL:
 ///  - **live** (a scheme among http, https, rtsp, rtsps, rtmp, udp, tcp, srt, or a /dev/video*
@@ -73,11 +76,18 @@ struct VideoOptions {
   /// I/O thread for all, JPEG snapshots and MJPEG); false: each through its own FFmpeg thread.
   bool http_hub = true;
   int decoders = 2;              ///< the camera hub's JPEG decoder threads
+  /// Network streams (rtsp, rtmp, srt, udp, tcp URLs) through the process's stream pool
+  /// (ingest/stream_pool.h) with this many decoder threads; 0: each through its own FFmpeg thread.
+  int stream_decoders = 2;
   /// ingest.encoding = jpeg: frames that arrive as JPEG (snapshot and MJPEG cameras, .jpg files
   /// of an image folder) are kept as their JPEG bytes (VideoFrame::encoded_bytes), checked only
   /// for being whole (codec/jpeg.h, jpeg_looks_whole), and decoded by the worker. A camera frame
   /// of another size than its declared one is decoded, scaled and sent as pixels.
   bool keep_jpeg = false;
+  /// ingest.jpeg_encode (with keep_jpeg): > 0 encodes frames that did not arrive as JPEG at this
+  /// quality where they are made (the reader, the stream pool, the camera hub for a scaled frame),
+  /// not on the ingest loop; 0: they stay pixels.
+  int jpeg_encode = 0;
   /// RTSP over "tcp" or "udp" (FFmpeg's rtsp_transport), or "auto": FFmpeg's default.
   std::string rtsp_transport = "auto";
 };
@@ -96,10 +106,18 @@ struct InputStatus {
   std::uint64_t loops = 0;          ///< loop: times the input started over
   std::uint64_t corrupt_frames = 0; ///< JPEGs from a camera that did not decode (skipped)
   std::uint64_t resized_frames = 0; ///< frames scaled to the declared size (a camera list's)
+  /// A network stream the stream pool's decoders fell behind on: packets dropped (its queue, then
+  /// until the next key frame).
+  std::uint64_t dropped_packets = 0;
   /// CPU seconds spent on this input: its capture thread's (reading, decoding — an RTSP/H.264
   /// camera decodes every frame), or for a camera on the hub the decoders' time on its JPEGs.
   double cpu_s = 0;
 };
+
+/// With VideoOptions::jpeg_encode > 0, replaces a frame of pixels by its JPEG at that quality
+/// (header room kept in front); a frame that is a JPEG already, or options without it, is left as
+/// it is.
+void encode_frame_if_asked(VideoFrame& f, const VideoOptions& opts);
 
 /// CPU seconds of the calling thread (CLOCK_THREAD_CPUTIME_ID).
 double thread_cpu_s();
@@ -138,7 +156,8 @@ class VideoInput {
 /// and the tests): OpenCV/FFmpeg for files, folders, HDF5 and streams.
 std::unique_ptr<VideoInput> make_opencv_video_input(InputSpec spec, VideoOptions opts);
 /// What the module creates: http(s) cameras through the camera hub (with VideoOptions::http_hub),
-/// everything else through make_opencv_video_input.
+/// network streams through the stream pool (with VideoOptions::stream_decoders > 0), everything
+/// else through make_opencv_video_input.
 std::unique_ptr<VideoInput> make_video_input(InputSpec spec, VideoOptions opts);
 
 /// Through the video module: libride_video.so beside the running executable, or the path in

@@ -12,6 +12,7 @@ packages=(
   openmpi-bin libopenmpi-dev          # the MPI job (Open MPI 4.1, --enable-recovery)
   libhdf5-dev hdf5-tools              # results and spill files; h5dump
   libopencv-dev ffmpeg libjpeg-dev    # kernels, video files and camera streams; IA's JPEG (libjpeg)
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev  # network streams (RTSP, ...) decoded in a bounded pool
   libcurl4-openssl-dev                # HTTP cameras (snapshots, MJPEG), many on one thread (curl multi)
   libboost-program-options-dev        # configuration
   nlohmann-json3-dev                  # summaries and control messages

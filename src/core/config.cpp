@@ -104,8 +104,19 @@ class Options {
                      "decoded on the worker; others stay raw). Results carry the decoded frame's "
                      "checksum either way",
                      "raw or jpeg");
+    add<int>("ingest.jpeg_encode", &c.jpeg_encode,
+             "source = video with ingest.encoding = jpeg: JPEG-encode at ingest, at this quality, the "
+             "frames of sources that do not arrive as JPEG (video files, network streams, HDF5, "
+             "non-JPEG images); they then travel and spill compressed and are decoded on the worker "
+             "(lossy: results are those of the decoded frame). 0 = those frames stay raw",
+             "an integer from 0 to 100");
     add<int>("ingest.decoders", &c.decoders,
              "source = video: JPEG decoder threads of the camera hub (ingest.http = hub)", "an integer from 1 to 64");
+    add<int>("ingest.stream_decoders", &c.stream_decoders,
+             "source = video: decoder threads shared by the rank's network streams (rtsp, rtmp, srt, "
+             "udp, tcp URLs: a reader thread each, single-threaded decoders in this pool); 0 = each "
+             "stream decoded by its own OpenCV/FFmpeg capture thread",
+             "an integer from 0 to 64");
     add<int>("topic.partitions", &c.partitions, "partitions of the input topic (-1 = one per "
              "worker)", "an integer");
     add<int>("topic.replication", &c.replication,
@@ -337,7 +348,18 @@ void validate(const JobConfig& c) {
     bad_value(c, "ingest.rtsp_transport", "expected auto, tcp or udp");
   }
   if (c.encoding_name != "raw" && c.encoding_name != "jpeg") bad_value(c, "ingest.encoding", "expected raw or jpeg");
+  if (c.jpeg_encode < 0 || c.jpeg_encode > 100) bad_value(c, "ingest.jpeg_encode", "expected an integer from 0 to 100");
+  if (c.jpeg_encode > 0 && c.encoding_name != "jpeg") {
+    bad_value(c, "ingest.jpeg_encode", "JPEG-encoding frames at ingest needs ingest.encoding = jpeg");
+  }
+  if (c.jpeg_encode > 0 && c.source != "video") {
+    bad_value(c, "ingest.jpeg_encode", "applies to ingest.source = video (synthetic frames are made on the worker's side "
+                                       "of the check; encode them lossily and verification could not hold)");
+  }
   if (c.decoders < 1 || c.decoders > 64) bad_value(c, "ingest.decoders", "expected an integer from 1 to 64");
+  if (c.stream_decoders < 0 || c.stream_decoders > 64) {
+    bad_value(c, "ingest.stream_decoders", "expected an integer from 0 to 64");
+  }
   if (c.resume_mode != "false" && c.resume_mode != "true" && c.resume_mode != "auto") {
     bad_value(c, "job.resume", "expected false, true or auto");
   }

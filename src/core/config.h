@@ -68,12 +68,18 @@ struct JobConfig {
   bool loop = false;                 ///< source = video: files start over at their end
   std::string http = "hub";          ///< source = video: http(s) cameras through the hub | ffmpeg
   int decoders = 2;                  ///< source = video: the camera hub's JPEG decoder threads
+  /// source = video: decoder threads shared by the network streams (RTSP, ...; ingest/stream_pool.h);
+  /// 0 = each stream decoded by its own OpenCV/FFmpeg capture thread
+  int stream_decoders = 2;
   std::string rtsp_transport = "auto";  ///< source = video: RTSP over auto | tcp | udp
   /// How frames travel through the brokers (ingest.encoding): raw pixels, or frames that arrive
   /// as JPEG kept as their JPEG bytes and decoded on the worker.
   enum class Encoding { raw, jpeg };
   std::string encoding_name = "raw";  ///< ingest.encoding as written: raw | jpeg
   Encoding encoding = Encoding::raw;  ///< ... parsed once (config.cpp)
+  /// With encoding = jpeg: > 0 JPEG-encodes at ingest, at this quality (1..100), the frames of
+  /// sources that do not arrive as JPEG (files, streams, HDF5, non-JPEG images); 0 = they stay raw
+  int jpeg_encode = 0;
   // [topic]
   int partitions = -1;  ///< -1 = one per worker
   int replication = -1;  ///< copies of each partition on distinct brokers; -1 = auto (RoleLayout::replication)

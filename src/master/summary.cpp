@@ -360,6 +360,7 @@ int finish_run(const RunRecord& run, const std::string& failure) {
                    // ingest.encoding (#15): what a frame cost the brokers (and spill, and the
                    // network) against its decoded size, over the frames this run published
                    {"encoding", cfg_.encoding_name},
+                   {"jpeg_encode", cfg_.jpeg_encode},
                    {"jpeg_frames", jpeg_frames},
                    {"bytes_per_frame", published > 0 ? wire_bytes / static_cast<double>(published) : 0.0},
                    {"decoded_bytes_per_frame", published > 0 ? decoded_bytes / static_cast<double>(published) : 0.0},
@@ -534,6 +535,7 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   for (const auto& src : sources) {
     const bool problem = src.value("state", "") == "unreachable" || src.value("reconnects", 0) > 0 ||
                          src.value("skipped_files", 0) > 0 || src.value("corrupt_frames", 0) > 0 ||
+                         src.value("dropped_packets", 0) > 0 ||
                          src.value("frames_published", 0) + src.value("frames_resumed", 0) == 0;
     problems += problem ? 1 : 0;
     if (!few && (!problem || shown >= 20)) continue;
@@ -549,7 +551,9 @@ int finish_run(const RunRecord& run, const std::string& failure) {
     if (src.value("reconnects", 0) > 0) std::cout << ", " << src.value("reconnects", 0) << " reconnects";
     if (src.value("skipped_files", 0) > 0)
       std::cout << ", " << src.value("skipped_files", 0) << " image file(s) that did not decode skipped";
-    if (src.value("corrupt_frames", 0) > 0) std::cout << ", " << src.value("corrupt_frames", 0) << " corrupt JPEG(s) skipped";
+    if (src.value("corrupt_frames", 0) > 0) std::cout << ", " << src.value("corrupt_frames", 0) << " corrupt frame(s) skipped";
+    if (src.value("dropped_packets", 0) > 0)
+      std::cout << ", " << src.value("dropped_packets", 0) << " packet(s) dropped (the decoders fell behind)";
     if (src.contains("eta") && src["eta"].is_number()) std::cout << ", eta " << fixed(src["eta"].get<double>(), 3);
     if (!src.value("last_error", "").empty()) std::cout << "; last error: " << src.value("last_error", "");
     std::cout << "\n";

@@ -153,6 +153,23 @@ TEST(Config, VideoSourceErrorsNameTheKey) {
   EXPECT_NE(e.find("'ingest.color'"), std::string::npos) << e;
 }
 
+TEST(Config, CameraScaleKeys) {
+  // ingest.stream_decoders: 0 (a capture thread per stream) to 64
+  EXPECT_EQ(parse_job_config({"--ingest.stream_decoders=0"}).stream_decoders, 0);
+  std::string e = error_of({"--ingest.stream_decoders=65"});
+  EXPECT_NE(e.find("'ingest.stream_decoders' (command line)"), std::string::npos) << e;
+  // ingest.jpeg_encode: a quality, only with ingest.encoding = jpeg and real inputs
+  const auto ini = write_file("encode.ini", "[ingest]\nsource = video\ninputs = a.mp4\nencoding = jpeg\njpeg_encode = 80\n");
+  EXPECT_EQ(parse_job_config({"--config", ini}).jpeg_encode, 80);
+  e = error_of({"--config", ini, "--ingest.jpeg_encode=101"});
+  EXPECT_NE(e.find("'ingest.jpeg_encode' (command line)"), std::string::npos) << e;
+  e = error_of({"--config", ini, "--ingest.encoding=raw"});
+  EXPECT_NE(e.find("'ingest.jpeg_encode' (" + ini + ":5)"), std::string::npos) << e;
+  EXPECT_NE(e.find("needs ingest.encoding = jpeg"), std::string::npos) << e;
+  e = error_of({"--ingest.encoding=jpeg", "--ingest.jpeg_encode=80"});
+  EXPECT_NE(e.find("applies to ingest.source = video"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace ride
 

@@ -25,14 +25,15 @@
 #include "core/error.h"
 #include "core/inputs.h"
 #include "ingest/video_source.h"
+#include "media_test_util.h"
 
 namespace ri = ride::ingest;
+using ride::test::decode_gray;
+using ride::test::free_port;
+using ride::test::have_ffmpeg;
+using ride::test::tmp;
 
 namespace {
-
-std::string tmp(const std::string& name) { return ::testing::TempDir() + name; }
-
-bool have_ffmpeg() { return std::system("command -v ffmpeg >/dev/null 2>&1") == 0; }
 
 /// Makes a test video with ffmpeg; empty when that fails.
 std::string make_video(const std::string& name, const std::string& args) {
@@ -40,22 +41,6 @@ std::string make_video(const std::string& name, const std::string& args) {
   const std::string cmd = "ffmpeg -hide_banner -loglevel error -nostdin -y " + args + " '" + path + "'";
   if (std::system(cmd.c_str()) != 0) return {};
   return path;
-}
-
-/// A free TCP port on the loopback (bound, read, released).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    return 0;
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 /// A live camera for one client: ffmpeg serves `source_and_output` (lavfi input, codec, format
@@ -69,17 +54,6 @@ std::string serve_camera(const std::string& path, const std::string& source_and_
   if (std::system(cmd.c_str()) != 0) return {};
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   return url;
-}
-
-std::vector<cv::Mat> decode_gray(const std::string& path) {
-  cv::VideoCapture cap(path, cv::CAP_FFMPEG);
-  std::vector<cv::Mat> out;
-  cv::Mat m, g;
-  while (cap.read(m)) {
-    cv::cvtColor(m, g, cv::COLOR_BGR2GRAY);
-    out.push_back(g.clone());
-  }
-  return out;
 }
 
 }  // namespace

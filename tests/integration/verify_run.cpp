@@ -62,6 +62,7 @@
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "codec/jpeg.h"
 #include "core/checksum.h"
 #include "core/inputs.h"
 #include "core/config.h"
@@ -234,6 +235,20 @@ int main(int argc, char** argv) {
       auto keep = [&] {
         if (cfg.color == "gray") cv::cvtColor(m, g, cv::COLOR_BGR2GRAY);
         else g = m;
+        if (cfg.jpeg_encode > 0) {
+          // ingest.jpeg_encode: ingest sent the frame as its JPEG at that quality and the worker
+          // decoded it; libjpeg encodes and decodes deterministically, so the same round trip
+          // here gives the worker's pixels.
+          const cv::Mat c = g.isContinuous() ? g : g.clone();
+          const auto jpeg = ride::codec::jpeg_encode(reinterpret_cast<const std::byte*>(c.data), c.cols, c.rows,
+                                                     c.channels(), cfg.jpeg_encode);
+          cv::Mat back(c.rows, c.cols, c.type());
+          ride::codec::JpegInfo info;
+          std::string error;
+          CHECK(ride::codec::jpeg_decode(jpeg, c.channels(), reinterpret_cast<std::byte*>(back.data), back.total() * back.elemSize(),
+                                         info, error), "a frame encoded here does not decode: " << error);
+          g = back;
+        }
         decoded[stream].push_back(g.clone());
       };
       auto room = [&] { return cfg.frames == 0 || decoded[stream].size() < cfg.frames; };

@@ -27,7 +27,8 @@
 #                 is one its camera sent, threads bounded (#15)
 #   jpeg_encoding  ingest.encoding = jpeg: image folders of JPEGs raw and jpeg with spill, results
 #                 equal and far fewer bytes per frame; 100 snapshot cameras with jpeg (#15)
-#   rtsp_transports  RTSP/H.264 cameras of odd and even sizes read over TCP, then UDP (#15)
+#   rtsp_transports  RTSP/H.264 cameras of odd and even sizes read over TCP, then UDP, through the
+#                 stream pool; then six cameras on one pool decoder, threads bounded (#15)
 #   cold_rtsp     three RTSP cameras (GStreamer's RTSP server on 127.0.0.1) with the video
 #                 module's libraries evicted from the page cache first, default timeouts, twice:
 #                 no rank declared dead, every camera publishes (a cold H.264 decoder on a busy
@@ -177,6 +178,25 @@ print(f"video_job: {len(a)} results equal raw and jpeg; bytes per frame through 
       f"{ra['bytes_per_frame']:.0f} raw, {rb['bytes_per_frame']:.0f} jpeg ({ratio:.3f}x); peak spill {spilled[0]} vs {spilled[1]} bytes")
 assert ratio < 0.3, ratio
 assert spilled[1] > 0, "the jpeg run spilled nothing: the spill of JPEG frames went untested"
+PYEOF2
+    # ingest.jpeg_encode: frames that do not arrive as JPEG (an MJPEG AVI and an MPEG-4 file decoded
+    # by OpenCV, a folder of PNGs at an odd size) JPEG-encoded at ingest at quality 85, through a
+    # ring small enough to spill: verify_run checks every result against its file frame sent through
+    # the same libjpeg round trip; every frame travelled as a JPEG, in far fewer bytes.
+    mkdir -p "$media/png"
+    ff -f lavfi -i testsrc2=size=161x97:rate=10 -frames:v 12 "$media/png/%03d.png"
+    "$here/run_job.sh" "$ride" "$verify" 5 "$dir/encoded" --job.mode=batch --ingest.source=video \
+      --ingest.inputs="$media/a.avi,$media/b.mp4,$media/png" --ingest.encoding=jpeg --ingest.jpeg_encode=85 \
+      --broker.ring_mb=0.05
+    python3 - "$dir/encoded/summary.json" <<'PYEOF2'
+import json, sys
+s = json.load(open(sys.argv[1]))
+i = s["ingest"]
+print(f"video_job: encoded at ingest (quality {i['jpeg_encode']}): {i['jpeg_frames']} of {s['frames']['ingested']} frames as JPEG, "
+      f"{i['bytes_per_frame']:.0f} bytes per frame for {i['decoded_bytes_per_frame']:.0f} decoded")
+assert i["jpeg_encode"] == 85 and i["jpeg_frames"] == s["frames"]["ingested"] == 62, i
+assert i["jpeg_decoded_by_workers"] == 62 and i["bytes_per_frame"] < 0.5 * i["decoded_bytes_per_frame"], i
+assert sum(b.get("peak_spill_bytes", 0) for b in s["brokers"]) > 0, "nothing spilled"
 PYEOF2
     # A JPEG frame a stage forwards goes on as its JPEG (the next stage decodes it again): the two-stage
     # pipeline over the same folders gives the same second-stage results raw and jpeg.
@@ -339,6 +359,29 @@ assert (b["width"], b["height"]) == (352, 288), b
 assert a["cpu_s"] > 0 and b["cpu_s"] > 0, (a, b)
 EOF
     done
+    # Six cameras on one decoder of the stream pool (ingest.stream_decoders=1): a reader thread
+    # each and one decoder, not a capture thread with FFmpeg's frame threads per camera; every
+    # camera publishes, each camera's CPU and any packets dropped are reported.
+    /usr/bin/python3 "$here/rtsp_server.py" 6 160 120 15 >"$dir/six.port" 2>"$dir/six.log" &
+    pids+=($!)
+    for _ in $(seq 100); do [ -s "$dir/six.port" ] && break; sleep 0.05; done
+    six=$(head -1 "$dir/six.port")
+    [ -n "$six" ] || { echo "video_job: the RTSP server did not start" >&2; cat "$dir/six.log"; exit 1; }
+    inputs=$(for i in 0 1 2 3 4 5; do printf 'rtsp://127.0.0.1:%s/cam%s,' "$six" "$i"; done)
+    "$here/run_job.sh" "$ride" "$verify" 5 "$dir/pool" --ingest.source=video --ingest.inputs="${inputs%,}" \
+      --ingest.rtsp_transport=tcp --ingest.stream_decoders=1 --ingest.fps=2 --ingest.duration_s=6 \
+      --verify --min-live-frames 3 --max-ingest-threads 16
+    python3 - "$dir/pool/summary.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+print(f"video_job: 6 cameras on one stream decoder: {s['ingest']['threads']} ingest threads, "
+      f"{sum(i['frames_read'] for i in s['inputs'])} frames decoded, "
+      f"{sum(i['dropped_packets'] for i in s['inputs'])} packets dropped, "
+      f"{1000 * s['ingest']['cpu_s_per_camera_per_s']:.1f} ms/s per camera")
+for i in s["inputs"]:
+    assert (i["width"], i["height"]) == (160, 120) and i["cpu_s"] > 0 and i["frames_read"] > i["frames_published"], i
+    assert "dropped_packets" in i, i
+EOF
     ;;
   cold_rtsp)
     # #11's second defect: three RTSP cameras, the video module and its ~190 libraries out of the
@@ -366,9 +409,10 @@ for path in libs:
         pass
 print(f"video_job: {len(libs)} files evicted from the page cache")
 EOF
+      # (the second run through OpenCV's capture thread per camera, ingest.stream_decoders=0)
       "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run$run" --ingest.source=video \
         --ingest.inputs="rtsp://127.0.0.1:$port/cam0,rtsp://127.0.0.1:$port/cam1,rtsp://127.0.0.1:$port/cam2" \
-        --ingest.fps=5 --ingest.duration_s=5 --verify --min-live-frames 1
+        --ingest.fps=5 --ingest.duration_s=5 --ingest.stream_decoders=$((run == 1 ? 2 : 0)) --verify --min-live-frames 1
       if grep -q "failure: rank" "$dir/run$run/out.log"; then
         echo "video_job: a rank was declared dead during a cold start" >&2; exit 1
       fi

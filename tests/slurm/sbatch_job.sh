@@ -217,7 +217,12 @@ EOF2
     # start now.
     scontrol update JobId="$id" StartTime=now || fail "scontrol update StartTime=now refused"
     t0=$SECONDS
-    while [ "$(job_field "$id" Restarts)" != 1 ] || [ -n "$(squeue -h -j "$id" -o %T 2>/dev/null)" ]; do
+    # Done when the second attempt has started (its first line is in the output) and the job is in
+    # an end state again. (An empty squeue was once taken for "ended" while slurmctld, busy under
+    # the suite's load, had not yet moved the requeued job out of FAILED: the test then read the
+    # first attempt's output.)
+    until [ "$(job_field "$id" Restarts)" = 1 ] && grep -q "attempt 2" "$out" 2>/dev/null &&
+        case "$(job_field "$id" JobState)" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) true ;; *) false ;; esac; do
       [ $((SECONDS - t0)) -lt 90 ] || { scontrol show job "$id"; cat "$out"; fail "the requeued job did not run to its end"; }
       sleep 0.2
     done

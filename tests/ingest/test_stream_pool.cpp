@@ -1,0 +1,228 @@
+// ingest/stream_pool: network streams read by a reader thread each and decoded in the process's
+// bounded pool. Streams are served by ffmpeg over TCP (MPEG-TS, H.264) on 127.0.0.1: frames
+// sampled equal an independent decode of the same file; several streams share one decoder; a
+// stream pushed faster than the pool decodes drops packets (counted) and goes on at a key frame;
+// a declared size scales; a stream nobody serves is retried and ends unreachable.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include "core/inputs.h"
+#include "ingest/stream_pool.h"
+#include "ingest/video_source.h"
+#include "media_test_util.h"
+
+namespace ri = ride::ingest;
+using ride::test::decode_gray;
+using ride::test::free_port;
+using ride::test::have_ffmpeg;
+using ride::test::tmp;
+
+namespace {
+
+/// An H.264 MPEG-TS file with a key frame every `gop` frames; empty when ffmpeg fails.
+std::string make_h264(const std::string& name, const std::string& size, int frames, int gop) {
+  const std::string path = tmp(name);
+  const std::string cmd = "ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i testsrc=size=" + size +
+                          ":rate=25 -frames:v " + std::to_string(frames) + " -c:v libx264 -preset ultrafast -g " +
+                          std::to_string(gop) + " -pix_fmt yuv420p -f mpegts '" + path + "'";
+  return std::system(cmd.c_str()) == 0 ? path : std::string();
+}
+
+/// ffmpeg serves `file` once to the first client at tcp://127.0.0.1:PORT (paced at its frame
+/// rate with `realtime`, else as fast as the connection takes it). The client's retries cover
+/// the moment before ffmpeg listens.
+std::string serve(const std::string& file, bool realtime) {
+  const int port = free_port();
+  if (port == 0) return {};
+  const std::string url = "tcp://127.0.0.1:" + std::to_string(port);
+  const std::string cmd = std::string("ffmpeg -hide_banner -loglevel error -nostdin ") + (realtime ? "-re " : "") +
+                          "-i '" + file + "' -c copy -f mpegts '" + url + "?listen=1' >/dev/null 2>&1 &";
+  return std::system(cmd.c_str()) == 0 ? url : std::string();
+}
+
+ri::VideoOptions options(int decoders) {
+  ri::VideoOptions o;
+  o.retry_s = 0.05;
+  o.retry_max_s = 0.2;
+  o.timeout_s = 2;
+  o.stream_decoders = decoders;
+  return o;
+}
+
+/// Index of the reference frame closest to `f` and the mean absolute difference to it.
+std::pair<int, double> closest(const std::vector<cv::Mat>& ref, const ri::VideoFrame& f) {
+  const cv::Mat got(f.height, f.width, CV_8UC1, const_cast<std::byte*>(f.pixels().data()));
+  int best = -1;
+  double best_diff = 1e9;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    const double d = cv::norm(ref[i], got, cv::NORM_L1) / static_cast<double>(got.total());
+    if (d < best_diff) {
+      best_diff = d;
+      best = static_cast<int>(i);
+    }
+  }
+  return {best, best_diff};
+}
+
+}  // namespace
+
+TEST(StreamPool, NetworkUrlsAreTold) {
+  EXPECT_TRUE(ri::is_network_stream_url("rtsp://10.0.0.5/s1"));
+  EXPECT_TRUE(ri::is_network_stream_url("srt://h:9000"));
+  EXPECT_TRUE(ri::is_network_stream_url("tcp://127.0.0.1:5000"));
+  EXPECT_FALSE(ri::is_network_stream_url("http://cam/snap.jpg"));  // the camera hub's
+  EXPECT_FALSE(ri::is_network_stream_url("/dev/video0"));
+  EXPECT_FALSE(ri::is_network_stream_url("clips/a.mp4"));
+}
+
+TEST(StreamPool, SampledFramesEqualAnIndependentDecodeInOrder) {
+  if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
+  const std::string file = make_h264("pool_a.ts", "160x120", 100, 25);
+  ASSERT_FALSE(file.empty());
+  const auto ref = decode_gray(file);
+  ASSERT_EQ(ref.size(), 100u);
+  const std::string url = serve(file, true);
+  ASSERT_FALSE(url.empty());
+  auto in = ri::make_video_input(ri::InputSpec{url, "a", "test", true}, options(2));
+  in->start();
+  ri::VideoFrame f;
+  int last = -1, taken = 0;
+  for (int k = 0; k < 40 && taken < 8; ++k) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));  // sampling, as ingest does
+    if (in->take(f, 1.0) != ri::VideoInput::Got::frame) continue;
+    ASSERT_EQ(f.width, 160);
+    ASSERT_EQ(f.height, 120);
+    ASSERT_EQ(f.channels, 1);
+    const auto [index, diff] = closest(ref, f);
+    // swscale's gray and OpenCV's BGR-then-gray round differently: a few levels at most
+    EXPECT_LT(diff, 3.0) << "frame " << taken << " is none of the file's";
+    EXPECT_GT(index, last) << "frames come in order, each once";
+    last = index;
+    ++taken;
+  }
+  const auto st = in->status();
+  in->join();
+  EXPECT_GE(taken, 8) << st.last_error;
+  EXPECT_GT(st.frames_read, static_cast<std::uint64_t>(taken)) << "every frame is decoded, few are converted";
+  EXPECT_EQ(st.corrupt_frames, 0u) << st.last_error;
+  EXPECT_GT(st.cpu_s, 0.0);
+  EXPECT_EQ(in->status().state, "stopped");
+}
+
+TEST(StreamPool, ManyStreamsShareOneDecoder) {
+  if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
+  const std::string file = make_h264("pool_b.ts", "96x64", 75, 25);
+  ASSERT_FALSE(file.empty());
+  std::vector<std::unique_ptr<ri::VideoInput>> ins;
+  for (int i = 0; i < 5; ++i) {
+    const std::string url = serve(file, true);
+    ASSERT_FALSE(url.empty());
+    std::string name = "stream ";  // (not "s" + to_string(i): GCC 12's -Wrestrict false positive)
+    name += std::to_string(i);
+    ins.push_back(ri::make_video_input(ri::InputSpec{url, name, "test", true}, options(1)));
+    ins.back()->start();
+  }
+  EXPECT_EQ(ri::stream_pool_threads(), 1) << "one pool of ingest.stream_decoders threads for every stream";
+  std::vector<int> taken(ins.size(), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(6)) {
+    bool all = true;
+    for (std::size_t i = 0; i < ins.size(); ++i) {
+      ri::VideoFrame f;
+      if (taken[i] < 3 && ins[i]->take(f, 0.05) == ri::VideoInput::Got::frame) {
+        EXPECT_EQ(f.width, 96);
+        ++taken[i];
+      }
+      all = all && taken[i] >= 3;
+    }
+    if (all) break;
+  }
+  for (std::size_t i = 0; i < ins.size(); ++i) {
+    EXPECT_GE(taken[i], 3) << "stream " << i << ": " << ins[i]->status().last_error;
+    ins[i]->join();
+  }
+  ins.clear();
+  EXPECT_EQ(ri::stream_pool_threads(), 0) << "the pool ends with its last stream";
+}
+
+TEST(StreamPool, AStreamTheDecodersCannotKeepUpWithDropsAndGoesOn) {
+  if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
+  // 1,500 frames of 640x480 pushed as fast as TCP takes them: packets arrive far faster than one
+  // decoder decodes them, so the stream's queue overflows; it is dropped (counted) and decoding
+  // goes on from the next key frame: frames still come, none corrupt.
+  const std::string file = make_h264("pool_c.ts", "640x480", 1500, 10);
+  ASSERT_FALSE(file.empty());
+  const std::string url = serve(file, false);
+  ASSERT_FALSE(url.empty());
+  auto in = ri::make_video_input(ri::InputSpec{url, "fast", "test", true}, options(1));
+  in->start();
+  int taken = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20)) {
+    ri::VideoFrame f;
+    if (in->take(f, 0.1) == ri::VideoInput::Got::frame) ++taken;
+    const auto st = in->status();
+    if (st.state == "retrying" && st.frames_read > 0) break;  // served once: the stream ended
+  }
+  in->join();
+  const auto st = in->status();
+  EXPECT_GT(st.dropped_packets, 0u) << "1,500 frames cannot have been decoded as fast as they came";
+  EXPECT_NE(st.last_error.find("ended"), std::string::npos) << st.last_error;
+  EXPECT_GT(taken, 2);
+  EXPECT_GT(st.frames_read, 10u);
+  EXPECT_LT(st.frames_read + st.dropped_packets, 1600u);
+  EXPECT_EQ(st.corrupt_frames, 0u) << "decoding resumes at a key frame, never mid-GOP";
+}
+
+TEST(StreamPool, DeclaredSizeScalesAndBgrKeepsThreeChannels) {
+  if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
+  const std::string file = make_h264("pool_d.ts", "160x120", 60, 25);
+  ASSERT_FALSE(file.empty());
+  const std::string url = serve(file, true);
+  ASSERT_FALSE(url.empty());
+  auto o = options(1);
+  o.gray = false;
+  o.header_bytes = 24;
+  ri::InputSpec spec{url, "d", "test", true};
+  spec.width = 81;
+  spec.height = 61;
+  auto in = ri::make_video_input(spec, o);
+  in->start();
+  ri::VideoFrame f;
+  bool got = false;
+  for (int k = 0; k < 40 && !got; ++k) got = in->take(f, 0.2) == ri::VideoInput::Got::frame;
+  in->join();
+  ASSERT_TRUE(got) << in->status().last_error;
+  EXPECT_EQ(f.width, 81);
+  EXPECT_EQ(f.height, 61);
+  EXPECT_EQ(f.channels, 3);
+  EXPECT_EQ(f.offset, 24u);
+  EXPECT_EQ(f.pixels().size(), 81u * 61u * 3u);
+  EXPECT_GE(in->status().resized_frames, 1u);
+}
+
+TEST(StreamPool, UnreachableStreamIsRetriedAndReported) {
+  // port 1 on the loopback: nothing listens, every connection is refused at once
+  auto in = ri::make_video_input(ri::InputSpec{"rtsp://127.0.0.1:1/none", "none", "test", true}, options(2));
+  in->start();
+  for (int k = 0; k < 200 && in->status().attempts < 3; ++k) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ri::VideoFrame f;
+  EXPECT_EQ(in->take(f, 0), ri::VideoInput::Got::none);
+  EXPECT_EQ(in->status().state, "retrying");
+  const auto t0 = std::chrono::steady_clock::now();
+  in->join();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0)
+      << "stopping a retrying stream must not wait out its backoff";
+  const auto st = in->status();
+  EXPECT_EQ(st.state, "unreachable");
+  EXPECT_GE(st.attempts, 3u);
+  EXPECT_NE(st.last_error.find("cannot open"), std::string::npos) << st.last_error;
+}
