@@ -87,3 +87,13 @@ def ride_camera_job(tmp, csv, duration, extra=()):
     f = s["frames"]
     assert s["status"] == "ok" and f["lost"] == 0 and f["duplicates"] == 0 and f["processed"] == f["ingested"], f
     return s, sum(r["cpu_s"] for r in s["ingest"]["ranks"])
+
+
+def plot_caption(result, ranks):
+    """The line every reproduction's plot carries (#16): which profile ran (bench/run sets
+    RIDE_BENCH_PROFILE; a script run by hand is "standalone"), on what machine with how many cores,
+    the rank layout, the device and the commit."""
+    m = result.get("machine") or machine()
+    return (f"{result.get('profile') or os.environ.get('RIDE_BENCH_PROFILE', 'standalone')} profile; "
+            f"{result.get('device', 'cpu').upper()} on {m.get('host')} ({m.get('cpu_model')}, {m.get('cpus')} cores); "
+            f"{ranks}; commit {result.get('commit') or commit()}")

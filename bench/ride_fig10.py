@@ -73,8 +73,12 @@ def kill_session(sid):
                 pass
 
 
-def run_point(a, res, workers, tmp, tag):
-    """One batch job; returns what the point needs from its summary. Exits on any failure."""
+def run_point(a, res, workers, tmp, tag, task="stddev", height=None, device=None, who="ride_fig10"):
+    """One batch job of a.images frames of res x (height or res) through `task` on `device` (default
+    a.device); returns what the point needs from its summary. Exits on any failure (bench/ride_fig9.py
+    uses it too)."""
+    height = height or res
+    device = device or a.device
     ranks = 1 + a.brokers + 1 + workers
     summary = os.path.join(tmp, f"{tag}.json")
     results = os.path.join(tmp, f"{tag}.h5")
@@ -82,15 +86,15 @@ def run_point(a, res, workers, tmp, tag):
     args = ["--job.mode=batch", f"--job.brokers={a.brokers}", "--job.ingest=1",
             f"--job.workers={workers}", "--job.spares=0", f"--topic.partitions={workers}",
             f"--ingest.streams={a.streams}", f"--ingest.frames={a.images // a.streams}",
-            f"--ingest.width={res}", f"--ingest.height={res}", "--task.name=stddev",
-            f"--worker.device={a.device}", "--summary", summary, f"--output.path={results}"]
+            f"--ingest.width={res}", f"--ingest.height={height}", f"--task.name={task}",
+            f"--worker.device={device}", "--summary", summary, f"--output.path={results}"] + list(getattr(a, "extra", []))
     cmd = [os.path.join(ROOT, "scripts", "ride-mpirun"), "--oversubscribe", "-np", str(ranks),
            "--"] + args
     shown = " ".join(["scripts/ride-mpirun", "--oversubscribe", "-np", str(ranks), "--"] + args)
 
     def fail(why):
         tail = open(log).read()[-4000:] if os.path.exists(log) else "(no output)"
-        sys.exit(f"ride_fig10: {res}x{res}, {workers} worker(s): {why}\n  command: {shown}\n"
+        sys.exit(f"{who}: {task} {res}x{height}, {workers} worker(s): {why}\n  command: {shown}\n"
                  f"--- job output (tail) ---\n{tail}")
 
     t = time.time()

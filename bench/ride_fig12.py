@@ -28,7 +28,7 @@ usage: bench/ride_fig12.py [--time-scale 0.25] [--fps 30] [--worker-fps 18]
 import argparse, csv, json, os, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine  # noqa: E402
+from benchlib import commit, machine, plot_caption  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -92,6 +92,7 @@ def main():
                        "paper_fps": PAPER_FPS[n] if n < len(PAPER_FPS) else None})
     result = {
         "benchmark": "ride_fig12", "commit": commit(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "profile": os.environ.get("RIDE_BENCH_PROFILE", "standalone"), "device": "cpu",
         "machine": machine(), "cores": os.cpu_count(),
         "command": "bench/ride_fig12.py " + " ".join(sys.argv[1:]),
         "ride_command": " ".join(cmd),
@@ -149,7 +150,8 @@ def main():
     lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     labels = ax.get_legend_handles_labels()[1] + ax2.get_legend_handles_labels()[1]
     ax.legend(lines, labels, loc="upper left", fontsize=8)
-    fig.tight_layout()
+    fig.text(0.5, 0.005, plot_caption(result, "8 MPI ranks (1 master + 3 brokers + 1 ingest + 0-3 workers), oversubscribed"), ha="center", va="bottom", fontsize=7)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     fig.savefig(os.path.join(ROOT, "results", "ride_fig12.png"), dpi=110)
     print(f"joins at {', '.join(f'{x:.2f}' for x in join_t)} s (scheduled {', '.join(f'{x:g}' for x in joins)}); "
           f"peak backlog {max(backlog)} frames; all processed at {done_t} s (paper scaled: "
