@@ -14,6 +14,8 @@ from benchlib import machine  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
 PY = "/usr/bin/python3"  # Debian's, with h5py and matplotlib (bench/METRICS.md)
+# What the reproductions run, built by bench/run through scripts/setup.sh (RIDE_BUILD_TARGETS)
+BUILD_TARGETS = ["ride", "ride_video", "cam2_repro", "cam2_solver_gap"]
 
 
 def fmt(x, digits=3):

@@ -51,4 +51,5 @@ jobs=$(nproc 2>/dev/null || echo 2)
 if [ ! -f "$build/CMakeCache.txt" ] || [ -n "${RIDE_CMAKE_ARGS:-}" ]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DRIDE_WERROR=ON ${RIDE_CMAKE_ARGS:-} >/dev/null
 fi
-cmake --build "$build" -j "$jobs"
+# RIDE_BUILD_TARGETS: build only these (bench/run builds what the reproductions run, not the tests)
+cmake --build "$build" -j "$jobs" ${RIDE_BUILD_TARGETS:+--target $RIDE_BUILD_TARGETS}
