@@ -47,15 +47,15 @@ def main():
         with open(log, "w") as out:
             job = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                    env=dict(os.environ, RIDE=os.path.join(BUILD, "ride")))
-        # The role table gives the worker pids; the first progress line marks t ~ 1 s.
+        # The ranks file beside the summary gives the worker pids (written before the first
+        # progress line); the first progress line marks t ~ 1 s.
         pids, t_start = [], None
+        ranks_file = summary_path[:-5] + ".ranks.json" if summary_path.endswith(".json") else summary_path + ".ranks.json"
         deadline = time.time() + 60
         while time.time() < deadline and t_start is None:
-            text = open(log).read()
-            pids = [int(l.split()[4]) for l in text.splitlines()
-                    if l.startswith("[ride]") and len(l.split()) == 5 and l.split()[2] == "worker"]
-            if "[ride] t=" in text:
+            if "[ride] t=" in open(log).read():
                 t_start = time.time()
+                pids = [r["pid"] for r in json.load(open(ranks_file))["ranks"] if r["role"] == "worker"]
             time.sleep(0.01)
         if t_start is None or len(pids) < 2:
             job.kill()

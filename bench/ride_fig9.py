@@ -16,7 +16,8 @@ machine. Full: RIDE's 24,160 x 25,720 (621 MB frames), 6 images, 6 workers (RIDE
 for a cluster or a GPU box with the memory for it.
 Writes results/ride_fig9[_quick].{json,csv,png}.
 
-usage: bench/ride_fig9.py [--quick] [--images N] [--workers W] [--size WxH]
+usage: bench/ride_fig9.py [--quick] [--images N] [--workers W] [--size WxH] [--apps stddev,hessian,matmul,fft]
+                         [--out-prefix results/ride_fig9]
 """
 import argparse, csv, os, sys, tempfile, textwrap, time
 
@@ -36,7 +37,12 @@ def main():
     ap.add_argument("--workers", type=int)
     ap.add_argument("--size")
     ap.add_argument("--job-timeout", type=float, default=None)
+    ap.add_argument("--apps", default=",".join(t for t, _ in APPS), help="a subset of " + ",".join(t for t, _ in APPS))
+    ap.add_argument("--out-prefix", help="JSON/CSV/PNG path without extension (default results/ride_fig9[_quick])")
     a = ap.parse_args()
+    apps = [(t, label) for t, label in APPS if t in a.apps.split(",")]
+    if not apps:
+        sys.exit(f"ride_fig9: --apps names none of {','.join(t for t, _ in APPS)}")
     a.brokers = 3
     a.size = a.size or ("6040x6430" if a.quick else "24160x25720")
     a.images = a.images or (4 if a.quick else 6)
@@ -53,7 +59,7 @@ def main():
     rows, out_rows = [], []
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ride-fig9-") as tmp:
-        for task, label in APPS:
+        for task, label in apps:
             for device in ("cpu", "gpu"):
                 if device == "gpu" and n_gpu == 0:
                     rows.append({"task": task, "application": label, "device": device, "execution_time_s": None,
@@ -65,7 +71,7 @@ def main():
                              "execution_time_s": round(p["execution_time_s"], 3), "ingest_s": round(p["ingest_s"], 3),
                              "frames_per_worker": p["frames_per_worker"], "ranks": p["ranks"], "command": p["command"]})
                 print(f"ride_fig9: {label} on {device}: {p['execution_time_s']:.2f} s", flush=True)
-    for task, label in APPS:
+    for task, label in apps:
         cpu = next(r for r in rows if r["task"] == task and r["device"] == "cpu")
         gpu = next(r for r in rows if r["task"] == task and r["device"] == "gpu")
         ours = f"CPU-only {cpu['execution_time_s']:.2f} s; heterogeneous " + \
@@ -86,7 +92,7 @@ def main():
                         "source": "RIDE Sec. 5, Fig. 9 (plot not in the text we have)"},
               "rows": rows, "readme_rows": out_rows, "wall_s": round(time.monotonic() - t0, 1)}
     import json
-    out = os.path.join(ROOT, "results", name)
+    out = os.path.join(ROOT, a.out_prefix) if a.out_prefix else os.path.join(ROOT, "results", name)
     json.dump(result, open(out + ".json", "w"), indent=2)
     with open(out + ".csv", "w", newline="") as fh:
         wr = csv.writer(fh)
@@ -98,16 +104,16 @@ def main():
     import matplotlib.pyplot as plt
     import numpy as np
     fig, ax = plt.subplots(figsize=(9, 5.2))
-    x = np.arange(len(APPS))
-    cpu = [next(r["execution_time_s"] for r in rows if r["task"] == t and r["device"] == "cpu") for t, _ in APPS]
-    gpu = [next(r["execution_time_s"] for r in rows if r["task"] == t and r["device"] == "gpu") for t, _ in APPS]
+    x = np.arange(len(apps))
+    cpu = [next(r["execution_time_s"] for r in rows if r["task"] == t and r["device"] == "cpu") for t, _ in apps]
+    gpu = [next(r["execution_time_s"] for r in rows if r["task"] == t and r["device"] == "gpu") for t, _ in apps]
     ax.bar(x - 0.2, cpu, 0.4, label="CPU-only mode", color="tab:blue")
     ax.bar(x + 0.2, [g or 0 for g in gpu], 0.4, label="heterogeneous mode (GPU workers)", color="tab:green")
     for k, g in enumerate(gpu):
         if g is None:
             ax.text(x[k] + 0.2, max(cpu) * 0.02, "not run\n(no GPU)", ha="center", va="bottom", fontsize=8, rotation=90)
     ax.set_xticks(x)
-    ax.set_xticklabels([label for _, label in APPS])
+    ax.set_xticklabels([label for _, label in apps])
     ax.set_ylabel("execution time (s): stored images processed")
     ax.legend(fontsize=8)
     ax.set_title(f"ride: RIDE Fig. 9 reproduction ({profile} profile): {a.images} images of {w}×{h} in 3 brokers, "
@@ -121,7 +127,7 @@ def main():
     fig.text(0.5, 0.01, "\n".join(textwrap.wrap(caption, 150)), ha="center", va="bottom", fontsize=7)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(out + ".png", dpi=110)
-    print(f"ride_fig9: wrote results/{name}.{{json,csv,png}} in {result['wall_s']} s")
+    print(f"ride_fig9: wrote {os.path.relpath(out, ROOT)}.{{json,csv,png}} in {result['wall_s']} s")
 
 
 if __name__ == "__main__":

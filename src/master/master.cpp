@@ -8,6 +8,7 @@
 #include <cstring>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -28,6 +29,7 @@
 #include "master/recovery.h"
 #include "master/sink.h"
 #include "master/metrics_view.h"
+#include "master/model_json.h"
 #include "master/status_view.h"
 #include "master/summary.h"
 #include "status/status_server.h"
@@ -119,6 +121,7 @@ class Master {
     if (!collect_hellos()) return abort_job("not every rank reported at start-up");
     model_.init_streams(static_cast<std::size_t>(std::max(0, cfg_.streams)), layout_);
     print_roles();
+    write_ranks_file();
     print_status_url();
     publish_status(steady_s(), true);
     if (layout_.replication > 1) {  // followers on other hosts where there are several
@@ -305,6 +308,24 @@ class Master {
       }
     }
     return missing == 0;
+  }
+
+  /// The rank table as JSON beside the summary (model_json.h, ranks_file_path), for tools and
+  /// tests that signal ranks instead of reading the printed table; written once, at start-up,
+  /// through a temporary file renamed into place so that a reader never sees half of it.
+  void write_ranks_file() const {
+    const std::string path = ranks_file_path(cfg_.summary_path);
+    if (path.empty()) return;
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << nlohmann::json{{"ranks", ranks_json(model_, false)}}.dump(1) << "\n";
+      if (!out) {
+        std::cerr << "[ride] warning: cannot write the ranks file " << path << "\n";
+        return;
+      }
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) std::cerr << "[ride] warning: cannot write the ranks file " << path << "\n";
   }
 
   void print_roles() const {

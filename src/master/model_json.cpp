@@ -4,6 +4,28 @@ namespace ride {
 
 using nlohmann::json;
 
+json ranks_json(const JobModel& model, bool at_end) {
+  json out = json::array();
+  for (int r = 0; r < model.ranks(); ++r) {
+    const RankRecord& rec = model.rank(r);
+    json j = {{"rank", r}, {"role", to_string(rec.started_as)}, {"host", rec.host}, {"pid", rec.pid}};
+    if (at_end) {
+      if (rec.spawned) j["spawned"] = true;
+      j["alive_at_end"] = rec.alive;
+      j["role_at_end"] = to_string(rec.role);
+    }
+    out.push_back(j);
+  }
+  return out;
+}
+
+std::string ranks_file_path(const std::string& summary_path) {
+  if (summary_path.empty()) return {};
+  std::string base = summary_path;
+  if (base.size() > 5 && base.compare(base.size() - 5, 5, ".json") == 0) base.resize(base.size() - 5);
+  return base + ".ranks.json";
+}
+
 json scaling_json(const JobModel& model) {
   json out = json::array();
   for (const auto& e : model.scaling()) {

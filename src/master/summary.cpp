@@ -21,19 +21,6 @@ namespace {
 
 using nlohmann::json;
 
-json ranks_json(const JobModel& model) {
-  json out = json::array();
-  for (int r = 0; r < model.ranks(); ++r) {
-    const RankRecord& rec = model.rank(r);
-    json j = {{"rank", r}, {"role", to_string(rec.started_as)}, {"host", rec.host}, {"pid", rec.pid}};
-    if (rec.spawned) j["spawned"] = true;
-    j["alive_at_end"] = rec.alive;
-    j["role_at_end"] = to_string(rec.role);
-    out.push_back(j);
-  }
-  return out;
-}
-
 std::string rank_list(const std::set<int>& ranks) {
   std::string out;
   for (int r : ranks) out += (out.empty() ? "" : ", ") + std::to_string(r);
@@ -236,7 +223,7 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   }
   s["config"] = cfg_.to_ini();
   s["results_path"] = cfg_.results_path;
-  s["ranks"] = ranks_json(model);
+  s["ranks"] = ranks_json(model, true);
   s["frames"] = {{"ingested", ingested},
                  {"processed", processed},
                  {"committed", committed},

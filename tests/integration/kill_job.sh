@@ -24,6 +24,7 @@ while [ $# -gt 0 ]; do
   ride_args+=("$1"); shift
 done
 rm -rf "$dir" && mkdir -p "$dir"
+here=$(cd "$(dirname "$0")" && pwd)
 log=$dir/out.log
 launcher=$(cd "$(dirname "$0")/../../scripts" && pwd)/ride-mpirun
 RIDE=$ride timeout -k 5 120 "$launcher" --oversubscribe -np "$np" -- \
@@ -44,22 +45,24 @@ wait_for() {  # wait_for REGEX SECONDS
     sleep 0.02
   done
 }
-pid_of() {  # pid_of worker0 | replacement
+# Pids come from the ranks file the master writes beside the summary at start-up (rank_pids.py).
+ranks_file=$dir/summary.ranks.json
+pid_of() {  # pid_of worker0 | replacement | grown
   local target=$1
   if [ "$target" = grown ]; then
     local rank
     rank=$(grep -Eo -- 'grow: rank\(s\) [0-9]+' "$log" | tail -1 | awk '{print $3}')
-    awk -v r="$rank" '$1 == "[ride]" && $2 == r && NF == 5 {print $5; exit}' "$log"
+    "$here/rank_pids.py" "$ranks_file" --rank "$rank" --wait 10
     return
   fi
   if [ "$target" = replacement ]; then
     local rank
     rank=$(grep -Eo -- '-> rank [0-9]+' "$log" | tail -1 | awk '{print $3}')
-    awk -v r="$rank" '$1 == "[ride]" && $2 == r && NF == 5 {print $5; exit}' "$log"
+    "$here/rank_pids.py" "$ranks_file" --rank "$rank" --wait 10
     return
   fi
   local role=${target%%[0-9]*} index=${target##*[a-z]}
-  awk -v role="$role" -v i="$index" '$1 == "[ride]" && $3 == role && NF == 5 {if (n++ == i) {print $5; exit}}' "$log"
+  "$here/rank_pids.py" "$ranks_file" --role "$role" --index "$index" --wait 10
 }
 
 if [ "$actions" != none ] && [[ "$actions" != start+* ]] && [[ "$actions" != processing+* ]]; then wait_for '\[ride\] t=' 60; fi

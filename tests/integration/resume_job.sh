@@ -22,7 +22,7 @@ echo "resume_job: first run, its master SIGKILLed ($actions)"
 EXPECT_RC=1 EXPECT_OUTPUT='the master has been silent' \
   "$here/kill_job.sh" "$ride" "$verify" "$np" "$dir" "$actions" "${ride_args[@]}"
 # kill_job.sh waited for mpirun: no rank of the first run may be left.
-for pid in $(awk '$1 == "[ride]" && NF == 5 && $5 ~ /^[0-9]+$/ {print $5}' "$dir/out.log"); do
+for pid in $("$here/rank_pids.py" "$dir/summary.ranks.json" --all); do
   if kill -0 "$pid" 2>/dev/null; then echo "resume_job: rank pid $pid of the first run is still alive" >&2; exit 1; fi
 done
 journal=$dir/results.h5.journal

@@ -10,6 +10,7 @@
 #include "core/role_layout.h"
 #include "master/allocation.h"
 #include "master/job_model.h"
+#include "master/model_json.h"
 #include "master/recovery.h"
 
 namespace ride {
@@ -44,6 +45,25 @@ TEST(JobModel, RanksGroupAndPoolFollowTheLayout) {
   EXPECT_EQ(id, 6);
   EXPECT_TRUE(m.rank(6).spawned);
   EXPECT_EQ(m.spares(), (std::vector<int>{6}));
+}
+
+TEST(ModelJson, RanksTableAtStartAndAtEnd) {
+  JobModel m = model_of(2, 1, 4);
+  m.rank(3).host = "node7";
+  m.rank(3).pid = 4242;
+  const auto start = ranks_json(m, false);
+  ASSERT_EQ(start.size(), 6u);
+  EXPECT_EQ(start[3], (nlohmann::json{{"rank", 3}, {"role", "worker"}, {"host", "node7"}, {"pid", 4242}}));
+  EXPECT_EQ(start[5]["role"], "spare");
+  EXPECT_TRUE(m.join_workers(5));
+  m.declare_dead(3);
+  const auto end = ranks_json(m, true);
+  EXPECT_EQ(end[5]["role"], "spare") << "the role it started as";
+  EXPECT_EQ(end[5]["role_at_end"], "worker");
+  EXPECT_EQ(end[3]["alive_at_end"], false);
+  EXPECT_EQ(ranks_file_path("run/summary.json"), "run/summary.ranks.json");
+  EXPECT_EQ(ranks_file_path("s"), "s.ranks.json");
+  EXPECT_EQ(ranks_file_path(""), "");
 }
 
 TEST(JobModel, TotalsAndPeaksComeFromTheBrokersMetrics) {
