@@ -27,7 +27,7 @@ usage: bench/ride_fig10.py [--quick] [--device cpu|gpu] [--images 1000] [--worke
 import argparse, csv, json, os, re, signal, statistics, subprocess, sys, tempfile, textwrap, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine  # noqa: E402
+from benchlib import commit, machine, plot_caption  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -200,7 +200,8 @@ def plot(result, png):
                "expected. Each partition keeps 512 MB of frames in memory and spills the rest to "
                "disk, so runs with fewer workers spill more. Shared machine: timings are noisy "
                f"(median of {st['repeat']} run{'s' if st['repeat'] > 1 else ''} per point). "
-               + PAPER_NOTE.format(fig=fig) + ".")
+               + PAPER_NOTE.format(fig=fig) + ". "
+               + plot_caption(result, f"{lo}-{hi} MPI ranks") + ".")
     fig_.text(0.5, 0.01, "\n".join(textwrap.wrap(caption, 150)), ha="center", va="bottom",
               fontsize=8)
     fig_.tight_layout(rect=(0, 0.09, 1, 0.97))
