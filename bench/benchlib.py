@@ -2,6 +2,18 @@
 import os, platform, subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))  # where ride and its tools are built
+
+
+def cuda_devices():
+    """CUDA devices the ride binary sees ('ride version': 'cuda: compiled, N device(s)'), and that
+    line: (0, why) when ride was built without CUDA or sees no device."""
+    import re
+    out = subprocess.run([os.path.join(BUILD, "ride"), "version"], capture_output=True, text=True).stdout
+    m = re.search(r"cuda: (compiled|not compiled), (\d+) device\(s\)", out)
+    if not m:
+        return 0, out.strip().replace("\n", "; ")
+    return (int(m.group(2)) if m.group(1) == "compiled" else 0), m.group(0)
 
 
 def commit():

@@ -23,10 +23,8 @@ usage: bench/cam2_profile.py --figure 7|9 [--quick]
 import argparse, csv, glob, json, os, re, subprocess, sys, tempfile, textwrap, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine  # noqa: E402
+from benchlib import BUILD, ROOT, commit, machine  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
 M4_CORES, M4_GB = 4, 16  # m4.xlarge, CAM² Table 2
 FIT = re.compile(r"fit: cores per stream = ([-\d.e]+) \* fps \+ ([-\d.e]+) \(R\^2 ([-\d.naif]+)\); memory per stream ([\d.e-]+) GB")
 

@@ -14,10 +14,8 @@ usage: bench/cam2_tables.py
 import json, os, subprocess, sys, textwrap, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine  # noqa: E402
+from benchlib import BUILD, ROOT, commit, machine  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
 
 
 def main():

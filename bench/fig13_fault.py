@@ -60,7 +60,6 @@ def main():
         if t_start is None or len(pids) < 2:
             job.kill()
             sys.exit("fig13: the job did not start:\n" + open(log).read())
-        summary_t0 = None
         time.sleep(max(0.0, a.kill_at - 1.0 - (time.time() - t_start)))
         kill_unix = time.time()
         for p in pids[:2]:

@@ -9,21 +9,11 @@ also carries the command, commit, machine, rank layout and device of the run tha
 import datetime, json, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import machine  # noqa: E402
+from benchlib import ROOT, machine  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
 PY = "/usr/bin/python3"  # Debian's, with h5py and matplotlib (bench/METRICS.md)
 # What the reproductions run, built by bench/run through scripts/setup.sh (RIDE_BUILD_TARGETS)
 BUILD_TARGETS = ["ride", "ride_video", "cam2_repro", "cam2_solver_gap"]
-
-
-def fmt(x, digits=3):
-    if x is None:
-        return "–"
-    if isinstance(x, float):
-        return f"{x:.{digits}g}"
-    return str(x)
 
 
 def ratio(ours, paper):
@@ -45,7 +35,7 @@ class Repro:
         return list(self.full if profile == "full" else self.quick)
 
     def skip_reason(self, profile, gpu_here):
-        return "needs a GPU; none found on this machine (nvidia-smi -L)" if self.gpu and not gpu_here else ""
+        return "needs a GPU; ride sees none" if self.gpu and not gpu_here else ""
 
     def outputs(self, profile):
         return self._full_outputs if profile == "full" else self._outputs
@@ -263,7 +253,7 @@ def write_readme(profile, out=None):
         details.append(f"- **{r.title}** — command `{data.get('command', ' '.join(r.quick[1:]))}`; commit {commit}; "
                        f"{data.get('date', '?')}; machine {m.get('host', '?')} ({m.get('cpu_model', '?')}, {cpus} cores); "
                        f"ranks: {r.layout}; {dev}" +
-                       (f"; plot: " + ", ".join(f"[{os.path.basename(p)}]({os.path.basename(p)})" for p in pngs
+                       ("; plot: " + ", ".join(f"[{os.path.basename(p)}]({os.path.basename(p)})" for p in pngs
                                                 if os.path.exists(os.path.join(ROOT, p))) if pngs else ""))
     lines += ["", "## Runs", ""] + details + [""]
     out = out or os.path.join(ROOT, "results", "README.md")

@@ -24,10 +24,10 @@ usage: bench/ride_fig10.py [--quick] [--device cpu|gpu] [--images 1000] [--worke
                            [--repeat 1] [--out-prefix results/ride_fig10]
        bench/ride_fig10.py --replot results/ride_fig10.json   (redraws the PNG only)
 """
-import argparse, csv, json, os, re, signal, statistics, subprocess, sys, tempfile, textwrap, time
+import argparse, csv, json, os, signal, statistics, subprocess, sys, tempfile, textwrap, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine, plot_caption  # noqa: E402
+from benchlib import commit, cuda_devices, machine, plot_caption  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
@@ -44,15 +44,6 @@ def ints(text):
     if not v or min(v) < 1:
         raise argparse.ArgumentTypeError(f"need positive integers: {text!r}")
     return v
-
-
-def cuda_devices():
-    """CUDA devices the ride binary sees ('ride version': 'cuda: compiled, N device(s)')."""
-    out = subprocess.run([RIDE, "version"], capture_output=True, text=True).stdout
-    m = re.search(r"cuda: (compiled|not compiled), (\d+) device\(s\)", out)
-    if not m:
-        return 0, out.strip().replace("\n", "; ")
-    return (int(m.group(2)) if m.group(1) == "compiled" else 0), m.group(0)
 
 
 def kill_session(sid):

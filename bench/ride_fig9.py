@@ -22,10 +22,9 @@ usage: bench/ride_fig9.py [--quick] [--images N] [--workers W] [--size WxH] [--a
 import argparse, csv, os, sys, tempfile, textwrap, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine  # noqa: E402
+from benchlib import ROOT, commit, cuda_devices, machine  # noqa: E402
 import ride_fig10  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APPS = [("stddev", "std-dev filter"), ("hessian", "SURF (fast-Hessian)"), ("matmul", "matrix multiplication"),
         ("fft", "FFT")]
 
@@ -54,7 +53,7 @@ def main():
     # the memory ring must hold a few frames; beyond it they spill to HDF5 as usual
     a.extra = [f"--broker.ring_mb={max(256, int(4 * frame_mb))}"]
     a.device = "cpu"
-    n_gpu, _ = ride_fig10.cuda_devices()
+    n_gpu, _ = cuda_devices()
     profile = os.environ.get("RIDE_BENCH_PROFILE", "quick" if a.quick else "full")
     rows, out_rows = [], []
     t0 = time.monotonic()

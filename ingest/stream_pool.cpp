@@ -38,10 +38,6 @@ std::string av_error(int code) {
   return buf;
 }
 
-double steady_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 struct PacketFree {
   void operator()(AVPacket* p) const { av_packet_free(&p); }
 };
@@ -317,12 +313,6 @@ class StreamCamera final : public VideoInput {
   }
 
  private:
-  void set_state(const char* state, const std::string& error = {}) {
-    std::lock_guard lk(s_->mu);
-    s_->status.state = state;
-    if (!error.empty()) s_->status.last_error = error;
-  }
-
   bool sleep_unless_stopped(double seconds) {
     std::unique_lock lk(s_->mu);
     s_->cv.wait_for(lk, std::chrono::duration<double>(seconds), [&] { return s_->stopped; });
@@ -356,9 +346,8 @@ class StreamCamera final : public VideoInput {
   /// One connection: opened, then read until it fails or the job stops it. True when it
   /// delivered at least one packet of its video; `error` says why it ended.
   bool read_connection(std::string& error) {
-    const double cpu0 = thread_cpu_s();
-    double cpu_counted = cpu0;
-    auto count_cpu = [&] {
+    double cpu_counted = thread_cpu_s();
+    auto count_cpu = [&] {  // the reader's CPU since it was last counted, into the stream's
       const double now = thread_cpu_s();
       std::lock_guard lk(s_->mu);
       s_->status.cpu_s += now - cpu_counted;
