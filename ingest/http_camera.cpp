@@ -24,6 +24,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "ingest/jpeg_scanner.h"
+#include "ingest/live_slot.h"
 
 namespace ride::ingest {
 namespace {
@@ -87,24 +88,15 @@ VideoFrame scaled(const VideoFrame& in, int w, int h, std::size_t header) {
 // ---------------------------------------------------------------------------------------------
 // One camera: what the ingest loop, the I/O thread and the decoders share.
 
-struct Camera : std::enable_shared_from_this<Camera> {
-  Camera(InputSpec s, VideoOptions o) : spec(std::move(s)), opts(o), backoff(o.retry_s) {
-    status.state = "connecting";
-  }
+struct Camera : LiveSlot, std::enable_shared_from_this<Camera> {
+  Camera(InputSpec s, VideoOptions o) : spec(std::move(s)), opts(o), backoff(o.retry_s) {}
   const InputSpec spec;
   const VideoOptions opts;
 
-  // Under mu: the ingest loop's side.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool want = false;                 ///< asked, nothing taken since
+  // Under mu (LiveSlot's, with the ask and the frame): the ingest loop's side.
   std::int64_t asked_ns = 0;         ///< when (wall clock): a frame completed before is stale
-  std::optional<VideoFrame> ready;   ///< decoded after the ask
   bool decoding = false;             ///< a JPEG of it is with the decoders
   double not_before = 0;             ///< after a corrupt JPEG: ask the camera again only then
-  bool stopped = false;
-  InputStatus status;
-  std::uint64_t index = 0;
 
   // Only the I/O thread's.
   enum class Mode { unknown, snapshot, mjpeg } mode = Mode::unknown;
@@ -518,37 +510,17 @@ class HttpCamera final : public VideoInput {
   }
 
   Got take(VideoFrame& out, double wait_s) override {
-    std::unique_lock lk(cam_->mu);
-    if (!cam_->ready && !cam_->stopped) {
-      if (!cam_->want) {
-        cam_->want = true;
-        cam_->asked_ns = wall_ns();
-        lk.unlock();
-        hub_->ask(cam_);
-        lk.lock();
-      }
-      if (wait_s > 0) {
-        cam_->cv.wait_for(lk, std::chrono::duration<double>(wait_s), [&] { return cam_->ready.has_value() || cam_->stopped; });
-      }
-    }
-    if (!cam_->ready) return Got::none;
-    out = std::move(*cam_->ready);
-    cam_->ready.reset();
-    cam_->want = false;
-    return Got::frame;
+    return cam_->take(out, wait_s, [&](std::unique_lock<std::mutex>& lk) {
+      cam_->asked_ns = wall_ns();
+      lk.unlock();
+      hub_->ask(cam_);  // the I/O thread requests a snapshot, or takes the stream's next JPEG
+      lk.lock();
+    });
   }
 
-  InputStatus status() const override {
-    std::lock_guard lk(cam_->mu);
-    return cam_->status;
-  }
+  InputStatus status() const override { return cam_->snapshot(); }
   const InputSpec& spec() const override { return cam_->spec; }
-
-  void stop() override {
-    std::lock_guard lk(cam_->mu);
-    cam_->stopped = true;
-    cam_->cv.notify_all();
-  }
+  void stop() override { cam_->stop(); }
 
   void join() override {
     stop();
@@ -556,10 +528,7 @@ class HttpCamera final : public VideoInput {
       removed_ = true;
       hub_->remove(cam_);
     }
-    std::lock_guard lk(cam_->mu);
-    if (cam_->status.state != "stopped" && cam_->status.state != "unreachable") {
-      cam_->status.state = cam_->status.ever_opened || cam_->status.attempts == 0 ? "stopped" : "unreachable";
-    }
+    cam_->settle();
   }
 
  private:

@@ -23,6 +23,7 @@ extern "C" {
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "ingest/live_slot.h"
 
 namespace ride::ingest {
 namespace {
@@ -73,29 +74,23 @@ struct Queued {
 };
 
 /// One stream: what the ingest loop, its reader thread and the pool share.
-struct Stream {
-  Stream(InputSpec s, VideoOptions o) : spec(std::move(s)), opts(o) { status.state = "connecting"; }
+struct Stream : LiveSlot {
+  Stream(InputSpec s, VideoOptions o) : spec(std::move(s)), opts(o) {}
   const InputSpec spec;
   const VideoOptions opts;
 
-  std::mutex mu;  // everything below but the atomics
-  std::condition_variable cv;
-  bool want = false;               ///< ingest asked, nothing taken since
-  std::optional<VideoFrame> ready;  ///< converted after the ask
-  bool stopped = false;
-  InputStatus status;
-  std::uint64_t index = 0;
+  // Under mu (LiveSlot's, with the ask and the frame):
   std::deque<Queued> packets;  ///< for the pool, in order
   bool scheduled = false;      ///< with the pool (queued there or being decoded)
   bool resync = false;         ///< packets were dropped: wait for a key frame
 
-  std::atomic<bool> stop{false};
+  std::atomic<bool> halt{false};  ///< the job stopped it: FFmpeg's current call returns, the reader ends
   std::atomic<double> deadline{0};  ///< steady seconds: FFmpeg's current call is interrupted after it
 };
 
 int interrupt_cb(void* opaque) {
   const auto* s = static_cast<const Stream*>(opaque);
-  return s->stop.load() || steady_s() > s->deadline.load() ? 1 : 0;
+  return s->halt.load() || steady_s() > s->deadline.load() ? 1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,41 +270,26 @@ class StreamCamera final : public VideoInput {
   }
 
   Got take(VideoFrame& out, double wait_s) override {
-    std::unique_lock lk(s_->mu);
-    if (!s_->ready && !s_->stopped) {
-      s_->want = true;  // from now on the pool converts the next frame it decodes
-      if (wait_s > 0) {
-        s_->cv.wait_for(lk, std::chrono::duration<double>(wait_s), [&] { return s_->ready.has_value() || s_->stopped; });
-      }
-    }
-    if (!s_->ready) return Got::none;
-    out = std::move(*s_->ready);
-    s_->ready.reset();
-    s_->want = false;
-    return Got::frame;
+    // (from the ask on, the pool converts the next frame it decodes)
+    return s_->take(out, wait_s, [](std::unique_lock<std::mutex>&) {});
   }
 
-  InputStatus status() const override {
-    std::lock_guard lk(s_->mu);
-    return s_->status;
-  }
+  InputStatus status() const override { return s_->snapshot(); }
   const InputSpec& spec() const override { return s_->spec; }
 
   void stop() override {
-    std::lock_guard lk(s_->mu);
-    s_->stopped = true;
-    s_->stop = true;
-    s_->cv.notify_all();
+    s_->halt = true;  // FFmpeg's current call returns (interrupt callback)
+    s_->stop();
   }
 
   void join() override {
     stop();
     if (reader_.joinable()) reader_.join();
-    std::lock_guard lk(s_->mu);
-    s_->packets.clear();
-    if (s_->status.state != "stopped" && s_->status.state != "unreachable") {
-      s_->status.state = s_->status.ever_opened || s_->status.attempts == 0 ? "stopped" : "unreachable";
+    {
+      std::lock_guard lk(s_->mu);
+      s_->packets.clear();
     }
+    s_->settle();
   }
 
  private:
@@ -323,14 +303,14 @@ class StreamCamera final : public VideoInput {
 
   void run() {
     double backoff = s_->opts.retry_s;
-    while (!s_->stop) {
+    while (!s_->halt) {
       {
         std::lock_guard lk(s_->mu);
         ++s_->status.attempts;
       }
       std::string error;
       const bool streamed = read_connection(error);
-      if (s_->stop) break;
+      if (s_->halt) break;
       {
         std::lock_guard lk(s_->mu);
         if (streamed) ++s_->status.reconnects;
@@ -404,7 +384,7 @@ class StreamCamera final : public VideoInput {
       s_->status.state = "streaming";
     }
     bool streamed = false;
-    for (std::uint64_t n = 0; !s_->stop; ++n) {
+    for (std::uint64_t n = 0; !s_->halt; ++n) {
       PacketPtr pkt(av_packet_alloc());
       RIDE_EXPECTS(pkt != nullptr, "stream pool: out of memory for a packet");
       arm();
