@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """CAM²'s solver study (#16): CAM²'s heuristic (FFOD) against ours (hybrid) and the exact optimum
 (COIN-OR CBC over the maximal patterns) on random instances shaped like CAM²'s scenarios
-(bench/cam2_plan/cam2_solver_gap.cpp; each plan is checked to hold its streams). CAM² reports
+(bench/plan/cam2_solver_gap.cpp; each plan is checked to hold its streams). CAM² reports
 FFOD 4.6 % (scenario A) and 5.3 % (B) above the exact cost (Table 6). Writes
 results/cam2_solver_gap.json and results/cam2_solver_gap.png (the gap of each instance, the
 paper's two values marked).
@@ -23,7 +23,7 @@ def main():
                     help="JSON and PNG path without extension (bench/run --quick: results/cam2_solver_gap_quick)")
     a = ap.parse_args()
     out = os.path.join(ROOT, a.out_prefix + ".json")
-    tool = os.path.join(BUILD, "bench", "cam2_plan", "cam2_solver_gap")
+    tool = os.path.join(BUILD, "bench", "plan", "cam2_solver_gap")
     p = subprocess.run([tool, "--instances", str(a.instances), "--seed", str(a.seed), "--json", out],
                        capture_output=True, text=True)
     if p.returncode != 0:

@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """CAM² Tables 6, 9, 11 and 13 (strategies and costs) reproduced by ride's planner (#16): runs
-`cam2_repro` (bench/cam2_plan/cam2_repro.cpp: the paper's scenarios, the derived requirements
-bench/cam2_plan/requirements_cam2_derived.csv, CAM²'s FFOD heuristic and ours), which writes
+`cam2_repro` (bench/plan/cam2_repro.cpp: the paper's scenarios, the derived requirements
+bench/plan/requirements_cam2_derived.csv, CAM²'s FFOD heuristic and ours), which writes
 results/cam2_repro.{json,md}, checks that every plan it made holds its streams (the planner
 verifies each packing; cam2_repro fails otherwise), and draws results/cam2_tables.png: each
 table row's hourly cost, the paper's beside CAM²'s heuristic run here (FFOD) and ours.
 
-The requirements are derived from CAM²'s text, not measured (bench/cam2_plan/README.md says how);
+The requirements are derived from CAM²'s text, not measured (bench/plan/README.md says how);
 results/cam2_requirements_measured.csv has this machine's, from `ride profile`.
 
 usage: bench/cam2_tables.py
@@ -19,10 +19,10 @@ from benchlib import BUILD, ROOT, commit, machine  # noqa: E402
 
 
 def main():
-    tool = os.path.join(BUILD, "bench", "cam2_plan", "cam2_repro")
+    tool = os.path.join(BUILD, "bench", "plan", "cam2_repro")
     out_json = os.path.join(ROOT, "results", "cam2_repro.json")
     out_md = os.path.join(ROOT, "results", "cam2_repro.md")
-    p = subprocess.run([tool, os.path.join(ROOT, "bench", "cam2_plan"), out_json, out_md], capture_output=True, text=True)
+    p = subprocess.run([tool, os.path.join(ROOT, "bench", "plan"), out_json, out_md], capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"cam2_repro failed ({p.returncode}):\n{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
     d = json.load(open(out_json))
@@ -63,7 +63,7 @@ def main():
     m = d["machine"]
     ax.set_title("ride plan: CAM² Tables 6, 9, 11, 13 - the cost of each strategy's plan", fontsize=10)
     caption = (f"{d['profile']} profile; planner on CPU, {m.get('host')} ({m.get('cpus')} cores), commit {d['commit']}. "
-               "Requirements derived from CAM²'s text (bench/cam2_plan/requirements_cam2_derived.csv), 70 % target "
+               "Requirements derived from CAM²'s text (bench/plan/requirements_cam2_derived.csv), 70 % target "
                "utilization, catalog = CAM² Table 2. Table 6 pairs: heuristic (orange = FFOD here) and exact (blue = "
                "our MIP optimum). Tables 9/11/13: ST1-ST5 strategies; blue = our hybrid on Table 2 with its limits.")
     fig.text(0.5, 0.01, "\n".join(textwrap.wrap(caption, 170)), ha="center", va="bottom", fontsize=7)

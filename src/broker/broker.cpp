@@ -37,9 +37,7 @@ LogLimits limits_from(const JobConfig& c, int rank, std::uint32_t partition) {
   l.spill_max_bytes = static_cast<std::uint64_t>(c.spill_max_mb * kMB);
   l.spill_min_free_bytes = static_cast<std::uint64_t>(c.spill_min_free_mb * kMB);
   l.spill_segment_bytes = static_cast<std::uint64_t>(c.spill_segment_mb * kMB);
-  l.drop = c.drop_policy == "drop_oldest"   ? DropPolicy::drop_oldest
-           : c.drop_policy == "drop_newest" ? DropPolicy::drop_newest
-                                            : DropPolicy::none;
+  l.drop = c.drop_policy;
   return l;
 }
 

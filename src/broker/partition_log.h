@@ -11,12 +11,11 @@
 
 #include "broker/spill_store.h"
 #include "core/buffer.h"
-
+#include "core/choices.h"
 #include "core/log_state.h"
 
 namespace ride {
 
-enum class DropPolicy { none, drop_oldest, drop_newest };
 
 
 struct LogLimits {

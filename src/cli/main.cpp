@@ -85,13 +85,13 @@ int list_tasks(int argc, char** argv) {
 /// device = gpu whose initial group includes a rank without one is a configuration error.
 void check_gpu_stages(const ride::JobConfig& cfg, const ride::RoleLayout& layout, ride::transport::Transport& net) {
   bool any_gpu_stage = false;
-  for (const auto& st : cfg.stages) any_gpu_stage = any_gpu_stage || st.device == "gpu";
+  for (const auto& st : cfg.stages) any_gpu_stage = any_gpu_stage || st.device == ride::DeviceChoice::gpu;
   if (!any_gpu_stage || net.spawned()) return;
   const std::vector<int> has = net.allgather_int(ride::kernels::cuda_device_count() > 0 ? 1 : 0);
   for (std::size_t i = 0; i < layout.workers.size(); ++i) {
     const auto& st = cfg.stages[static_cast<std::size_t>(layout.worker_stage[i])];
     const int r = layout.workers[i];
-    if (st.device == "gpu" && r < static_cast<int>(has.size()) && !has[static_cast<std::size_t>(r)]) {
+    if (st.device == ride::DeviceChoice::gpu && r < static_cast<int>(has.size()) && !has[static_cast<std::size_t>(r)]) {
       throw ride::ConfigError("bad value for " + cfg.where(st.key("device")) + ": rank " + std::to_string(r) +
                               ", a worker of stage '" + st.name + "', has no usable CUDA device" +
                               (ride::kernels::cuda_compiled() ? "" : " (this build has no CUDA)") +
@@ -134,7 +134,7 @@ int run_job(int argc, char** argv) {
     const ride::task::Pipeline pipeline(ride::task::registry_for(cfg), cfg, layout);
     for (const auto& st : pipeline.all()) ride::task::check_task_params(st.task, cfg, *st.cfg);
     // Real inputs need the video module; say so now, once, rather than from the ingest rank.
-    if (cfg.source == "video") ride::ingest::check_video_module(cfg.where("ingest.source"));
+    if (cfg.source == ride::InputSource::video) ride::ingest::check_video_module(cfg.where("ingest.source"));
     // A stage on GPUs needs one on every host its group starts on (stage.NAME.device = gpu);
     // auto falls back to the CPU and says so (the worker).
     check_gpu_stages(cfg, layout, net);
@@ -167,8 +167,8 @@ int run_job(int argc, char** argv) {
   if (cfg.status_listen != "off" && !net.spawned() && !rank0_check([&] { ride::open_status_server(cfg); })) return 2;
   // job.resume: rank 0 checks that the journal is there and is this job's (it is on rank 0's
   // disk), so a wrong resume ends the job before anything starts.
-  if (cfg.resume_mode != "false" && !net.spawned() && !rank0_check([&] {
-        if (cfg.resume_mode == "auto") {  // a requeued job resumes, a first attempt starts afresh
+  if (cfg.resume_mode != ride::ResumeMode::off && !net.spawned() && !rank0_check([&] {
+        if (cfg.resume_mode == ride::ResumeMode::automatic) {  // a requeued job resumes, a first attempt starts afresh
           const std::string journal = ride::journal_path(cfg.results_path);
           cfg.resume = std::filesystem::exists(journal);
           std::cout << "[ride] job.resume = auto: "

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -16,15 +17,25 @@
 namespace po = boost::program_options;
 
 namespace ride {
+
 namespace {
+
+template <typename T>
+void print_value(std::ostream& os, const T& v) {
+  if constexpr (Choice<T>) os << to_string(v);
+  else if constexpr (std::is_same_v<T, bool>) os << (v ? "true" : "false");
+  else os << v;
+}
 
 // One table drives --help, file parsing and value checking, so the three never disagree.
 class Options {
  public:
+  Options(const Options&) = delete;
+  Options& operator=(const Options&) = delete;
   explicit Options(JobConfig& c) : desc_("ride run options (file: [section] key = value; "
                                           "command line: --section.key=value)") {
-    add<std::string>("job.mode", &c.mode, "stream | batch: produce at the frame rate while "
-                     "processing, or store every frame first and then process", "stream or batch");
+    add("job.mode", &c.mode, "stream | batch: produce at the frame rate while "
+                     "processing, or store every frame first and then process");
     add<int>("job.brokers", &c.brokers, "broker ranks (-1 = auto)", "an integer");
     add<int>("job.ingest", &c.ingest, "ingest ranks (-1 = auto: 1)", "an integer");
     add<int>("job.workers", &c.workers, "worker ranks (-1 = auto)", "an integer");
@@ -32,12 +43,11 @@ class Options {
              "an integer");
     add<double>("job.stall_timeout_s", &c.stall_timeout_s,
                 "abort when no frame is committed for this long while work remains", "a number");
-    add<std::string>("job.resume", &c.resume_mode,
+    add("job.resume", &c.resume_mode,
                      "true: continue a run whose master died: the results of output.path's journal "
                      "are kept and only the frames not yet stored are processed (same configuration "
                      "and output.path; see docs/ARCHITECTURE.md, \"What is not tolerated\"); auto: "
-                     "resume when output.path's journal exists, else start afresh (a requeued job)",
-                     "false, true or auto");
+                     "resume when output.path's journal exists, else start afresh (a requeued job)");
     add<std::string>("job.stages", &c.stage_list,
                      "the application topology: stage names in order, each described by a "
                      "[stage.NAME] section (task, input, partitions, workers, min_workers, "
@@ -54,9 +64,9 @@ class Options {
     add<std::uint64_t>("ingest.frames", &c.frames, "frames per stream (0 = fps x duration_s)",
                        "a non-negative integer");
     add<double>("ingest.duration_s", &c.duration_s, "seconds of video per stream", "a number");
-    add<std::string>("ingest.partitioning", &c.partitioning,
+    add("ingest.partitioning", &c.partitioning,
                      "round_robin (stateless tasks) | key (all frames of a stream to one "
-                     "partition, in order)", "round_robin or key");
+                     "partition, in order)");
     add<std::uint64_t>("ingest.seed", &c.seed, "seed of the synthetic frame generator",
                        "a non-negative integer");
     add<int>("ingest.max_in_flight", &c.max_in_flight,
@@ -67,15 +77,14 @@ class Options {
     add<double>("ingest.linger_ms", &c.linger_ms,
                 "the longest a frame waits in a batch for others (a batch leaves sooner when full "
                 "or when ingest has nothing else to do)", "a number >= 0");
-    add<std::string>("ingest.source", &c.source,
+    add("ingest.source", &c.source,
                      "synthetic (random frames) | video (files and network cameras named by "
-                     "ingest.inputs, read with OpenCV/FFmpeg)", "synthetic or video");
+                     "ingest.inputs, read with OpenCV/FFmpeg)");
     add<std::string>("ingest.inputs", &c.inputs,
                      "source = video: comma-separated paths/URLs, or @FILE with one 'URL [name]' "
                      "per line; live URLs (http, rtsp, ...) are sampled at ingest.fps, files read "
                      "frame by frame; ingest.streams becomes their count", "a list or @FILE");
-    add<std::string>("ingest.color", &c.color, "source = video: frames as gray or bgr",
-                     "gray or bgr");
+    add("ingest.color", &c.color, "source = video: frames as gray or bgr");
     add<double>("ingest.retry_s", &c.retry_s,
                 "source = video: first wait before reopening an input that failed (doubles)",
                 "a number");
@@ -86,24 +95,21 @@ class Options {
     add<bool>("ingest.loop", &c.loop,
               "source = video: files, image folders and HDF5 inputs start over at their end, "
               "until ingest.frames each or ingest.duration_s (as cameras do)", "true or false");
-    add<std::string>("ingest.http", &c.http,
+    add("ingest.http", &c.http,
                      "source = video: http:// and https:// cameras (JPEG snapshot URLs and MJPEG "
                      "streams, told apart by their Content-Type) through one camera hub per ingest "
                      "rank: a libcurl I/O thread for all of them and ingest.decoders JPEG decoders "
-                     "(hub), or each through its own FFmpeg thread (ffmpeg: MJPEG streams only)",
-                     "hub or ffmpeg");
-    add<std::string>("ingest.rtsp_transport", &c.rtsp_transport,
+                     "(hub), or each through its own FFmpeg thread (ffmpeg: MJPEG streams only)");
+    add("ingest.rtsp_transport", &c.rtsp_transport,
                      "source = video: how RTSP cameras send their packets: auto (FFmpeg's default: "
                      "UDP, then TCP), tcp (interleaved in the RTSP connection: through firewalls and "
-                     "NAT) or udp",
-                     "auto, tcp or udp");
-    add<std::string>("ingest.encoding", &c.encoding_name,
+                     "NAT) or udp");
+    add("ingest.encoding", &c.encoding,
                      "source = video: how frames travel through the brokers and spill: raw (decoded "
                      "pixels) or jpeg (frames that arrive as JPEG - snapshot and MJPEG cameras on the "
                      "camera hub, .jpg files of image folders - travel as their JPEG bytes and are "
                      "decoded on the worker; others stay raw). Results carry the decoded frame's "
-                     "checksum either way",
-                     "raw or jpeg");
+                     "checksum either way");
     add<int>("ingest.jpeg_encode", &c.jpeg_encode,
              "source = video with ingest.encoding = jpeg: JPEG-encode at ingest, at this quality, the "
              "frames of sources that do not arrive as JPEG (video files, network streams, HDF5, "
@@ -125,10 +131,10 @@ class Options {
              "and when a broker dies an in-sync copy takes over. -1 = auto: 2 with at least 2 "
              "brokers, else 1",
              "-1 or an integer from 1 to job.brokers");
-    add<std::string>("topic.allocation", &c.allocation,
+    add("topic.allocation", &c.allocation,
                      "dynamic: a worker that has finished its partitions is given another at once, "
                      "so no worker idles while work waits (RIDE Sec. 3.2); static: partitions are "
-                     "dealt round-robin once and move only on a failure or by scaling", "dynamic or static");
+                     "dealt round-robin once and move only on a failure or by scaling");
     add<double>("broker.ring_mb", &c.ring_mb, "memory ring per partition, MB; beyond it frames "
                 "spill to disk", "a number");
     add<std::uint64_t>("broker.ring_frames", &c.ring_frames,
@@ -144,15 +150,14 @@ class Options {
                 "free space to leave on the spill disk, MB", "a number");
     add<double>("broker.spill_segment_mb", &c.spill_segment_mb,
                 "spill file size, MB; a file goes once all its frames are committed", "a number");
-    add<std::string>("broker.drop_policy", &c.drop_policy,
+    add("broker.drop_policy", &c.drop_policy,
                      "none (never drop: backpressure) | drop_oldest | drop_newest, when the ring "
-                     "is full and spill is unavailable", "none, drop_oldest or drop_newest");
+                     "is full and spill is unavailable");
     add<int>("worker.batch_frames", &c.batch_frames, "frames per FETCH", "an integer");
     add<int>("worker.threads", &c.threads, "CPU threads per worker for the task", "an integer");
-    add<std::string>("worker.device", &c.device,
+    add("worker.device", &c.device,
                      "where the task runs: cpu | gpu (a CUDA device, one per rank: local rank "
-                     "mod device count; an error without one) | auto (gpu when there is one)",
-                     "cpu, gpu or auto");
+                     "mod device count; an error without one) | auto (gpu when there is one)");
     add<double>("worker.fetch_wait_ms", &c.fetch_wait_ms,
                 "how long a broker holds an empty FETCH before answering", "a number");
     add<double>("worker.batch_kb", &c.batch_kb_worker,
@@ -271,6 +276,13 @@ class Options {
   const std::string& expected(const std::string& key) const { return expected_.at(key); }
   const std::vector<std::string>& keys() const { return keys_; }
 
+  /// Turns every choice's text into its enum (after the file and the command line were read).
+  void apply_choices(const JobConfig& c) const {
+    for (const auto& apply : choices_) apply(c);
+  }
+  /// The value now in a key's field, as the configuration writes it (to_ini).
+  std::string text(const std::string& key) const { return printers_.at(key)(); }
+
  private:
   template <typename T>
   void add(const char* key, T* field, const char* help, const char* expected) {
@@ -278,15 +290,39 @@ class Options {
       desc_.add_options()(key, po::value<T>(field)->default_value(*field), help);
     } else {
       std::ostringstream os;
-      os << *field;
+      print_value(os, *field);
       desc_.add_options()(key, po::value<T>(field)->default_value(*field, os.str()), help);
     }
     expected_[key] = expected;
     keys_.push_back(key);
+    printers_[key] = [field] {
+      std::ostringstream os;
+      print_value(os, *field);
+      return os.str();
+    };
+  }
+  /// A choice is read as text, like the other keys, and turned into its enum once every source
+  /// of keys was read (apply_choices): a bad name is then an error naming the key and where it
+  /// was set, as for any other bad value.
+  template <Choice E>
+  void add(const char* key, E* field, const char* help) {
+    std::string& text = choice_text_[key];
+    text = to_string(*field);
+    add(key, &text, help, (choice_expected_[key] = choice_names<E>()).c_str());
+    printers_[key] = [field] { return to_string(*field); };
+    choices_.push_back([field, &text, key](const JobConfig& c) {
+      if (!parse_choice(text, *field)) {
+        throw ConfigError("bad value for " + c.where(key) + ": expected " + choice_names<E>());
+      }
+    });
   }
 
   po::options_description desc_;
   std::map<std::string, std::string> expected_;
+  std::map<std::string, std::string> choice_expected_;
+  std::map<std::string, std::string> choice_text_;  ///< a choice's text as read (std::map: stable)
+  std::vector<std::function<void(const JobConfig&)>> choices_;
+  std::map<std::string, std::function<std::string()>> printers_;
   std::vector<std::string> keys_;
 };
 
@@ -342,17 +378,11 @@ std::vector<FileEntry> read_ini(const std::string& path) {
 }
 
 void validate(const JobConfig& c) {
-  if (c.mode != "stream" && c.mode != "batch") bad_value(c, "job.mode", "expected stream or batch");
-  if (c.http != "hub" && c.http != "ffmpeg") bad_value(c, "ingest.http", "expected hub or ffmpeg");
-  if (c.rtsp_transport != "auto" && c.rtsp_transport != "tcp" && c.rtsp_transport != "udp") {
-    bad_value(c, "ingest.rtsp_transport", "expected auto, tcp or udp");
-  }
-  if (c.encoding_name != "raw" && c.encoding_name != "jpeg") bad_value(c, "ingest.encoding", "expected raw or jpeg");
   if (c.jpeg_encode < 0 || c.jpeg_encode > 100) bad_value(c, "ingest.jpeg_encode", "expected an integer from 0 to 100");
-  if (c.jpeg_encode > 0 && c.encoding_name != "jpeg") {
+  if (c.jpeg_encode > 0 && c.encoding != Encoding::jpeg) {
     bad_value(c, "ingest.jpeg_encode", "JPEG-encoding frames at ingest needs ingest.encoding = jpeg");
   }
-  if (c.jpeg_encode > 0 && c.source != "video") {
+  if (c.jpeg_encode > 0 && c.source != InputSource::video) {
     bad_value(c, "ingest.jpeg_encode", "applies to ingest.source = video (synthetic frames are made on the worker's side "
                                        "of the check; encode them lossily and verification could not hold)");
   }
@@ -360,10 +390,7 @@ void validate(const JobConfig& c) {
   if (c.stream_decoders < 0 || c.stream_decoders > 64) {
     bad_value(c, "ingest.stream_decoders", "expected an integer from 0 to 64");
   }
-  if (c.resume_mode != "false" && c.resume_mode != "true" && c.resume_mode != "auto") {
-    bad_value(c, "job.resume", "expected false, true or auto");
-  }
-  if (c.resume_mode != "false" && !c.journal) {
+  if (c.resume_mode != ResumeMode::off && !c.journal) {
     bad_value(c, "job.resume", "needs output.journal = true: a run resumes from its journal, and a resumed run "
                                "keeps journaling so that it can be resumed again");
   }
@@ -398,9 +425,6 @@ void validate(const JobConfig& c) {
   if (c.frames == 0 && !(c.duration_s > 0)) {
     bad_value(c, "ingest.duration_s", "expected a number > 0 (or set ingest.frames)");
   }
-  if (c.partitioning != "round_robin" && c.partitioning != "key") {
-    bad_value(c, "ingest.partitioning", "expected round_robin or key");
-  }
   if (c.max_in_flight < 1) bad_value(c, "ingest.max_in_flight", "expected at least 1");
   if (!(c.batch_kb >= 0) || c.batch_kb > 1024 * 1024) bad_value(c, "ingest.batch_kb", "expected a number from 0 to 1048576");
   if (!(c.linger_ms >= 0) || c.linger_ms > 1000) bad_value(c, "ingest.linger_ms", "expected a number from 0 to 1000");
@@ -410,12 +434,9 @@ void validate(const JobConfig& c) {
   if (!(c.fetch_batch_kb >= 0) || c.fetch_batch_kb > 1024 * 1024) {
     bad_value(c, "broker.fetch_batch_kb", "expected a number from 0 to 1048576");
   }
-  if (c.allocation != "dynamic" && c.allocation != "static") bad_value(c, "topic.allocation", "expected dynamic or static");
   if (!(c.slow_factor >= 1)) bad_value(c, "faults.slow_factor", "expected a number >= 1");
   if (!(c.task_ms >= 0)) bad_value(c, "faults.task_ms", "expected a number >= 0");
-  if (c.source != "synthetic" && c.source != "video") bad_value(c, "ingest.source", "expected synthetic or video");
-  if (c.source == "video" && c.inputs.empty()) bad_value(c, "ingest.inputs", "ingest.source = video needs inputs");
-  if (c.color != "gray" && c.color != "bgr") bad_value(c, "ingest.color", "expected gray or bgr");
+  if (c.source == InputSource::video && c.inputs.empty()) bad_value(c, "ingest.inputs", "ingest.source = video needs inputs");
   if (!(c.retry_s > 0)) bad_value(c, "ingest.retry_s", "expected a number > 0");
   if (!(c.retry_max_s >= c.retry_s)) bad_value(c, "ingest.retry_max_s", "expected a number >= ingest.retry_s");
   if (!(c.timeout_s > 0)) bad_value(c, "ingest.timeout_s", "expected a number > 0");
@@ -426,16 +447,10 @@ void validate(const JobConfig& c) {
   if (c.batch_frames < 1) bad_value(c, "worker.batch_frames", "expected at least 1");
   if (c.threads < 1) bad_value(c, "worker.threads", "expected at least 1");
   if (c.fetch_wait_ms < 0) bad_value(c, "worker.fetch_wait_ms", "expected a number >= 0");
-  if (c.device != "cpu" && c.device != "gpu" && c.device != "auto") {
-    bad_value(c, "worker.device", "expected cpu, gpu or auto");
-  }
   if (!(c.ring_mb > 0)) bad_value(c, "broker.ring_mb", "expected a number > 0");
   if (c.spill_max_mb < 0) bad_value(c, "broker.spill_max_mb", "expected a number >= 0");
   if (c.spill_min_free_mb < 0) bad_value(c, "broker.spill_min_free_mb", "expected a number >= 0");
   if (!(c.spill_segment_mb > 0)) bad_value(c, "broker.spill_segment_mb", "expected a number > 0");
-  if (c.drop_policy != "none" && c.drop_policy != "drop_oldest" && c.drop_policy != "drop_newest") {
-    bad_value(c, "broker.drop_policy", "expected none, drop_oldest or drop_newest");
-  }
   if (c.start_delay_s < 0) bad_value(c, "worker.start_delay_s", "expected a number >= 0");
   if (c.results_path.empty()) bad_value(c, "output.path", "expected a file path");
   if (!(c.status_interval_s > 0)) bad_value(c, "status.interval_s", "expected a number > 0");
@@ -497,6 +512,15 @@ int stage_int(const JobConfig& c, const std::string& key, const std::string& val
   } catch (const std::exception&) {
   }
   throw ConfigError("bad value '" + value + "' for " + c.where(key) + ": expected an integer");
+}
+
+template <Choice E>
+E stage_choice(const JobConfig& c, const std::string& key, const std::string& value) {
+  E v{};
+  if (!parse_choice(value, v)) {
+    throw ConfigError("bad value '" + value + "' for " + c.where(key) + ": expected " + choice_names<E>());
+  }
+  return v;
 }
 
 /// The application topology from job.stages and the [stage.NAME] sections; without job.stages,
@@ -578,11 +602,11 @@ void build_stages(JobConfig& c, const std::map<std::string, std::string>& entrie
     else if (field == "workers") s.workers = stage_int(c, key, value);
     else if (field == "min_workers") s.min_workers = stage_int(c, key, value);
     else if (field == "max_workers") s.max_workers = stage_int(c, key, value);
-    else if (field == "device") s.device = value;
+    else if (field == "device") s.device = stage_choice<DeviceChoice>(c, key, value);
     else if (field == "threads") s.threads = stage_int(c, key, value);
-    else if (field == "partitioning") s.partitioning = value;
+    else if (field == "partitioning") s.partitioning = stage_choice<Partitioning>(c, key, value);
     else if (field == "forward") s.forward = value;
-    else if (field == "emit") s.emit = value;
+    else if (field == "emit") s.emit = stage_choice<Emit>(c, key, value);
   }
   for (const StageConfig& s : c.stages) {
     if (s.task.empty()) {
@@ -605,12 +629,7 @@ void build_stages(JobConfig& c, const std::map<std::string, std::string>& entrie
     if (s.max_workers < -1 || s.max_workers == 0 || (s.max_workers > 0 && s.min_workers > s.max_workers)) {
       bad_value(c, s.key("max_workers"), "expected -1 or a count >= min_workers (and > 0)");
     }
-    if (s.device != "cpu" && s.device != "gpu" && s.device != "auto") bad_value(c, s.key("device"), "expected cpu, gpu or auto");
     if (s.threads < 1) bad_value(c, s.key("threads"), "expected at least 1");
-    if (s.partitioning != "round_robin" && s.partitioning != "key") {
-      bad_value(c, s.key("partitioning"), "expected round_robin or key");
-    }
-    if (s.emit != "frame" && s.emit != "image") bad_value(c, s.key("emit"), "expected frame or image");
   }
   // Every stage reads one input, so a cycle is a walk up the inputs that comes back.
   for (const StageConfig& s : c.stages) {
@@ -698,17 +717,7 @@ std::string JobConfig::to_ini() const {
       section = key.substr(0, dot);
       os << (os.tellp() > 0 ? "\n" : "") << "[" << section << "]\n";
     }
-    const auto& sem = opts.desc().find(key, false).semantic();
-    boost::any value;
-    sem->apply_default(value);
-    // Defaults were bound to the current values, so apply_default yields the effective value.
-    os << key.substr(dot + 1) << " = ";
-    if (const auto* s = boost::any_cast<std::string>(&value)) os << *s;
-    else if (const auto* i = boost::any_cast<int>(&value)) os << *i;
-    else if (const auto* d = boost::any_cast<double>(&value)) os << *d;
-    else if (const auto* u = boost::any_cast<std::uint64_t>(&value)) os << *u;
-    else if (const auto* b = boost::any_cast<bool>(&value)) os << (*b ? "true" : "false");
-    os << "\n";
+    os << key.substr(dot + 1) << " = " << opts.text(key) << "\n";
   }
   if (!params.empty()) {
     os << "\n[params]\n";
@@ -719,8 +728,9 @@ std::string JobConfig::to_ini() const {
       os << "\n[stage." << st.name << "]\n"
          << "task = " << st.task << "\ninput = " << st.input << "\npartitions = " << st.partitions
          << "\nworkers = " << st.workers << "\nmin_workers = " << st.min_workers << "\nmax_workers = " << st.max_workers
-         << "\ndevice = " << st.device << "\nthreads = " << st.threads << "\npartitioning = " << st.partitioning
-         << "\nforward = " << st.forward << "\nemit = " << st.emit << "\n";
+         << "\ndevice = " << to_string(st.device) << "\nthreads = " << st.threads
+         << "\npartitioning = " << to_string(st.partitioning) << "\nforward = " << st.forward
+         << "\nemit = " << to_string(st.emit) << "\n";
       if (!st.params.empty()) {
         os << "\n[stage." << st.name << ".params]\n";
         for (const auto& [k, v] : st.params) os << k << " = " << v << "\n";
@@ -868,14 +878,12 @@ JobConfig parse_job_config(const std::vector<std::string>& args, bool* help) {
   } catch (const po::error& e) {
     throw ConfigError(e.what());
   }
-  // job.resume reads like the boolean keys, plus auto (resolved by rank 0 before START).
-  for (const char* t : {"1", "yes", "on"}) if (cfg.resume_mode == t) cfg.resume_mode = "true";
-  for (const char* f : {"0", "no", "off"}) if (cfg.resume_mode == f) cfg.resume_mode = "false";
-  cfg.resume = cfg.resume_mode == "true";
-  cfg.encoding = cfg.encoding_name == "jpeg" ? JobConfig::Encoding::jpeg : JobConfig::Encoding::raw;
+  opts.apply_choices(cfg);
+  // job.resume = auto is resolved by rank 0 before START.
+  cfg.resume = cfg.resume_mode == ResumeMode::on;
   validate(cfg);
   build_stages(cfg, stage_entries);
-  if (cfg.source == "video") {
+  if (cfg.source == InputSource::video) {
     const auto inputs = ingest::parse_inputs(cfg.inputs, cfg.where("ingest.inputs"));
     const int n = static_cast<int>(inputs.size());
     if (cfg.origin.count("ingest.streams") && cfg.streams != n)

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/choices.h"
+
 namespace ride {
 
 /// @brief One stage of an application topology (RIDE Sec. 3.3): a topic of partitions (its
@@ -18,11 +20,11 @@ struct StageConfig {
   int partitions = -1;              ///< of its input topic; -1 = one per worker (see role_layout.h)
   int workers = 1;                  ///< initial group size
   int min_workers = -1, max_workers = -1;  ///< adaptive bounds; -1 = scaling.min/max_workers
-  std::string device = "cpu";       ///< cpu | gpu | auto
+  DeviceChoice device = DeviceChoice::cpu;
   int threads = 1;
-  std::string partitioning = "round_robin";  ///< round_robin | key: how its input is partitioned
+  Partitioning partitioning = Partitioning::round_robin;  ///< how its input is partitioned
   std::string forward;              ///< which frames go on to the stages reading this one (predicate.h)
-  std::string emit = "frame";       ///< frame: the input frame goes on; image: the task's output image
+  Emit emit = Emit::frame;          ///< frame: the input frame goes on; image: the task's output image
   std::map<std::string, std::string> params;  ///< [stage.NAME.params]: the task's own keys
   bool single = true;               ///< the one stage of a job without job.stages
   /// The configuration key of one of this stage's fields ("task", "partitioning", "params.k"):
@@ -32,7 +34,7 @@ struct StageConfig {
 
 struct JobConfig {
   // [job]
-  std::string mode = "stream";  ///< stream | batch
+  JobMode mode = JobMode::stream;
   int brokers = -1;             ///< -1 = auto (documented rule in role_layout.h)
   int ingest = -1;
   int workers = -1;
@@ -42,8 +44,8 @@ struct JobConfig {
   /// its journal holds, process only the keys not yet durable (same configuration and
   /// output.path). auto: resume when <output.path>.journal exists, else start afresh (a requeued
   /// Slurm job: slurm/ride.sbatch).
-  std::string resume_mode = "false";
-  /// Whether this run resumes: resume_mode true, or auto resolved by rank 0 (cli) before START.
+  ResumeMode resume_mode = ResumeMode::off;
+  /// Whether this run resumes: resume_mode on, or automatic resolved by rank 0 (cli) before START.
   bool resume = false;
   std::string stage_list;       ///< job.stages: "a, b, c"; empty = one stage from [task]
   // [ingest]
@@ -54,36 +56,36 @@ struct JobConfig {
   std::string fps_schedule;  ///< "T:FPS,..." per-stream rate by time; overrides fps when set
   std::uint64_t frames = 0;  ///< frames per stream; 0 = fps * duration_s
   double duration_s = 10;
-  std::string partitioning = "round_robin";  ///< round_robin | key
+  Partitioning partitioning = Partitioning::round_robin;
   std::uint64_t seed = 1;
   int max_in_flight = 16;  ///< produce requests per broker not yet acknowledged
   double batch_kb = 1024;  ///< a PRODUCE_BATCH holds up to this many KB of small frames (0: one frame per message)
   double linger_ms = 1;    ///< the longest a frame waits in a batch for others
-  std::string source = "synthetic";  ///< synthetic | video (files and cameras, ingest.inputs)
+  InputSource source = InputSource::synthetic;  ///< video: files and cameras, ingest.inputs
   std::string inputs;                ///< source = video: "a,b,..." or "@FILE" (core/inputs.h)
-  std::string color = "gray";        ///< source = video: gray | bgr
+  ColorMode color = ColorMode::gray;  ///< source = video
   double retry_s = 1;                ///< source = video: first wait before reopening an input
   double retry_max_s = 30;           ///< backoff ceiling
   double timeout_s = 3;              ///< FFmpeg open/read timeout per input
   bool loop = false;                 ///< source = video: files start over at their end
-  std::string http = "hub";          ///< source = video: http(s) cameras through the hub | ffmpeg
+  HttpReader http = HttpReader::hub;  ///< source = video: http(s) cameras through the hub or ffmpeg
   int decoders = 2;                  ///< source = video: the camera hub's JPEG decoder threads
   /// source = video: decoder threads shared by the network streams (RTSP, ...; ingest/stream_pool.h);
   /// 0 = each stream decoded by its own OpenCV/FFmpeg capture thread
   int stream_decoders = 2;
-  std::string rtsp_transport = "auto";  ///< source = video: RTSP over auto | tcp | udp
+  RtspTransport rtsp_transport = RtspTransport::automatic;  ///< source = video: RTSP over auto, tcp, udp
   /// How frames travel through the brokers (ingest.encoding): raw pixels, or frames that arrive
   /// as JPEG kept as their JPEG bytes and decoded on the worker.
-  enum class Encoding { raw, jpeg };
-  std::string encoding_name = "raw";  ///< ingest.encoding as written: raw | jpeg
-  Encoding encoding = Encoding::raw;  ///< ... parsed once (config.cpp)
+  using Encoding = ride::Encoding;
+  Encoding encoding = Encoding::raw;
   /// With encoding = jpeg: > 0 JPEG-encodes at ingest, at this quality (1..100), the frames of
   /// sources that do not arrive as JPEG (files, streams, HDF5, non-JPEG images); 0 = they stay raw
   int jpeg_encode = 0;
   // [topic]
   int partitions = -1;  ///< -1 = one per worker
   int replication = -1;  ///< copies of each partition on distinct brokers; -1 = auto (RoleLayout::replication)
-  std::string allocation = "dynamic";  ///< dynamic: partitions go to whichever worker is free; static
+  /// dynamic: partitions go to whichever worker is free; fixed (static): they stay where assigned
+  Allocation allocation = Allocation::dynamic;
   // [broker]
   double ring_mb = 512;           ///< memory ring per partition
   std::uint64_t ring_frames = 0;  ///< 0 = no frame limit
@@ -92,11 +94,11 @@ struct JobConfig {
   double spill_max_mb = 0;        ///< 0 = only the disk limits spill
   double spill_min_free_mb = 256;
   double spill_segment_mb = 256;
-  std::string drop_policy = "none";  ///< none | drop_oldest | drop_newest
+  DropPolicy drop_policy = DropPolicy::none;
   // [worker]
   int batch_frames = 8;
   int threads = 1;
-  std::string device = "cpu";  ///< cpu | gpu | auto
+  DeviceChoice device = DeviceChoice::cpu;
   double fetch_wait_ms = 50;
   double batch_kb_worker = 1024;  ///< worker.batch_kb: more than batch_frames small frames per batch, up to this many KB
   double fetch_batch_kb = 1024;  ///< broker: fetch replies of at most this many KB of frames carry them inline

@@ -28,8 +28,8 @@ std::unique_ptr<plan::ScalingPolicy> make_policy(const JobConfig& cfg, int max_w
 
 }  // namespace
 
-LoadScaling::LoadScaling(const JobConfig& cfg, const task::Info& task, int max_workers)
-    : cfg_(cfg), task_(task), policy_(make_policy(cfg, max_workers)) {}
+LoadScaling::LoadScaling(const JobConfig& cfg, bool independent_frames, int max_workers)
+    : cfg_(cfg), independent_frames_(independent_frames), policy_(make_policy(cfg, max_workers)) {}
 
 LoadScaling::~LoadScaling() = default;
 
@@ -74,7 +74,7 @@ std::vector<PartitionMove> LoadScaling::step(JobModel& model, double now, double
       plan::StreamState st;
       st.id = std::to_string(parts[k]);
       st.program = cfg_.task;
-      st.independent_frames = task_.state != task::State::per_stream;
+      st.independent_frames = independent_frames_;
       st.fps = rates[k];
       st.width = cfg_.width;
       st.height = cfg_.height;

@@ -12,7 +12,6 @@
 #include "core/config.h"
 #include "core/protocol.h"
 #include "master/job_model.h"
-#include "task/registry.h"
 
 namespace ride::plan {
 class ScalingPolicy;
@@ -28,7 +27,9 @@ struct PartitionMove {
 
 class LoadScaling {
  public:
-  LoadScaling(const JobConfig& cfg, const task::Info& task, int max_workers);
+  /// independent_frames: the task keeps no state across a stream's frames (task::Info::state is
+  /// not per_stream), so its partitions move first.
+  LoadScaling(const JobConfig& cfg, bool independent_frames, int max_workers);
   ~LoadScaling();
   void on_worker_metrics(int rank, const WorkerMetrics& m) { loads_[rank].now = m; }
   /// Due every scaling.interval_s (else nothing). Moves update the assignment (new epochs) and
@@ -37,7 +38,7 @@ class LoadScaling {
 
  private:
   const JobConfig& cfg_;
-  const task::Info& task_;
+  bool independent_frames_;
   std::unique_ptr<plan::ScalingPolicy> policy_;
   struct Load {
     WorkerMetrics now, then;  ///< latest sample, and the one at the last decision

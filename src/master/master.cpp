@@ -96,7 +96,7 @@ class Master {
         model_(ctx.layout, PartitionMap::spread(ctx.layout.partitions, ctx.layout.brokers)),
         liveness_(ctx.layout.world, ctx.cfg.heartbeat_timeout_ms / 1000.0, steady_s(),
                   ctx.cfg.startup_grace_s),
-        load_scaling_(ctx.cfg, task_,
+        load_scaling_(ctx.cfg, task_.state != task::State::per_stream,
                       static_cast<int>(ctx.layout.workers.size() + ctx.layout.spares.size()) + ctx.cfg.replenish) {
     run_.cfg = &cfg_;
     run_.model = &model_;
@@ -164,7 +164,7 @@ class Master {
     Start st;
     st.t0_ns = run_.t0_ns;
     for (int r = 1; r < layout_.world; ++r) ctx_.net.send(r, Tag::start, pod_body(st));
-    const bool batch = cfg_.mode == "batch";
+    const bool batch = cfg_.mode == JobMode::batch;
     if (!batch) start_processing();
     print_job_line(batch);
     state_ = "running";
@@ -350,12 +350,12 @@ class Master {
       for (const auto& st : pipeline_.all()) {
         std::cout << "[ride] stage " << st.name() << ": task " << st.cfg->task << " reads " << st.cfg->input << " ("
                   << st.partitions << " partition(s), " << model_.workers_of(st.index).size() << " worker(s), "
-                  << st.cfg->partitioning << ", " << st.cfg->device << ")"
+                  << to_string(st.cfg->partitioning) << ", " << to_string(st.cfg->device) << ")"
                   << (st.cfg->forward.empty() ? std::string() : "; forwards frames where " + st.cfg->forward)
                   << (st.readers.empty() ? std::string() : st.emit_image ? "; sends its output image on" : "") << std::endl;
       }
     }
-    if (cfg_.source == "video") {
+    if (cfg_.source == InputSource::video) {
       // A camera list gives each camera its own desired rate.
       double lo = 0, hi = 0;
       for (const auto& spec : ingest::parse_inputs(cfg_.inputs, cfg_.where("ingest.inputs"))) {
@@ -366,14 +366,14 @@ class Master {
       const std::string rate = hi <= 0 ? fixed(cfg_.fps, 1) + " fps"
                                : lo == hi ? fixed(lo, 2) + " fps (the camera list's)"
                                           : fixed(lo, 2) + "-" + fixed(hi, 2) + " fps each (the camera list's)";
-      std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams
+      std::cout << "[ride] " << to_string(cfg_.mode) << " mode: " << cfg_.streams
                 << " input(s) from ingest.inputs (cameras sampled at " << rate
                 << ", files frame by frame" << (batch ? "" : " at " + fixed(cfg_.fps, 1) + " fps") << "; "
                 << (cfg_.frames > 0 ? std::to_string(cfg_.frames) + " frames each"
                                     : "cameras for " + fixed(cfg_.duration_s, 1) + " s")
                 << "), " << layout_.partitions << " partition(s), " << tasks_line() << std::endl;
     } else {
-      std::cout << "[ride] " << cfg_.mode << " mode: " << cfg_.streams << " stream(s) of "
+      std::cout << "[ride] " << to_string(cfg_.mode) << " mode: " << cfg_.streams << " stream(s) of "
                 << cfg_.width << "x" << cfg_.height << ", " << cfg_.frames_per_stream()
                 << " frames each"
                 << (batch ? "" : cfg_.fps_schedule.empty() ? " at " + fixed(cfg_.fps, 1) + " fps"
@@ -1109,7 +1109,7 @@ class Master {
         idle[std::to_string(r)] = allocator_.idle_while_work_waits_s(r);
       }
     }
-    run_.allocation = {{"mode", cfg_.allocation}, {"moves", allocation_moves_}, {"idle_while_work_waits_s", idle}};
+    run_.allocation = {{"mode", to_string(cfg_.allocation)}, {"moves", allocation_moves_}, {"idle_while_work_waits_s", idle}};
     return finish_run(run_, failure);
   }
 
@@ -1126,8 +1126,8 @@ class Master {
   const StragglerRule straggler_rule_{cfg_.straggler_timeout_s, cfg_.straggler_factor, cfg_.stall_timeout_s};
   LoadScaling load_scaling_;
   std::vector<AdaptiveGroup> adaptive_ = make_adaptive(cfg_, layout_);  ///< one per stage
-  const bool dynamic_ = cfg_.allocation == "dynamic";
-  DynamicAllocator allocator_{AllocationConfig{cfg_.mode == "batch", cfg_.batch_frames, 2.0, 0.3}};
+  const bool dynamic_ = cfg_.allocation == Allocation::dynamic;
+  DynamicAllocator allocator_{AllocationConfig{cfg_.mode == JobMode::batch, cfg_.batch_frames, 2.0, 0.3}};
   double next_allocation_s_ = 0;
   int allocation_moves_ = 0;
   static constexpr int kMovesPrinted = 20;

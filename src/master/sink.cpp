@@ -66,7 +66,7 @@ Sink::Sink(const JobConfig& cfg, const task::Pipeline& pipeline)
     : pipeline_(pipeline),
       writer_(check_resumable(cfg), tables_of(pipeline),
               std::map<std::string, std::string>{{"task", task_names(pipeline)},
-                                                 {"mode", cfg.mode},
+                                                 {"mode", to_string(cfg.mode)},
                                                  {"commit", RIDE_GIT_COMMIT},
                                                  {"config", cfg.to_ini()}}),
       seen_(pipeline.all().size()) {

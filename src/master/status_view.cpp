@@ -89,7 +89,7 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
   doc["seq"] = seq;
   doc["state"] = ctx.state;
   doc["exit_code"] = ctx.exit_code ? json(*ctx.exit_code) : json(nullptr);
-  doc["mode"] = cfg.mode;
+  doc["mode"] = to_string(cfg.mode);
   doc["elapsed_s"] = r3(ctx.job_s);
   doc["t_s"] = r3(ctx.job_s);
   doc["unix_s"] = ctx.unix_s;
@@ -154,7 +154,7 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
     stages.push_back({{"name", sc.name},
                       {"task", sc.task},
                       {"input", sc.input},
-                      {"device", sc.device},
+                      {"device", to_string(sc.device)},
                       {"partitions", parts},
                       {"workers", model.workers_of(static_cast<int>(s))},
                       {"processed", s < model.stage_processed.size() ? model.stage_processed[s] : 0},
@@ -194,7 +194,7 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
   // η (CAM²): achieved / desired frame rate. A camera's is its frames over the ticks it was due
   // at its desired rate (JobModel: StreamRecord::eta, JobTotals::eta); a paced synthetic stream's
   // its measured rate over the desired one.
-  const bool paced = cfg.mode == "stream";
+  const bool paced = cfg.mode == JobMode::stream;
   json streams = json::array();
   double achieved = 0, desired = 0;
   for (const StreamRecord& s : model.streams()) {

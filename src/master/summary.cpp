@@ -213,7 +213,7 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   s["commit"] = RIDE_GIT_COMMIT;
   s["status"] = failure.empty() && errors_.empty() && lost == 0 && check.duplicates == 0 ? "ok" : "failed";
   s["errors"] = errors_;
-  s["mode"] = cfg_.mode;
+  s["mode"] = to_string(cfg_.mode);
   if (multi) {
     std::string tasks;
     for (const auto& st : run.pipeline->all()) tasks += (tasks.empty() ? "" : ",") + st.cfg->task;
@@ -241,7 +241,7 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   s["elapsed_s"] = elapsed;
   s["processing_s"] = processing;
   s["ingest_s"] = run.ingest_end > 0 ? run.ingest_end - run.t0 : 0.0;
-  const double rate_window = cfg_.mode == "batch" ? processing : elapsed;
+  const double rate_window = cfg_.mode == JobMode::batch ? processing : elapsed;
   // What this run processed: a resumed run's earlier keys are in the file but not in its time.
   const double processed_here = static_cast<double>(processed - std::min(processed, run.resumed));
   s["throughput_fps"] = rate_window > 0 ? processed_here / rate_window : 0.0;
@@ -305,7 +305,7 @@ int finish_run(const RunRecord& run, const std::string& failure) {
     s["resources"] = {{"program", cfg_.task},
                       {"width", width},
                       {"height", height},
-                      {"fps", cfg_.mode == "stream" ? json(cfg_.fps) : json(nullptr)},
+                      {"fps", cfg_.mode == JobMode::stream ? json(cfg_.fps) : json(nullptr)},
                       {"cores_per_stream", active > 0 ? cpu / active / streams : 0.0},
                       {"mem_gb_per_stream", mem / 1e9 / streams},
                       {"processed_fps_per_stream",
@@ -346,14 +346,14 @@ int finish_run(const RunRecord& run, const std::string& failure) {
                    {"threads", threads},
                    // ingest.encoding (#15): what a frame cost the brokers (and spill, and the
                    // network) against its decoded size, over the frames this run published
-                   {"encoding", cfg_.encoding_name},
+                   {"encoding", to_string(cfg_.encoding)},
                    {"jpeg_encode", cfg_.jpeg_encode},
                    {"jpeg_frames", jpeg_frames},
                    {"bytes_per_frame", published > 0 ? wire_bytes / static_cast<double>(published) : 0.0},
                    {"decoded_bytes_per_frame", published > 0 ? decoded_bytes / static_cast<double>(published) : 0.0},
                    {"jpeg_decoded_by_workers", jpeg_decoded}};
   }
-  if (cfg_.source == "video") {  // every real input's account, in stream order
+  if (cfg_.source == InputSource::video) {  // every real input's account, in stream order
     json inputs = json::array();
     for (const auto& j : run.ingest_reports)
       for (const auto& src : j.value("sources", json::array())) inputs.push_back(src);
@@ -410,7 +410,7 @@ int finish_run(const RunRecord& run, const std::string& failure) {
   // results file), its group, its rate and its worst lag.
   {
     json stages = json::object();
-    const double window = cfg_.mode == "batch" ? processing : elapsed;
+    const double window = cfg_.mode == JobMode::batch ? processing : elapsed;
     const int n = run.pipeline ? run.pipeline->stages() : 1;
     for (int si = 0; si < n; ++si) {
       const StageAccount a = static_cast<std::size_t>(si) < stage_accounts.size() ? stage_accounts[static_cast<std::size_t>(si)] : StageAccount{};
@@ -454,8 +454,8 @@ int finish_run(const RunRecord& run, const std::string& failure) {
         j["input"] = st.cfg->input;
         j["partitions"] = {st.first_partition, st.first_partition + st.partitions};
         if (!st.cfg->forward.empty()) j["forward"] = st.cfg->forward;
-        j["emit"] = st.cfg->emit;
-        j["device"] = st.cfg->device;
+        j["emit"] = to_string(st.cfg->emit);
+        j["device"] = to_string(st.cfg->device);
         j["threads"] = st.cfg->threads;
       }
       stages[name] = j;
@@ -474,7 +474,7 @@ int finish_run(const RunRecord& run, const std::string& failure) {
             << (check.dropped ? ", dropped " + std::to_string(check.dropped) : std::string())
             << "; " << fixed(s["throughput_fps"].get<double>(), 1) << " frames/s ("
             << fixed(s["throughput_MBps"].get<double>(), 1) << " MB/s"
-            << (cfg_.mode == "batch" ? " over " + fixed(processing, 2) + " s of processing" : "")
+            << (cfg_.mode == JobMode::batch ? " over " + fixed(processing, 2) + " s of processing" : "")
             << ")\n";
   if (multi) {
     for (const auto& [name, st] : s["stages"].items()) {

@@ -25,8 +25,8 @@ Pipeline::Pipeline(const TaskRegistry& registry, const JobConfig& cfg, const Rol
     st.first_partition = layout.stage_first.empty() ? 0 : layout.stage_first[static_cast<std::size_t>(s)];
     st.partitions = layout.stage_first.empty() ? layout.partitions : layout.stage_partitions[static_cast<std::size_t>(s)];
     st.own_scalars = st.task.info.scalars.size();
-    st.emit_image = st.cfg->emit == "image";
-    st.keyed = st.cfg->partitioning == "key";
+    st.emit_image = st.cfg->emit == Emit::image;
+    st.keyed = st.cfg->partitioning == Partitioning::key;
     if (st.emit_image && !st.task.info.image) {
       throw ConfigError("bad value for " + cfg.where(st.cfg->key("emit")) + ": task '" + st.cfg->task +
                         "' produces no output image to send on (use emit = frame)");
@@ -43,7 +43,7 @@ Pipeline::Pipeline(const TaskRegistry& registry, const JobConfig& cfg, const Rol
     if (st.task.info.state != State::per_stream) continue;
     for (int up = st.input; up >= 0; up = stages_[static_cast<std::size_t>(up)].input) {
       const StageConfig& u = *stages_[static_cast<std::size_t>(up)].cfg;
-      if (u.partitioning != "key") {
+      if (u.partitioning != Partitioning::key) {
         throw ConfigError("bad value for " + cfg.where(u.key("partitioning")) + ": stage '" + st.name() + "' (task " +
                           st.cfg->task + ") keeps state per stream and reads the frames of stage '" + u.name +
                           "', whose round-robin partitions reorder a stream's frames: set " + u.key("partitioning") +

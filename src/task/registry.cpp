@@ -113,16 +113,16 @@ ResolvedTask resolve_task(const TaskRegistry& registry, const JobConfig& cfg, co
     }
     out.params[key] = value;
   }
-  if (out.info.state == State::per_stream && stage.partitioning != "key") {
+  if (out.info.state == State::per_stream && stage.partitioning != Partitioning::key) {
     throw ConfigError("bad value for " + cfg.where(stage.key("partitioning")) + ": task '" + stage.task +
                       "' keeps state per stream, so every frame of a stream must reach the same "
                       "partition in order: set " + stage.key("partitioning") + " = key");
   }
-  if (stage.device == "gpu" && !out.info.gpu) {
+  if (stage.device == DeviceChoice::gpu && !out.info.gpu) {
     throw ConfigError("bad value for " + cfg.where(stage.key("device")) + ": task '" + stage.task +
                       "' has no GPU path (use cpu or auto)");
   }
-  if (stage.device == "cpu" && !out.info.cpu) {
+  if (stage.device == DeviceChoice::cpu && !out.info.cpu) {
     throw ConfigError("bad value for " + cfg.where(stage.key("device")) + ": task '" + stage.task +
                       "' has no CPU path (use gpu or auto)");
   }

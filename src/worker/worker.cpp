@@ -441,10 +441,10 @@ class Worker {
   /// device. gpu without a device is an error (the job ends naming it); auto uses the GPU when
   /// the task has a GPU path and the host a device, and says so when it falls back to the CPU.
   static bool resolve_device(RoleContext& ctx, const StageConfig& stage, const task::Info& info) {
-    if (stage.device == "cpu") return false;
-    if (stage.device == "auto" && !info.gpu) return false;
+    if (stage.device == DeviceChoice::cpu) return false;
+    if (stage.device == DeviceChoice::automatic && !info.gpu) return false;
     if (kernels::cuda_device_count() > 0) return true;
-    RIDE_EXPECTS(stage.device != "gpu", stage.key("device") << "=gpu but host " << ctx.net.host()
+    RIDE_EXPECTS(stage.device != DeviceChoice::gpu, stage.key("device") << "=gpu but host " << ctx.net.host()
                                               << " has no usable CUDA device"
                                               << (kernels::cuda_compiled() ? "" : " (no CUDA build)"));
     if (!ctx.layout.workers.empty() && ctx.net.rank() == ctx.layout.workers.front()) {
@@ -837,7 +837,7 @@ class Worker {
       agg.resize_streams(static_cast<std::size_t>(ctx_.cfg.streams));
       const auto group = ctx_.net.open_group(m, kReduceTagBase + st.index);
       auto method = ScalarAggregates::Method::mpi;
-      if (st.cfg->device == "gpu" && kernels::nccl_compiled() && gpus_distinct(*group)) {
+      if (st.cfg->device == DeviceChoice::gpu && kernels::nccl_compiled() && gpus_distinct(*group)) {
         std::vector<std::byte> id = group->index() == 0 ? kernels::nccl_unique_id() : std::vector<std::byte>(kernels::kNcclIdBytes);
         group->broadcast(id);
         kernels::NcclGroup nccl(id, group->size(), group->index());

@@ -27,7 +27,7 @@ std::string error_of(const std::vector<std::string>& args) {
 
 TEST(Config, DefaultsAreValid) {
   const JobConfig c = parse_job_config({});
-  EXPECT_EQ(c.mode, "stream");
+  EXPECT_EQ(c.mode, JobMode::stream);
   EXPECT_EQ(c.streams, 4);
   EXPECT_EQ(c.frames_per_stream(), 150u);  // 15 fps x 10 s
   EXPECT_EQ(c.where("ingest.fps"), "'ingest.fps' (default)");
@@ -38,7 +38,7 @@ TEST(Config, FileValuesAndOrigins) {
                                "# a comment\n[job]\nmode = batch\n\n[ingest]\nwidth = 900  # px\n"
                                "height=900\nframes = 7\n[output]\nimages = true\n");
   const JobConfig c = parse_job_config({"--config", path});
-  EXPECT_EQ(c.mode, "batch");
+  EXPECT_EQ(c.mode, JobMode::batch);
   EXPECT_EQ(c.width, 900);
   EXPECT_EQ(c.height, 900);
   EXPECT_EQ(c.frames_per_stream(), 7u);
@@ -101,7 +101,7 @@ TEST(Config, RoundTripsThroughIni) {
   const auto path = write_file("rt.ini", a.to_ini());
   const JobConfig b = parse_job_config({"--config", path});
   EXPECT_EQ(b.width, 33);
-  EXPECT_EQ(b.mode, "batch");
+  EXPECT_EQ(b.mode, JobMode::batch);
   EXPECT_TRUE(b.images);
   EXPECT_EQ(a.to_ini(), b.to_ini());
 }
@@ -182,7 +182,7 @@ TEST(ConfigStages, WithoutJobStagesTheJobIsOneStageOfTodaysKeys) {
   EXPECT_FALSE(c.multi_stage());
   EXPECT_EQ(c.stages[0].name, "main");
   EXPECT_EQ(c.stages[0].task, "hessian");
-  EXPECT_EQ(c.stages[0].partitioning, "key");
+  EXPECT_EQ(c.stages[0].partitioning, Partitioning::key);
   EXPECT_EQ(c.stages[0].threads, 2);
   EXPECT_EQ(c.stages[0].key("partitioning"), "ingest.partitioning");
   EXPECT_EQ(c.stages[0].key("task"), "task.name");

@@ -58,7 +58,7 @@ TEST(FrameSchedule, UnpacedIsDueAtOnceAndBalanced) {
 }
 
 TEST(Partitioner, RoundRobinAndKeyedArePureFunctionsOfTheKey) {
-  Partitioner rr("round_robin", 3);
+  Partitioner rr(Partitioning::round_robin, 3);
   EXPECT_EQ(rr.of(0, 0), 0);
   EXPECT_EQ(rr.of(0, 1), 1);
   EXPECT_EQ(rr.of(0, 2), 2);
@@ -71,7 +71,7 @@ TEST(Partitioner, RoundRobinAndKeyedArePureFunctionsOfTheKey) {
   for (std::uint32_t s = 0; s < 30; ++s) ++tick[static_cast<std::size_t>(rr.of(s, 12))];
   EXPECT_EQ(per, (std::vector<int>{100, 100, 100}));
   EXPECT_EQ(tick, (std::vector<int>{10, 10, 10}));
-  Partitioner key("key", 4);
+  Partitioner key(Partitioning::key, 4);
   EXPECT_EQ(key.of(6, 0), 2);
   EXPECT_EQ(key.of(6, 99), 2);
   EXPECT_EQ(key.of(3, 1), 3);

@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   std::ofstream(ini) << root.attributes.at("config");
   const ride::JobConfig cfg = ride::parse_job_config({"--config", ini});
   std::remove(ini.c_str());
-  CHECK(cfg.source == "synthetic", "verify_pipeline regenerates synthetic frames only");
+  CHECK(cfg.source == ride::InputSource::synthetic, "verify_pipeline regenerates synthetic frames only");
   const int world = ranks;
   CHECK(s.at("ranks").size() >= static_cast<std::size_t>(ranks), "summary lists " << s.at("ranks").size() << " ranks");
   const ride::RoleLayout layout = ride::compute_role_layout(cfg, world);

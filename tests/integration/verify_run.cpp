@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
   // again (its pixels kept for the value checks), each live input as ingest reports it.
   std::map<std::uint32_t, std::uint64_t> per_stream;
   std::map<std::uint32_t, std::vector<cv::Mat>> decoded;
-  if (cfg.source == "video") {
+  if (cfg.source == ride::InputSource::video) {
     const auto specs = ride::ingest::parse_inputs(cfg.inputs, "ingest.inputs");
     CHECK(s.contains("inputs") && s.at("inputs").size() == specs.size(),
           "summary 'inputs' lists " << (s.contains("inputs") ? s.at("inputs").size() : 0) << " of " << specs.size());
@@ -233,7 +233,7 @@ int main(int argc, char** argv) {
       }
       cv::Mat m, g;
       auto keep = [&] {
-        if (cfg.color == "gray") cv::cvtColor(m, g, cv::COLOR_BGR2GRAY);
+        if (cfg.color == ride::ColorMode::gray) cv::cvtColor(m, g, cv::COLOR_BGR2GRAY);
         else g = m;
         if (cfg.jpeg_encode > 0) {
           // ingest.jpeg_encode: ingest sent the frame as its JPEG at that quality and the worker
@@ -275,7 +275,7 @@ int main(int argc, char** argv) {
             for (std::size_t end = bytes.size(), n = 0; n < 16 && end >= 2; ++n, --end)
               if (bytes[end - 2] == 0xFF && bytes[end - 1] == 0xD9) whole = true;
             if (whole)
-              m = cv::imdecode(bytes, (cfg.color == "gray" ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR) |
+              m = cv::imdecode(bytes, (cfg.color == ride::ColorMode::gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR) |
                                           cv::IMREAD_IGNORE_ORIENTATION);
             if (!whole || m.empty()) ++bad;
             else decoded[stream].push_back(m.clone());
@@ -543,7 +543,7 @@ int main(int argc, char** argv) {
   }
 
   // Keyed partitioning: a stream's frames sit in one partition, in sequence order.
-  if (cfg.partitioning == "key") {
+  if (cfg.partitioning == ride::Partitioning::key) {
     std::map<std::uint32_t, std::map<std::uint64_t, std::uint64_t>> offsets;  // stream → seq → offset
     for (const auto& row : rf.rows) {
       CHECK(row.partition == row.stream % static_cast<std::uint32_t>(s.at("partitions").size()),
@@ -578,7 +578,7 @@ int main(int argc, char** argv) {
       if (it == stream_of.end()) continue;
       std::ifstream in(e.path(), std::ios::binary);
       std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const cv::Mat m = cv::imdecode(bytes, cfg.color == "gray" ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+      const cv::Mat m = cv::imdecode(bytes, cfg.color == ride::ColorMode::gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
       if (m.empty()) continue;
       const cv::Mat c = m.isContinuous() ? m : m.clone();
       served[it->second][ride::checksum64(c.data, c.total() * c.elemSize())] = std::stol(name.substr(us + 1, dot - us - 1));
@@ -632,7 +632,7 @@ int main(int argc, char** argv) {
     }
     CHECK(row.status == ride::ResultStatus::ok, "frame (" << row.stream << ", " << row.sequence << ") failed");
     int w = cfg.width, h = cfg.height;
-    if (cfg.source == "video") {
+    if (cfg.source == ride::InputSource::video) {
       const auto it = decoded.find(row.stream);
       if (it == decoded.end()) {  // a live input: nothing to replay
         ++live_unchecked;

@@ -32,7 +32,7 @@ using nlohmann::json;
 using test::layout_of;
 using test::metrics;
 
-JobConfig one_stage_config(const std::string& mode = "stream", double fps = 10) {
+JobConfig one_stage_config(JobMode mode = JobMode::stream, double fps = 10) {
   JobConfig cfg;
   cfg.mode = mode;
   cfg.fps = fps;
@@ -328,7 +328,7 @@ TEST(StatusDocument, StreamRatesNeedASecond) {
 
 TEST(StatusDocument, BatchModeHasNoEta) {
   Fixture fx;
-  fx.cfg = one_stage_config("batch");
+  fx.cfg = one_stage_config(JobMode::batch);
   const json doc = status_document(fx.model, fx.ctx, 1);
   EXPECT_EQ(doc["mode"], "batch");
   ASSERT_EQ(doc["streams"].size(), 3u);
@@ -582,7 +582,7 @@ TEST(MetricsText, LargeCountsKeepTheirValue) {
 
 TEST(MetricsText, BatchModeHasNoEtaSample) {
   Fixture fx;
-  fx.cfg = one_stage_config("batch");
+  fx.cfg = one_stage_config(JobMode::batch);
   const json doc = status_document(fx.model, fx.ctx, 1);
   const Exposition e = parse(metrics_text(doc, 3));
   EXPECT_TRUE(e.find("ride_ingest_eta_ratio").empty());

@@ -1,4 +1,4 @@
-"""Reads a results file with stages with h5py (result_store_test's H5pyReadsTheStagedFile) and
+"""Reads a results file with stages with h5py (test_result_store's H5pyReadsTheStagedFile) and
 prints one line for the root, then one line per stage: its tables, scalar columns, errors, images,
 boxes and aggregates."""
 import sys

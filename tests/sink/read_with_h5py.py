@@ -1,4 +1,4 @@
-"""Reads a results file with h5py (result_store_test's H5pyReadsTheFile) and prints a summary."""
+"""Reads a results file with h5py (test_result_store's H5pyReadsTheFile) and prints a summary."""
 import sys
 
 import h5py

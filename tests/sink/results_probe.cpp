@@ -1,4 +1,4 @@
-// Reads a results file in its own process and prints what it holds, for result_store_test.
+// Reads a results file in its own process and prints what it holds, for test_result_store.
 // Usage: sink_results_probe FILE [STAGE]  ->  "rows=N errors=E scalars=S last_sequence=Q"
 // (STAGE: the table set of that stage; by default the root tables).
 #include <cstdio>

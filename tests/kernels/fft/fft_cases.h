@@ -20,7 +20,7 @@
 
 #include "core/error.h"
 #include "kernels/fft/fft.h"
-#include "tests/kernels/common/test_images.h"
+#include "support/test_images.h"
 
 namespace ride::kernels::testing {
 

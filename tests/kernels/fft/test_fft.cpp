@@ -9,10 +9,11 @@
 #include <vector>
 
 #include "core/error.h"
-#include "fft_cases.h"
+#include "kernels/common/cuda_device.h"
 #include "kernels/fft/fft.h"
 #include "kernels/fft/fft_math.h"
 #include "kernels/stddev/stddev.h"
+#include "fft_cases.h"
 
 namespace ride::kernels {
 namespace {

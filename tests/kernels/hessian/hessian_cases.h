@@ -19,7 +19,7 @@
 #include "core/error.h"
 #include "kernels/hessian/hessian.h"
 #include "kernels/hessian/hessian_math.h"
-#include "tests/kernels/common/test_images.h"
+#include "support/test_images.h"
 
 namespace ride::kernels::hessian_testing {
 

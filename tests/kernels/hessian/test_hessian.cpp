@@ -15,11 +15,12 @@
 #include <vector>
 
 #include "core/error.h"
-#include "hessian_cases.h"
+#include "kernels/common/cuda_device.h"
 #include "kernels/hessian/hessian.h"
 #include "kernels/hessian/hessian_detail.h"
 #include "kernels/hessian/hessian_math.h"
 #include "kernels/stddev/stddev.h"
+#include "hessian_cases.h"
 
 namespace ride::kernels {
 namespace {

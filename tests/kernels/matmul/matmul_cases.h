@@ -15,7 +15,7 @@
 
 #include "core/error.h"
 #include "kernels/matmul/matmul.h"
-#include "tests/kernels/common/test_images.h"
+#include "support/test_images.h"
 
 namespace ride::kernels::testing {
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/common/cuda_device.h"
 #include "kernels/matmul/matmul.h"
 #include "kernels/matmul/matmul_detail.h"
 #include "kernels/stddev/stddev.h"
