@@ -1,8 +1,81 @@
-"""What every benchmark stamps on its result file: the commit and the machine."""
+"""What every benchmark stamps on its result file: the commit and the machine; and what the
+benchmarks share: their command line, their result file's head and writing, medians and ratios."""
 import os, platform, subprocess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))  # where ride and its tools are built
+
+
+def parse_args(**options):
+    """The benchmark's command line: one --NAME option per keyword, in the keywords' order (NAME
+    with '-' for '_'), given as its default (of the option's type: int or float; a string is taken
+    as it is) or as (type, default) or (type, default, help). Returns argparse's namespace."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    for name, spec in options.items():
+        typ, default, *help_ = spec if isinstance(spec, tuple) else (type(spec), spec)
+        kw = {} if typ is str else {"type": typ}
+        if help_:
+            kw["help"] = help_[0]
+        ap.add_argument("--" + name.replace("_", "-"), default=default, **kw)
+    return ap.parse_args()
+
+
+def result_head(name, **after_machine):
+    """The keys a result file starts with: benchmark (name), commit, machine, the keywords given
+    (in order), date (UTC) and command (bench/NAME.py and this run's arguments)."""
+    import sys, time
+    return {"benchmark": name, "commit": commit(), "machine": machine(), **after_machine,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "command": f"bench/{name}.py " + " ".join(sys.argv[1:])}
+
+
+def write_result(result, name=None):
+    """Writes result as results/NAME.json (NAME: its benchmark when not given), indented by 2."""
+    import json
+    os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
+    with open(os.path.join(ROOT, "results", (name or result["benchmark"]) + ".json"), "w") as fh:
+        json.dump(result, fh, indent=2)
+
+
+def write_comparison(name, job, runs, med, ratio_key, ratio):
+    """For a benchmark that compares modes run by run: builds its result (result_head, job, runs,
+    median: med, ratio_key: ratio), prints the medians and the ratios, and writes results/NAME.json."""
+    import json
+    out = {**result_head(name), "job": job, "runs": runs, "median": med, ratio_key: ratio}
+    print(json.dumps(med), json.dumps(ratio))
+    write_result(out)
+
+
+def ride_mpirun(np_, args, summary, tmp, timeout, label):
+    """Runs scripts/ride-mpirun --oversubscribe -np NP -- ARGS (RIDE = BUILD's ride, TMPDIR = tmp)
+    for timeout s at the most; exits with label, its exit code and its output's tail when it fails.
+    Returns the summary (the JSON at summary) and the command run."""
+    import json, sys
+    cmd = [os.path.join(ROOT, "scripts", "ride-mpirun"), "--oversubscribe", "-np", str(np_), "--"] + args
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                       env=dict(os.environ, RIDE=os.path.join(BUILD, "ride"), TMPDIR=tmp))
+    if p.returncode != 0:
+        sys.exit(f"{label} exited {p.returncode}:\n{p.stdout[-3000:]}")
+    return json.load(open(summary)), cmd
+
+
+def medians(runs, keys, per_frame=None):
+    """Each mode's median of every key over its runs: {mode: [row, ...]} -> {mode: {key: median}}.
+    per_frame = (name, cpu_key, frames_key) adds name: the milliseconds of cpu_key per frame of
+    frames_key (1 at the least), to 3 places."""
+    import statistics
+    med = {m: {k: statistics.median(r[k] for r in rows) for k in keys} for m, rows in runs.items()}
+    if per_frame:
+        name, cpu, frames = per_frame
+        for m in med:
+            med[m][name] = round(1000 * med[m][cpu] / max(1, med[m][frames]), 3)
+    return med
+
+
+def ratios(med, over, under, keys):
+    """{key: med[over][key] / med[under][key], to 3 places} for every key, in order."""
+    return {k: round(med[over][k] / med[under][k], 3) for k in keys}
 
 
 def cuda_devices():

@@ -15,12 +15,11 @@ results/camera_cpu.json.
 
 usage: bench/camera_cpu.py [--cameras 1000] [--duration 20] [--repeat 2] [--size 160x120]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import json, os, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import CameraServer, commit, machine, ride_camera_job  # noqa: E402
+from benchlib import ROOT, CameraServer, medians, parse_args, ratios, ride_camera_job, write_comparison  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RATES = (0.5, 0.75, 1.0)
 
 
@@ -41,12 +40,7 @@ def poller_run(csv, duration, cameras, threads):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cameras", type=int, default=1000)
-    ap.add_argument("--duration", type=float, default=20)
-    ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--size", default="160x120")
-    a = ap.parse_args()
+    a = parse_args(cameras=1000, duration=(float, 20), repeat=2, size="160x120")
     w, h = a.size.split("x")
     # ride_jpeg: ingest.encoding = jpeg, the JPEGs go to the workers undecoded (ingest only checks
     # they are whole); the pollers and "ride" decode every frame at ingest.
@@ -64,23 +58,14 @@ def main():
                     row = poller_run(csv, a.duration, a.cameras, threads)
                 res[m].append(row)
                 print(f"run {i + 1} {m}: {row}", flush=True)
-    med = {m: {k: statistics.median(r[k] for r in rows) for k in ("cpu_s", "eta", "frames", "threads", "cpu_s_per_camera_s")}
-           for m, rows in res.items()}
-    for m in med:  # per frame too: a poller that misses ticks does less work
-        med[m]["cpu_ms_per_frame"] = round(1000 * med[m]["cpu_s"] / max(1, med[m]["frames"]), 3)
-    ratios = {f"{r}_over_{p}": {"cpu_s_per_camera_s": round(med[r]["cpu_s_per_camera_s"] / med[p]["cpu_s_per_camera_s"], 3),
-                                "cpu_ms_per_frame": round(med[r]["cpu_ms_per_frame"] / med[p]["cpu_ms_per_frame"], 3),
-                                "eta": round(med[r]["eta"] / med[p]["eta"], 3)}
-              for r in ("ride", "ride_jpeg") for p in med if p.startswith("python")}
-    out = {"benchmark": "camera_cpu", "commit": commit(), "machine": machine(),
-           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "command": "bench/camera_cpu.py " + " ".join(sys.argv[1:]),
-           "job": f"{a.cameras} JPEG snapshot cameras ({a.size} gray, changing every 2 s) at 0.5/0.75/1 fps for "
-                  f"{a.duration} s; ride: 5 ranks (1 broker, 1 ingest, 2 workers), no-op task",
-           "runs": res, "median": med, "ratios": ratios}
-    print(json.dumps(out["median"]), json.dumps(ratios))
-    os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    json.dump(out, open(os.path.join(ROOT, "results", "camera_cpu.json"), "w"), indent=2)
+    # per frame too: a poller that misses ticks does less work
+    med = medians(res, ("cpu_s", "eta", "frames", "threads", "cpu_s_per_camera_s"),
+                  per_frame=("cpu_ms_per_frame", "cpu_s", "frames"))
+    over = {f"{r}_over_{p}": ratios(med, r, p, ("cpu_s_per_camera_s", "cpu_ms_per_frame", "eta"))
+            for r in ("ride", "ride_jpeg") for p in med if p.startswith("python")}
+    write_comparison("camera_cpu", f"{a.cameras} JPEG snapshot cameras ({a.size} gray, changing every 2 s) at "
+                     f"0.5/0.75/1 fps for {a.duration} s; ride: 5 ranks (1 broker, 1 ingest, 2 workers), no-op task",
+                     res, med, "ratios", over)
 
 
 if __name__ == "__main__":

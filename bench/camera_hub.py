@@ -11,20 +11,14 @@ nothing lost or duplicated). Writes results/camera_hub.json.
 
 usage: bench/camera_hub.py [--cameras 200] [--repeat 2] [--duration 15]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import json, os, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import CameraServer, commit, machine  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import ROOT, CameraServer, medians, parse_args, ratios, write_comparison  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cameras", type=int, default=200)
-    ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--duration", type=float, default=15)
-    a = ap.parse_args()
+    a = parse_args(cameras=200, repeat=2, duration=(float, 15))
     res = {"hub": [], "ffmpeg": []}
     with tempfile.TemporaryDirectory() as tmp, \
             CameraServer(tmp, a.cameras, 64, 48, slot_s=1, extra=["--mjpeg-fps", "5"]) as cams:
@@ -51,23 +45,12 @@ def main():
                        "eta": round(s["ingest"]["eta"], 4), "frames": f["ingested"]}
                 res[mode].append(row)
                 print(f"run {i + 1} {mode}: {row}", flush=True)
-    med = {m: {k: statistics.median(r[k] for r in rows) for k in ("threads", "ingest_cpu_s", "eta", "frames")}
-           for m, rows in res.items()}
-    for m in med:  # CPU per frame published: the modes deliver different frame counts
-        med[m]["cpu_ms_per_frame"] = round(1000 * med[m]["ingest_cpu_s"] / max(1, med[m]["frames"]), 3)
-    out = {"benchmark": "camera_hub", "commit": commit(), "machine": machine(),
-           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "command": "bench/camera_hub.py " + " ".join(sys.argv[1:]),
-           "job": f"5 ranks (1 broker, 1 ingest, 2 workers), no-op task, {a.cameras} MJPEG cameras at 5 fps "
-                  f"(64x48), sampled at 1 fps for {a.duration} s",
-           "runs": res, "median": med,
-           "ratio_hub_over_ffmpeg": {"threads": round(med["hub"]["threads"] / med["ffmpeg"]["threads"], 3),
-                                     "ingest_cpu_s": round(med["hub"]["ingest_cpu_s"] / med["ffmpeg"]["ingest_cpu_s"], 3),
-                                     "eta": round(med["hub"]["eta"] / med["ffmpeg"]["eta"], 3),
-                                     "cpu_ms_per_frame": round(med["hub"]["cpu_ms_per_frame"] / med["ffmpeg"]["cpu_ms_per_frame"], 3)}}
-    print(json.dumps(out["median"]), json.dumps(out["ratio_hub_over_ffmpeg"]))
-    os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    json.dump(out, open(os.path.join(ROOT, "results", "camera_hub.json"), "w"), indent=2)
+    # CPU per frame published too: the modes deliver different frame counts
+    med = medians(res, ("threads", "ingest_cpu_s", "eta", "frames"),
+                  per_frame=("cpu_ms_per_frame", "ingest_cpu_s", "frames"))
+    write_comparison("camera_hub", f"5 ranks (1 broker, 1 ingest, 2 workers), no-op task, {a.cameras} MJPEG cameras "
+                     f"at 5 fps (64x48), sampled at 1 fps for {a.duration} s", res, med, "ratio_hub_over_ffmpeg",
+                     ratios(med, "hub", "ffmpeg", ("threads", "ingest_cpu_s", "eta", "cpu_ms_per_frame")))
 
 
 if __name__ == "__main__":

@@ -14,13 +14,10 @@ Writes results/dynamic_allocation.json.
 
 usage: bench/dynamic_allocation.py [--repeat 3] [--workers 2] [--partitions 8] [--slow 4]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import os, statistics, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
+from benchlib import parse_args, result_head, ride_mpirun, write_result  # noqa: E402
 
 
 def run(tmp, alloc, a, k):
@@ -30,14 +27,9 @@ def run(tmp, alloc, a, k):
             f"--topic.partitions={a.partitions}", f"--topic.allocation={alloc}",
             f"--ingest.streams={a.partitions}", f"--ingest.frames={a.frames}",
             f"--ingest.width={a.width}", f"--ingest.height={a.width * 3 // 4}", f"--task.name={a.task}",
-            f"--faults.slow_rank=3", f"--faults.slow_factor={a.slow:g}",
+            "--faults.slow_rank=3", f"--faults.slow_factor={a.slow:g}",
             "--summary", summary, f"--output.path={os.path.join(tmp, f'{alloc}_{k}.h5')}"]
-    cmd = [os.path.join(ROOT, "scripts", "ride-mpirun"), "--oversubscribe", "-np", str(np_), "--"] + args
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=900,
-                       env=dict(os.environ, RIDE=os.path.join(BUILD, "ride"), TMPDIR=tmp))
-    if p.returncode != 0:
-        sys.exit(f"dynamic_allocation: {alloc} run exited {p.returncode}:\n{p.stdout[-3000:]}")
-    s = json.load(open(summary))
+    s, cmd = ride_mpirun(np_, args, summary, tmp, 900, f"dynamic_allocation: {alloc} run")
     f = s["frames"]
     if not (s["status"] == "ok" and f["lost"] == 0 and f["duplicates"] == 0 and f["processed"] == f["ingested"]):
         sys.exit(f"dynamic_allocation: {alloc} run lost or duplicated frames: {f}")
@@ -45,15 +37,8 @@ def run(tmp, alloc, a, k):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--partitions", type=int, default=8)
-    ap.add_argument("--frames", type=int, default=60, help="frames per partition")
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--task", default="hessian")
-    ap.add_argument("--slow", type=float, default=4.0)
-    a = ap.parse_args()
+    a = parse_args(repeat=3, workers=2, partitions=8, frames=(int, 60, "frames per partition"), width=640,
+                   task="hessian", slow=4.0)
     rows = {"static": [], "dynamic": []}
     with tempfile.TemporaryDirectory(prefix="ride-alloc-") as tmp:
         for k in range(a.repeat):
@@ -72,9 +57,7 @@ def main():
     # perfectly balanced work takes 1/(1 + 1/X): the bound on the ratio is (X + 1) / 2.
     bound = (a.slow + 1) / 2 if a.workers == 2 else None
     result = {
-        "benchmark": "dynamic_allocation", "commit": commit(), "machine": machine(), "cores": os.cpu_count(),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": "bench/dynamic_allocation.py " + " ".join(sys.argv[1:]),
+        **result_head("dynamic_allocation", cores=os.cpu_count()),
         "setup": {"workers": a.workers, "partitions": a.partitions, "frames_per_partition": a.frames,
                   "frame": f"{a.width}x{a.width * 3 // 4}", "task": a.task, "slow_rank": 3, "slow_factor": a.slow,
                   "mode": "batch", "repeat": a.repeat},
@@ -87,9 +70,7 @@ def main():
         "note": f"with {a.workers} workers, one {a.slow:g}x slower, static waits for the slow worker's share; "
                 "dynamic hands partitions to whichever worker is free",
     }
-    os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "results", "dynamic_allocation.json"), "w") as fh:
-        json.dump(result, fh, indent=2)
+    write_result(result)
     print(f"static {st:.3f} s, dynamic {dy:.3f} s (medians of {a.repeat}): dynamic {st / dy:.2f}x sooner "
           f"(runs: {', '.join(f'{r:.2f}' for r in ratios)})" + (f"; perfect balance would give {bound:.2f}x" if bound else ""))
 

@@ -16,25 +16,17 @@ in under 1 s; the processing rate is back to the pre-failure rate within 2 s (RI
 
 usage: bench/fig13_fault.py [--streams 8] [--fps 30] [--duration 20] [--kill-at 10]
 """
-import argparse, csv, json, os, subprocess, sys, tempfile, time
+import csv, json, os, subprocess, sys, tempfile, time
 
 import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine, plot_caption  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
+from benchlib import BUILD, ROOT, commit, machine, parse_args, plot_caption  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--streams", type=int, default=8)
-    ap.add_argument("--fps", type=float, default=30)
-    ap.add_argument("--duration", type=float, default=20)
-    ap.add_argument("--kill-at", type=float, default=10)
-    a = ap.parse_args()
+    a = parse_args(streams=8, fps=(float, 30), duration=(float, 20), kill_at=(float, 10))
     with tempfile.TemporaryDirectory(prefix="ride-fig13-") as tmp:
         log = os.path.join(tmp, "out.log")
         summary_path = os.path.join(tmp, "s.json")

@@ -11,12 +11,10 @@ duplicated, every frame decoded where the mode says). Writes results/jpeg_encodi
 
 usage: bench/jpeg_encoding.py [--cameras 50] [--duration 10] [--repeat 2]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import json, os, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import CameraServer, commit, machine  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import ROOT, CameraServer, medians, parse_args, ratios, write_comparison  # noqa: E402
 
 
 def run(tmp, csv, mode, duration):
@@ -42,11 +40,7 @@ def run(tmp, csv, mode, duration):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cameras", type=int, default=50)
-    ap.add_argument("--duration", type=float, default=10)
-    ap.add_argument("--repeat", type=int, default=2)
-    a = ap.parse_args()
+    a = parse_args(cameras=50, duration=(float, 10), repeat=2)
     res = {"raw": [], "jpeg": []}
     with tempfile.TemporaryDirectory() as tmp, CameraServer(tmp, a.cameras, 640, 480, slot_s=1) as cams:
         csv = cams.camera_list(lambda i: 1)
@@ -55,19 +49,11 @@ def main():
                 row = run(tmp, csv, mode, a.duration)
                 res[mode].append(row)
                 print(f"run {i + 1} {mode}: {row}", flush=True)
-    keys = [k for k in res["raw"][0]]
-    med = {m: {k: statistics.median(r[k] for r in rows) for k in keys} for m, rows in res.items()}
-    ratio = {k: round(med["jpeg"][k] / med["raw"][k], 3) for k in ("bytes_per_frame", "broker_peak_ring_MB",
-                                                                  "ingest_cpu_s", "worker_cpu_s", "eta") if med["raw"][k]}
-    out = {"benchmark": "jpeg_encoding", "commit": commit(), "machine": machine(),
-           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "command": "bench/jpeg_encoding.py " + " ".join(sys.argv[1:]),
-           "job": f"5 ranks (1 broker, 1 ingest, 2 workers), std-dev task, {a.cameras} JPEG snapshot cameras "
-                  f"(640x480 gray) at 1 fps for {a.duration} s",
-           "runs": res, "median": med, "jpeg_over_raw": ratio}
-    print(json.dumps(med), json.dumps(ratio))
-    os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    json.dump(out, open(os.path.join(ROOT, "results", "jpeg_encoding.json"), "w"), indent=2)
+    med = medians(res, [k for k in res["raw"][0]])
+    ratio = ratios(med, "jpeg", "raw", [k for k in ("bytes_per_frame", "broker_peak_ring_MB", "ingest_cpu_s",
+                                                    "worker_cpu_s", "eta") if med["raw"][k]])
+    write_comparison("jpeg_encoding", f"5 ranks (1 broker, 1 ingest, 2 workers), std-dev task, {a.cameras} JPEG "
+                     f"snapshot cameras (640x480 gray) at 1 fps for {a.duration} s", res, med, "jpeg_over_raw", ratio)
 
 
 if __name__ == "__main__":

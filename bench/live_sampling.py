@@ -17,13 +17,10 @@ results/live_sampling.{json,md} stamped with commit and machine.
 
 usage: bench/live_sampling.py [--repeat 3] [--cameras 2] [--fps 1] [--seconds 8]
 """
-import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time
+import json, os, socket, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
+from benchlib import BUILD, ROOT, commit, machine, parse_args  # noqa: E402
 
 
 def free_port():
@@ -41,7 +38,7 @@ def serve(n, seconds):
         url = f"http://127.0.0.1:{free_port()}/cam{k}.mjpg"
         procs.append(subprocess.Popen(
             ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-f", "lavfi", "-i",
-             f"testsrc2=size=640x480:rate=30", "-t", str(seconds), "-c:v", "mjpeg", "-q:v", "5",
+             "testsrc2=size=640x480:rate=30", "-t", str(seconds), "-c:v", "mjpeg", "-q:v", "5",
              "-f", "mpjpeg", "-listen", "1", url]))
         urls.append(url)
     time.sleep(0.5)
@@ -82,12 +79,7 @@ def peer_run(urls, fps, seconds):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--cameras", type=int, default=2)
-    ap.add_argument("--fps", type=float, default=1.0)
-    ap.add_argument("--seconds", type=float, default=8.0)
-    a = ap.parse_args()
+    a = parse_args(repeat=3, cameras=2, fps=1.0, seconds=8.0)
     cam_s = a.cameras * a.seconds
     ride_cpu, peer_cpu, runs = [], [], []
     with tempfile.TemporaryDirectory(prefix="ride-live-bench.") as tmp:

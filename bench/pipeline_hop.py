@@ -3,7 +3,7 @@
 tasks fused into one stage, side by side in one run.
 
 Batch jobs of 900x900 frames (stored first, then processed; RIDE's execution time):
-  fused:     one stage, task `fused` (bench/pipeline/fused_task.cpp: the first task, then the
+  fused:     one stage, task `fused` (bench/task/fused_task.cpp: the first task, then the
              second, on every frame, in one worker), W workers, W partitions;
   two-stage: stage a = the first task (forward = every frame), stage b = the second task, reading
              a, W workers each ("enough workers": neither stage waits on the other for want of
@@ -17,14 +17,12 @@ Writes results/pipeline_hop.json (results/pipeline_hop_TAG.json with --tag TAG).
 usage: bench/pipeline_hop.py [--repeat 3] [--workers 2] [--streams 4] [--frames 30]
                              [--first stddev] [--second hessian] [--size 900] [--tag TAG]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import os, statistics, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine  # noqa: E402
+from benchlib import BUILD, parse_args, result_head, ride_mpirun, write_result  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("RIDE_BUILD_DIR", os.path.join(ROOT, "build"))
-LIBRARY = os.path.join(BUILD, "bench", "pipeline", "libride_fused_task.so")
+LIBRARY = os.path.join(BUILD, "bench", "task", "libride_fused_task.so")
 
 
 def run(tmp, kind, a, k):
@@ -41,12 +39,7 @@ def run(tmp, kind, a, k):
         np_ = 3 + 2 * a.workers
         args = ["--job.stages=a,b", f"--stage.a.task={a.first}", f"--stage.a.workers={a.workers}",
                 f"--stage.b.task={a.second}", "--stage.b.input=a", f"--stage.b.workers={a.workers}"]
-    cmd = [os.path.join(ROOT, "scripts", "ride-mpirun"), "--oversubscribe", "-np", str(np_), "--"] + common + args
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=1800,
-                       env=dict(os.environ, RIDE=os.path.join(BUILD, "ride"), TMPDIR=tmp))
-    if p.returncode != 0:
-        sys.exit(f"pipeline_hop: {kind} run exited {p.returncode}:\n{p.stdout[-3000:]}")
-    s = json.load(open(summary))
+    s, cmd = ride_mpirun(np_, common + args, summary, tmp, 1800, f"pipeline_hop: {kind} run")
     f = s["frames"]
     frames = a.streams * a.frames
     ok = s["status"] == "ok" and f["lost"] == 0 and f["duplicates"] == 0 and f["ingested"] == frames
@@ -61,16 +54,8 @@ def run(tmp, kind, a, k):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--streams", type=int, default=4)
-    ap.add_argument("--frames", type=int, default=30, help="frames per stream")
-    ap.add_argument("--size", type=int, default=900)
-    ap.add_argument("--first", default="stddev")
-    ap.add_argument("--second", default="hessian")
-    ap.add_argument("--tag", default="")
-    a = ap.parse_args()
+    a = parse_args(repeat=3, workers=2, streams=4, frames=(int, 30, "frames per stream"), size=900,
+                   first="stddev", second="hessian", tag="")
     if not os.path.exists(LIBRARY):
         sys.exit(f"pipeline_hop: {LIBRARY} is missing: build the project first (scripts/setup.sh)")
     rows = {"fused": [], "two-stage": []}
@@ -87,9 +72,7 @@ def main():
     two = statistics.median(r["fps"] for r in rows["two-stage"])
     ratios = [t["fps"] / f["fps"] for f, t in zip(rows["fused"], rows["two-stage"])]
     result = {
-        "benchmark": "pipeline_hop", "commit": commit(), "machine": machine(), "cores": os.cpu_count(),
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": "bench/pipeline_hop.py " + " ".join(sys.argv[1:]),
+        **result_head("pipeline_hop", cores=os.cpu_count()),
         "setup": {"frame": f"{a.size}x{a.size}", "streams": a.streams, "frames_per_stream": a.frames,
                   "first": a.first, "second": a.second, "workers_fused": a.workers,
                   "workers_per_stage": a.workers, "mode": "batch", "repeat": a.repeat, "device": "cpu"},
@@ -102,10 +85,7 @@ def main():
                 "through a second topic (broker, worker, results) and commits stage a only after stage b's "
                 "broker took the frame",
     }
-    os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    name = "pipeline_hop" + (f"_{a.tag}" if a.tag else "") + ".json"
-    with open(os.path.join(ROOT, "results", name), "w") as fh:
-        json.dump(result, fh, indent=2)
+    write_result(result, "pipeline_hop" + (f"_{a.tag}" if a.tag else ""))
     print(f"fused {fu:.2f} frames/s, two-stage {two:.2f} frames/s (medians of {a.repeat}): two-stage keeps "
           f"{100 * two / fu:.0f} % of the fused rate (runs: {', '.join(f'{r:.2f}' for r in ratios)})")
 

@@ -9,20 +9,14 @@ results/replication_throughput.json.
 
 usage: bench/replication_throughput.py [--repeat 3] [--frames 3000] [--size 900]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import json, os, statistics, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import ROOT, parse_args, result_head, write_result  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--frames", type=int, default=3000)
-    ap.add_argument("--size", type=int, default=900)
-    a = ap.parse_args()
+    a = parse_args(repeat=3, frames=3000, size=900)
     res = {1: [], 2: []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(a.repeat):
@@ -42,16 +36,13 @@ def main():
                 print(f"run {i + 1} replication {r}: {s['throughput_fps']:.1f} frames/s", flush=True)
     m1, m2 = statistics.median(res[1]), statistics.median(res[2])
     mb = a.size * a.size / 1e6
-    out = {"benchmark": "replication_throughput", "commit": commit(), "machine": machine(),
-           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "command": "bench/replication_throughput.py " + " ".join(sys.argv[1:]),
+    out = {**result_head("replication_throughput"),
            "job": f"5 ranks (2 brokers, 1 ingest, 1 worker), no-op task, {a.frames} frames of {a.size}x{a.size} ({mb:.2f} MB)",
            "frames_per_s": {"replication_1": res[1], "replication_2": res[2]},
            "median_fps": {"replication_1": m1, "replication_2": m2},
            "ratio_2_over_1": round(m2 / m1, 3)}
     print(f"medians: replication 1 {m1:.1f}, replication 2 {m2:.1f} frames/s: {m2 / m1:.3f}x")
-    os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    json.dump(out, open(os.path.join(ROOT, "results", "replication_throughput.json"), "w"), indent=2)
+    write_result(out)
 
 
 if __name__ == "__main__":

@@ -20,12 +20,10 @@ results/rtsp_cpu.json.
 
 usage: bench/rtsp_cpu.py [--cameras 8] [--duration 20] [--repeat 2] [--size 320x240] [--rate 15] [--fps 2]
 """
-import argparse, json, os, statistics, subprocess, sys, tempfile, time
+import json, os, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import commit, machine, ride_camera_job  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import ROOT, medians, parse_args, ratios, ride_camera_job, write_comparison  # noqa: E402
 
 
 def ride_run(tmp, csv, duration, cameras, extra=()):
@@ -49,14 +47,9 @@ def reader_run(csv, duration, cameras):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cameras", type=int, default=8)
-    ap.add_argument("--duration", type=float, default=20)
-    ap.add_argument("--repeat", type=int, default=2)
-    ap.add_argument("--size", default="320x240")
-    ap.add_argument("--rate", type=int, default=15, help="the cameras' own frame rate")
-    ap.add_argument("--fps", type=float, default=2, help="the desired (sampling) rate per camera")
-    a = ap.parse_args()
+    a = parse_args(cameras=8, duration=(float, 20), repeat=2, size="320x240",
+                   rate=(int, 15, "the cameras' own frame rate"),
+                   fps=(float, 2, "the desired (sampling) rate per camera"))
     w, h = a.size.split("x")
     modes = ("ride_pool", "ride_capture_thread_each", "python_opencv_thread_per_camera")
     res = {m: [] for m in modes}
@@ -85,27 +78,15 @@ def main():
         finally:
             server.terminate()
             server.wait()
-    keys = ("cpu_s", "eta", "frames", "frames_read", "threads", "cpu_s_per_camera_s")
-    med = {m: {k: statistics.median(r[k] for r in rows) for k in keys} for m, rows in res.items()}
-    for m in med:  # per decoded frame too: a reader that opens late or falls behind decodes less
-        med[m]["cpu_ms_per_frame_read"] = round(1000 * med[m]["cpu_s"] / max(1, med[m]["frames_read"]), 3)
-    ratios = {f"ride_pool_over_{p}": {"cpu_s_per_camera_s": round(med["ride_pool"]["cpu_s_per_camera_s"] /
-                                                                  med[p]["cpu_s_per_camera_s"], 3),
-                                      "cpu_ms_per_frame_read": round(med["ride_pool"]["cpu_ms_per_frame_read"] /
-                                                                     med[p]["cpu_ms_per_frame_read"], 3),
-                                      "eta": round(med["ride_pool"]["eta"] / med[p]["eta"], 3),
-                                      "threads": round(med["ride_pool"]["threads"] / med[p]["threads"], 3)}
-              for p in modes[1:]}
-    out = {"benchmark": "rtsp_cpu", "commit": commit(), "machine": machine(),
-           "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "command": "bench/rtsp_cpu.py " + " ".join(sys.argv[1:]),
-           "job": f"{a.cameras} RTSP/H.264 cameras ({a.size} at {a.rate} fps, GStreamer's RTSP server with x264 on "
-                  f"127.0.0.1, over TCP) sampled at {a.fps} fps each for {a.duration} s, gray; ride: 5 ranks "
-                  f"(1 broker, 1 ingest, 2 workers), no-op task",
-           "runs": res, "median": med, "ratios": ratios}
-    print(json.dumps(med), json.dumps(ratios))
-    os.makedirs(os.path.join(ROOT, "results"), exist_ok=True)
-    json.dump(out, open(os.path.join(ROOT, "results", "rtsp_cpu.json"), "w"), indent=2)
+    # per decoded frame too: a reader that opens late or falls behind decodes less
+    med = medians(res, ("cpu_s", "eta", "frames", "frames_read", "threads", "cpu_s_per_camera_s"),
+                  per_frame=("cpu_ms_per_frame_read", "cpu_s", "frames_read"))
+    over = {f"ride_pool_over_{p}": ratios(med, "ride_pool", p, ("cpu_s_per_camera_s", "cpu_ms_per_frame_read", "eta",
+                                                                "threads"))
+            for p in modes[1:]}
+    write_comparison("rtsp_cpu", f"{a.cameras} RTSP/H.264 cameras ({a.size} at {a.rate} fps, GStreamer's RTSP server "
+                     f"with x264 on 127.0.0.1, over TCP) sampled at {a.fps} fps each for {a.duration} s, gray; ride: "
+                     f"5 ranks (1 broker, 1 ingest, 2 workers), no-op task", res, med, "ratios", over)
 
 
 if __name__ == "__main__":

@@ -26,16 +26,18 @@ case $comm in
   *) echo "stop_redis: pid $pid is '$comm', not redis-server; not touching it" >&2; exit 1 ;;
 esac
 
-kill -TERM "$pid" 2>/dev/null || true
-for _ in $(seq 1 100); do
-  alive || exit 0
-  sleep 0.05
-done
+# stop_with SIG TRIES: sends SIG, then exits 0 as soon as the process is gone, looking TRIES times
+# 0.05 s apart; returns when it is still there.
+stop_with() {
+  kill "-$1" "$pid" 2>/dev/null || true
+  for _ in $(seq 1 "$2"); do
+    alive || exit 0
+    sleep 0.05
+  done
+}
+
+stop_with TERM 100
 echo "stop_redis: pid $pid ignored SIGTERM for 5 s; sending SIGKILL" >&2
-kill -KILL "$pid" 2>/dev/null || true
-for _ in $(seq 1 40); do
-  alive || exit 0
-  sleep 0.05
-done
+stop_with KILL 40
 echo "stop_redis: pid $pid is still alive" >&2
 exit 1

@@ -8,13 +8,9 @@
 # Before the real resume, a resume with a changed configuration must be refused (exit 2, the key
 # named) and leave the journal as it was.
 set -euo pipefail
-ride=$1 verify=$2 np=$3 dir=$4 actions=$5
-shift 5
-ride_args=() verify_args=()
-while [ $# -gt 0 ]; do
-  if [ "$1" = "--verify" ]; then shift; verify_args=("$@"); break; fi
-  ride_args+=("$1"); shift
-done
+# shellcheck source=tests/integration/job_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/job_common.sh"
+job_args 5 "$@"
 here=$(cd "$(dirname "$0")" && pwd)
 launcher=$(cd "$here/../../scripts" && pwd)/ride-mpirun
 

@@ -7,13 +7,9 @@
 #   SPILL_TMPFS_MB=n  mount a tmpfs of n MB as $WORKDIR/spill first (a small, really full disk);
 #                 the case is skipped (exit 77) where mounting is not permitted
 set -euo pipefail
-ride=$1 verify=$2 np=$3 dir=$4
-shift 4
-ride_args=() verify_args=()
-while [ $# -gt 0 ]; do
-  if [ "$1" = "--verify" ]; then shift; verify_args=("$@"); break; fi
-  ride_args+=("$1"); shift
-done
+# shellcheck source=tests/integration/job_common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/job_common.sh"
+job_args 4 "$@"
 rm -rf "$dir" && mkdir -p "$dir"
 cleanup() { :; }
 if [ -n "${SPILL_TMPFS_MB:-}" ]; then

@@ -83,6 +83,21 @@ job_field() {
   scontrol show job "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
 }
 
+# check_summary FILE [KEY...] <<'EOF' (Python checks) EOF: loads the ride summary FILE as s (its
+# frames as f), prints its status, the top-level KEYs and the frames, asserts status ok, then runs
+# the checks read from stdin; the case fails when one does not hold.
+check_summary() {
+  python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))
+f = s["frames"]
+status, keys = s["status"], "".join(f", {k} {s[k]}" for k in sys.argv[2:])
+print(f"summary: status {status}{keys}, frames {f}")
+assert s["status"] == "ok", s["status"]
+exec(sys.stdin.read())
+' "$@" || fail "summary check failed"
+}
+
 # run_case NAME SUBMIT_DIR OUT_DIR ENV... -- SBATCH_ARGS...: submit, wait, show the output.
 # Sets: id, out (the job's output file), state, exit_code.
 run_case() {
@@ -111,12 +126,7 @@ case "$case_name" in
     grep -q "\[ride\] 6 ranks:" "$out" || fail "ride did not get 6 ranks"
     grep -q "lost 0," "$out" || fail "no 'lost 0' in $out"
     grep -q "checkout $root," "$out" || fail "the script did not use RIDE_ROOT=$root"
-    python3 - "$tmp/ok/s.json" <<'EOF' || fail "summary check failed"
-import json, sys
-s = json.load(open(sys.argv[1]))
-f = s["frames"]
-print(f"summary: status {s['status']}, frames {f}")
-assert s["status"] == "ok", s["status"]
+    check_summary "$tmp/ok/s.json" <<'EOF'
 assert f["ingested"] > 0 and f["processed"] == f["ingested"], f
 assert f["lost"] == 0 and f["duplicates"] == 0, f
 EOF
@@ -242,12 +252,7 @@ EOF2
     echo "-----"
     grep -q "attempt 2, --job.resume=auto" "$out" || fail "the second attempt did not add --job.resume=auto"
     grep -q "job.resume = auto: resuming from $d/results.h5.journal" "$out" || fail "ride did not resume"
-    python3 - "$d/s.json" <<'EOF' || fail "summary check failed"
-import json, sys
-s = json.load(open(sys.argv[1]))
-f = s["frames"]
-print(f"summary: status {s['status']}, resumed {s['resumed']}, frames {f}")
-assert s["status"] == "ok", s["status"]
+    check_summary "$d/s.json" resumed <<'EOF'
 assert f["ingested"] == 900 and f["processed"] == 900, f
 assert f["lost"] == 0 and f["duplicates"] == 0 and f["result_rows"] == 900, f
 assert 0 < s["resumed"] < 900, s["resumed"]

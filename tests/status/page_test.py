@@ -102,21 +102,22 @@ def compare(page, snap):
     """Raises CheckFailed on the first difference; returns a one-line summary."""
     text = page["text"]
     problems = []
-    for id_, path in INT_IDS.items():
-        want = dig(snap, path)
-        got = page_number(id_, text.get(id_))
-        if want is None:
-            if got is not None:
-                problems.append(f"#{id_} shows {text[id_]!r}, snapshot has null")
-        elif got is None or got != Decimal(repr(want) if isinstance(want, float) else str(want)):
+
+    def shown(ids, null_note=""):
+        """(id, snapshot value, page number) for every id whose snapshot value is not null; a page
+        that shows a number for a null is a problem (null_note added to it)."""
+        for id_, path in ids.items():
+            want = dig(snap, path)
+            got = page_number(id_, text.get(id_))
+            if want is not None:
+                yield id_, want, got
+            elif got is not None:
+                problems.append(f"#{id_} shows {text[id_]!r}, snapshot has null{null_note}")
+
+    for id_, want, got in shown(INT_IDS):
+        if got is None or got != Decimal(repr(want) if isinstance(want, float) else str(want)):
             problems.append(f"#{id_} shows {text[id_]!r}, snapshot has {want!r}")
-    for id_, path in DEC_IDS.items():
-        want = dig(snap, path)
-        got = page_number(id_, text.get(id_))
-        if want is None:
-            if got is not None:
-                problems.append(f"#{id_} shows {text[id_]!r}, snapshot has null (expected {DASH!r})")
-            continue
+    for id_, want, got in shown(DEC_IDS, f" (expected {DASH!r})"):
         if not re.fullmatch(r"-?[\d,]+\.\d", text[id_]):
             problems.append(f"#{id_} shows {text[id_]!r}, not a number with one decimal")
         elif got not in one_decimal_forms(want):
