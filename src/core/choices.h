@@ -4,9 +4,12 @@
 /// else. Each enum has one table of its names, the text a user writes: parse_choice reads it,
 /// to_string gives it back (summary, status, messages) and choice_names lists it for errors
 /// ("stream or batch").
+#include <algorithm>
 #include <array>
+#include <cstddef>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -25,35 +28,71 @@ enum class Encoding { raw, jpeg };                       ///< ingest.encoding
 enum class Allocation { dynamic, fixed };                ///< topic.allocation: dynamic | static
 enum class DropPolicy { none, drop_oldest, drop_newest };  ///< broker.drop_policy
 
-/// The names of a choice's values as a user writes them, in the order of the enumerators (the
-/// enums above number their values from 0; tests/core/test_choices.cpp reads every name back).
+namespace detail {
+
+using ChoiceTypes = std::tuple<JobMode, ResumeMode, DeviceChoice, Partitioning, Emit, InputSource,
+                               ColorMode, HttpReader, RtspTransport, Encoding, Allocation, DropPolicy>;
+
+/// The names every choice's values have for a user: a group per type of ChoiceTypes, in that
+/// order, groups separated by "|", names in the order of the enumerators (which number their
+/// values from 0). tests/core/test_choices.cpp reads every name back and checks the odd ones.
+inline constexpr std::string_view kNames =
+    "stream batch | false true auto | cpu gpu auto | round_robin key | frame image | "
+    "synthetic video | gray bgr | hub ffmpeg | auto tcp udp | raw jpeg | dynamic static | "
+    "none drop_oldest drop_newest";
+
+template <typename E, typename Types>
+struct TypeIndex;
+template <typename E, typename... Ts>
+struct TypeIndex<E, std::tuple<Ts...>> {
+  static constexpr std::size_t value = [] {
+    std::size_t i = 0;
+    (void)((std::is_same_v<E, Ts> ? false : (++i, true)) && ...);
+    return i;
+  }();
+};
+
+/// The k-th word of `text` (words separated by blanks), or "" past the last.
+constexpr std::string_view word(std::string_view text, std::size_t k) {
+  for (std::size_t at = 0;;) {
+    at = text.find_first_not_of(' ', at);
+    if (at == std::string_view::npos) return {};
+    const std::size_t end = std::min(text.find(' ', at), text.size());
+    if (k-- == 0) return text.substr(at, end - at);
+    at = end;
+  }
+}
+
+constexpr std::size_t word_count(std::string_view text) {
+  std::size_t n = 0;
+  while (!word(text, n).empty()) ++n;
+  return n;
+}
+
+/// The names of the k-th type of ChoiceTypes.
+constexpr std::string_view group(std::size_t k) {
+  std::string_view rest = kNames;
+  for (; k > 0; --k) rest = rest.substr(rest.find('|') + 1);
+  return rest.substr(0, rest.find('|'));
+}
+
 template <typename E>
-inline constexpr std::array<std::string_view, 0> kChoiceNames{};
-template <>
-inline constexpr std::array<std::string_view, 2> kChoiceNames<JobMode>{"stream", "batch"};
-template <>
-inline constexpr std::array<std::string_view, 3> kChoiceNames<ResumeMode>{"false", "true", "auto"};
-template <>
-inline constexpr std::array<std::string_view, 2> kChoiceNames<Partitioning>{"round_robin", "key"};
-template <>
-inline constexpr std::array<std::string_view, 3> kChoiceNames<DeviceChoice>{"cpu", "gpu", "auto"};
-template <>
-inline constexpr std::array<std::string_view, 2> kChoiceNames<Emit>{"frame", "image"};
-template <>
-inline constexpr std::array<std::string_view, 3> kChoiceNames<RtspTransport>{"auto", "tcp", "udp"};
-template <>
-inline constexpr std::array<std::string_view, 2> kChoiceNames<InputSource>{"synthetic", "video"};
-template <>
-inline constexpr std::array<std::string_view, 3> kChoiceNames<DropPolicy>{"none", "drop_oldest",
-                                                                          "drop_newest"};
-template <>
-inline constexpr std::array<std::string_view, 2> kChoiceNames<ColorMode>{"gray", "bgr"};
-template <>
-inline constexpr std::array<std::string_view, 2> kChoiceNames<HttpReader>{"hub", "ffmpeg"};
-template <>
-inline constexpr std::array<std::string_view, 2> kChoiceNames<Encoding>{"raw", "jpeg"};
-template <>
-inline constexpr std::array<std::string_view, 2> kChoiceNames<Allocation>{"dynamic", "static"};
+inline constexpr std::size_t kIndex = TypeIndex<E, ChoiceTypes>::value;
+
+}  // namespace detail
+
+/// A choice: one of the enums above.
+template <typename E>
+concept Choice = detail::kIndex<E> < std::tuple_size_v<detail::ChoiceTypes>;
+
+/// The names of a choice's values as a user writes them, in the order of its enumerators.
+template <Choice E>
+inline constexpr auto kChoiceNames = [] {
+  constexpr std::string_view names = detail::group(detail::kIndex<E>);
+  std::array<std::string_view, detail::word_count(names)> out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = detail::word(names, i);
+  return out;
+}();
 
 /// Other spellings a choice reads but never writes: job.resume reads like the boolean keys.
 template <typename E>
@@ -62,9 +101,6 @@ template <>
 inline constexpr std::array<std::pair<std::string_view, ResumeMode>, 6> kChoiceAliases<ResumeMode>{
     {{"1", ResumeMode::on}, {"yes", ResumeMode::on}, {"on", ResumeMode::on},
      {"0", ResumeMode::off}, {"no", ResumeMode::off}, {"off", ResumeMode::off}}};
-
-template <typename E>
-concept Choice = std::is_enum_v<E> && kChoiceNames<E>.size() > 0;
 
 /// The name of a choice as a user writes it ("stream", "auto", "static").
 template <Choice E>

@@ -16,16 +16,9 @@ using test::layout_of;
 using test::metrics;
 
 JobConfig config() {
-  JobConfig c;
-  c.task = "stddev";
-  c.width = 64;
-  c.height = 48;
-  c.scaling_interval_s = 1;
-  c.scaling_high = 0.9;
-  c.scaling_low = 0.5;
-  c.scaling_target = 0.7;
-  c.scaling_low_for_s = 3;
-  return c;
+  return parse_job_config({"--ingest.width=64", "--ingest.height=48", "--scaling.interval_s=1",
+                           "--scaling.high=0.9", "--scaling.low=0.5", "--scaling.target=0.7",
+                           "--scaling.low_for_s=3"});
 }
 
 /// Two workers (ranks 3, 4) over four partitions (3 owns 0 and 2, 4 owns 1 and 3), one spare (5).

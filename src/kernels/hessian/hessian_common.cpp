@@ -198,12 +198,6 @@ void integral_u32(const std::uint8_t* src, int width, std::ptrdiff_t stride_byte
   }
 }
 
-}  // namespace ride::kernels::detail
-
-namespace ride::kernels {
-
-namespace detail {
-
 std::vector<HessianKeypoint> fast_hessian_u8_cuda_tiled(const std::uint8_t* src, int width,
                                                         int height, std::ptrdiff_t stride_bytes,
                                                         const HessianParams& params,
@@ -215,14 +209,16 @@ std::vector<HessianKeypoint> fast_hessian_u8_cuda_tiled(const std::uint8_t* src,
   require_cuda_device("fast-Hessian");
   if (width == 0 || height == 0) return {};
 #if RIDE_HAVE_CUDA
-  return fast_hessian_u8_cuda_run(src, width, height, stride_bytes, params, tile_pixels,
-                                  candidate_capacity);
+  return fast_hessian_u8_cuda_run(HessianFrame{src, width, height, stride_bytes}, params,
+                                  tile_pixels, candidate_capacity);
 #else
   return {};  // not reached: require_cuda_device throws in a build without CUDA
 #endif
 }
 
-}  // namespace detail
+}  // namespace ride::kernels::detail
+
+namespace ride::kernels {
 
 // One public GPU entry point for both builds.
 std::vector<HessianKeypoint> fast_hessian_u8_cuda(const std::uint8_t* src, int width, int height,

@@ -178,12 +178,7 @@ struct Workspace {
   int learned_capacity = detail::kDefaultHessianCandidateCapacity;
 };
 
-struct Frame {
-  const std::uint8_t* src;
-  int width;
-  int height;
-  std::ptrdiff_t stride;
-};
+using Frame = detail::HessianFrame;
 
 // Room for `capacity` candidates; the buffers may be larger (cached), the limit is exact.
 void reserve_candidates(Slot& slot, int capacity) {
@@ -321,17 +316,15 @@ void retire_tile(const Frame& f, const HessianPlan& plan, Slot& slot,
 
 namespace detail {
 
-std::vector<HessianKeypoint> fast_hessian_u8_cuda_run(const std::uint8_t* src, int width,
-                                                      int height, std::ptrdiff_t stride_bytes,
+std::vector<HessianKeypoint> fast_hessian_u8_cuda_run(const HessianFrame& frame,
                                                       const HessianParams& params,
-                                                      std::int64_t tile_pixels,
-                                                      int candidate_capacity) {
+                                                      std::int64_t tile_pixels, int candidate_capacity) {
+  const int width = frame.width, height = frame.height;
   const HessianPlan plan = make_hessian_plan(width, height, params);
   bool any = false;
   for (int o = 0; o < plan.octaves; ++o) any = any || plan.octave[o].has_candidates;
   if (!any) return {};
 
-  const Frame frame{src, width, height, stride_bytes};
   const int tile_rows = static_cast<int>(
       std::clamp<std::int64_t>(tile_pixels / width, 1, std::min(height, kMaxTileRows)));
   Workspace& ws = cuda::workspace_for_current_device<Workspace>();

@@ -16,6 +16,14 @@ inline constexpr int kMaxHessianInitSample = 64;
 inline constexpr int kMaxHessianFrameSide = 1 << 30;
 
 /// Half-open range [begin, end) of grid indices; empty when begin >= end.
+/// An 8-bit frame as the CUDA executor takes it (rows `stride` bytes apart).
+struct HessianFrame {
+  const std::uint8_t* src;
+  int width;
+  int height;
+  std::ptrdiff_t stride;
+};
+
 struct IndexRange {
   int begin = 0;
   int end = 0;
@@ -135,10 +143,8 @@ std::vector<HessianKeypoint> fast_hessian_u8_cuda_tiled(const std::uint8_t* src,
 /// @brief The CUDA executor (hessian_cuda.cu, CUDA builds only): checked, non-empty arguments;
 /// called only by the host-side wrapper above (hessian_common.cpp, both builds), which checks
 /// the arguments and then the device (require_cuda_device).
-std::vector<HessianKeypoint> fast_hessian_u8_cuda_run(const std::uint8_t* src, int width,
-                                                      int height, std::ptrdiff_t stride_bytes,
+std::vector<HessianKeypoint> fast_hessian_u8_cuda_run(const HessianFrame& frame,
                                                       const HessianParams& params,
-                                                      std::int64_t tile_pixels,
-                                                      int candidate_capacity);
+                                                      std::int64_t tile_pixels, int candidate_capacity);
 
 }  // namespace ride::kernels::detail
