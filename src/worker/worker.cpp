@@ -32,56 +32,10 @@
 #include "task/registry.h"
 #include "sink/result_store.h"
 #include "worker/commit_queue.h"
+#include "worker/compute_thread.h"
 
 namespace ride {
 namespace {
-
-/// @brief One long-lived thread that runs the task, one batch at a time. (A thread per batch,
-/// std::async, cost ~30 % of the no-op throughput on 2 oversubscribed cores: each new thread
-/// had to win a core before it could start.)
-template <typename Result>
-class ComputeThread {
- public:
-  ComputeThread() : thread_([this] { loop(); }) {}
-  ~ComputeThread() {
-    {
-      std::lock_guard lock(mu_);
-      quit_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-  std::future<Result> submit(std::function<Result()> job) {
-    std::packaged_task<Result()> task(std::move(job));
-    auto f = task.get_future();
-    {
-      std::lock_guard lock(mu_);
-      job_ = std::move(task);
-      has_job_ = true;
-    }
-    cv_.notify_one();
-    return f;
-  }
-
- private:
-  void loop() {
-    std::unique_lock lock(mu_);
-    for (;;) {
-      cv_.wait(lock, [this] { return quit_ || has_job_; });
-      if (quit_) return;
-      auto job = std::move(job_);
-      has_job_ = false;
-      lock.unlock();
-      job();
-      lock.lock();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::packaged_task<Result()> job_;
-  bool has_job_ = false, quit_ = false;
-  std::thread thread_;
-};
 
 class Worker {
  public:
