@@ -33,6 +33,7 @@
 #include "sink/result_store.h"
 #include "worker/commit_queue.h"
 #include "worker/compute_thread.h"
+#include "worker/device_choice.h"
 
 namespace ride {
 namespace {
@@ -392,28 +393,23 @@ class Worker {
   }
 
   /// A stage's device (worker.device, or stage.NAME.device): true to run its task on a CUDA
-  /// device. gpu without a device is an error (the job ends naming it); auto uses the GPU when
-  /// the task has a GPU path and the host a device, and says so when it falls back to the CPU.
+  /// device (worker/device_choice.h decides). gpu without a device is an error (the job ends
+  /// naming it); auto falling back to the CPU says so, once (the first worker).
   static bool resolve_device(RoleContext& ctx, const StageConfig& stage, const task::Info& info) {
-    if (stage.device == DeviceChoice::cpu) return false;
-    if (stage.device == DeviceChoice::automatic && !info.gpu) return false;
-    if (kernels::cuda_device_count() > 0) return true;
-    RIDE_EXPECTS(stage.device != DeviceChoice::gpu, stage.key("device") << "=gpu but host " << ctx.net.host()
-                                              << " has no usable CUDA device"
-                                              << (kernels::cuda_compiled() ? "" : " (no CUDA build)"));
-    if (!ctx.layout.workers.empty() && ctx.net.rank() == ctx.layout.workers.front()) {
-      std::cout << "[ride] " << stage.key("device") << "=auto: no CUDA device on " << ctx.net.host()
-                << ", the task runs on the CPU" << std::endl;
+    const DeviceDecision choice =
+        choose_device({stage.device, stage.key("device"), info.gpu, [] { return kernels::cuda_device_count(); },
+                       kernels::cuda_compiled(), ctx.net.host()});
+    if (choice.outcome == DeviceDecision::Outcome::error) RIDE_FAIL(choice.message);
+    if (choice.outcome == DeviceDecision::Outcome::cpu_fallback && !ctx.layout.workers.empty() &&
+        ctx.net.rank() == ctx.layout.workers.front()) {
+      std::cout << "[ride] " << choice.message << std::endl;
     }
-    return false;
+    return choice.use_gpu();
   }
 
   /// The rank's node-local index (for one GPU per rank), from the launcher's environment.
   int local_rank() const {
-    for (const char* v : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID"}) {
-      if (const char* s = std::getenv(v)) return std::atoi(s);
-    }
-    return ctx_.net.rank();
+    return ride::local_rank([](const char* name) { return std::getenv(name); }, ctx_.net.rank());
   }
 
   /// The task instance of a stage for a stream: one per worker for a stateless task, one per
