@@ -151,6 +151,8 @@ class IdleBackoff {
  public:
   void reset() { delay_us_ = 0; }
   void wait();
+  /// The last wait's sleep in µs (0 before the first wait after construction or reset()).
+  int delay_us() const { return delay_us_; }
 
  private:
   int delay_us_ = 0;
