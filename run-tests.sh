@@ -5,5 +5,6 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 "$root/scripts/setup.sh"
+"$root/scripts/check-format.sh"  # changed C++ lines follow .clang-format (CI fails on drift)
 cd "${RIDE_BUILD_DIR:-$root/build}"
 ctest --output-on-failure -j2 --label-exclude 'soak|bench' "$@"

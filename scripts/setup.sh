@@ -9,6 +9,7 @@ build=${RIDE_BUILD_DIR:-$root/build}
 
 packages=(
   build-essential cmake pkg-config git
+  clang-format                        # scripts/check-format.sh (clang-format, clang-format-diff)
   openmpi-bin libopenmpi-dev          # the MPI job (Open MPI 4.1, --enable-recovery)
   libhdf5-dev hdf5-tools              # results and spill files; h5dump
   libopencv-dev ffmpeg libjpeg-dev    # kernels, video files and camera streams; IA's JPEG (libjpeg)
