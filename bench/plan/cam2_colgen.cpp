@@ -28,6 +28,7 @@
 #include "plan/plan.h"
 #include "plan/solver.h"
 #include "random_instances.h"
+#include "provenance.h"
 
 namespace rp = ride::plan;
 
@@ -228,11 +229,9 @@ int main(int argc, char** argv) {
                       {"ms_mean", {{"enumeration", 1e3 * te / n_cmp}, {"colgen", 1e3 * tc / n_cmp}}},
                       {"ms_max", {{"enumeration", 1e3 * mte}, {"colgen", 1e3 * mtc}}}};
   if (!json_path.empty()) {
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    j["provenance"] = {{"commit", RIDE_GIT_COMMIT}, {"host", host}, {"hardware_threads", sysconf(_SC_NPROCESSORS_ONLN)},
-                       {"generator", "bench/plan/cam2_colgen.cpp"},
-                       {"args", {{"gap_instances", gap_instances}, {"seed", seed}, {"repeat", repeat}, {"budget", budget}}}};
+    j["provenance"] = ride::bench::provenance(
+        "bench/plan/cam2_colgen.cpp",
+        {{"args", {{"gap_instances", gap_instances}, {"seed", seed}, {"repeat", repeat}, {"budget", budget}}}});
     std::ofstream(json_path) << j.dump(2) << "\n";
   }
   return 0;

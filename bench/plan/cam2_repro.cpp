@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "plan/plan.h"
+#include "provenance.h"
 
 namespace rp = ride::plan;
 
@@ -162,12 +163,9 @@ int main(int argc, char** argv) {
                                                  {"counts", as_map(last)}};
     }
   }
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  j["provenance"] = {{"commit", RIDE_GIT_COMMIT}, {"host", host}, {"hardware_threads", sysconf(_SC_NPROCESSORS_ONLN)},
-                     {"generator", "bench/plan/cam2_repro.cpp"},
-                     {"requirements", "bench/plan/requirements_cam2_derived.csv"}};
-  md << "\nCommit " << RIDE_GIT_COMMIT << ", host " << host << ".\n";
+  j["provenance"] = ride::bench::provenance("bench/plan/cam2_repro.cpp",
+                                            {{"requirements", "bench/plan/requirements_cam2_derived.csv"}});
+  md << "\nCommit " << RIDE_GIT_COMMIT << ", host " << ride::bench::host_name() << ".\n";
   if (argc > 2) std::ofstream(argv[2]) << j.dump(2) << "\n";
   if (argc > 3) std::ofstream(argv[3]) << md.str();
   return 0;

@@ -20,6 +20,7 @@
 #include "plan/plan.h"
 #include "plan/solver.h"
 #include "random_instances.h"
+#include "provenance.h"
 
 namespace rp = ride::plan;
 
@@ -112,11 +113,8 @@ int main(int argc, char** argv) {
                      {"mean_ms", {{"ffod", 1e3 * t_ffod / n}, {"hybrid", 1e3 * t_hyb / n}, {"exact", 1e3 * t_ex / n}}},
                      {"paper", {{"ffod_gap_pct_scenario_A", 4.6}, {"ffod_gap_pct_scenario_B", 5.3}}},
                      {"rows", rows}};
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    j["provenance"] = {{"commit", RIDE_GIT_COMMIT}, {"host", host}, {"hardware_threads", sysconf(_SC_NPROCESSORS_ONLN)},
-                       {"generator", "bench/plan/cam2_solver_gap.cpp"},
-                       {"args", {{"instances", instances}, {"seed", seed}}}};
+    j["provenance"] = ride::bench::provenance("bench/plan/cam2_solver_gap.cpp",
+                                              {{"args", {{"instances", instances}, {"seed", seed}}}});
     std::ofstream(json_path) << j.dump(2) << "\n";
   }
   return 0;

@@ -39,8 +39,7 @@ double measure(const std::string& path, std::uint64_t flush_every) {
     if ((i + 1) % flush_every == 0) writer.flush();
   }
   writer.close();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return static_cast<double>(kRows) / seconds;
 }
 
@@ -68,8 +67,7 @@ int main() {
       const double rate = measure(path, flush_every);
       const std::string wrong = check(path);
       std::printf("{\"rows\": %llu, \"flush_every\": %llu, \"rows_per_s\": %.0f, \"read_back\": \"%s\"}\n",
-                  static_cast<unsigned long long>(kRows),
-                  static_cast<unsigned long long>(flush_every), rate,
+                  static_cast<unsigned long long>(kRows), static_cast<unsigned long long>(flush_every), rate,
                   wrong.empty() ? "ok" : wrong.c_str());
       if (!wrong.empty()) status = 1;
     }

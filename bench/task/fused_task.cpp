@@ -33,12 +33,10 @@ class FusedInstance final : public Instance {
 class FusedTask final : public Task {
  public:
   Info info() const override {
-    Info i;
-    i.name = "fused";
-    i.summary = "two built-in tasks in one (bench/pipeline_hop.py): params first, second";
-    i.params = {{"first", "stddev", "the first task"}, {"second", "hessian", "the second task"}};
-    i.scalars = {"a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3"};
-    return i;
+    return Info{.name = "fused",
+                .summary = "two built-in tasks in one (bench/pipeline_hop.py): params first, second",
+                .params = {{"first", "stddev", "the first task"}, {"second", "hessian", "the second task"}},
+                .scalars = {"a0", "a1", "a2", "a3", "b0", "b1", "b2", "b3"}};
   }
   std::unique_ptr<Instance> create(const Setup& s) const override {
     static const TaskRegistry builtins;

@@ -44,13 +44,11 @@ class ThresholdInstance final : public Instance {
 class Threshold final : public Task {
  public:
   Info info() const override {
-    Info i;
-    i.name = "threshold";
-    i.summary = "example task library: binary threshold, percentage of pixels above a level";
-    i.params = {{"level", "128", "pixels above this (0..255) are on"}};
-    i.scalars = {"above_pct"};
-    i.image = true;
-    return i;
+    return Info{.name = "threshold",
+                .summary = "example task library: binary threshold, percentage of pixels above a level",
+                .params = {{"level", "128", "pixels above this (0..255) are on"}},
+                .scalars = {"above_pct"},
+                .image = true};
   }
   std::unique_ptr<Instance> create(const Setup& s) const override {
     const long long level = param_int(s, "level");

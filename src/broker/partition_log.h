@@ -16,8 +16,6 @@
 
 namespace ride {
 
-
-
 struct LogLimits {
   std::uint64_t ring_frames = 0;          ///< 0 = no frame limit
   std::uint64_t ring_bytes = 512ull << 20;

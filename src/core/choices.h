@@ -15,23 +15,23 @@
 
 namespace ride {
 
-enum class JobMode { stream, batch };                    ///< job.mode
-enum class ResumeMode { off, on, automatic };            ///< job.resume: false | true | auto
-enum class DeviceChoice { cpu, gpu, automatic };         ///< worker.device, stage.NAME.device
-enum class Partitioning { round_robin, key };            ///< ingest.partitioning, stage.NAME.partitioning
-enum class Emit { frame, image };                        ///< stage.NAME.emit
-enum class InputSource { synthetic, video };             ///< ingest.source
-enum class ColorMode { gray, bgr };                      ///< ingest.color
-enum class HttpReader { hub, ffmpeg };                   ///< ingest.http
-enum class RtspTransport { automatic, tcp, udp };        ///< ingest.rtsp_transport
-enum class Encoding { raw, jpeg };                       ///< ingest.encoding
-enum class Allocation { dynamic, fixed };                ///< topic.allocation: dynamic | static
+enum class JobMode { stream, batch };                      ///< job.mode
+enum class ResumeMode { off, on, automatic };              ///< job.resume: false | true | auto
+enum class DeviceChoice { cpu, gpu, automatic };           ///< worker.device, stage.NAME.device
+enum class Partitioning { round_robin, key };              ///< ingest.partitioning, stage.NAME.partitioning
+enum class Emit { frame, image };                          ///< stage.NAME.emit
+enum class InputSource { synthetic, video };               ///< ingest.source
+enum class ColorMode { gray, bgr };                        ///< ingest.color
+enum class HttpReader { hub, ffmpeg };                     ///< ingest.http
+enum class RtspTransport { automatic, tcp, udp };          ///< ingest.rtsp_transport
+enum class Encoding { raw, jpeg };                         ///< ingest.encoding
+enum class Allocation { dynamic, fixed };                  ///< topic.allocation: dynamic | static
 enum class DropPolicy { none, drop_oldest, drop_newest };  ///< broker.drop_policy
 
 namespace detail {
 
-using ChoiceTypes = std::tuple<JobMode, ResumeMode, DeviceChoice, Partitioning, Emit, InputSource,
-                               ColorMode, HttpReader, RtspTransport, Encoding, Allocation, DropPolicy>;
+using ChoiceTypes = std::tuple<JobMode, ResumeMode, DeviceChoice, Partitioning, Emit, InputSource, ColorMode,
+                               HttpReader, RtspTransport, Encoding, Allocation, DropPolicy>;
 
 /// The names every choice's values have for a user: a group per type of ChoiceTypes, in that
 /// order, groups separated by "|", names in the order of the enumerators (which number their
@@ -99,8 +99,12 @@ template <typename E>
 inline constexpr std::array<std::pair<std::string_view, E>, 0> kChoiceAliases{};
 template <>
 inline constexpr std::array<std::pair<std::string_view, ResumeMode>, 6> kChoiceAliases<ResumeMode>{
-    {{"1", ResumeMode::on}, {"yes", ResumeMode::on}, {"on", ResumeMode::on},
-     {"0", ResumeMode::off}, {"no", ResumeMode::off}, {"off", ResumeMode::off}}};
+    {{"1", ResumeMode::on},
+     {"yes", ResumeMode::on},
+     {"on", ResumeMode::on},
+     {"0", ResumeMode::off},
+     {"no", ResumeMode::off},
+     {"off", ResumeMode::off}}};
 
 /// The name of a choice as a user writes it ("stream", "auto", "static").
 template <Choice E>

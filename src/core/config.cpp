@@ -34,8 +34,9 @@ class Options {
   Options& operator=(const Options&) = delete;
   explicit Options(JobConfig& c) : desc_("ride run options (file: [section] key = value; "
                                           "command line: --section.key=value)") {
-    add("job.mode", &c.mode, "stream | batch: produce at the frame rate while "
-                     "processing, or store every frame first and then process");
+    add("job.mode", &c.mode,
+        "stream | batch: produce at the frame rate while "
+        "processing, or store every frame first and then process");
     add<int>("job.brokers", &c.brokers, "broker ranks (-1 = auto)", "an integer");
     add<int>("job.ingest", &c.ingest, "ingest ranks (-1 = auto: 1)", "an integer");
     add<int>("job.workers", &c.workers, "worker ranks (-1 = auto)", "an integer");
@@ -44,10 +45,10 @@ class Options {
     add<double>("job.stall_timeout_s", &c.stall_timeout_s,
                 "abort when no frame is committed for this long while work remains", "a number");
     add("job.resume", &c.resume_mode,
-                     "true: continue a run whose master died: the results of output.path's journal "
-                     "are kept and only the frames not yet stored are processed (same configuration "
-                     "and output.path; see docs/ARCHITECTURE.md, \"What is not tolerated\"); auto: "
-                     "resume when output.path's journal exists, else start afresh (a requeued job)");
+        "true: continue a run whose master died: the results of output.path's journal "
+        "are kept and only the frames not yet stored are processed (same configuration "
+        "and output.path; see docs/ARCHITECTURE.md, \"What is not tolerated\"); auto: "
+        "resume when output.path's journal exists, else start afresh (a requeued job)");
     add<std::string>("job.stages", &c.stage_list,
                      "the application topology: stage names in order, each described by a "
                      "[stage.NAME] section (task, input, partitions, workers, min_workers, "
@@ -65,8 +66,8 @@ class Options {
                        "a non-negative integer");
     add<double>("ingest.duration_s", &c.duration_s, "seconds of video per stream", "a number");
     add("ingest.partitioning", &c.partitioning,
-                     "round_robin (stateless tasks) | key (all frames of a stream to one "
-                     "partition, in order)");
+        "round_robin (stateless tasks) | key (all frames of a stream to one "
+        "partition, in order)");
     add<std::uint64_t>("ingest.seed", &c.seed, "seed of the synthetic frame generator",
                        "a non-negative integer");
     add<int>("ingest.max_in_flight", &c.max_in_flight,
@@ -78,8 +79,8 @@ class Options {
                 "the longest a frame waits in a batch for others (a batch leaves sooner when full "
                 "or when ingest has nothing else to do)", "a number >= 0");
     add("ingest.source", &c.source,
-                     "synthetic (random frames) | video (files and network cameras named by "
-                     "ingest.inputs, read with OpenCV/FFmpeg)");
+        "synthetic (random frames) | video (files and network cameras named by "
+        "ingest.inputs, read with OpenCV/FFmpeg)");
     add<std::string>("ingest.inputs", &c.inputs,
                      "source = video: comma-separated paths/URLs, or @FILE with one 'URL [name]' "
                      "per line; live URLs (http, rtsp, ...) are sampled at ingest.fps, files read "
@@ -96,20 +97,20 @@ class Options {
               "source = video: files, image folders and HDF5 inputs start over at their end, "
               "until ingest.frames each or ingest.duration_s (as cameras do)", "true or false");
     add("ingest.http", &c.http,
-                     "source = video: http:// and https:// cameras (JPEG snapshot URLs and MJPEG "
-                     "streams, told apart by their Content-Type) through one camera hub per ingest "
-                     "rank: a libcurl I/O thread for all of them and ingest.decoders JPEG decoders "
-                     "(hub), or each through its own FFmpeg thread (ffmpeg: MJPEG streams only)");
+        "source = video: http:// and https:// cameras (JPEG snapshot URLs and MJPEG "
+        "streams, told apart by their Content-Type) through one camera hub per ingest "
+        "rank: a libcurl I/O thread for all of them and ingest.decoders JPEG decoders "
+        "(hub), or each through its own FFmpeg thread (ffmpeg: MJPEG streams only)");
     add("ingest.rtsp_transport", &c.rtsp_transport,
-                     "source = video: how RTSP cameras send their packets: auto (FFmpeg's default: "
-                     "UDP, then TCP), tcp (interleaved in the RTSP connection: through firewalls and "
-                     "NAT) or udp");
+        "source = video: how RTSP cameras send their packets: auto (FFmpeg's default: "
+        "UDP, then TCP), tcp (interleaved in the RTSP connection: through firewalls and "
+        "NAT) or udp");
     add("ingest.encoding", &c.encoding,
-                     "source = video: how frames travel through the brokers and spill: raw (decoded "
-                     "pixels) or jpeg (frames that arrive as JPEG - snapshot and MJPEG cameras on the "
-                     "camera hub, .jpg files of image folders - travel as their JPEG bytes and are "
-                     "decoded on the worker; others stay raw). Results carry the decoded frame's "
-                     "checksum either way");
+        "source = video: how frames travel through the brokers and spill: raw (decoded "
+        "pixels) or jpeg (frames that arrive as JPEG - snapshot and MJPEG cameras on the "
+        "camera hub, .jpg files of image folders - travel as their JPEG bytes and are "
+        "decoded on the worker; others stay raw). Results carry the decoded frame's "
+        "checksum either way");
     add<int>("ingest.jpeg_encode", &c.jpeg_encode,
              "source = video with ingest.encoding = jpeg: JPEG-encode at ingest, at this quality, the "
              "frames of sources that do not arrive as JPEG (video files, network streams, HDF5, "
@@ -132,9 +133,9 @@ class Options {
              "brokers, else 1",
              "-1 or an integer from 1 to job.brokers");
     add("topic.allocation", &c.allocation,
-                     "dynamic: a worker that has finished its partitions is given another at once, "
-                     "so no worker idles while work waits (RIDE Sec. 3.2); static: partitions are "
-                     "dealt round-robin once and move only on a failure or by scaling");
+        "dynamic: a worker that has finished its partitions is given another at once, "
+        "so no worker idles while work waits (RIDE Sec. 3.2); static: partitions are "
+        "dealt round-robin once and move only on a failure or by scaling");
     add<double>("broker.ring_mb", &c.ring_mb, "memory ring per partition, MB; beyond it frames "
                 "spill to disk", "a number");
     add<std::uint64_t>("broker.ring_frames", &c.ring_frames,
@@ -151,13 +152,13 @@ class Options {
     add<double>("broker.spill_segment_mb", &c.spill_segment_mb,
                 "spill file size, MB; a file goes once all its frames are committed", "a number");
     add("broker.drop_policy", &c.drop_policy,
-                     "none (never drop: backpressure) | drop_oldest | drop_newest, when the ring "
-                     "is full and spill is unavailable");
+        "none (never drop: backpressure) | drop_oldest | drop_newest, when the ring "
+        "is full and spill is unavailable");
     add<int>("worker.batch_frames", &c.batch_frames, "frames per FETCH", "an integer");
     add<int>("worker.threads", &c.threads, "CPU threads per worker for the task", "an integer");
     add("worker.device", &c.device,
-                     "where the task runs: cpu | gpu (a CUDA device, one per rank: local rank "
-                     "mod device count; an error without one) | auto (gpu when there is one)");
+        "where the task runs: cpu | gpu (a CUDA device, one per rank: local rank "
+        "mod device count; an error without one) | auto (gpu when there is one)");
     add<double>("worker.fetch_wait_ms", &c.fetch_wait_ms,
                 "how long a broker holds an empty FETCH before answering", "a number");
     add<double>("worker.batch_kb", &c.batch_kb_worker,
@@ -436,7 +437,8 @@ void validate(const JobConfig& c) {
   }
   if (!(c.slow_factor >= 1)) bad_value(c, "faults.slow_factor", "expected a number >= 1");
   if (!(c.task_ms >= 0)) bad_value(c, "faults.task_ms", "expected a number >= 0");
-  if (c.source == InputSource::video && c.inputs.empty()) bad_value(c, "ingest.inputs", "ingest.source = video needs inputs");
+  if (c.source == InputSource::video && c.inputs.empty())
+    bad_value(c, "ingest.inputs", "ingest.source = video needs inputs");
   if (!(c.retry_s > 0)) bad_value(c, "ingest.retry_s", "expected a number > 0");
   if (!(c.retry_max_s >= c.retry_s)) bad_value(c, "ingest.retry_max_s", "expected a number >= ingest.retry_s");
   if (!(c.timeout_s > 0)) bad_value(c, "ingest.timeout_s", "expected a number > 0");
@@ -664,19 +666,17 @@ std::vector<std::pair<double, double>> JobConfig::rate_steps() const {
 }
 
 StageConfig JobConfig::single_stage() const {
-  StageConfig s;
-  s.name = "main";
-  s.task = task;
-  s.partitions = partitions;
-  s.workers = workers;
-  s.min_workers = scaling_min_workers;
-  s.max_workers = scaling_max_workers;
-  s.device = device;
-  s.threads = threads;
-  s.partitioning = partitioning;
-  s.params = params;
-  s.single = true;
-  return s;
+  return StageConfig{.name = "main",
+                     .task = task,
+                     .partitions = partitions,
+                     .workers = workers,
+                     .min_workers = scaling_min_workers,
+                     .max_workers = scaling_max_workers,
+                     .device = device,
+                     .threads = threads,
+                     .partitioning = partitioning,
+                     .params = params,
+                     .single = true};
 }
 
 std::string StageConfig::key(const std::string& field) const {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/parse.h"
 
 namespace ride::ingest {
 namespace {
@@ -55,14 +56,8 @@ bool is_camera_list_header(const std::string& line) {
 }
 
 double positive_number(const std::string& text, const std::string& origin, const char* column) {
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size() || !(v > 0) || !std::isfinite(v)) {
+  const double v = whole_double(text).value_or(0);
+  if (!(v > 0) || !std::isfinite(v)) {
     throw ConfigError(origin + ": column '" + column + "': '" + text + "' is not a positive number");
   }
   return v;

@@ -352,7 +352,8 @@ class Ingest {
         st.skip = st.in->spec().live ? 0 : t.from;
         st.period = period_of(specs[t.stream]);
         st.next_due = now;
-        pace_[t.stream] = {specs[t.stream].live, specs[t.stream].live || cfg.mode == JobMode::stream ? 1.0 / st.period : 0.0};
+        pace_[t.stream] = {specs[t.stream].live,
+                           specs[t.stream].live || cfg.mode == JobMode::stream ? 1.0 / st.period : 0.0};
         taken_from_[t.stream] = t.from;
         published_next_[t.stream] = std::max(published_next_[t.stream], t.from);
         input_state_[t.stream] = {StreamState::connecting, 0};
@@ -519,36 +520,39 @@ class Ingest {
       report_input_change(st.id, *st.in, st.last_state);
       produced_.try_emplace(st.id, 0);
       input_state_[st.id] = {stream_state_from(is.state), st.skipped};
-      sources.push_back({{"stream", st.id},
-                         {"paused_ticks", paused_ticks_[st.id]},
-                         {"name", st.in->spec().name},
-                         {"url", st.in->spec().url},
-                         {"live", st.in->spec().live},
-                         {"state", is.state},
-                         {"frames_read", is.frames_read},
-                         // taken over from a dead rank (#14): its frames before count too
-                         {"frames_published", produced_[st.id] + (taken_from_.count(st.id) ? taken_from_.at(st.id) : 0)},
-                         {"taken_over_at", taken_from_.count(st.id) ? nlohmann::json(taken_from_.at(st.id)) : nlohmann::json(nullptr)},
-                         // job.resume: frames the earlier run had finished (not sent again)
-                         {"frames_resumed", resumed_.count(st.id) ? resumed_.at(st.id) : 0},
-                         {"skipped_ticks", st.skipped},
-                         {"desired_fps", st.in->spec().live || cfg.mode == JobMode::stream ? nlohmann::json(1.0 / st.period) : nlohmann::json(nullptr)},
-                         // CAM²'s η for a camera: frames published over the ticks it was due
-                         {"eta", st.in->spec().live && produced_[st.id] + st.skipped > 0
-                                     ? nlohmann::json(static_cast<double>(produced_[st.id]) /
-                                                      static_cast<double>(produced_[st.id] + st.skipped))
-                                     : nlohmann::json(nullptr)},
-                         {"corrupt_frames", is.corrupt_frames},
-                         {"cpu_s", is.cpu_s},
-                         {"resized_frames", is.resized_frames},
-                         {"dropped_packets", is.dropped_packets},
-                         {"attempts", is.attempts},
-                         {"reconnects", is.reconnects},
-                         {"skipped_files", is.skipped_files},
-                         {"loops", is.loops},
-                         {"width", is.width},
-                         {"height", is.height},
-                         {"last_error", is.last_error}});
+      sources.push_back(
+          {{"stream", st.id},
+           {"paused_ticks", paused_ticks_[st.id]},
+           {"name", st.in->spec().name},
+           {"url", st.in->spec().url},
+           {"live", st.in->spec().live},
+           {"state", is.state},
+           {"frames_read", is.frames_read},
+           // taken over from a dead rank (#14): its frames before count too
+           {"frames_published", produced_[st.id] + (taken_from_.count(st.id) ? taken_from_.at(st.id) : 0)},
+           {"taken_over_at",
+            taken_from_.count(st.id) ? nlohmann::json(taken_from_.at(st.id)) : nlohmann::json(nullptr)},
+           // job.resume: frames the earlier run had finished (not sent again)
+           {"frames_resumed", resumed_.count(st.id) ? resumed_.at(st.id) : 0},
+           {"skipped_ticks", st.skipped},
+           {"desired_fps", st.in->spec().live || cfg.mode == JobMode::stream ? nlohmann::json(1.0 / st.period)
+                                                                             : nlohmann::json(nullptr)},
+           // CAM²'s η for a camera: frames published over the ticks it was due
+           {"eta", st.in->spec().live && produced_[st.id] + st.skipped > 0
+                       ? nlohmann::json(static_cast<double>(produced_[st.id]) /
+                                        static_cast<double>(produced_[st.id] + st.skipped))
+                       : nlohmann::json(nullptr)},
+           {"corrupt_frames", is.corrupt_frames},
+           {"cpu_s", is.cpu_s},
+           {"resized_frames", is.resized_frames},
+           {"dropped_packets", is.dropped_packets},
+           {"attempts", is.attempts},
+           {"reconnects", is.reconnects},
+           {"skipped_files", is.skipped_files},
+           {"loops", is.loops},
+           {"width", is.width},
+           {"height", is.height},
+           {"last_error", is.last_error}});
     }
     // (A second call reads only streams taken over from a dead rank: their accounts are added.)
     if (!sources_.is_array()) sources_ = nlohmann::json::array();

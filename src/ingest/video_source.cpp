@@ -361,8 +361,9 @@ void CvVideoInput::run() {
     if (spec_.url.rfind("rtsp", 0) == 0 && opts_.rtsp_transport != RtspTransport::automatic) {
       // OpenCV hands FFmpeg the options in this variable at each open; the ingest rank set it
       // before any input started (rtsp_capture_options).
-      RIDE_EXPECTS(std::getenv("OPENCV_FFMPEG_CAPTURE_OPTIONS") != nullptr,
-                   "RTSP over " << to_string(opts_.rtsp_transport) << " asked, but OPENCV_FFMPEG_CAPTURE_OPTIONS is not set");
+      RIDE_EXPECTS(
+          std::getenv("OPENCV_FFMPEG_CAPTURE_OPTIONS") != nullptr,
+          "RTSP over " << to_string(opts_.rtsp_transport) << " asked, but OPENCV_FFMPEG_CAPTURE_OPTIONS is not set");
     }
     bool opened = false;
     try {

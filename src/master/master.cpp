@@ -94,8 +94,7 @@ class Master {
         pipeline_(task::registry_for(ctx.cfg), ctx.cfg, ctx.layout),
         task_(pipeline_.stage(0).task.info),
         model_(ctx.layout, PartitionMap::spread(ctx.layout.partitions, ctx.layout.brokers)),
-        liveness_(ctx.layout.world, ctx.cfg.heartbeat_timeout_ms / 1000.0, steady_s(),
-                  ctx.cfg.startup_grace_s),
+        liveness_(ctx.layout.world, ctx.cfg.heartbeat_timeout_ms / 1000.0, steady_s(), ctx.cfg.startup_grace_s),
         load_scaling_(ctx.cfg, task_.state != task::State::per_stream,
                       static_cast<int>(ctx.layout.workers.size() + ctx.layout.spares.size()) + ctx.cfg.replenish) {
     run_.cfg = &cfg_;
@@ -352,7 +351,10 @@ class Master {
                   << st.partitions << " partition(s), " << model_.workers_of(st.index).size() << " worker(s), "
                   << to_string(st.cfg->partitioning) << ", " << to_string(st.cfg->device) << ")"
                   << (st.cfg->forward.empty() ? std::string() : "; forwards frames where " + st.cfg->forward)
-                  << (st.readers.empty() ? std::string() : st.emit_image ? "; sends its output image on" : "") << std::endl;
+                  << (st.readers.empty() ? std::string()
+                      : st.emit_image    ? "; sends its output image on"
+                                         : "")
+                  << std::endl;
       }
     }
     if (cfg_.source == InputSource::video) {
@@ -367,19 +369,18 @@ class Master {
                                : lo == hi ? fixed(lo, 2) + " fps (the camera list's)"
                                           : fixed(lo, 2) + "-" + fixed(hi, 2) + " fps each (the camera list's)";
       std::cout << "[ride] " << to_string(cfg_.mode) << " mode: " << cfg_.streams
-                << " input(s) from ingest.inputs (cameras sampled at " << rate
-                << ", files frame by frame" << (batch ? "" : " at " + fixed(cfg_.fps, 1) + " fps") << "; "
+                << " input(s) from ingest.inputs (cameras sampled at " << rate << ", files frame by frame"
+                << (batch ? "" : " at " + fixed(cfg_.fps, 1) + " fps") << "; "
                 << (cfg_.frames > 0 ? std::to_string(cfg_.frames) + " frames each"
                                     : "cameras for " + fixed(cfg_.duration_s, 1) + " s")
                 << "), " << layout_.partitions << " partition(s), " << tasks_line() << std::endl;
     } else {
-      std::cout << "[ride] " << to_string(cfg_.mode) << " mode: " << cfg_.streams << " stream(s) of "
-                << cfg_.width << "x" << cfg_.height << ", " << cfg_.frames_per_stream()
-                << " frames each"
-                << (batch ? "" : cfg_.fps_schedule.empty() ? " at " + fixed(cfg_.fps, 1) + " fps"
-                                                           : " at ingest.fps_schedule " + cfg_.fps_schedule + " fps")
-                << ", "
-                << layout_.partitions << " partition(s), " << tasks_line() << std::endl;
+      std::cout << "[ride] " << to_string(cfg_.mode) << " mode: " << cfg_.streams << " stream(s) of " << cfg_.width
+                << "x" << cfg_.height << ", " << cfg_.frames_per_stream() << " frames each"
+                << (batch                       ? ""
+                    : cfg_.fps_schedule.empty() ? " at " + fixed(cfg_.fps, 1) + " fps"
+                                                : " at ingest.fps_schedule " + cfg_.fps_schedule + " fps")
+                << ", " << layout_.partitions << " partition(s), " << tasks_line() << std::endl;
     }
   }
 
@@ -1109,7 +1110,8 @@ class Master {
         idle[std::to_string(r)] = allocator_.idle_while_work_waits_s(r);
       }
     }
-    run_.allocation = {{"mode", to_string(cfg_.allocation)}, {"moves", allocation_moves_}, {"idle_while_work_waits_s", idle}};
+    run_.allocation = {
+        {"mode", to_string(cfg_.allocation)}, {"moves", allocation_moves_}, {"idle_while_work_waits_s", idle}};
     return finish_run(run_, failure);
   }
 

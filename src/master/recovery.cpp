@@ -130,12 +130,7 @@ RecoveryDecision plan_recovery(JobModel& model, int rank, const std::string& why
                                double last_heard, int replication, const std::set<int>& finished_ingest) {
   RecoveryDecision d;
   const Role role = model.rank(rank).role;
-  FailureRecord f;
-  f.rank = rank;
-  f.role = role;
-  f.cause = why;
-  f.last_heard = last_heard;
-  f.detected = now;
+  FailureRecord f{.rank = rank, .role = role, .cause = why, .last_heard = last_heard, .detected = now};
   const std::string who = "rank " + std::to_string(rank) + " (" + to_string(role) + ") ";
   if (role == Role::broker && replication > 1) {
     model.declare_dead(rank);

@@ -302,14 +302,14 @@ int finish_run(const RunRecord& run, const std::string& failure) {
           width = src.value("width", 0);
           height = src.value("height", 0);
         }
-    s["resources"] = {{"program", cfg_.task},
-                      {"width", width},
-                      {"height", height},
-                      {"fps", cfg_.mode == JobMode::stream ? json(cfg_.fps) : json(nullptr)},
-                      {"cores_per_stream", active > 0 ? cpu / active / streams : 0.0},
-                      {"mem_gb_per_stream", mem / 1e9 / streams},
-                      {"processed_fps_per_stream",
-                       active > 0 ? static_cast<double>(processed) / active / streams : 0.0}};
+    s["resources"] = {
+        {"program", cfg_.task},
+        {"width", width},
+        {"height", height},
+        {"fps", cfg_.mode == JobMode::stream ? json(cfg_.fps) : json(nullptr)},
+        {"cores_per_stream", active > 0 ? cpu / active / streams : 0.0},
+        {"mem_gb_per_stream", mem / 1e9 / streams},
+        {"processed_fps_per_stream", active > 0 ? static_cast<double>(processed) / active / streams : 0.0}};
   }
   s["spares"] = spares;
   s["brokers"] = brokers;
@@ -342,7 +342,8 @@ int finish_run(const RunRecord& run, const std::string& failure) {
                    // what a camera costs ingest: its capture thread's CPU (an RTSP/H.264 camera is
                    // decoded throughout), or the hub's decoders' on its JPEGs, over the job
                    {"camera_cpu_s", camera_cpu},
-                   {"cpu_s_per_camera_per_s", cameras > 0 && elapsed > 0 ? camera_cpu / static_cast<double>(cameras) / elapsed : 0.0},
+                   {"cpu_s_per_camera_per_s",
+                    cameras > 0 && elapsed > 0 ? camera_cpu / static_cast<double>(cameras) / elapsed : 0.0},
                    {"threads", threads},
                    // ingest.encoding (#15): what a frame cost the brokers (and spill, and the
                    // network) against its decoded size, over the frames this run published
@@ -463,19 +464,17 @@ int finish_run(const RunRecord& run, const std::string& failure) {
     s["stages"] = stages;
   }
 
-  std::cout << "[ride] done in " << fixed(elapsed, 2) << " s: ingested " << ingested
-            << ", processed " << processed
+  std::cout << "[ride] done in " << fixed(elapsed, 2) << " s: ingested " << ingested << ", processed " << processed
             << (run.resumed > 0 ? " (" + std::to_string(run.resumed) + " kept from the resumed run)" : std::string())
-            << ", committed " << committed << ", lost "
-            << lost << (partial ? " (at least)" : "")
-            << (lost_before_resume > 0 ? " (+" + std::to_string(lost_before_resume) +
-                                             " live frames the resumed run had not stored)"
-                                       : std::string()) << ", duplicates " << check.duplicates << ", failed " << check.failed
-            << (check.dropped ? ", dropped " + std::to_string(check.dropped) : std::string())
-            << "; " << fixed(s["throughput_fps"].get<double>(), 1) << " frames/s ("
+            << ", committed " << committed << ", lost " << lost << (partial ? " (at least)" : "")
+            << (lost_before_resume > 0
+                    ? " (+" + std::to_string(lost_before_resume) + " live frames the resumed run had not stored)"
+                    : std::string())
+            << ", duplicates " << check.duplicates << ", failed " << check.failed
+            << (check.dropped ? ", dropped " + std::to_string(check.dropped) : std::string()) << "; "
+            << fixed(s["throughput_fps"].get<double>(), 1) << " frames/s ("
             << fixed(s["throughput_MBps"].get<double>(), 1) << " MB/s"
-            << (cfg_.mode == JobMode::batch ? " over " + fixed(processing, 2) + " s of processing" : "")
-            << ")\n";
+            << (cfg_.mode == JobMode::batch ? " over " + fixed(processing, 2) + " s of processing" : "") << ")\n";
   if (multi) {
     for (const auto& [name, st] : s["stages"].items()) {
       std::cout << "[ride]   stage " << name << " (" << st.value("task", "") << "): in " << st["frames_in"]

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/parse.h"
 #include "plan/plan.h"
 
 namespace ride::plan {
@@ -109,15 +110,9 @@ int plan_main(const std::vector<std::string>& args, std::ostream& out, std::ostr
     if (v.count("--type")) o.fixed_type = v["--type"];
     auto number = [&](const std::string& key) {
       const std::string& s = v[key];
-      std::size_t pos = 0;
-      double x = 0;
-      try {
-        x = std::stod(s, &pos);
-      } catch (const std::exception&) {
-        pos = 0;
-      }
-      if (pos != s.size() || s.empty()) throw ride::ConfigError(key + ": '" + s + "' is not a number");
-      return x;
+      const auto x = ride::whole_double(s);
+      if (!x) throw ride::ConfigError(key + ": '" + s + "' is not a number");
+      return *x;
     };
     if (v.count("--target-util")) o.target_util = number("--target-util");
     if (v.count("--time-limit")) o.exact.time_limit_s = number("--time-limit");

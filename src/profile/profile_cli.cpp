@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/parse.h"
 #include "profile/fit.h"
 
 namespace ride::profile {
@@ -52,14 +53,8 @@ struct Options {
 };
 
 double number(const std::string& flag, const std::string& v) {
-  std::size_t used = 0;
-  double d = 0;
-  try {
-    d = std::stod(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v.size() || !(d > 0)) {
+  const double d = whole_double(v).value_or(0);
+  if (!(d > 0)) {
     throw ConfigError(flag + ": expected a positive number, got '" + v + "'");
   }
   return d;

@@ -37,14 +37,12 @@ class StddevInstance final : public Instance {
 class Stddev final : public Task {
  public:
   Info info() const override {
-    Info i;
-    i.name = "stddev";
-    i.summary = "standard-deviation filter (RIDE): population std-dev of each pixel's window";
-    i.params = {{"window", "5", "odd window side in pixels, 1..2047 (borders reflect-101)"}};
-    i.gpu = true;
-    i.scalars = {"mean", "min", "max"};
-    i.image = true;
-    return i;
+    return Info{.name = "stddev",
+                .summary = "standard-deviation filter (RIDE): population std-dev of each pixel's window",
+                .params = {{"window", "5", "odd window side in pixels, 1..2047 (borders reflect-101)"}},
+                .gpu = true,
+                .scalars = {"mean", "min", "max"},
+                .image = true};
   }
   std::unique_ptr<Instance> create(const Setup& s) const override {
     const long long w = param_int(s, "window");
@@ -64,11 +62,9 @@ class NoopInstance final : public Instance {
 class Noop final : public Task {
  public:
   Info info() const override {
-    Info i;
-    i.name = "noop";
-    i.summary = "no processing: moves and checksums frames (measures the framework itself)";
-    i.bgr = true;
-    return i;
+    return Info{.name = "noop",
+                .summary = "no processing: moves and checksums frames (measures the framework itself)",
+                .bgr = true};
   }
   std::unique_ptr<Instance> create(const Setup&) const override {
     return std::make_unique<NoopInstance>();

@@ -43,19 +43,18 @@ class HessianInstance final : public Instance {
 class Hessian final : public Task {
  public:
   Info info() const override {
-    Info i;
-    i.name = "hessian";
-    i.summary = "SURF-style fast-Hessian blob detector (RIDE's 'surf'): box-filter det(H) over "
-                "octaves, 3x3x3 maxima; keypoints (x, y, size, angle = -1, response)";
-    i.params = {{"threshold", "100", "det(H) a keypoint needs (OpenCV SURF's normalisation)"},
-                {"octaves", "4", "octaves, 1..6"},
-                {"layers", "4", "filter sizes per octave, 3..8"},
-                {"init_sample", "1", "sample step of the first octave, 1..64"},
-                {"interpolate", "true", "sub-pixel and sub-scale refinement"}};
-    i.gpu = true;
-    i.scalars = {"keypoints", "mean_response", "max_response"};
-    i.keypoints = true;
-    return i;
+    return Info{.name = "hessian",
+                .summary =
+                    "SURF-style fast-Hessian blob detector (RIDE's 'surf'): box-filter det(H) over "
+                    "octaves, 3x3x3 maxima; keypoints (x, y, size, angle = -1, response)",
+                .params = {{"threshold", "100", "det(H) a keypoint needs (OpenCV SURF's normalisation)"},
+                           {"octaves", "4", "octaves, 1..6"},
+                           {"layers", "4", "filter sizes per octave, 3..8"},
+                           {"init_sample", "1", "sample step of the first octave, 1..64"},
+                           {"interpolate", "true", "sub-pixel and sub-scale refinement"}},
+                .gpu = true,
+                .scalars = {"keypoints", "mean_response", "max_response"},
+                .keypoints = true};
   }
   std::unique_ptr<Instance> create(const Setup& s) const override {
     kernels::HessianParams p;
@@ -96,16 +95,15 @@ class MatmulInstance final : public Instance {
 class Matmul final : public Task {
  public:
   Info info() const override {
-    Info i;
-    i.name = "matmul";
-    i.summary = "matrix multiplication (RIDE): C = A B, A the frame as v/255 (h x w), B a fixed "
-                "pseudo-random w x cols matrix in [-1, 1); image = C";
-    i.params = {{"cols", std::to_string(kernels::kDefaultMatmulCols), "columns of B and C, >= 1"},
-                {"seed", "0", "seed of B's entries"}};
-    i.gpu = true;
-    i.scalars = {"mean", "min", "max", "frobenius"};
-    i.image = true;
-    return i;
+    return Info{.name = "matmul",
+                .summary =
+                    "matrix multiplication (RIDE): C = A B, A the frame as v/255 (h x w), B a fixed "
+                    "pseudo-random w x cols matrix in [-1, 1); image = C",
+                .params = {{"cols", std::to_string(kernels::kDefaultMatmulCols), "columns of B and C, >= 1"},
+                           {"seed", "0", "seed of B's entries"}},
+                .gpu = true,
+                .scalars = {"mean", "min", "max", "frobenius"},
+                .image = true};
   }
   std::unique_ptr<Instance> create(const Setup& s) const override {
     kernels::MatmulParams p;
@@ -145,14 +143,13 @@ class FftInstance final : public Instance {
 class Fft final : public Task {
  public:
   Info info() const override {
-    Info i;
-    i.name = "fft";
-    i.summary = "2-D FFT (RIDE): real-to-complex DFT of the frame; image = log1p|X| of the half "
-                "spectrum (h x (w/2+1))";
-    i.gpu = true;
-    i.scalars = {"dc_magnitude", "energy", "high_frequency_fraction"};
-    i.image = true;
-    return i;
+    return Info{.name = "fft",
+                .summary =
+                    "2-D FFT (RIDE): real-to-complex DFT of the frame; image = log1p|X| of the half "
+                    "spectrum (h x (w/2+1))",
+                .gpu = true,
+                .scalars = {"dc_magnitude", "energy", "high_frequency_fraction"},
+                .image = true};
   }
   std::unique_ptr<Instance> create(const Setup& s) const override {
     return std::make_unique<FftInstance>(s);

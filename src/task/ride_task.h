@@ -129,33 +129,30 @@ inline const std::string& param_text(const Setup& s, const std::string& name) {
   if (it == s.params.end()) throw std::invalid_argument("parameter '" + name + "' is not declared");
   return it->second;
 }
-inline double param_double(const Setup& s, const std::string& name) {
+/// The whole of parameter `name` read by `convert` (std::stod, std::stoll), or
+/// std::invalid_argument saying it is not `what`.
+template <typename Convert>
+auto param_number(const Setup& s, const std::string& name, Convert convert, const char* what) {
   const std::string& v = param_text(s, name);
   std::size_t used = 0;
-  double d = 0;
+  decltype(convert(v, &used)) x{};
   try {
-    d = std::stod(v, &used);
+    x = convert(v, &used);
   } catch (const std::exception&) {
     used = 0;
   }
   if (used == 0 || used != v.size()) {
-    throw std::invalid_argument("parameter '" + name + "': '" + v + "' is not a number");
+    throw std::invalid_argument("parameter '" + name + "': '" + v + "' is not " + what);
   }
-  return d;
+  return x;
+}
+inline double param_double(const Setup& s, const std::string& name) {
+  return param_number(
+      s, name, [](const std::string& v, std::size_t* used) { return std::stod(v, used); }, "a number");
 }
 inline long long param_int(const Setup& s, const std::string& name) {
-  const std::string& v = param_text(s, name);
-  std::size_t used = 0;
-  long long i = 0;
-  try {
-    i = std::stoll(v, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != v.size()) {
-    throw std::invalid_argument("parameter '" + name + "': '" + v + "' is not an integer");
-  }
-  return i;
+  return param_number(
+      s, name, [](const std::string& v, std::size_t* used) { return std::stoll(v, used); }, "an integer");
 }
 inline bool param_bool(const Setup& s, const std::string& name) {
   const std::string& v = param_text(s, name);

@@ -23,10 +23,9 @@ class ComputeThread {
  public:
   ComputeThread() : thread_([this] { loop(); }) {}
   ~ComputeThread() {
-    {
-      std::lock_guard lock(mu_);
-      quit_ = true;
-    }
+    std::unique_lock lock(mu_);
+    quit_ = true;
+    lock.unlock();
     cv_.notify_one();
     thread_.join();
   }

@@ -15,8 +15,7 @@ DeviceDecision choose_device(const DeviceQuery& q) {
     return {Outcome::error, q.key + "=gpu but host " + q.host + " has no usable CUDA device" +
                                 (q.cuda_compiled ? "" : " (no CUDA build)")};
   }
-  return {Outcome::cpu_fallback,
-          q.key + "=auto: no CUDA device on " + q.host + ", the task runs on the CPU"};
+  return {Outcome::cpu_fallback, q.key + "=auto: no CUDA device on " + q.host + ", the task runs on the CPU"};
 }
 
 int local_rank(const EnvLookup& env, int world_rank) {

@@ -13,13 +13,13 @@ namespace ride {
 /// @brief What the decision depends on; nothing here reads CUDA or the environment itself.
 struct DeviceQuery {
   DeviceChoice setting = DeviceChoice::cpu;  ///< the stage's device (worker.device, stage.NAME.device)
-  std::string key;            ///< the setting's key, for messages (e.g. "stage.second.device")
-  bool task_has_gpu = false;  ///< the stage's task has a GPU path (task::Info::gpu)
+  std::string key;                           ///< the setting's key, for messages (e.g. "stage.second.device")
+  bool task_has_gpu = false;                 ///< the stage's task has a GPU path (task::Info::gpu)
   /// Usable CUDA devices on this host. Asked only when the decision depends on it: asking
   /// starts the CUDA runtime, which a stage on the CPU must not pay for.
   std::function<int()> device_count;
-  bool cuda_compiled = false; ///< this build has CUDA
-  std::string host;           ///< this rank's host, for messages
+  bool cuda_compiled = false;  ///< this build has CUDA
+  std::string host;            ///< this rank's host, for messages
 };
 
 /// @brief The decision, with the text to print (fallback) or to throw (error).

@@ -396,9 +396,9 @@ class Worker {
   /// device (worker/device_choice.h decides). gpu without a device is an error (the job ends
   /// naming it); auto falling back to the CPU says so, once (the first worker).
   static bool resolve_device(RoleContext& ctx, const StageConfig& stage, const task::Info& info) {
-    const DeviceDecision choice =
-        choose_device({stage.device, stage.key("device"), info.gpu, [] { return kernels::cuda_device_count(); },
-                       kernels::cuda_compiled(), ctx.net.host()});
+    const DeviceDecision choice = choose_device({stage.device, stage.key("device"), info.gpu,
+                                                 [] { return kernels::cuda_device_count(); }, kernels::cuda_compiled(),
+                                                 ctx.net.host()});
     if (choice.outcome == DeviceDecision::Outcome::error) RIDE_FAIL(choice.message);
     if (choice.outcome == DeviceDecision::Outcome::cpu_fallback && !ctx.layout.workers.empty() &&
         ctx.net.rank() == ctx.layout.workers.front()) {

@@ -214,15 +214,26 @@ TEST(PartitionLog, FullDiskWriteErrorStopsThePartition) {
   EXPECT_EQ(log.end_offset(), 1u);
 }
 
+/// Limits of a log that holds two frames in memory, spills nothing and drops by `policy`.
+LogLimits two_frames_dropping(const TempDir& dir, DropPolicy policy) {
+  LogLimits l = limits(dir, 2, false);
+  l.drop = policy;
+  return l;
+}
+
+/// Appends frames 0..n-1 of stream 7 (50 pixels), each at the next offset, to a log that keeps
+/// two frames in memory; returns what the log then reads back from offset 0.
+auto append_frames(PartitionLog& log, std::uint64_t n) {
+  for (std::uint64_t i = 0; i < n; ++i) EXPECT_EQ(log.try_append(frame_of(50, 7, i), 0, kPixelsAt), i);
+  EXPECT_EQ(log.ring_frames(), 2u);
+  return log.read(0, n);
+}
+
 TEST(PartitionLog, DropNewestKeepsTheKeyAndDiscardsPixels) {
   TempDir dir;
-  LogLimits l = limits(dir, 2, false);
-  l.drop = DropPolicy::drop_newest;
-  PartitionLog log(l);
-  for (std::uint64_t i = 0; i < 4; ++i) ASSERT_EQ(log.try_append(frame_of(50, 7, i), 0, kPixelsAt), i);
+  PartitionLog log(two_frames_dropping(dir, DropPolicy::drop_newest));
+  const auto r = append_frames(log, 4);
   EXPECT_EQ(log.stats().dropped_newest, 2u);
-  EXPECT_EQ(log.ring_frames(), 2u);
-  const auto r = log.read(0, 4);
   EXPECT_EQ(r[0].frame->read<ProduceHeader>(0).flags, 0u);
   EXPECT_EQ(r[3].frame->read<ProduceHeader>(0).flags, kFrameFlagDropped);
   EXPECT_EQ(r[3].frame->size(), kPixelsAt);  // the headers alone
@@ -231,13 +242,9 @@ TEST(PartitionLog, DropNewestKeepsTheKeyAndDiscardsPixels) {
 
 TEST(PartitionLog, DropOldestEvictsTheOldestFrameInMemory) {
   TempDir dir;
-  LogLimits l = limits(dir, 2, false);
-  l.drop = DropPolicy::drop_oldest;
-  PartitionLog log(l);
-  for (std::uint64_t i = 0; i < 5; ++i) ASSERT_EQ(log.try_append(frame_of(50, 7, i), 0, kPixelsAt), i);
+  PartitionLog log(two_frames_dropping(dir, DropPolicy::drop_oldest));
+  const auto r = append_frames(log, 5);
   EXPECT_EQ(log.stats().dropped_oldest, 3u);
-  EXPECT_EQ(log.ring_frames(), 2u);
-  const auto r = log.read(0, 5);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(r[i].frame->read<ProduceHeader>(0).flags, kFrameFlagDropped) << i;
   EXPECT_EQ(fill_of(*r[3].frame), 7);
   EXPECT_EQ(fill_of(*r[4].frame), 7);

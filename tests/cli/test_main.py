@@ -86,32 +86,20 @@ def commands(ride, work):
 
     # ride plan: usage errors before any file is read.
     check("ride plan --help", [ride, "plan", "--help"], 0, stdout=[r"^usage: ride plan --requirements"])
-    check("ride plan without arguments", [ride, "plan"], 2,
-          stderr=[r"^ride plan: --requirements and --scenario are required$", r"^usage: ride plan"])
-    check("ride plan: an unknown argument", [ride, "plan", "--frobnicate"], 2,
-          stderr=[r"^ride plan: unknown argument '--frobnicate'$", r"^usage: ride plan"])
-    check("ride plan: an option without its value", [ride, "plan", "--scenario", "s.csv", "--requirements"], 2,
-          stderr=[r"^ride plan: --requirements needs a value$"])
-    check("ride plan: a number that is not one",
-          [ride, "plan", "--requirements", "r.csv", "--scenario", "s.csv", "--target-util=lots"], 2,
-          stderr=[r"^ride plan: --target-util: 'lots' is not a number"])
-    check("ride plan: an unreadable requirements file",
-          [ride, "plan", "--requirements", os.path.join(work, "missing.csv"), "--scenario", "s.csv"], 2,
-          stderr=[r"^ride plan: .*missing\.csv"])
+    check("ride plan without arguments", [ride, "plan"], 2, stderr=[r"^ride plan: --requirements and --scenario are required$", r"^usage: ride plan"])
+    check("ride plan: an unknown argument", [ride, "plan", "--frobnicate"], 2, stderr=[r"^ride plan: unknown argument '--frobnicate'$", r"^usage: ride plan"])
+    check("ride plan: an option without its value", [ride, "plan", "--scenario", "s.csv", "--requirements"], 2, stderr=[r"^ride plan: --requirements needs a value$"])
+    check("ride plan: a number that is not one", [ride, "plan", "--requirements", "r.csv", "--scenario", "s.csv", "--target-util=lots"], 2, stderr=[r"^ride plan: --target-util: 'lots' is not a number"])
+    check("ride plan: an unreadable requirements file", [ride, "plan", "--requirements", os.path.join(work, "missing.csv"), "--scenario", "s.csv"], 2, stderr=[r"^ride plan: .*missing\.csv"])
 
     # ride profile: usage errors before any job is launched.
     check("ride profile --help", [ride, "profile", "--help"], 0, stdout=[r"^usage: ride profile --task NAME"])
     check("ride profile without --task", [ride, "profile"], 2, stderr=[r"^ride profile: --task is required"])
-    check("ride profile: an option without its value", [ride, "profile", "--task"], 2,
-          stderr=[r"^ride profile: --task needs a value"])
-    check("ride profile: an unknown option", [ride, "profile", "--task", "stddev", "--frobnicate", "1"], 2,
-          stderr=[r"^ride profile: unknown option '--frobnicate'"])
-    check("ride profile: too few ranks", [ride, "profile", "--task", "stddev", "--np", "3"], 2,
-          stderr=[r"^ride profile: --np: at least 4 ranks"])
-    check("ride profile: one frame rate cannot fit a line", [ride, "profile", "--task", "stddev", "--fps", "5,5"], 2,
-          stderr=[r"^ride profile: --fps: at least two different frame rates"])
-    check("ride profile: a size that is not a number", [ride, "profile", "--task", "stddev", "--width=wide"], 2,
-          stderr=[r"^ride profile: --width: expected a positive number, got 'wide'"])
+    check("ride profile: an option without its value", [ride, "profile", "--task"], 2, stderr=[r"^ride profile: --task needs a value"])
+    check("ride profile: an unknown option", [ride, "profile", "--task", "stddev", "--frobnicate", "1"], 2, stderr=[r"^ride profile: unknown option '--frobnicate'"])
+    check("ride profile: too few ranks", [ride, "profile", "--task", "stddev", "--np", "3"], 2, stderr=[r"^ride profile: --np: at least 4 ranks"])
+    check("ride profile: one frame rate cannot fit a line", [ride, "profile", "--task", "stddev", "--fps", "5,5"], 2, stderr=[r"^ride profile: --fps: at least two different frame rates"])
+    check("ride profile: a size that is not a number", [ride, "profile", "--task", "stddev", "--width=wide"], 2, stderr=[r"^ride profile: --width: expected a positive number, got 'wide'"])
 
 
 def run(ride, launcher, work):
@@ -121,31 +109,22 @@ def run(ride, launcher, work):
     env = {"RIDE": ride}
 
     def ride_run(name, args, want):
-        check(f"ride run: {name}", [launcher, "--oversubscribe", "-np", "1", "--"] + args, 2,
-              stderr=[r"^ride: configuration error: " + want], env=env, timeout=90)
+        check(f"ride run: {name}", [launcher, "--oversubscribe", "-np", "1", "--"] + args, 2, stderr=[r"^ride: configuration error: " + want], env=env, timeout=90)
 
     f = write(os.path.join(work, "bad_value.ini"), "# a value that is not a number\n[ingest]\nstreams = 2\nfps = fast\n")
-    ride_run("a bad value in a file", ["--config", f],
-             rf"bad value 'fast' for key 'ingest\.fps' at {re.escape(f)}:4: expected a number")
+    ride_run("a bad value in a file", ["--config", f], rf"bad value 'fast' for key 'ingest\.fps' at {re.escape(f)}:4: expected a number")
     f = write(os.path.join(work, "twice.ini"), "[ingest]\nfps = 10\nstreams = 2\n\n[ingest]\nfps = 20\n")
-    ride_run("a key set twice in a file", ["--config", f],
-             rf"key 'ingest\.fps' set twice: {re.escape(f)}:2 and {re.escape(f)}:6")
+    ride_run("a key set twice in a file", ["--config", f], rf"key 'ingest\.fps' set twice: {re.escape(f)}:2 and {re.escape(f)}:6")
     f = write(os.path.join(work, "bad_device.ini"), "[worker]\ndevice = tpu\n")
-    ride_run("a value the checks refuse, from a file", ["--config", f],
-             rf"bad value for 'worker\.device' \({re.escape(f)}:2\): expected cpu, gpu or auto")
+    ride_run("a value the checks refuse, from a file", ["--config", f], rf"bad value for 'worker\.device' \({re.escape(f)}:2\): expected cpu, gpu or auto")
     f = write(os.path.join(work, "no_equals.ini"), "[ingest]\nstreams 2\n")
-    ride_run("a line that is not key = value", ["--config", f],
-             rf"{re.escape(f)}:2: expected 'key = value', got 'streams 2'")
+    ride_run("a line that is not key = value", ["--config", f], rf"{re.escape(f)}:2: expected 'key = value', got 'streams 2'")
     f = write(os.path.join(work, "no_section.ini"), "# no section yet\nfps = 5\n")
-    ride_run("a key outside any section", ["--config", f],
-             rf"{re.escape(f)}:2: key 'fps' outside any \[section\]")
+    ride_run("a key outside any section", ["--config", f], rf"{re.escape(f)}:2: key 'fps' outside any \[section\]")
     missing = os.path.join(work, "missing.ini")
-    ride_run("a config file that is not there", ["--config", missing],
-             rf"cannot read config file '{re.escape(missing)}'")
-    ride_run("an unknown key on the command line", ["--ingest.fsp=30"],
-             r"unknown key 'ingest\.fsp' on the command line")
-    ride_run("an argument that is not a key", ["stray"],
-             r"unexpected argument 'stray' on the command line")
+    ride_run("a config file that is not there", ["--config", missing], rf"cannot read config file '{re.escape(missing)}'")
+    ride_run("an unknown key on the command line", ["--ingest.fsp=30"], r"unknown key 'ingest\.fsp' on the command line")
+    ride_run("an argument that is not a key", ["stray"], r"unexpected argument 'stray' on the command line")
 
 
 def main():

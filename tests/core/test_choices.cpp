@@ -50,10 +50,10 @@ TEST(Choices, NamesAreWhatUsersWrite) {
   // Every table at once: a group of names given to the wrong enum shows here.
   const std::string all = choice_names<JobMode>() + "; " + choice_names<ResumeMode>() + "; " +
                           choice_names<DeviceChoice>() + "; " + choice_names<Partitioning>() + "; " +
-                          choice_names<Emit>() + "; " + choice_names<InputSource>() + "; " +
-                          choice_names<ColorMode>() + "; " + choice_names<HttpReader>() + "; " +
-                          choice_names<RtspTransport>() + "; " + choice_names<Encoding>() + "; " +
-                          choice_names<Allocation>() + "; " + choice_names<DropPolicy>();
+                          choice_names<Emit>() + "; " + choice_names<InputSource>() + "; " + choice_names<ColorMode>() +
+                          "; " + choice_names<HttpReader>() + "; " + choice_names<RtspTransport>() + "; " +
+                          choice_names<Encoding>() + "; " + choice_names<Allocation>() + "; " +
+                          choice_names<DropPolicy>();
   EXPECT_EQ(all,
             "stream or batch; false, true or auto; cpu, gpu or auto; round_robin or key; frame or image; "
             "synthetic or video; gray or bgr; hub or ffmpeg; auto, tcp or udp; raw or jpeg; "

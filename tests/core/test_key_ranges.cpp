@@ -8,9 +8,12 @@
 #include "core/error.h"
 #include "core/key_ranges.h"
 #include "core/protocol.h"
+#include "support/key_members.h"
 
 namespace ride {
 namespace {
+
+using test::members;
 
 /// A body of little-endian 32-bit words (a u64 is two: low, high).
 Buffer words(const std::vector<std::uint32_t>& w) {
@@ -26,13 +29,9 @@ TEST(KeyRanges, AscendingKeysMakeOneRangePerRun) {
   ASSERT_EQ(k.streams().at(3).size(), 2u);
   EXPECT_EQ(k.count(3), 1005u);
   EXPECT_EQ(k.count(), 1005u);
-  EXPECT_TRUE(k.contains(3, 0));
-  EXPECT_TRUE(k.contains(3, 999));
-  EXPECT_FALSE(k.contains(3, 1000));
-  EXPECT_FALSE(k.contains(3, 1004));
-  EXPECT_TRUE(k.contains(3, 1005));
-  EXPECT_FALSE(k.contains(3, 1010));
-  EXPECT_FALSE(k.contains(2, 0));
+  EXPECT_EQ(members(k, 3, 0, 2), "11");
+  EXPECT_EQ(members(k, 3, 998, 1011), "1100000111110");  // 998..999 held, 1000..1004 not, 1005..1009 held
+  EXPECT_EQ(members(k, 2, 0, 1), "0");
   EXPECT_EQ(k.end(3), 1010u);
   EXPECT_EQ(k.end(7), 0u);
 }

@@ -20,6 +20,13 @@ bool eval(const std::string& text, double a, double b = 0, double count = 0, dou
   return Predicate::parse(text, kNames)(values);
 }
 
+/// '1' or '0' per predicate of `texts`, each evaluated with a = `a` (the others 0).
+std::string truths(const std::vector<std::string>& texts, double a) {
+  std::string out;
+  for (const auto& t : texts) out += eval(t, a) ? '1' : '0';
+  return out;
+}
+
 /// The ConfigError message for `text`, or "no error".
 std::string error(const std::string& text, const std::vector<std::string>& names = kNames) {
   try {
@@ -31,18 +38,11 @@ std::string error(const std::string& text, const std::vector<std::string>& names
 }
 
 TEST(Predicate, EachComparisonOperator) {
-  EXPECT_TRUE(eval("a < 3", 2));
-  EXPECT_FALSE(eval("a < 2", 2));
-  EXPECT_TRUE(eval("a <= 2", 2));
-  EXPECT_FALSE(eval("a <= 1", 2));
-  EXPECT_TRUE(eval("a > 1", 2));
-  EXPECT_FALSE(eval("a > 2", 2));
-  EXPECT_TRUE(eval("a >= 2", 2));
-  EXPECT_FALSE(eval("a >= 3", 2));
-  EXPECT_TRUE(eval("a == 2", 2));
-  EXPECT_FALSE(eval("a == 3", 2));
-  EXPECT_TRUE(eval("a != 3", 2));
-  EXPECT_FALSE(eval("a != 2", 2));
+  // Each operator once true, once false, at a = 2.
+  EXPECT_EQ(truths({"a < 3", "a < 2", "a <= 2", "a <= 1", "a > 1", "a > 2", "a >= 2", "a >= 3", "a == 2", "a == 3",
+                    "a != 3", "a != 2"},
+                   2),
+            "101010101010");
   // The other scalars are read from their own slots.
   EXPECT_TRUE(eval("b == 7", 0, 7));
   EXPECT_TRUE(eval("fg > 50", 0, 0, 0, 60));
@@ -50,18 +50,10 @@ TEST(Predicate, EachComparisonOperator) {
 }
 
 TEST(Predicate, NumberOnTheLeftMirrorsTheComparison) {
-  EXPECT_TRUE(eval("1 < a", 2));
-  EXPECT_FALSE(eval("2 < a", 2));
-  EXPECT_TRUE(eval("2 <= a", 2));
-  EXPECT_FALSE(eval("3 <= a", 2));
-  EXPECT_TRUE(eval("3 > a", 2));
-  EXPECT_FALSE(eval("2 > a", 2));
-  EXPECT_TRUE(eval("2 >= a", 2));
-  EXPECT_FALSE(eval("1 >= a", 2));
-  EXPECT_TRUE(eval("2 == a", 2));
-  EXPECT_FALSE(eval("3 == a", 2));
-  EXPECT_TRUE(eval("3 != a", 2));
-  EXPECT_FALSE(eval("2 != a", 2));
+  EXPECT_EQ(truths({"1 < a", "2 < a", "2 <= a", "3 <= a", "3 > a", "2 > a", "2 >= a", "1 >= a", "2 == a", "3 == a",
+                    "3 != a", "2 != a"},
+                   2),
+            "101010101010");
 }
 
 TEST(Predicate, NumbersAsStrtodReadsThem) {

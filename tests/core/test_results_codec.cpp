@@ -13,32 +13,33 @@ namespace {
 
 using Row = std::array<float, 5>;
 
-ResultsHeader header_template() {
-  ResultsHeader h;
-  h.batch_id = 7;
-  h.partition = 3;
-  h.epoch = 2;
-  h.end_offset = 1000;
-  return h;
-}
+ResultsHeader header_template() { return {.batch_id = 7, .partition = 3, .epoch = 2, .end_offset = 1000}; }
 
 ResultRecord record(std::uint64_t sequence) {
-  ResultRecord r;
-  r.sequence = sequence;
-  r.offset = 900 + sequence;
-  r.capture_ns = 123456789 + static_cast<std::int64_t>(sequence);
-  r.processed_ns = 223456789;
-  r.input_checksum = 0xabcdef0123456789ull ^ sequence;
-  r.stream = 4;
-  r.partition = 3;
-  r.worker_rank = 5;
-  r.epoch = 2;
-  r.width = 640;
-  r.height = 480;
+  ResultRecord r{.sequence = sequence,
+                 .offset = 900 + sequence,
+                 .capture_ns = 123456789 + static_cast<std::int64_t>(sequence),
+                 .processed_ns = 223456789,
+                 .input_checksum = 0xabcdef0123456789ull ^ sequence,
+                 .stream = 4,
+                 .partition = 3,
+                 .worker_rank = 5,
+                 .epoch = 2,
+                 .width = 640,
+                 .height = 480};
   r.scalars.fill(std::nan(""));
   r.scalars[0] = 1.5 * static_cast<double>(sequence);
   r.scalars[1] = -2.25;
   return r;
+}
+
+/// The header header_template() made, with this batch id and record count.
+void expect_header(const ResultsHeader& h, std::uint64_t batch_id, std::uint32_t count) {
+  EXPECT_EQ(h.batch_id, batch_id);
+  EXPECT_EQ(h.partition, 3u);
+  EXPECT_EQ(h.epoch, 2u);
+  EXPECT_EQ(h.end_offset, 1000u);
+  EXPECT_EQ(h.count, count);
 }
 
 void expect_same_record(const ResultRecord& a, const ResultRecord& b) {
@@ -64,11 +65,7 @@ TEST(ResultsCodec, RoundTripRecordsOnly) {
   EXPECT_EQ(body.size(), sizeof(ResultsHeader) + 3 * sizeof(ResultRecord) + 4);
 
   const ResultsView v = decode_results(body, false, false);
-  EXPECT_EQ(v.header.batch_id, 7u);
-  EXPECT_EQ(v.header.partition, 3u);
-  EXPECT_EQ(v.header.epoch, 2u);
-  EXPECT_EQ(v.header.end_offset, 1000u);
-  EXPECT_EQ(v.header.count, 3u);
+  expect_header(v.header, 7u, 3u);
   EXPECT_EQ(v.header.has_images, 0u);
   EXPECT_EQ(v.header.has_objects, 0u);
   ASSERT_EQ(v.records.size(), 3u);
@@ -368,11 +365,7 @@ TEST(ResultsCodec, BatchIdPatchRoundTrip) {
   const Buffer before = copy_prefix(body, body.size());
   set_results_batch_id(body, 0x1122334455667788ull);
   const ResultsView v = decode_results(body, true, true);
-  EXPECT_EQ(v.header.batch_id, 0x1122334455667788ull);
-  EXPECT_EQ(v.header.partition, 3u);
-  EXPECT_EQ(v.header.epoch, 2u);
-  EXPECT_EQ(v.header.end_offset, 1000u);
-  EXPECT_EQ(v.header.count, 2u);
+  expect_header(v.header, 0x1122334455667788ull, 2u);
   EXPECT_EQ(v.errors.at(1), "oops");
   // Only the batch id's 8 bytes changed.
   EXPECT_NE(std::memcmp(body.data(), before.data(), 8), 0);

@@ -41,6 +41,13 @@ Bytes multipart(const std::vector<Bytes>& images) {
   return out;
 }
 
+/// Every whole image the scanner holds now, in order.
+std::vector<Bytes> take_all(ri::JpegScanner& sc) {
+  std::vector<Bytes> out;
+  for (Bytes im; sc.take(im);) out.push_back(im);
+  return out;
+}
+
 TEST(JpegScanner, FindsEveryImageOfAStreamWhateverTheChunks) {
   const std::vector<Bytes> images{jpeg(1, 64, 48), jpeg(2, 37, 29, 2), jpeg(3, 160, 120, 1), jpeg(4, 8, 8)};
   const Bytes stream = multipart(images);
@@ -92,10 +99,7 @@ TEST(JpegScanner, ATruncatedPartIsCountedAndTheNextImageKept) {
   append(stream, cut);
   append(stream, multipart({b}));
   sc.feed(stream.data(), stream.size());
-  Bytes im;
-  ASSERT_TRUE(sc.take(im));
-  EXPECT_EQ(im, b);
-  EXPECT_FALSE(sc.take(im));
+  EXPECT_EQ(take_all(sc), std::vector<Bytes>{b});  // the cut image is skipped, not glued to b
   EXPECT_GE(sc.truncated(), 1u);
   // A connection that drops mid-image: reset() forgets it and counts it.
   ri::JpegScanner sc2;
@@ -103,8 +107,7 @@ TEST(JpegScanner, ATruncatedPartIsCountedAndTheNextImageKept) {
   sc2.reset();
   EXPECT_EQ(sc2.truncated(), 1u);
   sc2.feed(b.data(), b.size());
-  ASSERT_TRUE(sc2.take(im));
-  EXPECT_EQ(im, b);
+  EXPECT_EQ(take_all(sc2), std::vector<Bytes>{b});
 }
 
 TEST(JpegScanner, OversizedImagesAreDroppedAndCounted) {
@@ -112,10 +115,7 @@ TEST(JpegScanner, OversizedImagesAreDroppedAndCounted) {
   ri::JpegScanner sc(small.size() + 100);
   const Bytes stream = multipart({big, small, big});
   sc.feed(stream.data(), stream.size());
-  Bytes im;
-  ASSERT_TRUE(sc.take(im));
-  EXPECT_EQ(im, small);
-  EXPECT_FALSE(sc.take(im));
+  EXPECT_EQ(take_all(sc), std::vector<Bytes>{small});
   EXPECT_EQ(sc.oversized(), 2u);
 }
 

@@ -578,7 +578,8 @@ int main(int argc, char** argv) {
       if (it == stream_of.end()) continue;
       std::ifstream in(e.path(), std::ios::binary);
       std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      const cv::Mat m = cv::imdecode(bytes, cfg.color == ride::ColorMode::gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
+      const cv::Mat m = cv::imdecode(bytes,
+                                     cfg.color == ride::ColorMode::gray ? cv::IMREAD_GRAYSCALE : cv::IMREAD_COLOR);
       if (m.empty()) continue;
       const cv::Mat c = m.isContinuous() ? m : m.clone();
       served[it->second][ride::checksum64(c.data, c.total() * c.elemSize())] = std::stol(name.substr(us + 1, dot - us - 1));

@@ -68,12 +68,7 @@ struct Sim {
 };
 
 AdaptiveConfig config() {
-  AdaptiveConfig c;
-  c.interval_s = 1;
-  c.lag_high_s = 2;
-  c.low = 0.5;
-  c.target = 0.7;
-  c.low_for_s = 10;
+  AdaptiveConfig c{.interval_s = 1, .lag_high_s = 2, .low = 0.5, .target = 0.7, .low_for_s = 10};
   c.cooldown_s = 5;
   c.min_workers = 1;
   c.max_workers = 6;

@@ -16,9 +16,8 @@ using test::layout_of;
 using test::metrics;
 
 JobConfig config() {
-  return parse_job_config({"--ingest.width=64", "--ingest.height=48", "--scaling.interval_s=1",
-                           "--scaling.high=0.9", "--scaling.low=0.5", "--scaling.target=0.7",
-                           "--scaling.low_for_s=3"});
+  return parse_job_config({"--ingest.width=64", "--ingest.height=48", "--scaling.interval_s=1", "--scaling.high=0.9",
+                           "--scaling.low=0.5", "--scaling.target=0.7", "--scaling.low_for_s=3"});
 }
 
 /// Two workers (ranks 3, 4) over four partitions (3 owns 0 and 2, 4 owns 1 and 3), one spare (5).
@@ -103,8 +102,7 @@ TEST(LoadScaling, LastingUnderUseReleasesAWorkerOnlyAfterTheHold) {
     EXPECT_EQ(moves[k].to, kept);
   }
   EXPECT_EQ(job.model.assignment().partitions_of(kept).size(), 4u);
-  EXPECT_NE(std::find(job.model.spares().begin(), job.model.spares().end(), released),
-            job.model.spares().end());
+  EXPECT_NE(std::find(job.model.spares().begin(), job.model.spares().end(), released), job.model.spares().end());
   EXPECT_EQ(job.model.scaling().back().action, "shrink");
   EXPECT_EQ(job.model.scaling().back().reason, "busy under 50 % for 3 s");
 }

@@ -52,14 +52,8 @@ JobModel model_of(int workers, int spares, int partitions) {
 
 StreamReport report(std::uint32_t id, std::uint64_t frames, bool paused = false,
                     StreamState state = StreamState::streaming) {
-  StreamReport r;
-  r.stream = id;
-  r.state = state;
-  r.paused = paused;
-  r.frames = frames;
-  r.missed = id;
-  r.paused_ticks = paused ? 5 : 0;
-  return r;
+  return {
+      .stream = id, .state = state, .paused = paused, .frames = frames, .missed = id, .paused_ticks = paused ? 5u : 0u};
 }
 
 constexpr std::int64_t kSec = 1'000'000'000;

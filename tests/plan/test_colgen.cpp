@@ -15,6 +15,7 @@
 #include "plan/colgen.h"
 #include "plan/plan.h"
 #include "plan/solver.h"
+#include "support/random_unit.h"
 
 namespace rp = ride::plan;
 
@@ -108,8 +109,7 @@ rp::Problem random_instance(std::mt19937& rng, bool gpus) {
 }  // namespace
 
 TEST(PlanColgen, PricingKnapsackEqualsBruteForce) {
-  std::mt19937 rng(4242);
-  std::uniform_real_distribution<double> u(0, 1);
+  auto [rng, u] = ride::test::random_unit(4242);
   int cases = 0;
   for (int iter = 0; iter < 400; ++iter) {
     rp::Problem p;

@@ -8,17 +8,7 @@ using Kind = rp::ScalingAction::Kind;
 
 namespace {
 rp::StreamState stream(const char* id, bool indep, double fps, int w, int h, double cpu, double mem, double t0) {
-  rp::StreamState s;
-  s.id = id;
-  s.program = "P";
-  s.independent_frames = indep;
-  s.fps = fps;
-  s.width = w;
-  s.height = h;
-  s.cpu = cpu;
-  s.mem_gb = mem;
-  s.started_at = t0;
-  return s;
+  return {id, "P", indep, fps, w, h, cpu, mem, t0};  // StreamState's fields, in order
 }
 std::vector<rp::InstanceType> cat() {
   return {{"small", 4, 16, 0, 0.2, 0}, {"big", 8, 32, 0, 0.45, 0}};

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "plan/solver.h"
+#include "support/random_unit.h"
 
 namespace rp = ride::plan;
 
@@ -138,8 +139,7 @@ TEST(PlanSolver, ExactEqualsBruteForceOnTinyInstances) {
 }
 
 TEST(PlanSolver, OrderingOfBoundsAndFeasibilityOnRandomTable5SizedInstances) {
-  std::mt19937 rng(777);
-  std::uniform_real_distribution<double> u(0, 1);
+  auto [rng, u] = ride::test::random_unit(777);
   int compared = 0;
   for (int iter = 0; iter < 12; ++iter) {
     rp::Problem p;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace ride {
@@ -32,6 +33,13 @@ std::vector<ResultRecord> complete_rows(const std::map<std::uint32_t, std::uint6
   return rows;
 }
 
+/// The check's counts in one line, to compare at once.
+std::string tally(const ResultCheck& c) {
+  return "unique=" + std::to_string(c.unique) + " lost=" + std::to_string(c.lost) +
+         " duplicates=" + std::to_string(c.duplicates) + " unexpected=" + std::to_string(c.unexpected) +
+         " failed=" + std::to_string(c.failed);
+}
+
 void expect_invariants(const ResultCheck& c, std::size_t rows) {
   EXPECT_EQ(c.unique + c.duplicates + c.unexpected, rows);
   EXPECT_EQ(c.expected, c.unique + c.lost);
@@ -45,11 +53,7 @@ TEST(ResultCheck, Complete) {
   const auto rows = complete_rows(expected);
   const ResultCheck c = check_results(rows, expected);
   EXPECT_EQ(c.expected, 151U);
-  EXPECT_EQ(c.unique, 151U);
-  EXPECT_EQ(c.lost, 0U);
-  EXPECT_EQ(c.duplicates, 0U);
-  EXPECT_EQ(c.unexpected, 0U);
-  EXPECT_EQ(c.failed, 0U);
+  EXPECT_EQ(tally(c), "unique=151 lost=0 duplicates=0 unexpected=0 failed=0");
   EXPECT_TRUE(c.first_lost.empty());
   expect_invariants(c, rows.size());
 }
@@ -103,10 +107,7 @@ TEST(ResultCheck, Duplicates) {
   rows.push_back(row(0, 3));
   rows.push_back(row(1, 9));
   const ResultCheck c = check_results(rows, expected);
-  EXPECT_EQ(c.unique, 20U);
-  EXPECT_EQ(c.duplicates, 3U);
-  EXPECT_EQ(c.lost, 0U);
-  EXPECT_EQ(c.unexpected, 0U);
+  EXPECT_EQ(tally(c), "unique=20 lost=0 duplicates=3 unexpected=0 failed=0");
   expect_invariants(c, rows.size());
 }
 
@@ -119,10 +120,7 @@ TEST(ResultCheck, Unexpected) {
   rows.push_back(row(9, 0));   // a stream after all ingested ones
   rows.push_back(row(2, ~std::uint64_t{0}));
   const ResultCheck c = check_results(rows, expected);
-  EXPECT_EQ(c.unique, 20U);
-  EXPECT_EQ(c.unexpected, 5U);
-  EXPECT_EQ(c.duplicates, 0U);
-  EXPECT_EQ(c.lost, 0U);
+  EXPECT_EQ(tally(c), "unique=20 lost=0 duplicates=0 unexpected=5 failed=0");
   expect_invariants(c, rows.size());
 }
 
@@ -135,9 +133,7 @@ TEST(ResultCheck, Failed) {
   rows.push_back(row(0, 5, ResultStatus::ok));          // retried and succeeded: not failed
   rows.push_back(row(0, 2, ResultStatus::task_error));  // failed twice: one failed key
   const ResultCheck c = check_results(rows, expected);
-  EXPECT_EQ(c.unique, 10U);
-  EXPECT_EQ(c.failed, 1U);
-  EXPECT_EQ(c.duplicates, 2U);
+  EXPECT_EQ(tally(c), "unique=10 lost=0 duplicates=2 unexpected=0 failed=1");
   expect_invariants(c, rows.size());
 }
 

@@ -48,18 +48,11 @@ ResultRecord make_row(std::uint64_t i, std::size_t scalar_count) {
 }
 
 void expect_same_row(const ResultRecord& a, const ResultRecord& b, std::size_t scalar_count) {
-  EXPECT_EQ(a.sequence, b.sequence);
-  EXPECT_EQ(a.offset, b.offset);
-  EXPECT_EQ(a.capture_ns, b.capture_ns);
-  EXPECT_EQ(a.processed_ns, b.processed_ns);
-  EXPECT_EQ(a.input_checksum, b.input_checksum);
-  EXPECT_EQ(a.stream, b.stream);
-  EXPECT_EQ(a.partition, b.partition);
-  EXPECT_EQ(a.worker_rank, b.worker_rank);
-  EXPECT_EQ(a.epoch, b.epoch);
-  EXPECT_EQ(a.width, b.width);
-  EXPECT_EQ(a.height, b.height);
-  EXPECT_EQ(a.status, b.status);
+  const auto fields = [](const ResultRecord& r) {
+    return std::tie(r.sequence, r.offset, r.capture_ns, r.processed_ns, r.input_checksum, r.stream, r.partition,
+                    r.worker_rank, r.epoch, r.width, r.height, r.status);
+  };
+  EXPECT_EQ(fields(a), fields(b));
   for (std::size_t k = 0; k < kMaxScalars; ++k) {
     EXPECT_EQ(b.scalars[k], k < scalar_count ? a.scalars[k] : 0.0) << "scalar " << k;
   }

@@ -18,32 +18,12 @@
 #include <vector>
 
 #include "core/error.h"
+#include "support/temp_dir.h"
 
 namespace ride::h5 {
 namespace {
 
-/// A fresh directory per test, removed afterwards (tests may run in parallel under ctest).
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            (std::string("ride_storage_") + info->test_suite_name() + "_" + info->name() + "_" +
-             std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
+using test::TempDir;
 
 class Hdf5Handle : public ::testing::Test {
  protected:
@@ -138,7 +118,7 @@ TEST_F(Hdf5Handle, MoveConstructionLeavesTheSourceEmpty) {
     CountedFile a(H5Fcreate(dir_.file("a.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     id = a.get();
     CountedFile b(std::move(a));
-    EXPECT_FALSE(a.valid());  // NOLINT(bugprone-use-after-move): the contract under test
+    EXPECT_FALSE(a.valid());              // NOLINT(bugprone-use-after-move): the contract under test
     EXPECT_EQ(a.get(), H5I_INVALID_HID);  // NOLINT(bugprone-use-after-move)
     EXPECT_EQ(b.get(), id);
     EXPECT_TRUE(open_id(id));
@@ -188,7 +168,7 @@ TEST_F(Hdf5Handle, HandlesInAVectorSurviveReallocation) {
   {
     std::vector<CountedFile> files;
     for (int i = 0; i < 9; ++i) {  // growth moves the handles several times
-      std::string name = "f";  // (not "f" + std::to_string(i): GCC 12 warns falsely there, -Wrestrict)
+      std::string name = "f";      // (not "f" + std::to_string(i): GCC 12 warns falsely there, -Wrestrict)
       name += std::to_string(i);
       const std::string path = dir_.file(name);
       files.emplace_back(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
@@ -211,13 +191,13 @@ TEST_F(Hdf5Handle, EveryAliasClosesItsKindOfIdAndTheDataReachesTheFile) {
     Dataspace space(RIDE_H5_CHECK(H5Screate_simple(1, dims, nullptr), "space"));
     Datatype type(RIDE_H5_CHECK(H5Tcopy(H5T_NATIVE_INT32), "type"));
     PropList props(RIDE_H5_CHECK(H5Pcreate(H5P_DATASET_CREATE), "props"));
-    Dataset data(RIDE_H5_CHECK(H5Dcreate2(group.get(), "d", type.get(), space.get(), H5P_DEFAULT, props.get(),
-                                          H5P_DEFAULT), "dataset"));
+    Dataset data(RIDE_H5_CHECK(
+        H5Dcreate2(group.get(), "d", type.get(), space.get(), H5P_DEFAULT, props.get(), H5P_DEFAULT), "dataset"));
     const std::int32_t values[4] = {3, 1, 4, 1};
     RIDE_H5_CHECK(H5Dwrite(data.get(), H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, values), "write");
     Dataspace scalar(RIDE_H5_CHECK(H5Screate(H5S_SCALAR), "scalar space"));
-    Attribute attr(RIDE_H5_CHECK(H5Acreate2(data.get(), "frames", H5T_NATIVE_INT32, scalar.get(), H5P_DEFAULT,
-                                            H5P_DEFAULT), "attribute"));
+    Attribute attr(RIDE_H5_CHECK(
+        H5Acreate2(data.get(), "frames", H5T_NATIVE_INT32, scalar.get(), H5P_DEFAULT, H5P_DEFAULT), "attribute"));
     const std::int32_t frames = 4;
     RIDE_H5_CHECK(H5Awrite(attr.get(), H5T_NATIVE_INT32, &frames), "write attribute");
     ids = {file.get(), group.get(), space.get(), type.get(), props.get(), data.get(), scalar.get(), attr.get()};
@@ -268,10 +248,10 @@ TEST_F(Hdf5Handle, AMissingFileThrowsAnErrorNamingThePathTheCauseAndTheSourceLin
   const std::string path = dir_.file("missing.h5");
   const Thrown t = open_and_catch(path);
   ASSERT_FALSE(t.what.empty()) << "no ride::Error thrown";
-  EXPECT_EQ(t.what.rfind("open results file " + path, 0), 0u) << t.what;  // the message first
-  EXPECT_NE(t.what.find("(HDF5: H5Fopen(): "), std::string::npos) << t.what;  // the API call that failed
-  EXPECT_NE(t.what.find(" <- "), std::string::npos) << t.what;              // ... and the innermost cause
-  EXPECT_NE(t.what.find("errno = 2"), std::string::npos) << t.what;          // ENOENT, named
+  EXPECT_EQ(t.what.rfind("open results file " + path, 0), 0u) << t.what;         // the message first
+  EXPECT_NE(t.what.find("(HDF5: H5Fopen(): "), std::string::npos) << t.what;     // the API call that failed
+  EXPECT_NE(t.what.find(" <- "), std::string::npos) << t.what;                   // ... and the innermost cause
+  EXPECT_NE(t.what.find("errno = 2"), std::string::npos) << t.what;              // ENOENT, named
   EXPECT_NE(t.what.find("test_hdf5_handle.cpp:"), std::string::npos) << t.what;  // where it was checked
   EXPECT_EQ(t.stderr_text, "") << "HDF5 printed its error stack";
   EXPECT_EQ(H5Eget_num(H5E_DEFAULT), 0) << "the error stack was left uncleared";

@@ -13,8 +13,8 @@ class TempDir {
  public:
   TempDir() {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string("ride_sink_") + info->test_suite_name() + "_" + info->name() +
-                       "_" + std::to_string(::getpid());
+    std::string name = std::string("ride_test_") + info->test_suite_name() + "_" + info->name() + "_" +
+                       std::to_string(::getpid());
     path_ = std::filesystem::temp_directory_path() / name;
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);

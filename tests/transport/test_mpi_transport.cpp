@@ -55,7 +55,8 @@ Tag tag(int n) { return static_cast<Tag>(1000 + n); }
 /// Deterministic bytes that depend on every argument (a misrouted or torn message shows).
 Buffer pattern(int src, int dst, int n, std::size_t size) {
   Buffer b(size);
-  std::uint32_t x = 2166136261u ^ static_cast<std::uint32_t>(src * 7919 + dst * 104729 + n * 31 + static_cast<int>(size));
+  std::uint32_t x = 2166136261u ^
+                    static_cast<std::uint32_t>(src * 7919 + dst * 104729 + n * 31 + static_cast<int>(size));
   for (std::size_t i = 0; i < size; ++i) {
     x = x * 1664525u + 1013904223u;
     b.data()[i] = static_cast<std::byte>(x >> 24);
@@ -381,8 +382,8 @@ class RankFailurePrinter : public ::testing::EmptyTestEventListener {
   explicit RankFailurePrinter(int rank) : rank_(rank) {}
   void OnTestPartResult(const ::testing::TestPartResult& r) override {
     if (r.failed()) {
-      std::cerr << "[rank " << rank_ << "] " << (r.file_name() ? r.file_name() : "?") << ":" << r.line_number()
-                << ": " << r.summary() << std::endl;
+      std::cerr << "[rank " << rank_ << "] " << (r.file_name() ? r.file_name() : "?") << ":" << r.line_number() << ": "
+                << r.summary() << std::endl;
     }
   }
   void OnTestEnd(const ::testing::TestInfo& t) override {

@@ -92,9 +92,7 @@ TEST(ChooseDevice, TheErrorSaysWhenTheBuildHasNoCuda) {
   EXPECT_EQ(c.message, "stage.second.device=gpu but host node7 has no usable CUDA device (no CUDA build)");
 }
 
-TEST(ChooseDevice, AnUnknownSettingThrows) {
-  EXPECT_THROW(choose_device(query("tpu", true, 1)), Error);
-}
+TEST(ChooseDevice, AnUnknownSettingThrows) { EXPECT_THROW(choose_device(query("tpu", true, 1)), Error); }
 
 /// A fake environment: only the variables in the map are set.
 EnvLookup env_of(std::map<std::string, std::string> vars) {
@@ -118,8 +116,9 @@ TEST(LocalRank, EachLauncherVariableAloneIsRead) {
 }
 
 TEST(LocalRank, OpenMpiThenSlurmThenHydra) {
-  EXPECT_EQ(local_rank(env_of({{"OMPI_COMM_WORLD_LOCAL_RANK", "3"}, {"SLURM_LOCALID", "1"},
-                               {"MPI_LOCALRANKID", "2"}}), 9), 3);
+  EXPECT_EQ(
+      local_rank(env_of({{"OMPI_COMM_WORLD_LOCAL_RANK", "3"}, {"SLURM_LOCALID", "1"}, {"MPI_LOCALRANKID", "2"}}), 9),
+      3);
   EXPECT_EQ(local_rank(env_of({{"SLURM_LOCALID", "1"}, {"MPI_LOCALRANKID", "2"}}), 9), 1);
   EXPECT_EQ(local_rank(env_of({{"OMPI_COMM_WORLD_LOCAL_RANK", "4"}, {"MPI_LOCALRANKID", "2"}}), 9), 4);
 }

@@ -214,16 +214,14 @@ FftStats fft_log_magnitude_u8(const std::uint8_t* src, int width, int height,
 namespace detail {
 
 FftStats fft_log_magnitude_u8_cuda_chunked(const std::uint8_t* src, int width, int height,
-                                           std::ptrdiff_t src_stride_bytes, float* dst,
-                                           std::ptrdiff_t dst_stride_elems,
+                                           std::ptrdiff_t src_stride_bytes, float* dst, std::ptrdiff_t dst_stride_elems,
                                            std::int64_t chunk_rows) {
   validate_fft_args(src, width, height, src_stride_bytes, dst, dst_stride_elems);
   RIDE_EXPECTS(chunk_rows >= 0, "fft (CUDA): chunk_rows must be >= 0, got " << chunk_rows);
   require_cuda_device("fft");
   if (width == 0 || height == 0) return FftStats{};
 #if RIDE_HAVE_CUDA
-  return fft_log_magnitude_u8_cuda_run(src, width, height, src_stride_bytes, dst,
-                                       dst_stride_elems, chunk_rows);
+  return fft_log_magnitude_u8_cuda_run(src, width, height, src_stride_bytes, dst, dst_stride_elems, chunk_rows);
 #else
   return FftStats{};  // not reached: require_cuda_device throws in a build without CUDA
 #endif

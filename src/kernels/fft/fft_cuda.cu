@@ -222,10 +222,8 @@ void download(const Frame& f, Workspace& ws, std::int64_t chunk_rows, std::int64
 
 namespace detail {
 
-FftStats fft_log_magnitude_u8_cuda_run(const std::uint8_t* src, int width, int height,
-                                       std::ptrdiff_t src_stride_bytes, float* dst,
-                                       std::ptrdiff_t dst_stride_elems, std::int64_t chunk_rows) {
-
+FftStats fft_log_magnitude_u8_cuda_run(const std::uint8_t* src, int width, int height, std::ptrdiff_t src_stride_bytes,
+                                       float* dst, std::ptrdiff_t dst_stride_elems, std::int64_t chunk_rows) {
   const Frame frame{src, width, height, src_stride_bytes, dst, dst_stride_elems};
   const std::int64_t half = fft_half_width(width);
   const std::int64_t pitch = 2 * half;

@@ -38,8 +38,7 @@ FftStats fft_log_magnitude_u8_cuda_chunked(const std::uint8_t* src, int width, i
 /// @brief The CUDA executor (fft_cuda.cu, CUDA builds only): checked, non-empty arguments;
 /// called only by the host-side wrapper above (fft_cpu.cpp, both builds), which checks the
 /// arguments and then the device (require_cuda_device).
-FftStats fft_log_magnitude_u8_cuda_run(const std::uint8_t* src, int width, int height,
-                                       std::ptrdiff_t src_stride_bytes, float* dst,
-                                       std::ptrdiff_t dst_stride_elems, std::int64_t chunk_rows);
+FftStats fft_log_magnitude_u8_cuda_run(const std::uint8_t* src, int width, int height, std::ptrdiff_t src_stride_bytes,
+                                       float* dst, std::ptrdiff_t dst_stride_elems, std::int64_t chunk_rows);
 
 }  // namespace ride::kernels::detail

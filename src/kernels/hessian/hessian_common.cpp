@@ -198,19 +198,17 @@ void integral_u32(const std::uint8_t* src, int width, std::ptrdiff_t stride_byte
   }
 }
 
-std::vector<HessianKeypoint> fast_hessian_u8_cuda_tiled(const std::uint8_t* src, int width,
-                                                        int height, std::ptrdiff_t stride_bytes,
-                                                        const HessianParams& params,
-                                                        std::int64_t tile_pixels,
-                                                        int candidate_capacity) {
+std::vector<HessianKeypoint> fast_hessian_u8_cuda_tiled(const std::uint8_t* src, int width, int height,
+                                                        std::ptrdiff_t stride_bytes, const HessianParams& params,
+                                                        std::int64_t tile_pixels, int candidate_capacity) {
   validate_hessian_args(src, width, height, stride_bytes, params);
   RIDE_EXPECTS(tile_pixels >= 1, "fast-Hessian (CUDA): tile_pixels must be >= 1");
   RIDE_EXPECTS(candidate_capacity >= 0, "fast-Hessian (CUDA): candidate_capacity must be >= 0");
   require_cuda_device("fast-Hessian");
   if (width == 0 || height == 0) return {};
 #if RIDE_HAVE_CUDA
-  return fast_hessian_u8_cuda_run(HessianFrame{src, width, height, stride_bytes}, params,
-                                  tile_pixels, candidate_capacity);
+  return fast_hessian_u8_cuda_run(HessianFrame{src, width, height, stride_bytes}, params, tile_pixels,
+                                  candidate_capacity);
 #else
   return {};  // not reached: require_cuda_device throws in a build without CUDA
 #endif

@@ -316,8 +316,7 @@ void retire_tile(const Frame& f, const HessianPlan& plan, Slot& slot,
 
 namespace detail {
 
-std::vector<HessianKeypoint> fast_hessian_u8_cuda_run(const HessianFrame& frame,
-                                                      const HessianParams& params,
+std::vector<HessianKeypoint> fast_hessian_u8_cuda_run(const HessianFrame& frame, const HessianParams& params,
                                                       std::int64_t tile_pixels, int candidate_capacity) {
   const int width = frame.width, height = frame.height;
   const HessianPlan plan = make_hessian_plan(width, height, params);

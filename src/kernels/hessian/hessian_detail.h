@@ -143,8 +143,7 @@ std::vector<HessianKeypoint> fast_hessian_u8_cuda_tiled(const std::uint8_t* src,
 /// @brief The CUDA executor (hessian_cuda.cu, CUDA builds only): checked, non-empty arguments;
 /// called only by the host-side wrapper above (hessian_common.cpp, both builds), which checks
 /// the arguments and then the device (require_cuda_device).
-std::vector<HessianKeypoint> fast_hessian_u8_cuda_run(const HessianFrame& frame,
-                                                      const HessianParams& params,
+std::vector<HessianKeypoint> fast_hessian_u8_cuda_run(const HessianFrame& frame, const HessianParams& params,
                                                       std::int64_t tile_pixels, int candidate_capacity);
 
 }  // namespace ride::kernels::detail

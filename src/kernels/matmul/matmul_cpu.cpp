@@ -210,17 +210,16 @@ MatmulStats matmul_u8(const std::uint8_t* src, int width, int height,
 
 namespace detail {
 
-MatmulStats matmul_u8_cuda_banded(const std::uint8_t* src, int width, int height,
-                                  std::ptrdiff_t src_stride_bytes, const MatmulParams& params,
-                                  float* dst, std::ptrdiff_t dst_stride_elems, int band_rows) {
+MatmulStats matmul_u8_cuda_banded(const std::uint8_t* src, int width, int height, std::ptrdiff_t src_stride_bytes,
+                                  const MatmulParams& params, float* dst, std::ptrdiff_t dst_stride_elems,
+                                  int band_rows) {
   validate_matmul_args(src, width, height, src_stride_bytes, params, dst, dst_stride_elems);
   RIDE_EXPECTS(band_rows >= 0, "matmul (CUDA): band_rows must be >= 0, got " << band_rows);
   require_cuda_device("matmul");
   if (height == 0) return MatmulStats{};
   if (width == 0) return matmul_zero_width(height, params.cols, dst, dst_stride_elems);
 #if RIDE_HAVE_CUDA
-  return matmul_u8_cuda_run(src, width, height, src_stride_bytes, params, dst, dst_stride_elems,
-                            band_rows);
+  return matmul_u8_cuda_run(src, width, height, src_stride_bytes, params, dst, dst_stride_elems, band_rows);
 #else
   return MatmulStats{};  // not reached: require_cuda_device throws in a build without CUDA
 #endif

@@ -206,10 +206,8 @@ int band_rows_for_device(int width, int height, int cols) {
 
 namespace detail {
 
-MatmulStats matmul_u8_cuda_run(const std::uint8_t* src, int width, int height,
-                               std::ptrdiff_t src_stride_bytes, const MatmulParams& params,
-                               float* dst, std::ptrdiff_t dst_stride_elems, int band_rows) {
-
+MatmulStats matmul_u8_cuda_run(const std::uint8_t* src, int width, int height, std::ptrdiff_t src_stride_bytes,
+                               const MatmulParams& params, float* dst, std::ptrdiff_t dst_stride_elems, int band_rows) {
   Workspace& ws = cuda::workspace_for_current_device<Workspace>();
   const float* dev_b = device_weights(ws, width, params.cols, params.seed);
   const Frame frame{src,         width, height,           src_stride_bytes,

@@ -50,8 +50,7 @@ MatmulStats matmul_u8_cuda_banded(const std::uint8_t* src, int width, int height
 /// @brief The CUDA executor (matmul_cuda.cu, CUDA builds only): checked arguments, height and
 /// width > 0; called only by the host-side wrapper above (matmul_cpu.cpp, both builds), which
 /// checks the arguments and then the device (require_cuda_device).
-MatmulStats matmul_u8_cuda_run(const std::uint8_t* src, int width, int height,
-                               std::ptrdiff_t src_stride_bytes, const MatmulParams& params,
-                               float* dst, std::ptrdiff_t dst_stride_elems, int band_rows);
+MatmulStats matmul_u8_cuda_run(const std::uint8_t* src, int width, int height, std::ptrdiff_t src_stride_bytes,
+                               const MatmulParams& params, float* dst, std::ptrdiff_t dst_stride_elems, int band_rows);
 
 }  // namespace ride::kernels::detail

@@ -269,16 +269,14 @@ FrameStats frame_stats(const float* img, int width, int height, std::ptrdiff_t s
 
 namespace detail {
 
-void stddev_filter_u8_cuda_tiled(const std::uint8_t* src, int width, int height,
-                                 std::ptrdiff_t src_stride_bytes, int window, float* dst,
-                                 std::ptrdiff_t dst_stride_elems, std::int64_t tile_pixels) {
+void stddev_filter_u8_cuda_tiled(const std::uint8_t* src, int width, int height, std::ptrdiff_t src_stride_bytes,
+                                 int window, float* dst, std::ptrdiff_t dst_stride_elems, std::int64_t tile_pixels) {
   validate_stddev_args(src, width, height, src_stride_bytes, window, dst, dst_stride_elems);
   RIDE_EXPECTS(tile_pixels >= 1, "stddev filter (CUDA): tile_pixels must be >= 1");
   require_cuda_device("stddev filter");
   if (width == 0 || height == 0) return;
 #if RIDE_HAVE_CUDA
-  stddev_filter_u8_cuda_run(src, width, height, src_stride_bytes, window, dst, dst_stride_elems,
-                            tile_pixels);
+  stddev_filter_u8_cuda_run(src, width, height, src_stride_bytes, window, dst, dst_stride_elems, tile_pixels);
 #endif
 }
 

@@ -180,10 +180,8 @@ void retire_tile(const Frame& f, Slot& slot) {
 
 namespace detail {
 
-void stddev_filter_u8_cuda_run(const std::uint8_t* src, int width, int height,
-                               std::ptrdiff_t src_stride_bytes, int window, float* dst,
-                               std::ptrdiff_t dst_stride_elems, std::int64_t tile_pixels) {
-
+void stddev_filter_u8_cuda_run(const std::uint8_t* src, int width, int height, std::ptrdiff_t src_stride_bytes,
+                               int window, float* dst, std::ptrdiff_t dst_stride_elems, std::int64_t tile_pixels) {
   const Frame frame{src, width, height, src_stride_bytes, window, dst, dst_stride_elems};
   const int tile_rows = static_cast<int>(
       std::clamp<std::int64_t>(tile_pixels / width, 1, std::min(height, kMaxTileRows)));

@@ -22,8 +22,7 @@ void stddev_filter_u8_cuda_tiled(const std::uint8_t* src, int width, int height,
                                  std::ptrdiff_t dst_stride_elems, std::int64_t tile_pixels);
 
 /// @brief The CUDA executor (stddev_cuda.cu, CUDA builds only): checked, non-empty arguments.
-void stddev_filter_u8_cuda_run(const std::uint8_t* src, int width, int height,
-                               std::ptrdiff_t src_stride_bytes, int window, float* dst,
-                               std::ptrdiff_t dst_stride_elems, std::int64_t tile_pixels);
+void stddev_filter_u8_cuda_run(const std::uint8_t* src, int width, int height, std::ptrdiff_t src_stride_bytes,
+                               int window, float* dst, std::ptrdiff_t dst_stride_elems, std::int64_t tile_pixels);
 
 }  // namespace ride::kernels::detail
