@@ -21,8 +21,8 @@
 
 namespace ri = ride::ingest;
 using ride::test::decode_gray;
-using ride::test::free_port;
 using ride::test::have_ffmpeg;
+using ride::test::ServerProcess;
 using ride::test::tmp;
 
 namespace {
@@ -37,15 +37,13 @@ std::string make_h264(const std::string& name, const std::string& size, int fram
 }
 
 /// ffmpeg serves `file` once to the first client at tcp://127.0.0.1:PORT (paced at its frame
-/// rate with `realtime`, else as fast as the connection takes it). The client's retries cover
-/// the moment before ffmpeg listens.
-std::string serve(const std::string& file, bool realtime) {
-  const int port = free_port();
-  if (port == 0) return {};
-  const std::string url = "tcp://127.0.0.1:" + std::to_string(port);
-  const std::string cmd = std::string("ffmpeg -hide_banner -loglevel error -nostdin ") + (realtime ? "-re " : "") +
-                          "-i '" + file + "' -c copy -f mpegts '" + url + "?listen=1' >/dev/null 2>&1 &";
-  return std::system(cmd.c_str()) == 0 ? url : std::string();
+/// rate with `realtime`, else as fast as the connection takes it), returned once it listens (its
+/// url; error says why when it could not be started). Killed when the result goes.
+ServerProcess serve(const std::string& file, bool realtime) {
+  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin"};
+  if (realtime) argv.push_back("-re");
+  argv.insert(argv.end(), {"-i", file, "-c", "copy", "-f", "mpegts", "tcp://127.0.0.1:{port}?listen=1"});
+  return ride::test::serve_on_free_port(argv, "tcp://127.0.0.1:{port}");
 }
 
 ri::VideoOptions options(int decoders) {
@@ -89,9 +87,9 @@ TEST(StreamPool, SampledFramesEqualAnIndependentDecodeInOrder) {
   ASSERT_FALSE(file.empty());
   const auto ref = decode_gray(file);
   ASSERT_EQ(ref.size(), 100u);
-  const std::string url = serve(file, true);
-  ASSERT_FALSE(url.empty());
-  auto in = ri::make_video_input(ri::InputSpec{url, "a", "test", true}, options(2));
+  const auto server = serve(file, true);
+  ASSERT_TRUE(server.listening()) << server.error;
+  auto in = ri::make_video_input(ri::InputSpec{server.url, "a", "test", true}, options(2));
   in->start();
   ri::VideoFrame f;
   int last = -1, taken = 0;
@@ -121,13 +119,14 @@ TEST(StreamPool, ManyStreamsShareOneDecoder) {
   if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
   const std::string file = make_h264("pool_b.ts", "96x64", 75, 25);
   ASSERT_FALSE(file.empty());
+  std::vector<ServerProcess> servers;  // (declared first: they go after the inputs)
   std::vector<std::unique_ptr<ri::VideoInput>> ins;
   for (int i = 0; i < 5; ++i) {
-    const std::string url = serve(file, true);
-    ASSERT_FALSE(url.empty());
+    servers.push_back(serve(file, true));
+    ASSERT_TRUE(servers.back().listening()) << servers.back().error;
     std::string name = "stream ";  // (not "s" + to_string(i): GCC 12's -Wrestrict false positive)
     name += std::to_string(i);
-    ins.push_back(ri::make_video_input(ri::InputSpec{url, name, "test", true}, options(1)));
+    ins.push_back(ri::make_video_input(ri::InputSpec{servers.back().url, name, "test", true}, options(1)));
     ins.back()->start();
   }
   EXPECT_EQ(ri::stream_pool_threads(), 1) << "one pool of ingest.stream_decoders threads for every stream";
@@ -160,9 +159,9 @@ TEST(StreamPool, AStreamTheDecodersCannotKeepUpWithDropsAndGoesOn) {
   // goes on from the next key frame: frames still come, none corrupt.
   const std::string file = make_h264("pool_c.ts", "640x480", 1500, 10);
   ASSERT_FALSE(file.empty());
-  const std::string url = serve(file, false);
-  ASSERT_FALSE(url.empty());
-  auto in = ri::make_video_input(ri::InputSpec{url, "fast", "test", true}, options(1));
+  const auto server = serve(file, false);
+  ASSERT_TRUE(server.listening()) << server.error;
+  auto in = ri::make_video_input(ri::InputSpec{server.url, "fast", "test", true}, options(1));
   in->start();
   int taken = 0;
   const auto t0 = std::chrono::steady_clock::now();
@@ -186,12 +185,12 @@ TEST(StreamPool, DeclaredSizeScalesAndBgrKeepsThreeChannels) {
   if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
   const std::string file = make_h264("pool_d.ts", "160x120", 60, 25);
   ASSERT_FALSE(file.empty());
-  const std::string url = serve(file, true);
-  ASSERT_FALSE(url.empty());
+  const auto server = serve(file, true);
+  ASSERT_TRUE(server.listening()) << server.error;
   auto o = options(1);
   o.gray = false;
   o.header_bytes = 24;
-  ri::InputSpec spec{url, "d", "test", true};
+  ri::InputSpec spec{server.url, "d", "test", true};
   spec.width = 81;
   spec.height = 61;
   auto in = ri::make_video_input(spec, o);

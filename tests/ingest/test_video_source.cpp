@@ -29,7 +29,6 @@
 
 namespace ri = ride::ingest;
 using ride::test::decode_gray;
-using ride::test::free_port;
 using ride::test::have_ffmpeg;
 using ride::test::tmp;
 
@@ -44,16 +43,14 @@ std::string make_video(const std::string& name, const std::string& args) {
 }
 
 /// A live camera for one client: ffmpeg serves `source_and_output` (lavfi input, codec, format
-/// options) at http://127.0.0.1:PORT/PATH in the background; returns the URL (empty on failure).
-std::string serve_camera(const std::string& path, const std::string& source_and_output) {
-  const int port = free_port();
-  if (port == 0) return {};
-  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/" + path;
-  const std::string cmd = "ffmpeg -hide_banner -loglevel error -nostdin -re " + source_and_output +
-                          " -listen 1 '" + url + "' >/dev/null 2>&1 &";
-  if (std::system(cmd.c_str()) != 0) return {};
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  return url;
+/// options; words separated by spaces) at http://127.0.0.1:PORT/PATH, returned once it listens
+/// (its url; error says why when it could not be started). Killed when the result goes.
+ride::test::ServerProcess serve_camera(const std::string& path, const std::string& source_and_output) {
+  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re"};
+  for (auto& w : ride::test::words(source_and_output)) argv.push_back(w);
+  const std::string url = "http://127.0.0.1:{port}/" + path;
+  argv.insert(argv.end(), {"-listen", "1", url});
+  return ride::test::serve_on_free_port(argv, url);
 }
 
 }  // namespace
@@ -192,11 +189,11 @@ TEST(VideoInput, UnreachableCameraIsRetriedAndReported) {
 TEST(VideoInput, LiveMjpegIsSampledNewestFirst) {
   if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
   // ffmpeg serves one client a 10 fps MJPEG stream over HTTP for 3 s
-  const std::string url = serve_camera("cam.mjpg", "-f lavfi -i testsrc=size=80x60:rate=10 -t 3 -f mpjpeg");
-  ASSERT_FALSE(url.empty());
+  const auto cam = serve_camera("cam.mjpg", "-f lavfi -i testsrc=size=80x60:rate=10 -t 3 -f mpjpeg");
+  ASSERT_TRUE(cam.listening()) << cam.error;
   ri::VideoOptions o;
   o.retry_s = 0.1;
-  auto owner = ri::make_opencv_video_input(ri::InputSpec{url, "cam", "test", true}, o);
+  auto owner = ri::make_opencv_video_input(ri::InputSpec{cam.url, "cam", "test", true}, o);
   ri::VideoInput& in = *owner;
   in.start();
   ri::VideoFrame f;
@@ -356,12 +353,11 @@ TEST(VideoInput, Hdf5ReplayBadDatasetsAreReported) {
 TEST(VideoInput, LiveStreamOfAnotherCodecIsDecodedAndSampled) {
   // MPEG-4 in MPEG-TS over HTTP: its FOURCC is not MJPEG, so every frame is decoded
   if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
-  const std::string url =
-      serve_camera("cam.ts", "-f lavfi -i testsrc=size=96x64:rate=10 -t 4 -c:v mpeg4 -f mpegts");
-  ASSERT_FALSE(url.empty());
+  const auto cam = serve_camera("cam.ts", "-f lavfi -i testsrc=size=96x64:rate=10 -t 4 -c:v mpeg4 -f mpegts");
+  ASSERT_TRUE(cam.listening()) << cam.error;
   ri::VideoOptions o;
   o.gray = false;
-  auto owner = ri::make_opencv_video_input(ri::InputSpec{url, "ts", "test", true}, o);
+  auto owner = ri::make_opencv_video_input(ri::InputSpec{cam.url, "ts", "test", true}, o);
   ri::VideoInput& in = *owner;
   in.start();
   ri::VideoFrame f;
