@@ -31,6 +31,7 @@ namespace ri = ride::ingest;
 using ride::test::decode_gray;
 using ride::test::have_ffmpeg;
 using ride::test::tmp;
+using ride::test::wait_until;
 
 namespace {
 
@@ -155,7 +156,8 @@ TEST(VideoInput, NotAVideoIsRetriedNotFatal) {
   auto owner = ri::make_opencv_video_input(ri::InputSpec{path, "bad", "test", false}, o);
   ri::VideoInput& in = *owner;
   in.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // a second attempt has begun: the first one failed and was retried
+  EXPECT_TRUE(wait_until([&] { return in.status().attempts >= 2; })) << in.status().last_error;
   ri::VideoFrame f;
   EXPECT_EQ(in.take(f, 0), ri::VideoInput::Got::none);
   in.join();
@@ -172,7 +174,8 @@ TEST(VideoInput, UnreachableCameraIsRetriedAndReported) {
   auto owner = ri::make_opencv_video_input(ri::InputSpec{"http://127.0.0.1:1/none.mjpg", "none", "test", true}, o);
   ri::VideoInput& in = *owner;
   in.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  // a third attempt has begun: two opens were refused and retried (state stays "retrying")
+  EXPECT_TRUE(wait_until([&] { return in.status().attempts >= 3; })) << in.status().last_error;
   ri::VideoFrame f;
   EXPECT_EQ(in.take(f, 0), ri::VideoInput::Got::none);
   EXPECT_EQ(in.status().state, "retrying");
@@ -200,7 +203,9 @@ TEST(VideoInput, LiveMjpegIsSampledNewestFirst) {
   std::uint64_t last = 0, taken = 0;
   const auto t0 = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(1500)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // sample at 4 fps
+    // Not synchronization: ingest's sampling at 4 fps of a 10 fps camera is the behaviour under
+    // test (frames grabbed between two asks are read but not handed out).
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
     if (in.take(f, 0.5) != ri::VideoInput::Got::frame) continue;  // ask, then wait for the next frame
     EXPECT_GT(f.index, last) << "a frame was handed out twice";
     EXPECT_EQ(f.width, 80);
@@ -259,7 +264,7 @@ TEST(VideoInput, EmptyFolderIsRetriedThenUnreachable) {
   auto owner = ri::make_opencv_video_input(ri::InputSpec{dir.string(), "empty", "test", false}, o);
   ri::VideoInput& in = *owner;
   in.start();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_TRUE(wait_until([&] { return in.status().attempts >= 2; })) << in.status().last_error;  // retried
   in.join();
   EXPECT_EQ(in.status().state, "unreachable");
   EXPECT_GE(in.status().attempts, 2u);
@@ -343,7 +348,8 @@ TEST(VideoInput, Hdf5ReplayBadDatasetsAreReported) {
     auto owner = ri::make_opencv_video_input(ri::InputSpec{url, "bad", "test", false}, o);
     ri::VideoInput& in = *owner;
     in.start();
-    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    // the first attempt failed and was reported (state and last_error are set together)
+    EXPECT_TRUE(wait_until([&] { return in.status().state == "retrying"; })) << url;
     in.join();
     EXPECT_EQ(in.status().state, "unreachable") << url;
     EXPECT_NE(in.status().last_error.find(why), std::string::npos) << url << ": " << in.status().last_error;
@@ -378,11 +384,20 @@ TEST(VideoInput, JoinReturnsWhileTheDecoderWaitsForRoom) {
   if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
   const auto path = make_video("v_full.avi", "-f lavfi -i testsrc=size=32x24:rate=10 -frames:v 40 -c:v mjpeg");
   ASSERT_FALSE(path.empty());
+  const ri::VideoOptions o{};
   for (int k = 0; k < 20; ++k) {
-    auto owner = ri::make_opencv_video_input(ri::InputSpec{path, "full", "test", false}, ri::VideoOptions{});
+    auto owner = ri::make_opencv_video_input(ri::InputSpec{path, "full", "test", false}, o);
     ri::VideoInput& in = *owner;
     in.start();
-    std::this_thread::sleep_for(std::chrono::milliseconds(k % 3 == 0 ? 20 : 1));
+    if (k % 3 == 0) {
+      // The queue is full and the decoder waits for room: it has counted one frame more than the
+      // queue holds (a frame is counted before it waits for room).
+      EXPECT_TRUE(wait_until([&] { return in.status().frames_read > o.file_queue; })) << k;
+    } else {
+      // Not synchronization: joined at whatever moment 1 ms after start() falls on (opening the
+      // file, decoding, or a first wait for room), as a job that ends at once would.
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     const auto t0 = std::chrono::steady_clock::now();
     in.join();
     EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.0) << k;
