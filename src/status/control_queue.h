@@ -48,6 +48,8 @@ class ControlQueue {
   }
   /// The job has ended: waiting and later commands are answered 503 with `why`.
   void close(const std::string& why);
+  /// Whether a submitted command waits for the loop's answer (what serve() checks first).
+  bool pending() const { return pending_.load(std::memory_order_acquire); }
 
   /// HTTP thread: a refused request (bad token, malformed), for the loop to log.
   void note(std::string line);

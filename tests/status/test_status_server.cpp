@@ -77,6 +77,8 @@ class Harness {
           seen_.push_back(c);
           return reply_;
         });
+        // Not synchronization: the master's loop serves the queue between its steps; this one
+        // does so every millisecond (a request waits for it up to control_timeout_s).
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
     });
@@ -643,7 +645,10 @@ TEST(ControlQueue, CloseAnswersWaitingCommands) {
   ControlQueue q;
   ControlReply got;
   std::thread t([&] { got = q.submit(ControlCommand{}, 10); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // the command waits for the loop (else close() would come first and submit() be refused at once)
+  const auto t0 = Clock::now();
+  while (!q.pending() && seconds_since(t0) < 10) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  EXPECT_TRUE(q.pending()) << "the command was not submitted within 10 s";
   q.close("the job ended");
   t.join();
   EXPECT_EQ(got.http_status, 503);
@@ -721,8 +726,8 @@ TEST(StatusServer, APortInUseIsAConfigErrorNamingTheKey) {
   StatusServer s(o, store, control);
   try {
     s.start();
+    // (start() returned once its accept loop runs, so the destructor's stop() ends it: no wait)
     ADD_FAILURE() << "bound a port already in use: " << s.url();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // see StopRightAfterStart below
   } catch (const ConfigError& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find("status.listen (job.toml:42)"), std::string::npos) << what;
@@ -743,8 +748,8 @@ TEST(StatusServer, APortServedByAnotherStatusServerIsAConfigError) {
   StatusServer second(o, store, control);
   try {
     second.start();
+    // (start() returned once its accept loop runs, so the destructor's stop() ends it: no wait)
     ADD_FAILURE() << "bound a port another StatusServer serves: " << second.url();
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // let its accept loop start: stop() can then end it
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("status.listen (job.toml:42)"), std::string::npos) << e.what();
   }
@@ -820,6 +825,8 @@ TEST(StatusServer, ConcurrentReadersSeeWholePublishedDocuments) {
     while (!done.load()) {
       h.store.publish(snapshot(++seq, kPad));
       published.store(seq);
+      // Not synchronization: a publisher at ~5 kHz, far faster than a master's loop, so that
+      // readers and publishes overlap all through the test.
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   });
