@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """Serves N live H.264 test cameras over RTSP on 127.0.0.1 with GStreamer's RTSP server (a real
 server no one here wrote; ../shared/notes/test-servers.md), at rtsp://127.0.0.1:PORT/cam<i>.
-Prints the port once it listens, then serves until killed.
+Prints the port once it listens (the server binds port 0 itself: no other process can take the
+port between its choice and the bind), then serves until killed.
 
 usage: rtsp_server.py N [WIDTH HEIGHT FPS]
 Odd sizes are served as H.264 High 4:4:4 (x264 refuses odd sizes in 4:2:0), even ones as 4:2:0.
 """
-import socket, sys
+import sys
 
 import gi
 gi.require_version("Gst", "1.0")
@@ -18,13 +19,9 @@ def main():
     n = int(sys.argv[1])
     w, h, fps = (int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (320, 240, 25)
     Gst.init(None)
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
-    server.set_service(str(port))
+    server.set_service("0")  # a free port, bound by attach()
     mounts = server.get_mount_points()
     for i in range(n):
         f = GstRtspServer.RTSPMediaFactory()
@@ -33,9 +30,9 @@ def main():
                      f"framerate={fps}/1 ! x264enc tune=zerolatency key-int-max={fps} ! rtph264pay name=pay0 pt=96 )")
         f.set_shared(True)
         mounts.add_factory(f"/cam{i}", f)
-    if server.attach(None) == 0:
-        sys.exit("rtsp_server: cannot listen on 127.0.0.1:%d" % port)
-    print(port, flush=True)
+    if server.attach(None) == 0:  # binds and listens now; the main loop only accepts
+        sys.exit("rtsp_server: cannot listen on 127.0.0.1")
+    print(server.get_bound_port(), flush=True)
     GLib.MainLoop().run()
 
 

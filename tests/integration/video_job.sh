@@ -53,6 +53,40 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# Waiting for a server to be ready, never for a time that is usually enough.
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }  # PID runs (not a zombie)
+# PORT PID: PID has a TCP socket listening on PORT, read from /proc/net/tcp{,6} and matched by inode
+# with PID's own sockets. Nothing connects: ffmpeg's -listen 1 serves one client, a probe would be it.
+listens() {
+  local inodes
+  inodes=$(readlink /proc/"$2"/fd/* 2>/dev/null | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p') || true
+  [ -n "$inodes" ] || return 1
+  awk -v port="$(printf ':%04X' "$1")" -v inodes="$inodes" '
+    BEGIN { n = split(inodes, a, "\n"); for (i = 1; i <= n; i++) mine[a[i]] = 1 }
+    FNR > 1 && $4 == "0A" && substr($2, length($2) - 4) == port && ($10 in mine) { found = 1 }
+    END { exit !found }' /proc/net/tcp /proc/net/tcp6
+}
+wait_listen() {  # PORT PID: until PID listens on PORT (polled every 10 ms, up to 30 s); fails if it ends first
+  local _
+  for _ in $(seq 3000); do
+    listens "$1" "$2" && return 0
+    alive "$2" || return 1
+    sleep 0.01
+  done
+  return 1
+}
+wait_port_file() {  # FILE PID WHAT: until server PID has written its port to FILE (it does once it listens)
+  local _
+  for _ in $(seq 600); do
+    [ -s "$1" ] && return 0
+    alive "$2" || break
+    sleep 0.05
+  done
+  [ -s "$1" ] && return 0
+  echo "video_job: $3 did not start (it $(alive "$2" && echo "wrote no port within 30 s" || echo ended))" >&2
+  return 1
+}
+
 case "$case_name" in
   files_batch)
     # and an image folder: two photographs, a truncated JPEG (skipped, reported) and a text file
@@ -120,8 +154,7 @@ with h5py.File(sys.argv[1], "w") as f: f["frames"] = np.random.default_rng(5).in
     /usr/bin/python3 "$here/snapshot_cameras.py" --port-file "$dir/port" --served "$served" --cameras 1000 \
       --width 96 --height 72 --slot-s 2 --dying 3,7 --die-at 6 --back-at 10 --corrupt 11 &
     pids+=($!)
-    for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
-    [ -s "$dir/port" ] || { echo "video_job: the camera server did not start" >&2; exit 1; }
+    wait_port_file "$dir/port" $! "the camera server" || exit 1
     port=$(cat "$dir/port")
     # id,url,fps: fps 0.5, 0.75 or 1 by camera; the ids are the server's camera numbers
     rates=(0.5 0.75 1)
@@ -226,8 +259,7 @@ PYEOF2
     /usr/bin/python3 "$here/snapshot_cameras.py" --port-file "$dir/port" --served "$served" --cameras 100 \
       --width 160 --height 120 --slot-s 1 --corrupt 11 &
     pids+=($!)
-    for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
-    [ -s "$dir/port" ] || { echo "video_job: the camera server did not start" >&2; exit 1; }
+    wait_port_file "$dir/port" $! "the camera server" || exit 1
     port=$(cat "$dir/port")
     { echo "id,url,fps"; for i in $(seq 0 99); do echo "$i,http://127.0.0.1:$port/cam/$i.jpg,1"; done; } >"$dir/cameras.csv"
     "$here/run_job.sh" "$ride" "$verify" 5 "$dir/cameras" --ingest.source=video --ingest.inputs=@"$dir/cameras.csv" \
@@ -252,17 +284,19 @@ PYEOF2
     # the hub reconnects every camera. Every result is a JPEG its camera sent, in order; threads
     # bounded; every camera reconnected.
     served=$dir/served
-    port=$(free_port)
-    camserver() {  # NAME: a camera server on $port, its pid in $dir/NAME.pid
+    port=0
+    camserver() {  # NAME: a camera server on $port (0: a free one, which $port is then), its pid in $dir/NAME.pid
       /usr/bin/python3 "$here/snapshot_cameras.py" --port "$port" --port-file "$dir/port" --t0-file "$dir/t0" \
         --served "$served" --cameras 100 --width 64 --height 48 --slot-s 1 --mjpeg-fps 5 --dying 5 --die-at 3 \
         --back-at 6 >/dev/null 2>&1 &
       echo $! >"$dir/$1.pid"
-      for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
-      [ -s "$dir/port" ] || { echo "video_job: the camera server did not start" >&2; exit 1; }
+      wait_port_file "$dir/port" $! "the camera server" || exit 1
+      port=$(cat "$dir/port")
     }
     camserver first
     { echo "id,url,fps"; for i in $(seq 0 99); do echo "$i,http://127.0.0.1:$port/mjpeg/$i,1"; done; } >"$dir/cameras.csv"
+    # (the sleeps here are the scenario, not waits: the server dies ~1.5 s into the job's 6th
+    # second, and connections are refused for 2 s before it comes back)
     ( until grep -q '\[ride\] t=   5' "$dir/run/out.log" 2>/dev/null; do sleep 0.1; done
       sleep 1.5; kill -KILL "$(cat "$dir/first.pid")"; echo "video_job: camera server SIGKILLed"; rm -f "$dir/port"
       sleep 2; camserver second; echo "video_job: camera server started again" ) &
@@ -297,17 +331,27 @@ EOF
       { echo "video_job: the looping file did not publish ~60 frames" >&2; exit 1; }
     ;;
   live)
-    up=$(free_port) down=$(free_port)
-    serve() {  # SECONDS: one MJPEG client on $up for that long
-      ff -re -f lavfi -i testsrc=size=128x96:rate=10 -t "$1" -f mpjpeg -listen 1 "http://127.0.0.1:$up/cam.mjpg" &
-      pids+=($!)
+    down=$(free_port)  # nobody serves it
+    serve() {  # SECONDS: one MJPEG client on $up for that long; its pid in $server
+      ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=128x96:rate=10 -t "$1" -f mpjpeg \
+        -listen 1 "http://127.0.0.1:$up/cam.mjpg" &
+      server=$!
+      pids+=($server)
     }
-    serve 1.5
-    # after the first server ends, a second one on the same port: the input must reconnect
-    ( sleep 2.2; exec ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=128x96:rate=10 \
+    # the first server, once it listens (another process may take a free port first: then another)
+    for try in 1 2 3 4 5; do
+      up=$(free_port)
+      serve 1.5
+      wait_listen "$up" "$server" && break
+      [ "$try" = 5 ] && { echo "video_job: ffmpeg did not listen on a free port (5 tries)" >&2; exit 1; }
+    done
+    # A second server on the same port, started once the first one's client has connected (with
+    # -listen 1 ffmpeg then closes its listening socket): when the first ends after 1.5 s, the
+    # input must reconnect, to it.
+    ( while listens "$up" "$server"; do sleep 0.05; done
+      exec ffmpeg -hide_banner -loglevel error -nostdin -re -f lavfi -i testsrc=size=128x96:rate=10 \
         -t 8 -f mpjpeg -listen 1 "http://127.0.0.1:$up/cam.mjpg" ) &
     pids+=($!)
-    sleep 0.3
     t0=$SECONDS
     "$here/run_job.sh" "$ride" "$verify" 5 "$dir/run" --ingest.source=video \
       --ingest.inputs="http://127.0.0.1:$up/cam.mjpg,http://127.0.0.1:$down/none.mjpg,$media/a.avi" \
@@ -340,9 +384,9 @@ EOF
     pids+=($!)
     /usr/bin/python3 "$here/rtsp_server.py" 1 352 288 15 >"$dir/even.port" 2>"$dir/even.log" &
     pids+=($!)
-    for _ in $(seq 100); do [ -s "$dir/odd.port" ] && [ -s "$dir/even.port" ] && break; sleep 0.05; done
+    wait_port_file "$dir/odd.port" "${pids[-2]}" "the RTSP server" || { cat "$dir/odd.log"; exit 1; }
+    wait_port_file "$dir/even.port" "${pids[-1]}" "the RTSP server" || { cat "$dir/even.log"; exit 1; }
     odd=$(head -1 "$dir/odd.port") even=$(head -1 "$dir/even.port")
-    [ -n "$odd" ] && [ -n "$even" ] || { echo "video_job: the RTSP servers did not start" >&2; cat "$dir"/*.log; exit 1; }
     for transport in tcp udp; do
       "$here/run_job.sh" "$ride" "$verify" 5 "$dir/$transport" --ingest.source=video \
         --ingest.inputs="rtsp://127.0.0.1:$odd/cam0,rtsp://127.0.0.1:$even/cam0" --ingest.rtsp_transport=$transport \
@@ -364,9 +408,8 @@ EOF
     # camera publishes, each camera's CPU and any packets dropped are reported.
     /usr/bin/python3 "$here/rtsp_server.py" 6 160 120 15 >"$dir/six.port" 2>"$dir/six.log" &
     pids+=($!)
-    for _ in $(seq 100); do [ -s "$dir/six.port" ] && break; sleep 0.05; done
+    wait_port_file "$dir/six.port" $! "the RTSP server" || { cat "$dir/six.log"; exit 1; }
     six=$(head -1 "$dir/six.port")
-    [ -n "$six" ] || { echo "video_job: the RTSP server did not start" >&2; cat "$dir/six.log"; exit 1; }
     inputs=$(for i in 0 1 2 3 4 5; do printf 'rtsp://127.0.0.1:%s/cam%s,' "$six" "$i"; done)
     "$here/run_job.sh" "$ride" "$verify" 5 "$dir/pool" --ingest.source=video --ingest.inputs="${inputs%,}" \
       --ingest.rtsp_transport=tcp --ingest.stream_decoders=1 --ingest.fps=2 --ingest.duration_s=6 \
@@ -391,9 +434,8 @@ EOF
       { echo "video_job: GStreamer's RTSP server is not installed (scripts/setup.sh installs it)" >&2; exit 1; }
     /usr/bin/python3 "$here/rtsp_server.py" 3 320 240 25 >"$dir/rtsp.port" 2>"$dir/rtsp.log" &
     pids+=($!)
-    for _ in $(seq 100); do [ -s "$dir/rtsp.port" ] && break; sleep 0.05; done
+    wait_port_file "$dir/rtsp.port" $! "the RTSP server" || { cat "$dir/rtsp.log"; exit 1; }
     port=$(head -1 "$dir/rtsp.port")
-    [ -n "$port" ] || { echo "video_job: the RTSP server did not start" >&2; cat "$dir/rtsp.log"; exit 1; }
     module=$(dirname "$ride")/libride_video.so
     for run in 1 2; do
       # Evict the module and every library it loads from the page cache (POSIX_FADV_DONTNEED).
