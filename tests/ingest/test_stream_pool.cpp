@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -122,14 +123,19 @@ TEST(StreamPool, ManyStreamsShareOneDecoder) {
   if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
   const std::string file = make_h264("pool_b.ts", "96x64", 75, 25);
   ASSERT_FALSE(file.empty());
+  // Every server listens before any input starts, so that the five 3 s streams play at once
+  // (each starts when its client connects); they are started side by side, each waited for on
+  // a thread of its own.
+  std::vector<std::future<ServerProcess>> starting;
+  for (int i = 0; i < 5; ++i) starting.push_back(std::async(std::launch::async, serve, file, true));
   std::vector<ServerProcess> servers;  // (declared first: they go after the inputs)
+  for (auto& s : starting) servers.push_back(s.get());
+  for (const auto& s : servers) ASSERT_TRUE(s.listening()) << s.error;
   std::vector<std::unique_ptr<ri::VideoInput>> ins;
-  for (int i = 0; i < 5; ++i) {
-    servers.push_back(serve(file, true));
-    ASSERT_TRUE(servers.back().listening()) << servers.back().error;
+  for (std::size_t i = 0; i < servers.size(); ++i) {
     std::string name = "stream ";  // (not "s" + to_string(i): GCC 12's -Wrestrict false positive)
     name += std::to_string(i);
-    ins.push_back(ri::make_video_input(ri::InputSpec{servers.back().url, name, "test", true}, options(1)));
+    ins.push_back(ri::make_video_input(ri::InputSpec{servers[i].url, name, "test", true}, options(1)));
     ins.back()->start();
   }
   EXPECT_EQ(ri::stream_pool_threads(), 1) << "one pool of ingest.stream_decoders threads for every stream";
