@@ -175,8 +175,7 @@ class ServerProcess {
 /// binds it: when the server exits without listening, another port is tried, `tries` in all.
 /// The result's url is `url` with "{port}" replaced; on failure it is empty and error says why,
 /// with the end of the server's stderr.
-inline ServerProcess serve_on_free_port(const std::vector<std::string>& argv, const std::string& url,
-                                        int tries = 5,
+inline ServerProcess serve_on_free_port(const std::vector<std::string>& argv, const std::string& url, int tries = 5,
                                         std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
   return ServerProcess::start(argv, url, tries, deadline);
 }
