@@ -92,8 +92,6 @@ TEST(ChooseDevice, TheErrorSaysWhenTheBuildHasNoCuda) {
   EXPECT_EQ(c.message, "stage.second.device=gpu but host node7 has no usable CUDA device (no CUDA build)");
 }
 
-TEST(ChooseDevice, AnUnknownSettingThrows) { EXPECT_THROW(choose_device(query("tpu", true, 1)), Error); }
-
 /// A fake environment: only the variables in the map are set.
 EnvLookup env_of(std::map<std::string, std::string> vars) {
   return [vars = std::move(vars)](const char* name) -> const char* {
