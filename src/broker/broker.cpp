@@ -358,6 +358,7 @@ class Broker {
     acks_.erase(p);
     follower_held_.erase(p);
     held_.erase(p);
+    seal_when_drained_.erase(p);
     seen_.erase(p);
     marks_.erase(p);
     rebuilding_.erase(p);
@@ -391,18 +392,28 @@ class Broker {
   /// stage). The master seals ingest's topics once every ingest rank reported INGEST_DONE —
   /// sent after all its produces were acknowledged — or died with its streams resumed by
   /// another (#14), and a stage's topics once that stage drained — a stage commits only after
-  /// its produces were acknowledged. So nothing is held for them.
+  /// its produces were acknowledged. Frames can still be held then: a worker that died while its
+  /// forwards were held (ring full, spill off) left them here, they took their keys, and the
+  /// worker that took over was told its copies were duplicates. They are the only copies, so the
+  /// partition is sealed once they are in (drain_held), never before.
   void on_seal(const Buffer& body) {
     BodyReader r(body);
     const auto n = r.pod<std::uint32_t>();
     for (std::uint32_t i = 0; i < n; ++i) {
       const auto p = r.pod<std::uint32_t>();
-      auto it = logs_.find(p);
-      if (it == logs_.end()) continue;
-      it->second.seal();
-      serve_pending(p);
-      maybe_done(p);
+      if (!logs_.count(p)) continue;
+      if (const auto h = held_.find(p); h != held_.end() && !h->second.empty()) {
+        seal_when_drained_.insert(p);
+        continue;
+      }
+      seal(p);
     }
+  }
+
+  void seal(std::uint32_t p) {
+    logs_.at(p).seal();
+    serve_pending(p);
+    maybe_done(p);
   }
 
   /// Several PRODUCE bodies in one message (core/frame_batch.h): each is handled as its own
@@ -504,6 +515,7 @@ class Broker {
     peak_ring_bytes_ = std::max(peak_ring_bytes_, total([](const PartitionLog& l) { return l.ring_bytes(); }));
     peak_spill_bytes_ = std::max(peak_spill_bytes_, total([](const PartitionLog& l) { return l.spill_bytes(); }));
     if (appended) serve_pending(p);
+    if (held.empty() && seal_when_drained_.erase(p) > 0) seal(p);
   }
 
   template <typename F>
@@ -928,6 +940,7 @@ class Broker {
   std::map<std::uint32_t, SeenKeys> seen_;  ///< exactly the partitions fed by a stage: keys taken
   std::map<std::uint32_t, StreamWatermarks> marks_;  ///< ingest's partitions where a frame can come twice
   std::map<std::uint32_t, std::deque<HeldProduce>> held_;
+  std::set<std::uint32_t> seal_when_drained_;  ///< sealed by the master while frames were held
   bool in_backpressure_ = false;
   double backpressure_since_ = 0, backpressure_s_ = 0;
   EpochFence fence_;
