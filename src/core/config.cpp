@@ -309,7 +309,7 @@ class Options {
   void add(const char* key, E* field, const char* help) {
     std::string& text = choice_text_[key];
     text = to_string(*field);
-    add(key, &text, help, (choice_expected_[key] = choice_names<E>()).c_str());
+    add(key, &text, help, choice_names<E>().c_str());  // add() copies the text
     printers_[key] = [field] { return to_string(*field); };
     choices_.push_back([field, &text, key](const JobConfig& c) {
       if (!parse_choice(text, *field)) {
@@ -320,7 +320,6 @@ class Options {
 
   po::options_description desc_;
   std::map<std::string, std::string> expected_;
-  std::map<std::string, std::string> choice_expected_;
   std::map<std::string, std::string> choice_text_;  ///< a choice's text as read (std::map: stable)
   std::vector<std::function<void(const JobConfig&)>> choices_;
   std::map<std::string, std::function<std::string()>> printers_;
