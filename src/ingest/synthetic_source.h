@@ -3,7 +3,6 @@
 /// a pure function of (seed, stream, sequence), so a checker can regenerate any frame.
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "core/choices.h"

@@ -1,6 +1,7 @@
 #include "worker/device_choice.h"
 
 #include <charconv>
+#include <string_view>
 
 #include "core/error.h"
 

@@ -4,7 +4,6 @@
 /// launcher's environment, passes them in, and prints or throws what comes back.
 #include <functional>
 #include <string>
-#include <string_view>
 
 #include "core/choices.h"
 
