@@ -248,7 +248,7 @@ class Broker {
           rc.leader_epoch = map.leader_epoch(p);
           leaders_.insert_or_assign(part, ReplicationLeader(me, rc, 0, 0, now));
           for (int r : reps) {
-            if (r != me) cursors_[part][r] = {};
+            if (r != me) cursors_[part][r] = ReplicationCursor();
           }
         }
         continue;
@@ -289,7 +289,7 @@ class Broker {
     leaders_.insert_or_assign(p, ReplicationLeader(me, rc, log.end_offset(), log.end_offset(), now));
     cursors_.erase(p);
     for (int r : rc.replicas) {
-      if (r != me) cursors_[p][r] = Cursor{log.start_offset(), log.start_offset()};
+      if (r != me) cursors_[p][r] = ReplicationCursor(log.start_offset());
     }
     acks_.erase(p);
     served_hw_.erase(p);
@@ -321,7 +321,7 @@ class Broker {
     for (int r : reps) {
       if (std::find(before.begin(), before.end(), r) != before.end()) continue;
       leader.add_replica(r, now);
-      cursors_[p][r] = Cursor{from, from};
+      cursors_[p][r] = ReplicationCursor(from);
     }
     if (!changes.empty()) report_isr(p, leader, changes);
     release_acks(p);
@@ -718,20 +718,19 @@ class Broker {
     if (l == leaders_.end() || c == cursors_.end()) return;
     PartitionLog& log = logs_.at(p);
     for (auto& [r, cur] : c->second) {
-      const std::uint64_t acked = std::max(l->second.follower_end(r), cur.floor);
-      if (cur.next < log.start_offset()) cur.next = log.start_offset();  // released meanwhile: committed
-      while (cur.next < log.end_offset() && cur.next < acked + replicate_window_) {
+      const auto due = cur.due(log.start_offset(), log.end_offset(), l->second.follower_end(r), replicate_window_);
+      for (std::uint64_t o = due.first; o < due.last; ++o) {
         BufferPtr b;
-        if (frame && cur.next == offset) {
+        if (frame && o == offset) {
           b = frame;
         } else {
-          auto e = log.read(cur.next, 1);
+          auto e = log.read(o, 1);
           b = std::move(e.front().frame);
         }
-        ctx_.net.send(r, Tag::replicate, pod_body(header_of(p, l->second, cur.next, true)));
+        ctx_.net.send(r, Tag::replicate, pod_body(header_of(p, l->second, o, true)));
         ctx_.net.send(r, Tag::replicate_frame, b);  // the stored buffer itself: no copy
         ++replicated_out_;
-        ++cur.next;
+        cur.sent(o);
       }
     }
   }
@@ -767,9 +766,7 @@ class Broker {
     if (a.gap && a.epoch == l->second.epoch()) {  // it lacks frames from `end` on: send them again
       auto c = cursors_.find(a.partition);
       if (c != cursors_.end() && c->second.count(follower)) {
-        Cursor& cur = c->second.at(follower);
-        cur.next = std::min(cur.next, a.end);
-        cur.floor = std::min(cur.floor, a.end);
+        c->second.at(follower).rewind(a.end);
       }
     }
     std::vector<IsrChange> changes;
@@ -795,6 +792,9 @@ class Broker {
   }
 
   void on_replicate_header(int leader, const ReplicateHeader& h) {
+    // A partition this broker does not follow (yet): a new leader may send a copy being rebuilt
+    // here before the master's map reaches this broker. Dropped, header and frame; once the map
+    // is in, the next frame finds a gap and the copy asks again from what it holds.
     if (!following_.count(h.partition)) return;
     if (h.has_frame) {
       rx_[leader].push_back(h);  // its frame is the next message from this leader
@@ -903,12 +903,8 @@ class Broker {
   bool replicated_ = false;  ///< topic.replication > 1
   std::uint64_t replicate_window_ = 64;
   double last_loop_s_ = steady_s();
-  /// Where each follower's next replication message starts; `floor`: where a rebuilt copy
-  /// starts (it has acknowledged nothing yet).
-  struct Cursor {
-    std::uint64_t next = 0, floor = 0;
-  };
-  std::map<std::uint32_t, std::map<int, Cursor>> cursors_;
+  /// Where each follower's next replication message starts (replication.h).
+  std::map<std::uint32_t, std::map<int, ReplicationCursor>> cursors_;
   std::set<std::uint32_t> rebuilding_;          ///< copies being rebuilt from their leader
   std::vector<transport::Message> early_;       ///< produces that came before the map that makes this broker their leader
   std::map<int, std::vector<ProduceAck>> acks_out_;  ///< this turn's acks, by producer (flush_acks)

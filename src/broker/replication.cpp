@@ -134,6 +134,18 @@ void ReplicationLeader::advance_hw() {
   hw_ = std::max(hw_, low);  // never back: what was acknowledged stays acknowledged
 }
 
+void ReplicationCursor::rewind(std::uint64_t end) {
+  next_ = std::min(next_, end);
+  floor_ = std::min(floor_, end);
+}
+
+ReplicationCursor::Range ReplicationCursor::due(std::uint64_t log_start, std::uint64_t log_end,
+                                                std::uint64_t follower_end, std::uint64_t window) {
+  next_ = std::max(next_, log_start);  // released meanwhile: committed, never sent
+  const std::uint64_t base = std::max({follower_end, floor_, log_start});
+  return Range{next_, std::min(log_end, base + window)};
+}
+
 ReplicationFollower::Accept ReplicationFollower::on_replicate(std::uint32_t epoch, std::uint64_t first,
                                                               std::uint64_t count, std::uint64_t leader_hw,
                                                               std::uint64_t* from, std::uint64_t leader_committed) {

@@ -113,6 +113,36 @@ class ReplicationLeader {
   std::vector<std::pair<double, std::uint64_t>> end_history_;
 };
 
+/// The leader's send position toward one follower: where its next replication message starts
+/// and how far past what the follower holds it may run (a window, so a follower that stopped
+/// answering is not sent the whole log).
+class ReplicationCursor {
+ public:
+  ReplicationCursor() = default;
+  /// A follower sent the leader's log from `from` (a copy being rebuilt: the log's start).
+  explicit ReplicationCursor(std::uint64_t from) : next_(from), floor_(from) {}
+
+  /// The follower lacks the frames from `end` on (it answered a message with a gap): they are
+  /// sent again, and the window counts from there until it acknowledges more.
+  void rewind(std::uint64_t end);
+  /// The offsets to send now, [first, last): from the cursor to the leader's log end, at most
+  /// `window` past what the follower holds (`follower_end`, its best acknowledgement). Frames
+  /// below the leader's log start were released (committed): they are skipped, and the window
+  /// counts from the log start at the lowest — a rebuilt copy that asked from offset 0 after the
+  /// leader released its first frames is sent what the log holds, not nothing.
+  struct Range {
+    std::uint64_t first = 0, last = 0;
+    bool empty() const { return first >= last; }
+  };
+  Range due(std::uint64_t log_start, std::uint64_t log_end, std::uint64_t follower_end, std::uint64_t window);
+  /// The frames of `due`'s range up to `offset` went out.
+  void sent(std::uint64_t offset) { next_ = offset + 1; }
+  std::uint64_t next() const { return next_; }
+
+ private:
+  std::uint64_t next_ = 0, floor_ = 0;
+};
+
 /// A follower's side of one partition: it takes replication messages in offset order under
 /// the current leader epoch.
 class ReplicationFollower {

@@ -234,6 +234,61 @@ TEST(ReplicationFollower, ARebuiltCopyStartsWhereTheLeadersLogStarts) {
   EXPECT_EQ(f.on_replicate(3, 43, 1, 45, &from, 40), ReplicationFollower::Accept::gap);
 }
 
+TEST(ReplicationCursor, SendsFromTheCursorAtMostAWindowPastWhatTheFollowerHolds) {
+  ReplicationCursor c(10);
+  auto r = c.due(10, 100, 10, 8);
+  EXPECT_EQ(r.first, 10u);
+  EXPECT_EQ(r.last, 18u);
+  for (std::uint64_t o = r.first; o < r.last; ++o) c.sent(o);
+  EXPECT_TRUE(c.due(10, 100, 10, 8).empty()) << "the window is full until the follower acknowledges";
+  r = c.due(10, 100, 15, 8);  // it holds 15 now
+  EXPECT_EQ(r.first, 18u);
+  EXPECT_EQ(r.last, 23u);
+  // Nothing past the leader's log end.
+  ReplicationCursor d(0);
+  r = d.due(0, 3, 0, 64);
+  EXPECT_EQ(r.first, 0u);
+  EXPECT_EQ(r.last, 3u);
+}
+
+TEST(ReplicationCursor, ReleasedFramesAreSkipped) {
+  ReplicationCursor c(0);
+  for (std::uint64_t o = 0; o < 4; ++o) c.sent(o);
+  const auto r = c.due(30, 40, 4, 64);  // the leader committed and released 0..30 meanwhile
+  EXPECT_EQ(r.first, 30u);
+  EXPECT_EQ(r.last, 40u);
+}
+
+TEST(ReplicationCursor, AGapRewindsAndTheFramesAreSentAgain) {
+  ReplicationCursor c(0);
+  for (std::uint64_t o = 0; o < 12; ++o) c.sent(o);
+  c.rewind(5);
+  auto r = c.due(0, 12, 5, 64);
+  EXPECT_EQ(r.first, 5u);
+  EXPECT_EQ(r.last, 12u);
+  c.rewind(9);  // an older gap answer never moves the cursor forward
+  EXPECT_EQ(c.next(), 5u);
+}
+
+TEST(ReplicationCursor, ARebuiltCopyThatAskedFromZeroIsSentTheLogAfterTheLeaderReleasedItsStart) {
+  // A copy rebuilt after a broker's death (suite flake, mpi.ft.failover_two_brokers_one_after_another):
+  // the new leader sent it frames before the master's map reached its broker, which dropped
+  // them; the next frame found it empty and not committed below, so it asked from offset 0.
+  // Meanwhile the leader released everything below 200. The window used to count from 0, so
+  // nothing was ever sent again and the copy never caught up.
+  ReplicationCursor c(55);
+  for (std::uint64_t o = 55; o < 60; ++o) c.sent(o);
+  c.rewind(0);
+  const auto r = c.due(200, 210, 0, 64);
+  EXPECT_EQ(r.first, 200u);
+  EXPECT_EQ(r.last, 210u);
+  // And the copy can take the first of them: everything below the leader's log start is committed.
+  ReplicationFollower f(2, 0);
+  std::uint64_t from = 0;
+  EXPECT_EQ(f.on_replicate(2, 200, 1, 210, &from, 200), ReplicationFollower::Accept::rebase);
+  EXPECT_EQ(from, 200u);
+}
+
 TEST(ReplicationFollower, AStaleLeaderIsFenced) {
   ReplicationFollower f(2, 10);
   EXPECT_EQ(f.on_replicate(1, 10, 3, 10), ReplicationFollower::Accept::stale_epoch);

@@ -7,7 +7,8 @@
 #            printed the job's mode line, before any progress line), "processing+S" (S seconds
 #            after the first progress line with a processed frame), "takeover" (right after the master
 #            reports moving a failed worker's partitions), or "grow" (right after the master
-#            reports spares joining the worker group)
+#            reports spares joining the worker group), or "rebuilt" (once every partition copy the
+#            master's last broker failover set out to rebuild is back in its in-sync replicas)
 #   SIGNAL   kill | stop | cont
 #   TARGETS  ','-separated role+index (worker0, spare1, broker0, ingest0, master0),
 #            "replacement" (the rank that took over in the last reported takeover), or "grown"
@@ -45,6 +46,24 @@ wait_for() {  # wait_for REGEX SECONDS
     sleep 0.02
   done
 }
+# Every copy named in the master's last "new copies of P, Q being rebuilt" is back in sync: a
+# "partition P: broker B rejoins the in-sync replicas" line after it, for each P.
+wait_rebuilt() {  # wait_rebuilt SECONDS
+  local deadline=$((SECONDS + $1)) line list p missing
+  wait_for 'new copies of [0-9, ]+ being rebuilt' "$1"
+  while :; do
+    line=$(grep -En -- 'new copies of [0-9, ]+ being rebuilt' "$log" | tail -1)
+    list=$(sed -E 's/.*new copies of ([0-9, ]+) being rebuilt.*/\1/' <<<"$line" | tr -d ' ' | tr ',' ' ')
+    missing=""
+    for p in $list; do
+      tail -n +"${line%%:*}" "$log" | grep -Eq -- "replication: partition $p: broker [0-9]+ rejoins" || missing+=" $p"
+    done
+    [ -n "$missing" ] || return 0
+    [ $SECONDS -lt $deadline ] || { echo "kill_job: copies of partition(s)$missing never rebuilt" >&2; cat "$log"; exit 1; }
+    kill -0 "$job" 2>/dev/null || { echo "kill_job: the job ended before copies of$missing were rebuilt" >&2; cat "$log"; exit 1; }
+    sleep 0.02
+  done
+}
 # Pids come from the ranks file the master writes beside the summary at start-up (rank_pids.py).
 ranks_file=$dir/summary.ranks.json
 pid_of() {  # pid_of worker0 | replacement | grown
@@ -78,6 +97,8 @@ for step in "${steps[@]}"; do
     wait_for 'failure: rank .* -> rank' 30
   elif [ "$when" = grow ]; then
     wait_for 'scaling: grow: rank' 60
+  elif [ "$when" = rebuilt ]; then
+    wait_rebuilt 30
   else
     when=${when#start+}
     when=${when#processing+}
