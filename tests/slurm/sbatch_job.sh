@@ -228,20 +228,30 @@ EOF2
     # start now.
     scontrol update JobId="$id" StartTime=now || fail "scontrol update StartTime=now refused"
     t0=$SECONDS
-    # Done when the second attempt has started (its first line is in the output) and the job is in
-    # an end state again. (An empty squeue was once taken for "ended" while slurmctld, busy under
-    # the suite's load, had not yet moved the requeued job out of FAILED: the test then read the
-    # first attempt's output.)
-    until [ "$(job_field "$id" Restarts)" = 1 ] && grep -q "attempt 2" "$out" 2>/dev/null &&
-        case "$(job_field "$id" JobState)" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) true ;; *) false ;; esac; do
+    # Done when a later attempt has run to its end: the attempt Slurm counts now (Restarts + 1)
+    # has its first line in the output, and the job is in an end state again. (An empty squeue
+    # was once taken for "ended" while slurmctld, busy under the suite's load, had not yet moved
+    # the requeued job out of FAILED: the test then read the first attempt's output.) Every
+    # `scontrol requeue` counts in Restarts, whether an attempt ran in between or not.
+    latest_attempt_ended() {
+      local n
+      n=$(job_field "$id" Restarts)
+      [ -n "$n" ] && [ "$n" -ge 1 ] && grep -Eq "attempt $((n + 1))(,|\$)" "$out" 2>/dev/null &&
+        case "$(job_field "$id" JobState)" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) true ;; *) false ;; esac
+    }
+    asked=$SECONDS
+    until latest_attempt_ended; do
       [ $((SECONDS - t0)) -lt 90 ] || { scontrol show job "$id"; cat "$out"; fail "the requeued job did not run to its end"; }
-      # Under load slurmctld has been seen to keep the requeued job FAILED (Restarts=1, no second
-      # attempt) past the test's 90 s: the requeue and the start time are asked again while the
-      # second attempt has not started (both are no-ops once it has).
-      if ! grep -q "attempt 2" "$out" 2>/dev/null && [ $(((SECONDS - t0) % 5)) -eq 4 ]; then
+      # Under load slurmctld has been seen to keep the requeued job FAILED (no later attempt) past
+      # the test's 90 s: the requeue and the start time are asked again once no later attempt
+      # has started 15 s after the last ask. (Asked again every 5 s, a requeue slurmctld simply
+      # had not applied yet was doubled: the next attempt was the third, and a wait for
+      # "attempt 2" with Restarts=1 never ended — suite flake, slurm.requeue_resume.)
+      if ! grep -Eq "attempt ([2-9]|[1-9][0-9]+)(,|\$)" "$out" 2>/dev/null && [ $((SECONDS - asked)) -ge 15 ]; then
         echo "sbatch_job: t+$((SECONDS - t0)) s: $(job_field "$id" JobState), Restarts=$(job_field "$id" Restarts); requeue asked again" >&2
         case "$(job_field "$id" JobState)" in PENDING|RUNNING|CONFIGURING|COMPLETING) ;; *) scontrol requeue "$id" 2>/dev/null || true ;; esac
         scontrol update JobId="$id" StartTime=now 2>/dev/null || true
+        asked=$SECONDS
       fi
       sleep 1
     done
@@ -250,7 +260,7 @@ EOF2
     echo "----- job $id after requeue: JobState=$state ExitCode=$exit_code; $out:"
     cat "$out"
     echo "-----"
-    grep -q "attempt 2, --job.resume=auto" "$out" || fail "the second attempt did not add --job.resume=auto"
+    grep -Eq "attempt ([2-9]|[1-9][0-9]+), --job.resume=auto" "$out" || fail "the requeued attempt did not add --job.resume=auto"
     grep -q "job.resume = auto: resuming from $d/results.h5.journal" "$out" || fail "ride did not resume"
     check_summary "$d/s.json" resumed <<'EOF'
 assert f["ingested"] == 900 and f["processed"] == 900, f
