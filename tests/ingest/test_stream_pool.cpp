@@ -165,28 +165,37 @@ TEST(StreamPool, AStreamTheDecodersCannotKeepUpWithDropsAndGoesOn) {
   if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg is not installed";
   // 1,500 frames of 640x480 pushed as fast as TCP takes them: packets arrive far faster than one
   // decoder decodes them, so the stream's queue overflows; it is dropped (counted) and decoding
-  // goes on from the next key frame: frames still come, none corrupt.
-  const std::string file = make_h264("pool_c.ts", "640x480", 1500, 10);
+  // goes on from the next key frame: frames still come, none corrupt, and every packet is either
+  // decoded or counted as dropped. How many of each depends on the machine's speed (a loaded CI
+  // machine decoded 7 while the file arrived), so the test waits for what was queued when the
+  // stream ended to be decoded and checks the sum, not a share.
+  constexpr std::uint64_t kFrames = 1500;
+  const std::string file = make_h264("pool_c.ts", "640x480", static_cast<int>(kFrames), 10);
   ASSERT_FALSE(file.empty());
   const auto server = serve(file, false);
   ASSERT_TRUE(server.listening()) << server.error;
   auto in = ri::make_video_input(ri::InputSpec{server.url, "fast", "test", true}, options(1));
   in->start();
   int taken = 0;
+  bool ended = false;
   const auto t0 = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20)) {
+  // libx264's ultrafast preset has no B-frames and the pool's decoders run one thread each, so a
+  // packet decodes into its frame at once: a packet is decoded (frames_read) or dropped.
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
     ri::VideoFrame f;
     if (in->take(f, 0.1) == ri::VideoInput::Got::frame) ++taken;
     const auto st = in->status();
-    if (st.state == "retrying" && st.frames_read > 0) break;  // served once: the stream ended
+    ended = ended || st.last_error.find("ended") != std::string::npos;
+    if (ended && st.frames_read + st.dropped_packets >= kFrames) break;  // served once, all accounted for
   }
   in->join();
   const auto st = in->status();
+  EXPECT_TRUE(ended) << st.last_error;
   EXPECT_GT(st.dropped_packets, 0u) << "1,500 frames cannot have been decoded as fast as they came";
-  EXPECT_NE(st.last_error.find("ended"), std::string::npos) << st.last_error;
-  EXPECT_GT(taken, 2);
-  EXPECT_GT(st.frames_read, 10u);
-  EXPECT_LT(st.frames_read + st.dropped_packets, 1600u);
+  EXPECT_EQ(st.frames_read + st.dropped_packets, kFrames)
+      << "decoded " << st.frames_read << ", dropped " << st.dropped_packets << ": every packet is one or the other";
+  EXPECT_GT(st.frames_read, 0u);
+  EXPECT_GT(taken, 0);
   EXPECT_EQ(st.corrupt_frames, 0u) << "decoding resumes at a key frame, never mid-GOP";
 }
 
