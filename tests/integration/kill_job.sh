@@ -38,32 +38,35 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for() {  # wait_for REGEX SECONDS
-  local deadline=$((SECONDS + $2))
-  until grep -Eq -- "$1" "$log"; do
-    [ $SECONDS -lt $deadline ] || { echo "kill_job: '$1' never appeared" >&2; cat "$log"; exit 1; }
-    kill -0 "$job" 2>/dev/null || { echo "kill_job: the job ended before '$1'" >&2; cat "$log"; exit 1; }
+# wait_until WHAT SECONDS COMMAND...: runs COMMAND every 20 ms until it succeeds; the test fails
+# (log printed) when SECONDS pass or the job ends first. A COMMAND may set `detail` to say what
+# is still missing.
+wait_until() {
+  local what=$1 deadline=$((SECONDS + $2))
+  shift 2
+  detail=""
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || { echo "kill_job: $what never happened${detail:+ ($detail)}" >&2; cat "$log"; exit 1; }
+    kill -0 "$job" 2>/dev/null || { echo "kill_job: the job ended before $what${detail:+ ($detail)}" >&2; cat "$log"; exit 1; }
     sleep 0.02
   done
 }
+wait_for() { wait_until "'$1'" "$2" grep -Eq -- "$1" "$log"; }  # wait_for REGEX SECONDS
 # Every copy named in the master's last "new copies of P, Q being rebuilt" is back in sync: a
 # "partition P: broker B rejoins the in-sync replicas" line after it, for each P.
-wait_rebuilt() {  # wait_rebuilt SECONDS
-  local deadline=$((SECONDS + $1)) line list p missing
-  wait_for 'new copies of [0-9, ]+ being rebuilt' "$1"
-  while :; do
-    line=$(grep -En -- 'new copies of [0-9, ]+ being rebuilt' "$log" | tail -1)
-    list=$(sed -E 's/.*new copies of ([0-9, ]+) being rebuilt.*/\1/' <<<"$line" | tr -d ' ' | tr ',' ' ')
-    missing=""
-    for p in $list; do
-      tail -n +"${line%%:*}" "$log" | grep -Eq -- "replication: partition $p: broker [0-9]+ rejoins" || missing+=" $p"
-    done
-    [ -n "$missing" ] || return 0
-    [ $SECONDS -lt $deadline ] || { echo "kill_job: copies of partition(s)$missing never rebuilt" >&2; cat "$log"; exit 1; }
-    kill -0 "$job" 2>/dev/null || { echo "kill_job: the job ended before copies of$missing were rebuilt" >&2; cat "$log"; exit 1; }
-    sleep 0.02
+copies_rebuilt() {
+  local line list p
+  line=$(grep -En -- 'new copies of [0-9, ]+ being rebuilt' "$log" | tail -1)
+  [ -n "$line" ] || { detail="no copies being rebuilt yet"; return 1; }
+  list=$(sed -E 's/.*new copies of ([0-9, ]+) being rebuilt.*/\1/' <<<"$line" | tr -d ' ' | tr ',' ' ')
+  detail=""
+  for p in $list; do
+    tail -n +"${line%%:*}" "$log" | grep -Eq -- "replication: partition $p: broker [0-9]+ rejoins" ||
+      detail+="${detail:+, }partition $p not rebuilt"
   done
+  [ -z "$detail" ]
 }
+wait_rebuilt() { wait_until "the rebuilding of new copies" "$1" copies_rebuilt; }  # wait_rebuilt SECONDS
 # Pids come from the ranks file the master writes beside the summary at start-up (rank_pids.py).
 ranks_file=$dir/summary.ranks.json
 pid_of() {  # pid_of worker0 | replacement | grown
