@@ -1,7 +1,8 @@
 /// Checks a finished `ride run` from the outside: the summary's counts, and every result row
 /// against an independent recomputation. The frames are regenerated from (seed, stream,
 /// sequence); the filter is recomputed from exact integer window sums (its own border code,
-/// reference_stddev), so a bug in the optimised kernel or in the plumbing cannot hide.
+/// support/stddev_reference.h, the kernel tests' reference too), so a bug in the optimised kernel
+/// or in the plumbing cannot hide.
 ///
 /// usage: verify_run SUMMARY.json RESULTS.h5 EXPECTED_RANKS [options]
 ///   --allow-dropped          rows dropped by a drop policy are expected (and must be counted)
@@ -68,6 +69,7 @@
 #include "core/config.h"
 #include "ingest/synthetic_source.h"
 #include "sink/result_store.h"
+#include "support/stddev_reference.h"
 
 namespace {
 
@@ -78,57 +80,6 @@ int failures = 0;
       if (failures++ < 20) std::cerr << "FAIL: " << what << "\n";  \
     }                                                              \
   } while (0)
-
-// Mirror without repeating the edge pixel, applied until the index is inside [0, n).
-int mirror(int i, int n) {
-  if (n == 1) return 0;
-  while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
-  return i;
-}
-
-/// The filter's reference: for each window, the exact integer sums of its pixels and of their
-/// squares (column sums slid down the rows, then prefix sums along the row, over the image
-/// mirrored by this file's own border code), then one division and one square root in double.
-/// Exact where a double-precision two-pass sum rounds, and O(w*h) per frame rather than
-/// O(w*h*window^2): the naive loops took 3.3 s of each verified run's 3.4 s.
-std::vector<double> reference_stddev(const std::vector<std::uint8_t>& img, int w, int h, int win) {
-  const int r = win / 2;
-  const std::int64_t n = static_cast<std::int64_t>(win) * win;
-  auto mirrored = [r](int size) {  // extended index i in [0, size + 2r) -> source index
-    std::vector<int> m(static_cast<std::size_t>(size + 2 * r));
-    for (int i = 0; i < size + 2 * r; ++i) m[static_cast<std::size_t>(i)] = mirror(i - r, size);
-    return m;
-  };
-  const std::vector<int> mx = mirrored(w), my = mirrored(h);
-  std::vector<std::int64_t> col_sum(static_cast<std::size_t>(w), 0), col_sq(static_cast<std::size_t>(w), 0);
-  auto add_row = [&](int row, std::int64_t sign) {
-    const std::uint8_t* p = img.data() + static_cast<std::size_t>(row) * w;
-    for (int x = 0; x < w; ++x) {
-      const std::int64_t v = p[x];
-      col_sum[static_cast<std::size_t>(x)] += sign * v;
-      col_sq[static_cast<std::size_t>(x)] += sign * v * v;
-    }
-  };
-  for (int i = 0; i < 2 * r; ++i) add_row(my[static_cast<std::size_t>(i)], 1);
-  std::vector<std::int64_t> pre_sum(mx.size() + 1, 0), pre_sq(mx.size() + 1, 0);
-  std::vector<double> out(static_cast<std::size_t>(w) * h);
-  for (int y = 0; y < h; ++y) {
-    add_row(my[static_cast<std::size_t>(y + 2 * r)], 1);  // the window's rows: y .. y + 2r extended
-    for (std::size_t i = 0; i < mx.size(); ++i) {
-      pre_sum[i + 1] = pre_sum[i] + col_sum[static_cast<std::size_t>(mx[i])];
-      pre_sq[i + 1] = pre_sq[i] + col_sq[static_cast<std::size_t>(mx[i])];
-    }
-    for (int x = 0; x < w; ++x) {
-      const auto a = static_cast<std::size_t>(x), b = a + static_cast<std::size_t>(win);
-      const std::int64_t s1 = pre_sum[b] - pre_sum[a], s2 = pre_sq[b] - pre_sq[a];
-      // Population variance (n*s2 - s1^2) / n^2, exact in int64 for any window up to 2047.
-      out[static_cast<std::size_t>(y) * w + x] = std::sqrt(static_cast<double>(n * s2 - s1 * s1)) /
-                                                 static_cast<double>(n);
-    }
-    add_row(my[static_cast<std::size_t>(y)], -1);
-  }
-  return out;
-}
 
 /// The frames of an HDF5 replay input, as ingest reads them: an 8-bit dataset (n, h, w) or
 /// (n, h, w, 1|3 BGR); empty when it cannot be read.
@@ -689,7 +640,7 @@ int main(int argc, char** argv) {
       ++threshold_checked;
     }
     if (cfg.task != "stddev" || checksums_only) continue;  // the checksum proved the frame; values: kernel tests
-    const auto ref = reference_stddev(px, w, h, window);
+    const auto ref = ride::test::stddev_reference(px.data(), w, h, w, window);
     if (ref.empty()) continue;
     double mean = 0, lo = ref.front(), hi = ref.front();
     for (double v : ref) {

@@ -1,7 +1,7 @@
 #pragma once
 /// Test body shared by every executor of the stddev filter (STYLE.md: one kernel test, every
-/// backend): an independent double-precision reference and the case lists. Each executor's test
-/// passes its filter as a callable.
+/// backend): the independent reference (exact integer window sums, support/stddev_reference.h)
+/// and the case lists. Each executor's test passes its filter as a callable.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "support/stddev_reference.h"
 #include "support/test_images.h"
 
 namespace ride::kernels::testing {
@@ -58,48 +59,9 @@ inline U8Image make_image(int width, int height, Fill fill, std::uint32_t seed =
       });
 }
 
-/// Reflect-101 written as repeated mirroring (independent of the library's modular version).
-inline int mirror101(int i, int n) {
-  if (n == 1) return 0;
-  while (i < 0 || i >= n) {
-    if (i < 0) i = -i;
-    if (i >= n) i = 2 * (n - 1) - i;
-  }
-  return i;
-}
-
-/// Naive reference: gather the window, mean, then mean squared deviation, in double.
+/// The shared reference (support/stddev_reference.h) over an image with padded rows.
 inline std::vector<double> reference_stddev(const U8Image& img, int window) {
-  const int r = window / 2;
-  // Mirrored coordinates per output coordinate, computed once (mirror101 is slow on purpose).
-  const auto mirrored = [&](int extent) {
-    std::vector<std::vector<int>> table(static_cast<std::size_t>(extent));
-    for (int i = 0; i < extent; ++i) {
-      for (int d = -r; d <= r; ++d)
-        table[static_cast<std::size_t>(i)].push_back(mirror101(i + d, extent));
-    }
-    return table;
-  };
-  const auto xs = mirrored(img.width);
-  const auto ys = mirrored(img.height);
-  std::vector<double> out(static_cast<std::size_t>(img.width) * img.height);
-  std::vector<double> values;
-  for (int y = 0; y < img.height; ++y) {
-    for (int x = 0; x < img.width; ++x) {
-      values.clear();
-      for (int sy : ys[static_cast<std::size_t>(y)]) {
-        for (int sx : xs[static_cast<std::size_t>(x)]) values.push_back(img.at(sx, sy));
-      }
-      double mean = 0;
-      for (double v : values) mean += v;
-      mean /= static_cast<double>(values.size());
-      double squared_deviations = 0;
-      for (double v : values) squared_deviations += (v - mean) * (v - mean);
-      out[static_cast<std::size_t>(y) * img.width + x] =
-          std::sqrt(squared_deviations / static_cast<double>(values.size()));
-    }
-  }
-  return out;
+  return ride::test::stddev_reference(img.data(), img.width, img.height, img.stride, window);
 }
 
 /// Output with padded rows filled with a sentinel, to catch writes outside the image.

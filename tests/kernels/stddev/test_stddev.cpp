@@ -1,9 +1,11 @@
 // CPU executor of the stddev filter and its shared math, against an independent reference.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -39,7 +41,7 @@ TEST(StddevMath, Reflect101MatchesOpenCvExamples) {
 TEST(StddevMath, Reflect101MatchesRepeatedMirroring) {
   for (int n = 1; n <= 9; ++n) {
     for (int i = -3000; i <= 3000; ++i) {
-      ASSERT_EQ(reflect101(i, n), testing::mirror101(i, n)) << "i=" << i << " n=" << n;
+      ASSERT_EQ(reflect101(i, n), ride::test::mirror101(i, n)) << "i=" << i << " n=" << n;
     }
   }
 }
@@ -64,6 +66,38 @@ TEST(StddevMath, Int32NumeratorBound) {
   const std::int64_t high = n / 2;
   EXPECT_LE(variance_numerator(n, 255 * high, 255 * 255 * high),
             std::numeric_limits<std::int32_t>::max());
+}
+
+/// The reference itself (exact integer window sums) against the plainest definition: gather the
+/// window through repeated mirroring, mean, then mean squared deviation, in double.
+TEST(StddevReference, EqualsANaiveGather) {
+  for (const auto& [w, h] : std::vector<std::pair<int, int>>{{1, 1}, {1, 6}, {5, 1}, {3, 2}, {13, 9}, {31, 17}}) {
+    for (int window : {1, 3, 5, 9, 15, 33}) {
+      for (Fill fill : {Fill::random, Fill::checkerboard_0_255}) {
+        const testing::U8Image img = testing::make_image(w, h, fill, static_cast<std::uint32_t>(w * 100 + window));
+        const std::vector<double> ref = testing::reference_stddev(img, window);
+        ASSERT_EQ(ref.size(), static_cast<std::size_t>(w) * static_cast<std::size_t>(h));
+        const int r = window / 2;
+        for (int y = 0; y < h; ++y) {
+          for (int x = 0; x < w; ++x) {
+            std::vector<double> v;
+            for (int dy = -r; dy <= r; ++dy) {
+              for (int dx = -r; dx <= r; ++dx)
+                v.push_back(img.at(ride::test::mirror101(x + dx, w), ride::test::mirror101(y + dy, h)));
+            }
+            double mean = 0, dev = 0;
+            for (double e : v) mean += e;
+            mean /= static_cast<double>(v.size());
+            for (double e : v) dev += (e - mean) * (e - mean);
+            const double want = std::sqrt(dev / static_cast<double>(v.size()));
+            ASSERT_NEAR(ref[static_cast<std::size_t>(y) * static_cast<std::size_t>(w) + static_cast<std::size_t>(x)],
+                        want, 1e-9)
+                << w << "x" << h << " window " << window << " at (" << x << ", " << y << ")";
+          }
+        }
+      }
+    }
+  }
 }
 
 TEST(StddevCpu, MatchesReference) { testing::expect_all_cases_match_reference(cpu_filter(1)); }
