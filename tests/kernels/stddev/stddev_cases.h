@@ -64,43 +64,32 @@ inline std::vector<double> reference_stddev(const U8Image& img, int window) {
   return ride::test::stddev_reference(img.data(), img.width, img.height, img.stride, window);
 }
 
-/// Output with padded rows filled with a sentinel, to catch writes outside the image.
-struct FloatImage {
-  int width = 0;
-  int height = 0;
-  std::ptrdiff_t stride = 0;
-  std::vector<float> values;
-  float at(int x, int y) const { return values[static_cast<std::size_t>(y * stride + x)]; }
-};
+/// Output rows 5 floats longer than the width, filled with a sentinel to catch writes outside
+/// the image.
+using test_images::FloatRows;
 
 inline constexpr float kSentinel = -12345.0f;
 
-inline FloatImage run_filter(const Filter& filter, const U8Image& img, int window) {
-  FloatImage out;
-  out.width = img.width;
-  out.height = img.height;
-  out.stride = img.width + 5;
-  out.values.assign(static_cast<std::size_t>(out.stride) * img.height, kSentinel);
-  filter(img.bytes.data(), img.width, img.height, img.stride, window, out.values.data(),
-         out.stride);
+inline FloatRows run_filter(const Filter& filter, const U8Image& img, int window) {
+  FloatRows out = test_images::sentinel_rows(img.height, img.width, 5, 0, kSentinel);
+  filter(img.data(), img.width, img.height, img.stride, window, out.data(), out.stride);
   return out;
 }
 
 inline constexpr double kTolerance = 1e-4;
 
 /// Runs one case and compares with the reference; reports the first bad pixel only.
-inline FloatImage expect_matches_reference(const Filter& filter, int width, int height, int window,
-                                           Fill fill) {
+inline FloatRows expect_matches_reference(const Filter& filter, int width, int height, int window, Fill fill) {
   std::ostringstream name;
   name << width << "x" << height << " window " << window << " " << to_string(fill);
   SCOPED_TRACE(name.str());
   const U8Image img = make_image(width, height, fill);
-  const FloatImage out = run_filter(filter, img, window);
+  const FloatRows out = run_filter(filter, img, window);
   const std::vector<double> ref = reference_stddev(img, window);
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
       const double expected = ref[static_cast<std::size_t>(y) * width + x];
-      const float got = out.at(x, y);
+      const float got = out.at(y, x);
       if (fill == Fill::constant) {
         if (got != 0.0f) {
           ADD_FAILURE() << "constant input must give exactly 0 at (" << x << ", " << y << "), got "

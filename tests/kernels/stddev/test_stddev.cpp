@@ -19,7 +19,7 @@ namespace {
 
 using testing::Fill;
 using testing::Filter;
-using testing::FloatImage;
+using testing::FloatRows;
 
 Filter cpu_filter(int threads) {
   return [threads](const std::uint8_t* src, int width, int height, std::ptrdiff_t src_stride,
@@ -118,9 +118,9 @@ TEST(StddevCpu, ThreadCountDoesNotChangeBits) {
   for (const testing::Size& s : testing::case_sizes()) {
     for (int window : {1, 5, 15, 21}) {
       const testing::U8Image img = testing::make_image(s.width, s.height, Fill::random);
-      const FloatImage one = testing::run_filter(cpu_filter(1), img, window);
+      const FloatRows one = testing::run_filter(cpu_filter(1), img, window);
       for (int threads : {2, 3, 7}) {
-        const FloatImage many = testing::run_filter(cpu_filter(threads), img, window);
+        const FloatRows many = testing::run_filter(cpu_filter(threads), img, window);
         EXPECT_EQ(0, std::memcmp(one.values.data(), many.values.data(),
                                  one.values.size() * sizeof(float)))
             << s.width << "x" << s.height << " window " << window << " threads " << threads;
@@ -161,7 +161,7 @@ TEST(FrameStats, MeanMinMax) {
 
 TEST(FrameStats, OfFilterOutput) {
   const testing::U8Image img = testing::make_image(64, 48, Fill::random);
-  const FloatImage out = testing::run_filter(cpu_filter(1), img, 5);
+  const FloatRows out = testing::run_filter(cpu_filter(1), img, 5);
   const std::vector<double> ref = testing::reference_stddev(img, 5);
   double sum = 0, lo = ref[0], hi = ref[0];
   for (double v : ref) {
@@ -169,7 +169,7 @@ TEST(FrameStats, OfFilterOutput) {
     lo = std::min(lo, v);
     hi = std::max(hi, v);
   }
-  const FrameStats s = frame_stats(out.values.data(), out.width, out.height, out.stride);
+  const FrameStats s = frame_stats(out.values.data(), out.cols, out.rows, out.stride);
   EXPECT_NEAR(s.mean, sum / static_cast<double>(ref.size()), 1e-4);
   EXPECT_NEAR(s.min, lo, 1e-4);
   EXPECT_NEAR(s.max, hi, 1e-4);

@@ -17,7 +17,7 @@ namespace {
 
 using testing::Fill;
 using testing::Filter;
-using testing::FloatImage;
+using testing::FloatRows;
 
 class StddevGpu : public ::testing::Test {
  protected:
@@ -51,8 +51,8 @@ Filter cpu_filter() {
 
 void expect_same_bits_as_cpu(const Filter& gpu, int width, int height, int window, Fill fill) {
   const testing::U8Image img = testing::make_image(width, height, fill, 99);
-  const FloatImage want = testing::run_filter(cpu_filter(), img, window);
-  const FloatImage got = testing::run_filter(gpu, img, window);
+  const FloatRows want = testing::run_filter(cpu_filter(), img, window);
+  const FloatRows got = testing::run_filter(gpu, img, window);
   EXPECT_EQ(0,
             std::memcmp(want.values.data(), got.values.data(), want.values.size() * sizeof(float)))
       << width << "x" << height << " window " << window;
