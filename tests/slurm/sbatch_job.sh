@@ -245,23 +245,22 @@ EOF2
     t0=$SECONDS
     # Done when a later attempt has run to its end: the attempt Slurm counts now (Restarts + 1)
     # has its first line in the output, and the job is in an end state again. Every `scontrol
-    # requeue` counts in Restarts, whether its attempt started or not.
-    ended_state() {
-      case "$(job_field "$id" JobState)" in COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY) true ;; *) false ;; esac
-    }
-    latest_attempt_started() {
-      local n
-      n=$(job_field "$id" Restarts)
-      [ -n "$n" ] && [ "$n" -ge 1 ] && grep -Eq "attempt $((n + 1))(,|\$)" "$out" 2>/dev/null
-    }
-    until latest_attempt_started && ended_state; do
+    # requeue` counts in Restarts, whether its attempt started or not: an attempt that ends without
+    # its line never ran (a launch still refused), and the job is requeued again. Each poll reads
+    # the job once.
+    while :; do
       [ $((SECONDS - t0)) -lt 90 ] || { scontrol show job "$id"; cat "$out"; fail "the requeued job did not run to its end"; }
-      # Should a launch still be refused, the job ends again without its attempt's line: that
-      # attempt never ran, and the job is requeued again (the check then follows the new count).
-      if ended_state && ! latest_attempt_started; then
-        echo "sbatch_job: t+$((SECONDS - t0)) s: attempt $(($(job_field "$id" Restarts) + 1)) ended $(job_field "$id" JobState) before it started; requeued again" >&2
-        requeue_now
-      fi
+      info=$(scontrol show job "$id" | tr ' ' '\n')
+      n=$(sed -n 's/^Restarts=//p' <<<"$info" | head -n 1)
+      jstate=$(sed -n 's/^JobState=//p' <<<"$info" | head -n 1)
+      started=false
+      [ -n "$n" ] && [ "$n" -ge 1 ] && grep -Eq "attempt $((n + 1))(,|\$)" "$out" 2>/dev/null && started=true
+      case "$jstate" in
+        COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY)
+          $started && break
+          echo "sbatch_job: t+$((SECONDS - t0)) s: attempt $((n + 1)) ended $jstate before it started; requeued again" >&2
+          requeue_now ;;
+      esac
       sleep 0.2
     done
     state=$(job_field "$id" JobState)
