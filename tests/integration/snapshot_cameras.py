@@ -8,7 +8,8 @@ served by Python's standard HTTP server (http.server.ThreadingHTTPServer, HTTP/1
 Camera i shows a distinct gray image that changes every --slot-s seconds (slot k = the k-th
 interval since the server started): a smooth pattern drawn from a generator seeded with (i, k),
 JPEG-encoded by PIL. Every (i, k) image served is also written once to --served DIR as
-<i>_<k>.jpg, so a verifier can decode exactly what was served and compare each result with it.
+<i>_<k>.jpg, before it is sent (a SIGKILLed server has recorded all it sent), so a verifier can
+decode exactly what was served and compare each result with it.
 
 Failures on purpose: cameras in --dying (comma-separated ids) answer 503 between --die-at and
 --back-at seconds; camera --corrupt serves a truncated JPEG every other slot. The whole server can
@@ -89,12 +90,12 @@ class Handler(BaseHTTPRequestHandler):
             return
         slot = int(t // A.slot_s)
         data = image(cam, slot)
+        record(cam, slot, data)  # before it is sent: a SIGKILL after the send must not lose the record
         self.send_response(200)
         self.send_header("Content-Type", "image/jpeg")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        record(cam, slot, data)
 
     def stream(self, cam):
         self.send_response(200)
@@ -109,10 +110,10 @@ class Handler(BaseHTTPRequestHandler):
                     return  # the camera drops its stream
                 slot = int(t // A.slot_s)
                 data = image(cam, slot)
+                record(cam, slot, data)  # before it is sent (see do_GET)
                 self.wfile.write(b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: " +
                                  str(len(data)).encode() + b"\r\n\r\n" + data + b"\r\n")
                 self.wfile.flush()
-                record(cam, slot, data)
                 time.sleep(1.0 / A.mjpeg_fps)
         except (BrokenPipeError, ConnectionResetError):
             return
