@@ -433,6 +433,7 @@ int main(int argc, char** argv) {
       pm.spilled_frames = sp.spilled;
       pm.oldest_capture_ns = lag > 0 && !sp.marks.empty() ? sp.marks.front().second : 0;
       pm.state = lag > kRingFrames ? spilling : 0;
+      pm.as_of_ns = now_ns;
     }
 
     // The heartbeats the ranks send this tick (every 50 ms each).
@@ -556,7 +557,7 @@ int main(int argc, char** argv) {
       for (const auto& m : mv) trace << "tick " << tick << " move " << m.partition << " " << m.from << "->" << m.to << " " << m.reason << "\n";
     }
     const auto t_totals = Clock::now();
-    last_totals = model.totals(now_ns);
+    last_totals = model.totals();
     const auto t_end = Clock::now();
 
     tick_ms.push_back(ms(t_tick, t_end));

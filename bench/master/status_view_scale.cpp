@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
     pm.ring_bytes = 4 << 20;
     pm.ring_capacity_bytes = 64 << 20;
     pm.oldest_capture_ns = now_ns - 200'000'000;
+    pm.as_of_ns = now_ns;
     model.on_partition_metrics(pm, now_ns);
   }
   std::vector<StreamReport> reports;
@@ -73,7 +74,6 @@ int main(int argc, char** argv) {
   c.state = "running";
   c.job_s = 600;
   c.now = 600;
-  c.now_ns = now_ns;
   c.history = &history;
   using Clock = std::chrono::steady_clock;
   std::vector<double> doc_ms, json_ms, metrics_ms;

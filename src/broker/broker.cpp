@@ -873,6 +873,7 @@ class Broker {
     std::uint32_t led = 0;
     for (const auto& [p, log] : logs_) led += leads(p) ? 1 : 0;
     w.pod(led);
+    const std::int64_t as_of = wall_ns();
     for (const auto& [p, log] : logs_) {
       if (!leads(p)) continue;  // the master hears of a partition from its leader alone
       PartitionMetrics pm;
@@ -890,6 +891,7 @@ class Broker {
       pm.held_frames = h == held_.end() ? 0 : h->second.size();
       pm.oldest_capture_ns = log.oldest_uncommitted_capture_ns();
       pm.state = static_cast<std::uint32_t>(log.state());
+      pm.as_of_ns = as_of;
       w.pod(pm);
     }
     ctx_.net.send(0, Tag::broker_metrics, w.finish());

@@ -350,6 +350,7 @@ struct PartitionMetrics {
   std::int64_t oldest_capture_ns = 0; ///< of the oldest uncommitted frame; 0 = none
   std::uint32_t state = 0;            ///< LogState
   std::uint32_t reserved = 0;
+  std::int64_t as_of_ns = 0;  ///< the broker's wall clock when it took these numbers
 };
 
 struct PartitionDone {

@@ -25,6 +25,7 @@ GroupSample AdaptiveGroup::measure(const JobModel& model, double dt) {
     if (model.partition(p).stage != cfg_.stage) continue;
     end += model.partition(p).metrics.end_offset;
     committed += model.partition(p).metrics.committed;
+    s.lag_s = std::max(s.lag_s, model.partition(p).lag_s());
   }
   s.input_fps = dt > 0 ? static_cast<double>(end - std::min(end, last_end_)) / dt : 0;
   s.processed_fps = dt > 0 ? static_cast<double>(committed - std::min(committed, last_committed_)) / dt : 0;
@@ -58,19 +59,13 @@ void AdaptiveGroup::record(JobModel& model, const GroupChange& c, double job_s, 
   }
 }
 
-std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, double now, std::int64_t now_ns) {
+std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, double now) {
   std::vector<GroupChange> out;
   if (next_s_ >= 0 && now < next_s_) return out;
   next_s_ = now + cfg_.interval_s;
   const double dt = last_s_ < 0 ? 0.0 : now - last_s_;
   last_s_ = now;
   sample_ = measure(model, dt);
-  sample_.lag_s = 0;  // the age of the stage's oldest uncommitted frame
-  for (int p = 0; p < model.partitions(); ++p) {
-    const PartitionMetrics& pm = model.partition(p).metrics;
-    if (model.partition(p).stage != cfg_.stage || pm.oldest_capture_ns <= 0 || pm.committed >= pm.end_offset) continue;
-    sample_.lag_s = std::max(sample_.lag_s, static_cast<double>(now_ns - pm.oldest_capture_ns) / 1e9);
-  }
   const int n = sample_.workers;
 
   auto grow = [&](int count, const std::string& why) { grow_by(model, count, why, job_s, now, out); };
@@ -103,7 +98,11 @@ std::vector<GroupChange> AdaptiveGroup::step(JobModel& model, double job_s, doub
   }
   if (!cooled) return out;
 
-  if (sample_.lag_s > cfg_.lag_high_s && sample_.input_fps >= sample_.processed_fps && n < cfg_.max_workers) {
+  // Short of workers: an old frame waits while frames arrive at least as fast as the group
+  // commits them. A look in which nothing arrived (and so nothing was committed) has no news:
+  // its reports are stale, or the input paused; more workers would not help either.
+  if (sample_.lag_s > cfg_.lag_high_s && sample_.input_fps > 0 && sample_.input_fps >= sample_.processed_fps &&
+      n < cfg_.max_workers) {
     // As many more as the rates say are missing, at least one; a partition must be there to give.
     int need = 1;
     if (n > 0 && sample_.processed_fps > 0) {

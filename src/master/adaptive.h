@@ -36,7 +36,7 @@ struct AdaptiveConfig {
 struct GroupSample {
   double input_fps = 0;       ///< frames appended to the group's partitions per second
   double processed_fps = 0;   ///< frames committed per second
-  double lag_s = 0;           ///< age of the oldest uncommitted frame
+  double lag_s = 0;           ///< age of the oldest uncommitted frame (as its broker last reported)
   std::uint64_t lag_frames = 0;
   double busy = 0;            ///< mean busy fraction of the workers over the interval
   int workers = 0;
@@ -66,7 +66,7 @@ class AdaptiveGroup {
 
   /// A look, due every interval_s (else nothing). Grows take spares from model.spares(); the
   /// caller hands them partitions. Each change is recorded as a scaling event (grow / shrink).
-  std::vector<GroupChange> step(JobModel& model, double job_s, double now, std::int64_t now_ns);
+  std::vector<GroupChange> step(JobModel& model, double job_s, double now);
 
   /// An operator's resize (POST /control/stages/NAME/workers): the group grows to `want` from
   /// the spare pool or shrinks to it now, and keeps that size from then on (the rates no longer

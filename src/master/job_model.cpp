@@ -108,9 +108,7 @@ void JobModel::on_partition_metrics(const PartitionMetrics& pm, std::int64_t now
   rec.reported = true;
   auto& peak = rec.peaks;
   peak.lag_frames = std::max(peak.lag_frames, rec.lag_frames());
-  if (pm.oldest_capture_ns > 0 && pm.committed < pm.end_offset) {
-    peak.lag_s = std::max(peak.lag_s, static_cast<double>(now_ns - pm.oldest_capture_ns) / 1e9);
-  }
+  peak.lag_s = std::max(peak.lag_s, rec.lag_s());
   const double fill = pm.ring_capacity_bytes ? static_cast<double>(pm.ring_bytes) /
                                                    static_cast<double>(pm.ring_capacity_bytes)
                                              : 0.0;
@@ -131,15 +129,13 @@ void JobModel::mark_done(int p, double now) {
   settle_recoveries(now);
 }
 
-JobTotals JobModel::totals(std::int64_t now_ns) const {
+JobTotals JobModel::totals() const {
   JobTotals t;
   std::map<std::string, std::string> why;  // state -> "p0,p3"
   for (const auto& rec : parts_) {
     if (!rec.reported) continue;
     const auto& pm = rec.metrics;
-    if (pm.oldest_capture_ns > 0 && pm.committed < pm.end_offset) {
-      t.lag_s = std::max(t.lag_s, static_cast<double>(now_ns - pm.oldest_capture_ns) / 1e9);
-    }
+    t.lag_s = std::max(t.lag_s, rec.lag_s());
     if (entry_stage(rec.stage)) {
       t.ingested += pm.end_offset;
       t.committed += pm.committed;

@@ -79,6 +79,14 @@ struct PartitionRecord {
   std::uint64_t rate_end = 0;   ///< end offset at the last rate sample
   std::int64_t rate_ns = 0;     ///< ... and its time
   std::uint64_t lag_frames() const { return metrics.end_offset - std::min(metrics.end_offset, metrics.committed); }
+  /// Age of the oldest uncommitted frame when its broker took the report (0: none waiting).
+  /// As of the report, not of now: between reports, or while a stalled broker or a busy master
+  /// leaves a report unread, nobody knows the frame still waits, and counting its age up to now
+  /// would show a lag that is not there (and grow the group for it).
+  double lag_s() const {
+    if (!reported || metrics.oldest_capture_ns <= 0 || metrics.committed >= metrics.end_offset) return 0;
+    return std::max(0.0, static_cast<double>(metrics.as_of_ns - metrics.oldest_capture_ns) / 1e9);
+  }
 };
 
 /// A partition a recovery moved, and whether results from its new owner have come yet.
@@ -173,7 +181,7 @@ class JobModel {
   const AssignmentTable& assignment() const { return table_; }
   int owner(int p) const { return table_.at(p).owner; }
   std::uint32_t epoch(int p) const { return table_.at(p).epoch; }
-  /// A broker's report on one partition; `now_ns` (wall) ages its oldest uncommitted frame.
+  /// A broker's report on one partition, arrived at `now_ns` (wall; times its input rate).
   void on_partition_metrics(const PartitionMetrics& pm, std::int64_t now_ns);
   /// Partition p is sealed and fully committed. A recovery that moved it is over then too (at
   /// steady time `now`, when given): a partition that drained without another result — a later
@@ -183,7 +191,7 @@ class JobModel {
   bool all_done() const { return done_ == partitions(); }
   /// ingested / committed count the topics frames enter the job by (the stages reading ingest);
   /// lag, ring, spill and states every topic.
-  JobTotals totals(std::int64_t now_ns) const;
+  JobTotals totals() const;
   /// Stage names for the records (jobs of several stages; unset: "").
   void set_stage_names(std::vector<std::string> names) { stage_names_ = std::move(names); }
   std::string stage_name(int stage) const {

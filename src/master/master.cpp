@@ -205,7 +205,7 @@ class Master {
       if (cfg_.adaptive && processing_started_) {
         std::set<int> moved;
         for (auto& group : adaptive_) {
-          for (const auto& c : group.step(model_, now - run_.t0, now, wall_ns())) {
+          for (const auto& c : group.step(model_, now - run_.t0, now)) {
             report(c);
             for (const auto& mv : c.moved) moved.insert(mv.partition);
           }
@@ -894,7 +894,7 @@ class Master {
     const double fps = dt > 0 ? static_cast<double>(model_.processed - last_status_processed_) / dt : 0;
     last_status_s_ = now;
     last_status_processed_ = model_.processed;
-    std::cout << status_line(model_, now - run_.t0, fps, wall_ns()) << std::endl;
+    std::cout << status_line(model_, now - run_.t0, fps) << std::endl;
   }
 
   void shutdown_all(bool abort) {
@@ -980,7 +980,7 @@ class Master {
     }
     const double started = steady_s();
     const std::int64_t now_ns = wall_ns();
-    const JobTotals t = model_.totals(now_ns);
+    const JobTotals t = model_.totals();
     const std::uint64_t entry_processed = model_.entry_processed();
     // The ranks' silence as liveness sees it (its one account; it forgives the loop's own gaps).
     for (int r = 1; r < model_.ranks() && r < liveness_.size(); ++r) model_.rank(r).last_heard = liveness_.last_heard(r);
@@ -996,7 +996,6 @@ class Master {
     c.now = now;
     c.t0 = run_.t0;
     c.t0_ns = run_.t0_ns;
-    c.now_ns = now_ns;
     c.url = server_->url();
     c.control_enabled = !token_.empty();
     c.control_log = &run_.control_log;

@@ -19,7 +19,7 @@ const std::vector<MetricSpec>& metric_specs() {
       {"ride_frames_committed_total", "counter", "Frames committed on the entry topics."},
       {"ride_frames_duplicate_total", "counter", "Result records dropped as duplicates by (stream, sequence)."},
       {"ride_backlog_frames", "gauge", "Frames appended and not yet committed, over every topic."},
-      {"ride_backlog_age_seconds", "gauge", "Age of the oldest uncommitted frame."},
+      {"ride_backlog_age_seconds", "gauge", "Age of the oldest uncommitted frame, as its broker last reported."},
       {"ride_broker_memory_bytes", "gauge", "Frame bytes held in the brokers' rings."},
       {"ride_broker_spill_bytes", "gauge", "Frame bytes spilled to disk by the brokers."},
       {"ride_backpressure", "gauge", "1 while a partition spills or holds produces."},
@@ -29,7 +29,8 @@ const std::vector<MetricSpec>& metric_specs() {
       {"ride_partition_log_end_offset", "gauge", "Frames appended to a partition (its log end offset)."},
       {"ride_partition_committed_offset", "gauge", "A partition's committed offset."},
       {"ride_partition_lag_frames", "gauge", "A partition's uncommitted frames."},
-      {"ride_partition_lag_seconds", "gauge", "Age of a partition's oldest uncommitted frame."},
+      {"ride_partition_lag_seconds", "gauge",
+       "Age of a partition's oldest uncommitted frame, as its broker last reported."},
       {"ride_partition_ring_fill_ratio", "gauge", "How full a partition's memory ring is (0-1)."},
       {"ride_partition_spill_bytes", "gauge", "A partition's bytes on disk."},
       {"ride_partition_epoch", "gauge", "A partition's ownership epoch."},
@@ -44,10 +45,13 @@ const std::vector<MetricSpec>& metric_specs() {
       {"ride_control_commands_total", "counter", "Control commands carried out or refused (label result)."},
       {"ride_streams", "gauge", "Input streams reported by ingest."},
       {"ride_streams_paused", "gauge", "Input streams paused by an operator."},
-      {"ride_stream_frames_total", "counter", "Frames a stream published (per-stream, capped by status.stream_series)."},
+      {"ride_stream_frames_total", "counter",
+       "Frames a stream published (per-stream, capped by status.stream_series)."},
       {"ride_stream_missed_total", "counter", "Ticks a stream had no new frame (per-stream, capped)."},
       {"ride_stream_paused", "gauge", "1 while a stream is paused (per-stream, capped)."},
-      {"ride_ingest_eta_ratio", "gauge", "CAM2's eta, achieved / desired frame rate: over the cameras (frames over due ticks), else over the paced streams."},
+      {"ride_ingest_eta_ratio", "gauge",
+       "CAM2's eta, achieved / desired frame rate: over the cameras (frames over due ticks), else over the paced "
+       "streams."},
   };
   return specs;
 }

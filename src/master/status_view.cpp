@@ -81,7 +81,7 @@ json or_null(bool known, double v) { return known ? json(r3(v)) : json(nullptr);
 
 json status_document(const JobModel& model, const StatusContext& ctx, std::uint64_t seq) {
   const JobConfig& cfg = *ctx.cfg;
-  const JobTotals t = model.totals(ctx.now_ns);
+  const JobTotals t = model.totals();
   // What entered the job and what its first stage(s) processed, as the progress line counts.
   const std::uint64_t processed = model.entry_processed();
   const std::uint64_t ingested = std::max(t.ingested, processed);  // broker metrics may lag the sink
@@ -147,9 +147,7 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
       parts.push_back(p);
       if (!rec.reported) continue;
       lag += rec.lag_frames();
-      if (rec.metrics.oldest_capture_ns > 0 && rec.metrics.committed < rec.metrics.end_offset) {
-        lag_s = std::max(lag_s, static_cast<double>(ctx.now_ns - rec.metrics.oldest_capture_ns) / 1e9);
-      }
+      lag_s = std::max(lag_s, rec.lag_s());
     }
     stages.push_back({{"name", sc.name},
                       {"task", sc.task},
@@ -168,26 +166,26 @@ json status_document(const JobModel& model, const StatusContext& ctx, std::uint6
   for (int p = 0; p < model.partitions(); ++p) {
     const PartitionRecord& rec = model.partition(p);
     const PartitionMetrics& pm = rec.metrics;
-    const bool waiting = rec.reported && pm.oldest_capture_ns > 0 && pm.committed < pm.end_offset;
     const double fill = pm.ring_capacity_bytes > 0 ? static_cast<double>(pm.ring_bytes) / static_cast<double>(pm.ring_capacity_bytes) : 0.0;
-    partitions.push_back({{"partition", p},
-                          {"stage", cfg.stages.at(static_cast<std::size_t>(std::max(0, rec.stage))).name},
-                          {"broker", rec.broker},
-                          {"owner", model.owner(p)},
-                          {"epoch", model.epoch(p)},
-                          {"log_end", pm.end_offset},
-                          {"committed", pm.committed},
-                          {"lag_frames", rec.reported ? rec.lag_frames() : 0},
-                          {"lag_s", waiting ? r3(static_cast<double>(ctx.now_ns - pm.oldest_capture_ns) / 1e9) : 0.0},
-                          {"ring_fill", r3(fill)},
-                          {"ring_bytes", pm.ring_bytes},
-                          {"spill_bytes", pm.spill_bytes},
-                          {"held_frames", pm.held_frames},
-                          {"dropped_frames", pm.dropped_frames},
-                          {"state", rec.done ? std::string("done") : std::string(to_string(static_cast<LogState>(pm.state)))},
-                          {"input_fps", or_null(rec.input_fps_known, rec.input_fps)},
-                          {"replicas", model.map().replicas(p)},
-                          {"isr", rec.isr}});
+    partitions.push_back(
+        {{"partition", p},
+         {"stage", cfg.stages.at(static_cast<std::size_t>(std::max(0, rec.stage))).name},
+         {"broker", rec.broker},
+         {"owner", model.owner(p)},
+         {"epoch", model.epoch(p)},
+         {"log_end", pm.end_offset},
+         {"committed", pm.committed},
+         {"lag_frames", rec.reported ? rec.lag_frames() : 0},
+         {"lag_s", r3(rec.lag_s())},
+         {"ring_fill", r3(fill)},
+         {"ring_bytes", pm.ring_bytes},
+         {"spill_bytes", pm.spill_bytes},
+         {"held_frames", pm.held_frames},
+         {"dropped_frames", pm.dropped_frames},
+         {"state", rec.done ? std::string("done") : std::string(to_string(static_cast<LogState>(pm.state)))},
+         {"input_fps", or_null(rec.input_fps_known, rec.input_fps)},
+         {"replicas", model.map().replicas(p)},
+         {"isr", rec.isr}});
   }
   doc["partitions"] = partitions;
 

@@ -50,7 +50,6 @@ struct StatusContext {
   double now = 0;                   ///< steady clock now (ages of last_heard)
   double t0 = 0;                    ///< steady clock at START (failure and event times)
   std::int64_t t0_ns = 0;           ///< wall clock at START, ns
-  std::int64_t now_ns = 0;          ///< wall clock now, ns (ages of waiting frames)
   std::string url;
   bool control_enabled = false;
   const nlohmann::json* control_log = nullptr;  ///< the operators' commands (null: none)

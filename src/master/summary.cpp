@@ -79,8 +79,8 @@ json write_stage_aggregates(const RunRecord& run, int stage, const ResultFile& r
 
 }  // namespace
 
-std::string status_line(const JobModel& model, double job_s, double fps, std::int64_t now_ns) {
-  JobTotals t = model.totals(now_ns);
+std::string status_line(const JobModel& model, double job_s, double fps) {
+  JobTotals t = model.totals();
   // What entered the job and what its first stage(s) processed; later stages after the line.
   const std::uint64_t processed = model.entry_processed();
   std::string stages;

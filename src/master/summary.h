@@ -18,7 +18,7 @@
 namespace ride {
 
 /// The progress line: totals over the partitions, the sink's count, the rate since the last line.
-std::string status_line(const JobModel& model, double job_s, double fps, std::int64_t now_ns);
+std::string status_line(const JobModel& model, double job_s, double fps);
 
 /// What the summary needs besides the model: the ranks' own reports and the run's times.
 struct RunRecord {

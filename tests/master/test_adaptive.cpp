@@ -61,9 +61,10 @@ struct Sim {
       const double rate = input_fps / P;
       const double backlog_s = rate > 0 ? (end_f[i] - committed_f[i]) / rate : 0;
       pm.oldest_capture_ns = pm.end_offset > pm.committed ? static_cast<std::int64_t>((t - backlog_s) * 1e9) : 0;
-      model.on_partition_metrics(pm, static_cast<std::int64_t>(t * 1e9));
+      pm.as_of_ns = static_cast<std::int64_t>(t * 1e9);
+      model.on_partition_metrics(pm, pm.as_of_ns);
     }
-    return group.step(model, t, t, static_cast<std::int64_t>(t * 1e9));
+    return group.step(model, t, t);
   }
 };
 
@@ -99,7 +100,7 @@ TEST(AdaptiveGroup, GrowsWhenTheRateRisesAndShrinksAfterItDrops) {
   run(40, 40);  // needs 4
   EXPECT_GE(sim.model.workers().size(), 4u);
   EXPECT_GE(grows, 1);
-  EXPECT_LT(sim.model.totals(static_cast<std::int64_t>(sim.t * 1e9)).lag_s, 2.0);  // caught up
+  EXPECT_LT(sim.model.totals().lag_s, 2.0);  // caught up
   const std::size_t peak = sim.model.workers().size();
   run(8, 90);  // one worker is enough
   EXPECT_LT(sim.model.workers().size(), peak);
@@ -149,6 +150,70 @@ TEST(AdaptiveGroup, CooldownSpacesChangesAndLimitsHold) {
   }
   EXPECT_EQ(sim.model.workers().size(), 3u);  // scaling.max_workers
   for (std::size_t i = 1; i < at.size(); ++i) EXPECT_GE(at[i] - at[i - 1], 5.0 - 1e-9);
+}
+
+TEST(AdaptiveGroup, LagIsAsOfTheReportAndALookWithoutNewsDecidesNothing) {
+  // mpi.scaling.no_flapping_at_a_steady_rate once grew at 2.1 s on a busy machine: no broker
+  // report had come for 0.7 s, and the age of a frame then in flight was counted up to the look
+  // ("input 0.0 fps, processed 0.0 fps, lag 1 frames (0.7 s)"). The test's settings:
+  AdaptiveConfig cfg{.interval_s = 0.5, .lag_high_s = 0.5, .low = 0.5, .target = 0.7, .low_for_s = 2};
+  cfg.cooldown_s = 2;
+  cfg.max_workers = 3;
+  const RoleLayout layout = layout_of(2, 1, 3);
+  JobModel m(layout, PartitionMap::spread(3, layout.brokers));
+  m.assignment().assign_round_robin(m.workers());  // worker 3 owns two partitions: one to give
+  AdaptiveGroup g(cfg);
+  std::uint64_t end = 0;  // per partition: 16 fps each, 48 in all
+  // A report (every 0.1 s): partition 0's oldest uncommitted frame was captured at `capture_s`.
+  auto report = [&](double t, std::uint64_t committed0, double capture_s) {
+    for (int p = 0; p < 3; ++p) {
+      auto pm = test::metrics(p, end, p == 0 ? committed0 : end);
+      pm.oldest_capture_ns = p == 0 && committed0 < end ? static_cast<std::int64_t>(capture_s * 1e9) : 0;
+      pm.as_of_ns = static_cast<std::int64_t>(t * 1e9);
+      m.on_partition_metrics(pm, pm.as_of_ns);
+    }
+    for (int w : {3, 4}) g.on_busy(w, 0.6 * t);  // 60 % busy: no under-use either
+  };
+  int changes = 0;
+  double t = 0;
+  for (; t < 1.05; t += 0.1) {
+    end = static_cast<std::uint64_t>(16 * t) + 1;
+    report(t, end - 1, t - 0.02);
+    changes += static_cast<int>(g.step(m, t, t).size());
+  }
+  EXPECT_EQ(changes, 0);
+  // No report for 0.7 s: the last one said the frame had waited 0.02 s, and that is all anyone knows.
+  t = 1.75;
+  EXPECT_TRUE(g.step(m, t, t).empty());
+  EXPECT_DOUBLE_EQ(m.partition(0).lag_s(), 0.02);
+  // Reports again, the input catching up: still nothing to do.
+  for (t = 1.8; t < 3.05; t += 0.1) {
+    end = static_cast<std::uint64_t>(16 * t) + 1;
+    report(t, end - 1, t - 0.02);
+    changes += static_cast<int>(g.step(m, t, t).size());
+  }
+  EXPECT_EQ(changes, 0);
+  // The input pauses while a frame really waits, older and older as the reports say: no news of
+  // a shortage (nothing arrives, nothing is committed), no change.
+  const std::uint64_t stuck = end - 1;
+  for (t = 3.1; t < 5.05; t += 0.1) {
+    report(t, stuck, 3.0);
+    changes += static_cast<int>(g.step(m, t, t).size());
+  }
+  EXPECT_EQ(changes, 0);
+  EXPECT_GT(m.partition(0).lag_s(), 1.9);
+  // Frames arrive again and the old one still waits: the group is short, and grows.
+  std::vector<GroupChange> grew;
+  for (t = 5.1; t < 6.05 && grew.empty(); t += 0.1) {
+    end += 2;
+    report(t, stuck, 3.0);
+    grew = g.step(m, t, t);
+  }
+  ASSERT_EQ(grew.size(), 1u);
+  EXPECT_EQ(grew[0].kind, GroupChange::Kind::grow);
+  EXPECT_EQ(grew[0].workers, (std::vector<int>{5}));
+  EXPECT_NE(grew[0].reason.find("lag over scaling.lag_high_s = 0.5 s: input"), std::string::npos) << grew[0].reason;
+  EXPECT_GT(m.partition(0).lag_s(), 2.0);
 }
 
 TEST(AdaptiveGroup, ScheduleSetsTheGroupSizeByTime) {

@@ -68,6 +68,7 @@ struct Fixture {
   Fixture() {
     auto a = metrics(0, 100, 40);
     a.oldest_capture_ns = 7 * kSec;
+    a.as_of_ns = 9 * kSec;  // the broker's clock when it reported
     a.ring_bytes = 500;
     a.ring_capacity_bytes = 1000;
     a.spill_bytes = 64;
@@ -105,7 +106,6 @@ struct Fixture {
     ctx.state = "running";
     ctx.job_s = 12.3456;
     ctx.now = 100.0;
-    ctx.now_ns = 10 * kSec;
     ctx.url = "http://127.0.0.1:8080/";
     ctx.history = &history;
     ctx.stream_names = {"cam-a"};
@@ -127,7 +127,7 @@ TEST(StatusDocument, SeqStateAndTotalsComeFromTheModel) {
   EXPECT_EQ(doc["mode"], "stream");
   EXPECT_EQ(doc["url"], "http://127.0.0.1:8080/");
   EXPECT_DOUBLE_EQ(doc["elapsed_s"].get<double>(), 12.346);
-  const JobTotals t = fx.model.totals(fx.ctx.now_ns);
+  const JobTotals t = fx.model.totals();
   const json& tot = doc["totals"];
   EXPECT_EQ(tot["ingested"], std::max<std::uint64_t>(t.ingested, 77));
   EXPECT_EQ(tot["ingested"], 180u);
@@ -174,7 +174,7 @@ TEST(StatusDocument, StagesCountWhatTheModelCounts) {
   EXPECT_EQ(s["processed"], 77u);
   EXPECT_EQ(s["lag_frames"], 80u);
   EXPECT_DOUBLE_EQ(s["fps"].get<double>(), 10.0);
-  EXPECT_DOUBLE_EQ(s["lag_s"].get<double>(), 3.0);  // partition 0's oldest frame: 10 s - 7 s
+  EXPECT_DOUBLE_EQ(s["lag_s"].get<double>(), 2.0);  // partition 0's oldest frame when reported: 9 s - 7 s
 }
 
 TEST(StatusDocument, RanksCarryRoleAndState) {
@@ -250,7 +250,7 @@ TEST(StatusDocument, PartitionsCarryOwnerEpochOffsetsAndLag) {
   EXPECT_EQ(parts[0]["log_end"], 100u);
   EXPECT_EQ(parts[0]["committed"], 40u);
   EXPECT_EQ(parts[0]["lag_frames"], 60u);
-  EXPECT_DOUBLE_EQ(parts[0]["lag_s"].get<double>(), 3.0);
+  EXPECT_DOUBLE_EQ(parts[0]["lag_s"].get<double>(), 2.0);
   EXPECT_DOUBLE_EQ(parts[0]["ring_fill"].get<double>(), 0.5);
   EXPECT_EQ(parts[0]["held_frames"], 2u);
   EXPECT_EQ(parts[0]["state"], "ok");
@@ -816,7 +816,7 @@ TEST(AdaptiveResize, APinnedGroupIsRefilledAfterADeath) {
   m.declare_dead(4);
   EXPECT_EQ(m.workers_of(0).size(), 2u);
   const std::size_t events = m.scaling().size();
-  const auto changes = g.step(m, 2.0, 2.0, 2 * kSec);
+  const auto changes = g.step(m, 2.0, 2.0);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].kind, GroupChange::Kind::grow);
   EXPECT_EQ(changes[0].workers, (std::vector<int>{6}));
@@ -829,8 +829,8 @@ TEST(AdaptiveResize, APinnedGroupIsRefilledAfterADeath) {
   EXPECT_EQ(m.scaling().back().action, "grow");
   EXPECT_EQ(m.scaling().back().worker, 6);
   // Full again: later looks change nothing, whatever the rates.
-  EXPECT_TRUE(g.step(m, 3.0, 3.0, 3 * kSec).empty());
-  EXPECT_TRUE(g.step(m, 60.0, 60.0, 60 * kSec).empty());
+  EXPECT_TRUE(g.step(m, 3.0, 3.0).empty());
+  EXPECT_TRUE(g.step(m, 60.0, 60.0).empty());
   EXPECT_EQ(m.workers_of(0).size(), 3u);
 }
 
@@ -844,10 +844,10 @@ TEST(AdaptiveResize, APinnedGroupIsRefilledWhenASpareArrivesAfterARecovery) {
   EXPECT_TRUE(d.fatal.empty());
   EXPECT_EQ(m.workers_of(0), (std::vector<int>{3, 4}));
   // Nothing to refill from yet.
-  EXPECT_TRUE(g.step(m, 2.0, 2.0, 2 * kSec).empty());
+  EXPECT_TRUE(g.step(m, 2.0, 2.0).empty());
   // A spawned spare joins the pool: the next look refills the group to its pinned size.
   const int fresh = m.add_spawned_spare();
-  const auto changes = g.step(m, 3.5, 3.5, 3 * kSec);
+  const auto changes = g.step(m, 3.5, 3.5);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].workers, (std::vector<int>{fresh}));
   EXPECT_EQ(m.workers_of(0).size(), 3u);
@@ -864,9 +864,10 @@ TEST(AdaptiveResize, PinnedSizeOverridesTheRates) {
     for (int p = 0; p < 6; ++p) {
       auto pm = metrics(p, 100ull * static_cast<std::uint64_t>(i), 0);
       pm.oldest_capture_ns = 1;
+      pm.as_of_ns = i * kSec;
       m.on_partition_metrics(pm, i * kSec);
     }
-    EXPECT_TRUE(g.step(m, i, i, i * kSec).empty()) << i;
+    EXPECT_TRUE(g.step(m, i, i).empty()) << i;
   }
   EXPECT_EQ(m.workers_of(0).size(), 2u);
 }
